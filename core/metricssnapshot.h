@@ -1,0 +1,77 @@
+#pragma once
+
+#include <QJsonObject>
+#include <QMap>
+#include <QMetaType>
+#include <QString>
+
+#include <array>
+
+// An immutable picture of the gateway's measurements at one instant
+// (DESIGN.md §2, §7). The console charts it, the WebSocket stream sends its
+// JSON, /api/v1/stats returns it.
+//
+// Thread: plain value type; build once, then share by copy.
+
+struct LatencySummary {
+    quint64 count = 0;
+    double meanMs = 0;
+    double p50Ms = 0;
+    double p95Ms = 0;
+    double p99Ms = 0;
+    double p999Ms = 0;
+    double maxMs = 0;
+
+    QJsonObject toJson() const;
+};
+
+// Batch sizes are counted in power-of-two buckets: [1], [2,3], [4,7], ... [512,1023], [1024+].
+constexpr int kBatchSizeBuckets = 11;
+
+struct WindowStats {
+    int seconds = 0; // window length; 0 = since start (cumulative)
+    quint64 requests = 0;  // admitted requests that finished in the window, any outcome
+    quint64 ok = 0;
+    quint64 failed = 0;
+    quint64 expired = 0;
+    quint64 cancelled = 0;
+    double requestsPerSecond = 0;
+    LatencySummary latency;   // end to end, admission to answer (successful requests)
+    LatencySummary queueWait; // admission to dispatch
+    LatencySummary upstream;  // per batch, dispatch to the upstream's answer
+    quint64 promptTokens = 0;
+    quint64 outputTokens = 0;
+    double promptTokensPerSecond = 0;
+    double outputTokensPerSecond = 0;
+    quint64 batches = 0;
+    double meanBatchSize = 0;
+    std::array<quint64, kBatchSizeBuckets> batchSizeBuckets{};
+    quint64 upstreamCalls = 0;
+    quint64 upstreamErrors = 0;
+    QMap<QString, quint64> rejections; // by reason ("queue_full", "draining", ...)
+    quint64 rejected = 0;
+
+    QJsonObject toJson() const;
+};
+
+struct MetricsSnapshot {
+    qint64 timestampMs = 0;   // wall clock, ms since the epoch
+    double uptimeSeconds = 0;
+    int queueDepth = 0;
+    int queueCapacity = 0;
+    int inflightBatches = 0;
+    int maxInflightBatches = 0;
+    double backpressure = 0;  // 0..1, how close admission is to refusing
+    bool draining = false;
+    WindowStats last1s;
+    WindowStats last10s;
+    WindowStats last60s;
+    WindowStats total;
+
+    QJsonObject toJson() const;
+};
+
+int batchSizeBucket(int size);            // index into batchSizeBuckets
+QString batchSizeBucketLabel(int bucket); // "1", "2-3", ..., "1024+"
+
+Q_DECLARE_METATYPE(MetricsSnapshot)
