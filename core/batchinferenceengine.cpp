@@ -306,6 +306,12 @@ EngineGauges BatchInferenceEngine::gauges() const
     return g;
 }
 
+SteadyTime BatchInferenceEngine::lastEvaluation() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_lastEvaluation;
+}
+
 std::chrono::milliseconds BatchInferenceEngine::retryAfterHint() const
 {
     std::lock_guard lock(m_mutex);
@@ -521,6 +527,7 @@ void BatchInferenceEngine::run()
         in.liveP95 = liveP95;
         in.queues = views;
         const PolicyDecision d = BatchPolicy::decide(in);
+        m_lastEvaluation = now;
 
         bool signalDrained = false;
         maybeSignalDrainedLocked(signalDrained);

@@ -105,6 +105,11 @@ public:
     // current queue to drain at the measured completion rate.
     std::chrono::milliseconds retryAfterHint() const;
 
+    // The clock time at which the engine thread last evaluated the batch
+    // policy. Lets a test know the engine has acted on a clock advance
+    // (lastEvaluation() >= clock.now()) without sleeping.
+    SteadyTime lastEvaluation() const;
+
 signals:
     void configChanged(const EngineConfig &config);
     void drained();
@@ -148,6 +153,7 @@ private:
     quint64 m_nextId = 1;
     quint64 m_nextBatchId = 1;
     EngineCounters m_counters;
+    SteadyTime m_lastEvaluation{};
 
     // Upstream quota: calls and tokens dispatched in the last 60 s.
     std::deque<std::tuple<SteadyTime, int, int>> m_quotaLog;
