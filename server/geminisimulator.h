@@ -53,7 +53,7 @@ public:
     SimulatorConfig config() const;
     // Validates and swaps the config in; returns the error (naming the field)
     // and changes nothing when invalid. Takes effect for every request parsed
-    // after it returns. Reseeds the RNG.
+    // after it returns. Reseeds the RNG and starts empty quota windows.
     SimulatorConfig::Error setConfig(const SimulatorConfig &config);
 
     SimulatorStats stats() const;

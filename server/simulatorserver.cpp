@@ -220,6 +220,7 @@ void SimulatorServer::applyConfig(const SimulatorConfig &config)
 {
     m_config = config;
     m_rng.seed(quint64(config.seed));
+    m_quota.clear();
     for (SimHttpConnection *c : std::as_const(m_connections))
         c->setMaxBodyBytes(config.maxBodyBytes);
     pump();
