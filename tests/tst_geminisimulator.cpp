@@ -127,6 +127,8 @@ private slots:
     void maxOutputTokens();
     void streamSseFraming();
     void streamErrorIsPlainJson();
+    void streamWithoutAltSseIsJsonArray();
+    void candidateCount();
     void jsonModeFollowsSchema();
     void packModeAnswersEveryId();
     void packModeDrops();
@@ -417,6 +419,35 @@ void TestGeminiSimulator::streamErrorIsPlainJson()
     QCOMPARE(r.status, 404);
     QVERIFY(!r.body.startsWith("data:"));
     QCOMPARE(r.json, recorded); // same model name, so the very same body
+}
+
+void TestGeminiSimulator::streamWithoutAltSseIsJsonArray()
+{
+    const QJsonObject request = textRequest(QStringLiteral("why is the sky blue?"));
+    const Reply r = call("POST", QStringLiteral("/v1beta/models/gemini-2.5-flash:streamGenerateContent"), compact(request));
+    QCOMPARE(r.status, 200);
+    const QJsonArray chunks = QJsonDocument::fromJson(r.body).array();
+    QVERIFY(chunks.size() > 1);
+    QString text;
+    for (const QJsonValue &c : chunks)
+        text += firstText(c.toObject());
+    QCOMPARE(text, SimulatorContent::answerFor(QStringLiteral("why is the sky blue?"), m_base.responseWords));
+}
+
+void TestGeminiSimulator::candidateCount()
+{
+    const Reply r = post(QStringLiteral("/v1beta/models/gemini-2.5-flash:generateContent"),
+                         textRequest(QStringLiteral("hi"), {{QStringLiteral("candidateCount"), 3}}));
+    QCOMPARE(r.status, 200);
+    const QJsonArray candidates = r.json[u"candidates"].toArray();
+    QCOMPARE(candidates.size(), 3);
+    int tokens = 0;
+    for (int i = 0; i < 3; ++i) {
+        QCOMPARE(candidates[i][u"index"].toInt(), i);
+        tokens += SimulatorContent::tokensFor(candidates[i][u"content"][u"parts"][0][u"text"].toString());
+    }
+    QVERIFY(candidates[0][u"content"][u"parts"][0][u"text"] != candidates[1][u"content"][u"parts"][0][u"text"]);
+    QCOMPARE(r.json[u"usageMetadata"][u"candidatesTokenCount"].toInt(), tokens);
 }
 
 void TestGeminiSimulator::jsonModeFollowsSchema()
