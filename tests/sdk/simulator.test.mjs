@@ -1,0 +1,146 @@
+// The official Gemini JS SDK (@google/genai, exact version in package.json)
+// pointed at `sluice --simulate-gemini`: what the SDK parses must equal what
+// the simulator sent for the same request fetched raw.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { GoogleGenAI, ApiError } from '@google/genai';
+
+const bin = process.env.SLUICE_BIN;
+let child;
+let baseUrl;
+let ai;
+
+before(async () => {
+  assert.ok(bin, 'SLUICE_BIN must point at the sluice executable');
+  child = spawn(bin, ['--simulate-gemini', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  baseUrl = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('simulator did not print its URL within 10 s')), 10000);
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`simulator exited early with ${code}`)));
+  });
+  // Fast service times for the test; the shapes do not depend on them.
+  await patchConfig({ timeScale: 0.01 });
+  ai = new GoogleGenAI({ apiKey: 'any-key', httpOptions: { baseUrl } });
+});
+
+after(async () => {
+  if (child && child.exitCode === null) {
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    process.kill(child.pid, 'SIGTERM');
+    await exited;
+  }
+});
+
+async function patchConfig(patch) {
+  const r = await fetch(`${baseUrl}/sim/v1/config`, { method: 'PATCH', body: JSON.stringify(patch) });
+  assert.equal(r.status, 200, await r.text());
+}
+
+async function raw(path, body) {
+  const r = await fetch(`${baseUrl}/v1beta/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, text: await r.text() };
+}
+
+const userText = (text) => ({ contents: [{ role: 'user', parts: [{ text }] }] });
+
+function withoutResponseId(o) {
+  const { responseId, sdkHttpResponse, ...rest } = o;
+  return rest;
+}
+
+test('generateContent', async () => {
+  const prompt = 'why is the sky blue?';
+  const response = await ai.models.generateContent({ model: 'gemini-2.5-flash', contents: prompt });
+  const sent = JSON.parse((await raw('models/gemini-2.5-flash:generateContent', userText(prompt))).text);
+  assert.equal(response.text, sent.candidates[0].content.parts[0].text);
+  assert.ok(response.text.length > 0);
+  assert.deepEqual(response.usageMetadata, sent.usageMetadata);
+  assert.equal(response.candidates[0].finishReason, 'STOP');
+  assert.equal(response.modelVersion, 'gemini-2.5-flash');
+  assert.deepEqual(JSON.parse(JSON.stringify(response.candidates)), sent.candidates);
+  assert.ok(response.responseId);
+});
+
+test('generateContentStream', async () => {
+  const prompt = 'tell me about rivers';
+  const chunks = [];
+  for await (const chunk of await ai.models.generateContentStream({ model: 'gemini-2.5-flash', contents: prompt })) {
+    chunks.push(chunk);
+  }
+  const { status, text } = await raw('models/gemini-2.5-flash:streamGenerateContent?alt=sse', userText(prompt));
+  assert.equal(status, 200);
+  const events = text.split('\r\n\r\n').filter((e) => e.length > 0).map((e) => {
+    assert.ok(e.startsWith('data: '));
+    return JSON.parse(e.slice(6));
+  });
+  assert.ok(events.length > 1);
+  assert.equal(chunks.length, events.length);
+  chunks.forEach((chunk, i) => {
+    assert.equal(chunk.text, events[i].candidates[0].content.parts[0].text);
+    assert.deepEqual(chunk.usageMetadata, events[i].usageMetadata);
+    assert.equal(chunk.candidates[0].finishReason, events[i].candidates[0].finishReason);
+  });
+  assert.equal(chunks.at(-1).candidates[0].finishReason, 'STOP');
+  const whole = await ai.models.generateContent({ model: 'gemini-2.5-flash', contents: prompt });
+  assert.equal(chunks.map((c) => c.text).join(''), whole.text);
+});
+
+test('embedContent with several contents', async () => {
+  const texts = ['first text', 'second text', 'third text'];
+  const response = await ai.models.embedContent({
+    model: 'gemini-embedding-001',
+    contents: texts,
+    config: { outputDimensionality: 8 },
+  });
+  const sent = JSON.parse((await raw('models/gemini-embedding-001:batchEmbedContents', {
+    requests: texts.map((t) => ({
+      model: 'models/gemini-embedding-001',
+      content: { parts: [{ text: t }] },
+      outputDimensionality: 8,
+    })),
+  })).text);
+  assert.equal(response.embeddings.length, 3);
+  response.embeddings.forEach((e, i) => {
+    assert.equal(e.values.length, 8);
+    assert.deepEqual(e.values, sent.embeddings[i].values);
+  });
+});
+
+test('countTokens', async () => {
+  const prompt = 'The quick brown fox jumps over the lazy dog.';
+  const response = await ai.models.countTokens({ model: 'gemini-2.5-flash', contents: prompt });
+  const sent = JSON.parse((await raw('models/gemini-2.5-flash:countTokens', userText(prompt))).text);
+  assert.equal(response.totalTokens, sent.totalTokens);
+  assert.equal(response.totalTokens, 11);
+});
+
+test('a simulator 429 is the SDK ApiError with status 429', async () => {
+  await patchConfig({ rpmLimit: 1, timeScale: 1 });
+  try {
+    await ai.models.generateContent({ model: 'gemini-2.0-flash', contents: 'one' });
+    await assert.rejects(
+      ai.models.generateContent({ model: 'gemini-2.0-flash', contents: 'two' }),
+      (err) => {
+        assert.ok(err instanceof ApiError, `expected ApiError, got ${err}`);
+        assert.equal(err.status, 429);
+        assert.match(err.message, /RESOURCE_EXHAUSTED/);
+        return true;
+      },
+    );
+  } finally {
+    await patchConfig({ rpmLimit: 0, timeScale: 0.01 });
+  }
+});
