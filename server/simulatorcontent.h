@@ -1,0 +1,44 @@
+#pragma once
+
+#include <QJsonObject>
+#include <QJsonValue>
+#include <QList>
+#include <QString>
+
+// The GeminiSimulator's deterministic "model": answers, token counts,
+// embeddings and JSON-mode values are pure functions of their inputs, so the
+// same prompt always gets the same answer and tests can predict it.
+//
+// Thread: stateless; every function is thread-safe.
+class SimulatorContent
+{
+public:
+    // ~4 characters per token, at least 1 (also for empty text).
+    static int tokensFor(const QString &text);
+
+    // The answer to `prompt`: exactly `words` words of pseudo-prose chosen by a
+    // hash of the prompt; `variant` gives a different answer per candidate index.
+    static QString answerFor(const QString &prompt, int words, int variant = 0);
+
+    // A unit-length (L2) vector of `dimensions` values derived from `text`.
+    static QList<double> embeddingFor(const QString &text, int dimensions);
+
+    // One member of a packed prompt: <request id="ID">\n...\n</request>.
+    struct PackMember {
+        QString id;
+        QString text; // inner text without the newline after the opening and before the closing tag
+    };
+    static QList<PackMember> parsePack(const QString &prompt);
+
+    // True for Sluice's pack schema: an ARRAY whose items are OBJECTs with
+    // properties "id" and "text" (responseSchema or responseJsonSchema spelling).
+    static bool isPackSchema(const QJsonObject &schema);
+
+    // A value valid against an OpenAPI-subset responseSchema (types in upper
+    // case) or a JSON Schema responseJsonSchema (lower case, type arrays,
+    // anyOf/oneOf, enum, const, min/max, minItems/maxItems, maxLength).
+    // Strings and numbers are derived from `seedText`.
+    static QJsonValue valueForSchema(const QJsonObject &schema, const QString &seedText);
+
+    static quint64 hash(const QString &text); // FNV-1a 64 of the UTF-8 bytes
+};

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <QJsonObject>
+#include <QMap>
+#include <QMetaType>
+#include <QString>
+
+// Counters of one GeminiSimulator since start (or the last resetStats()).
+// GeminiSimulator::stats() returns a consistent copy; GET /sim/v1/stats
+// returns toJson().
+//
+// Routes are named generateContent, streamGenerateContent, embedContent,
+// batchEmbedContents, countTokens, listModels, getModel, simConfig, simStats,
+// unknown. Faults are named drop, timeout, http500, http503, packDrop.
+//
+// Thread: plain value type.
+struct SimulatorStats {
+    qint64 requests = 0;                 // HTTP requests parsed (every route)
+    qint64 badRequests = 0;              // malformed HTTP (request line, headers, size)
+    QMap<QString, qint64> callsPerRoute;
+    QMap<QString, qint64> callsPerModel; // model routes only
+    QMap<int, qint64> responsesPerStatus;
+    QMap<QString, qint64> faults;
+    qint64 rateLimited = 0;              // 429s sent by the quota model
+    int inFlight = 0;                    // generations being served now
+    int queued = 0;                      // generations waiting for a slot now
+    int maxInFlight = 0;                 // high-water mark of inFlight
+    int maxQueued = 0;                   // high-water mark of queued
+    qint64 completed = 0;                // generations whose answer was written in full
+    qint64 promptTokens = 0;
+    qint64 outputTokens = 0;
+    int openConnections = 0;
+
+    qint64 route(const QString &name) const { return callsPerRoute.value(name); }
+    qint64 fault(const QString &name) const { return faults.value(name); }
+    QJsonObject toJson() const;
+};
+
+Q_DECLARE_METATYPE(SimulatorStats)
