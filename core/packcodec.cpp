@@ -67,15 +67,18 @@ QString PackCodec::memberText(const QJsonObject &body)
 {
     QString text;
     const QJsonArray parts = body.value(L("contents")).toArray().at(0).toObject().value(L("parts")).toArray();
-    for (const QJsonValue &p : parts)
+    for (const QJsonValue &p : parts) {
+        if (!text.isEmpty())
+            text += QLatin1Char('\n');
         text += p.toObject().value(L("text")).toString();
+    }
     return text;
 }
 
 QString PackCodec::instruction()
 {
     return QStringLiteral(
-        "You will receive several independent requests, each wrapped in a <request id=\"...\"> block. "
+        "You will receive several independent requests, each in its own request block tagged with an id. "
         "Answer each request independently, as if it were the only one, and do not mention the other "
         "requests. Return a JSON array with exactly one object {\"id\": \"<the request id>\", \"text\": "
         "\"<your answer>\"} per request.");

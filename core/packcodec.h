@@ -48,10 +48,11 @@ public:
     // operation is not generateContent/streamGenerateContent.
     static bool isPackable(const InferenceRequest &request);
 
-    // The concatenated text parts of a packable body.
+    // The text parts of a packable body, joined with '\n'.
     static QString memberText(const QJsonObject &body);
 
-    // The instruction that precedes the blocks.
+    // The instruction that precedes the blocks. It never contains the block
+    // syntax itself, so a parser looking for `<request id="` finds only members.
     static QString instruction();
 
     // The packed prompt text (instruction + blocks).

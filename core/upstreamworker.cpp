@@ -16,7 +16,8 @@
 
 #include <optional>
 
-Q_LOGGING_CATEGORY(lcUpstream, "sluice.upstream")
+// Per-attempt lines are debug output, off unless QT_LOGGING_RULES enables them.
+Q_LOGGING_CATEGORY(lcUpstream, "sluice.upstream", QtInfoMsg)
 
 using namespace std::chrono;
 

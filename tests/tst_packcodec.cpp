@@ -91,6 +91,7 @@ private slots:
         QVERIFY(prompt.contains(QLatin1String("<request id=\"7\">\nLine one\nline two\n</request>\n")));
         QVERIFY(prompt.indexOf(QLatin1String("id=\"0\"")) < prompt.indexOf(QLatin1String("id=\"7\"")));
         QVERIFY(PackCodec::instruction().contains(QLatin1String("JSON array")));
+        QVERIFY(!PackCodec::instruction().contains(QLatin1String("<request")));
     }
 
     void requestKeepsSharedFields_data()
