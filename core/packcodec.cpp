@@ -1,0 +1,259 @@
+#include "packcodec.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+
+namespace {
+QLatin1StringView L(const char *s)
+{
+    return QLatin1StringView(s);
+}
+
+QJsonValue either(const QJsonObject &o, const char *camel, const char *snake)
+{
+    const QJsonValue v = o.value(L(camel));
+    return v.isUndefined() ? o.value(L(snake)) : v;
+}
+
+bool hasEither(const QJsonObject &o, const char *camel, const char *snake)
+{
+    return o.contains(L(camel)) || o.contains(L(snake));
+}
+
+const QLatin1StringView kCloseTag("</request>");
+} // namespace
+
+bool PackCodec::isPackable(const InferenceRequest &request)
+{
+    if (!request.packable)
+        return false;
+    if (request.operation != Operation::GenerateContent && request.operation != Operation::StreamGenerateContent)
+        return false;
+    const QJsonObject &body = request.body;
+    if (hasEither(body, "tools", "tools") || hasEither(body, "toolConfig", "tool_config"))
+        return false;
+    const QJsonArray contents = body.value(L("contents")).toArray();
+    if (contents.size() != 1 || !contents.at(0).isObject())
+        return false;
+    const QJsonObject turn = contents.at(0).toObject();
+    const QJsonValue role = turn.value(L("role"));
+    if (!role.isUndefined() && !role.isNull() && role.toString() != L("user"))
+        return false;
+    const QJsonArray parts = turn.value(L("parts")).toArray();
+    if (parts.isEmpty())
+        return false;
+    for (const QJsonValue &p : parts) {
+        const QJsonObject part = p.toObject();
+        if (part.size() != 1 || !part.value(L("text")).isString())
+            return false;
+        if (part.value(L("text")).toString().contains(kCloseTag))
+            return false;
+    }
+    const QJsonObject gen = either(body, "generationConfig", "generation_config").toObject();
+    if (hasEither(gen, "responseMimeType", "response_mime_type")
+        || hasEither(gen, "responseSchema", "response_schema")
+        || hasEither(gen, "responseJsonSchema", "response_json_schema"))
+        return false;
+    if (either(gen, "candidateCount", "candidate_count").toInt(1) > 1)
+        return false;
+    return true;
+}
+
+QString PackCodec::memberText(const QJsonObject &body)
+{
+    QString text;
+    const QJsonArray parts = body.value(L("contents")).toArray().at(0).toObject().value(L("parts")).toArray();
+    for (const QJsonValue &p : parts) {
+        if (!text.isEmpty())
+            text += QLatin1Char('\n');
+        text += p.toObject().value(L("text")).toString();
+    }
+    return text;
+}
+
+QString PackCodec::instruction()
+{
+    return QStringLiteral(
+        "You will receive several independent requests, each in its own request block tagged with an id. "
+        "Answer each request independently, as if it were the only one, and do not mention the other "
+        "requests. Return a JSON array with exactly one object {\"id\": \"<the request id>\", \"text\": "
+        "\"<your answer>\"} per request.");
+}
+
+QString PackCodec::buildPrompt(const QList<Member> &members)
+{
+    QString prompt = instruction();
+    prompt += QLatin1String("\n\n");
+    for (const Member &m : members) {
+        prompt += QLatin1String("<request id=\"") + m.id + QLatin1String("\">\n");
+        prompt += m.text;
+        prompt += QLatin1String("\n</request>\n");
+    }
+    return prompt;
+}
+
+QJsonObject PackCodec::buildRequest(const QList<Member> &members, const QJsonObject &sharedBody)
+{
+    QJsonObject req;
+    req.insert(L("contents"), QJsonArray{QJsonObject{
+                                  {L("role"), L("user")},
+                                  {L("parts"), QJsonArray{QJsonObject{{L("text"), buildPrompt(members)}}}},
+                              }});
+
+    const QJsonValue sys = either(sharedBody, "systemInstruction", "system_instruction");
+    if (!sys.isUndefined())
+        req.insert(L("systemInstruction"), sys);
+    const QJsonValue safety = either(sharedBody, "safetySettings", "safety_settings");
+    if (!safety.isUndefined())
+        req.insert(L("safetySettings"), safety);
+    const QJsonValue cached = either(sharedBody, "cachedContent", "cached_content");
+    if (!cached.isUndefined())
+        req.insert(L("cachedContent"), cached);
+
+    QJsonObject gen = either(sharedBody, "generationConfig", "generation_config").toObject();
+    for (const char *k : {"responseMimeType", "response_mime_type", "responseSchema", "response_schema",
+                          "responseJsonSchema", "response_json_schema", "candidateCount", "candidate_count"})
+        gen.remove(L(k));
+    for (const char *k : {"maxOutputTokens", "max_output_tokens"}) {
+        if (gen.value(L(k)).isDouble()) {
+            const qint64 scaled = qint64(gen.value(L(k)).toInteger()) * std::max<qsizetype>(1, members.size());
+            gen.insert(L(k), double(std::min<qint64>(scaled, std::numeric_limits<int>::max())));
+        }
+    }
+    gen.insert(L("responseMimeType"), L("application/json"));
+    gen.insert(L("responseSchema"),
+               QJsonObject{
+                   {L("type"), L("ARRAY")},
+                   {L("items"), QJsonObject{
+                                    {L("type"), L("OBJECT")},
+                                    {L("properties"), QJsonObject{
+                                                          {L("id"), QJsonObject{{L("type"), L("STRING")}}},
+                                                          {L("text"), QJsonObject{{L("type"), L("STRING")}}},
+                                                      }},
+                                    {L("required"), QJsonArray{L("id"), L("text")}},
+                                }},
+               });
+    req.insert(L("generationConfig"), gen);
+    return req;
+}
+
+PackCodec::Answer PackCodec::parseAnswer(const GeminiResponse &packResponse)
+{
+    Answer a;
+    QString text = packResponse.text().trimmed();
+    if (text.startsWith(QLatin1String("```"))) {
+        const qsizetype nl = text.indexOf(QLatin1Char('\n'));
+        text = nl < 0 ? QString() : text.mid(nl + 1);
+        if (text.endsWith(QLatin1String("```")))
+            text.chop(3);
+    }
+    const QJsonDocument doc = QJsonDocument::fromJson(text.toUtf8());
+    if (!doc.isArray())
+        return a;
+    a.parsed = true;
+    for (const QJsonValue &v : doc.array()) {
+        const QJsonObject o = v.toObject();
+        const QJsonValue id = o.value(L("id"));
+        const QJsonValue t = o.value(L("text"));
+        if (!t.isString())
+            continue;
+        QString key;
+        if (id.isString())
+            key = id.toString();
+        else if (id.isDouble())
+            key = QString::number(id.toInteger());
+        else
+            continue;
+        if (!a.textById.contains(key))
+            a.textById.insert(key, t.toString());
+    }
+    return a;
+}
+
+QList<int> PackCodec::apportion(int total, const QList<qint64> &weights)
+{
+    QList<int> out(weights.size(), 0);
+    if (weights.isEmpty() || total <= 0)
+        return out;
+    qint64 sum = std::accumulate(weights.begin(), weights.end(), qint64(0));
+    QList<qint64> w = weights;
+    if (sum <= 0) {
+        std::fill(w.begin(), w.end(), 1);
+        sum = w.size();
+    }
+    QList<std::pair<qint64, qsizetype>> remainders; // (remainder numerator, index)
+    int given = 0;
+    for (qsizetype i = 0; i < w.size(); ++i) {
+        const qint64 num = qint64(total) * std::max<qint64>(0, w[i]);
+        out[i] = int(num / sum);
+        given += out[i];
+        remainders.append({num % sum, i});
+    }
+    std::stable_sort(remainders.begin(), remainders.end(),
+                     [](const auto &a, const auto &b) { return a.first > b.first; });
+    for (qsizetype k = 0; given < total; ++k, ++given)
+        ++out[remainders[k % remainders.size()].second];
+    return out;
+}
+
+QList<std::optional<QJsonObject>> PackCodec::memberResponses(const GeminiResponse &packResponse,
+                                                             const QList<Member> &members,
+                                                             const Answer &answer)
+{
+    QList<std::optional<QJsonObject>> out(members.size());
+    QList<qsizetype> answered;
+    QList<qint64> promptW, outputW;
+    for (qsizetype i = 0; i < members.size(); ++i) {
+        const auto it = answer.textById.constFind(members[i].id);
+        if (it == answer.textById.cend())
+            continue;
+        answered.append(i);
+        promptW.append(members[i].text.size());
+        outputW.append(it->size());
+    }
+    if (answered.isEmpty())
+        return out;
+
+    const UsageMetadata u = packResponse.usage();
+    const QList<int> prompt = apportion(u.promptTokenCount.value_or(0), promptW);
+    const QList<int> candTok = apportion(u.candidatesTokenCount.value_or(0), outputW);
+    const QList<int> thoughts = apportion(u.thoughtsTokenCount.value_or(0), outputW);
+    const int known = u.promptTokens() + u.outputTokens();
+    const QList<int> extra = apportion(std::max(0, u.totalTokenCount.value_or(known) - known), promptW);
+
+    const QJsonObject packCand = packResponse.candidates().at(0).toObject();
+    const QJsonValue finishReason = packCand.value(L("finishReason"));
+    for (qsizetype k = 0; k < answered.size(); ++k) {
+        const qsizetype i = answered[k];
+        QJsonObject cand{
+            {L("content"), QJsonObject{
+                               {L("parts"), QJsonArray{QJsonObject{{L("text"), answer.textById.value(members[i].id)}}}},
+                               {L("role"), L("model")},
+                           }},
+            {L("index"), 0},
+        };
+        cand.insert(L("finishReason"), finishReason.isUndefined() ? QJsonValue(L("STOP")) : finishReason);
+        QJsonObject usage{
+            {L("promptTokenCount"), prompt[k]},
+            {L("candidatesTokenCount"), candTok[k]},
+            {L("totalTokenCount"), prompt[k] + candTok[k] + thoughts[k] + extra[k]},
+        };
+        if (u.thoughtsTokenCount)
+            usage.insert(L("thoughtsTokenCount"), thoughts[k]);
+        QJsonObject body{
+            {L("candidates"), QJsonArray{cand}},
+            {L("usageMetadata"), usage},
+        };
+        for (const char *k2 : {"modelVersion", "responseId"}) {
+            const QJsonValue v = packResponse.json().value(L(k2));
+            if (!v.isUndefined())
+                body.insert(L(k2), v);
+        }
+        out[i] = body;
+    }
+    return out;
+}

@@ -1,0 +1,91 @@
+#pragma once
+
+#include "circuitbreaker.h"
+#include "clock.h"
+#include "engineconfig.h"
+#include "status.h"
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QList>
+#include <QObject>
+#include <QUrl>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <unordered_set>
+
+class QNetworkAccessManager;
+class QNetworkReply;
+
+// What one logical upstream call produced, after its retries.
+struct UpstreamOutcome {
+    Status status;
+    QJsonObject body;           // the response object (SSE: the aggregate of the chunks)
+    QList<QJsonObject> chunks;  // SSE routes: the events, in order
+    QByteArray protocol;        // "h2" or "http/1.1" of the last attempt that got an answer
+    int attempts = 0;           // HTTP attempts made (0: refused by the circuit breaker first)
+};
+
+// One logical upstream call: an HTTP request retried per `retry` until it
+// succeeds, fails for good, or `deadline` passes.
+struct UpstreamCall {
+    QByteArray verb = "POST";   // "POST" or "GET"
+    QString path;               // after the base URL, e.g. "/v1beta/models/gemini-2.0-flash:generateContent"
+    QString query;              // without '?', e.g. "alt=sse"
+    QByteArray body;            // JSON, for POST
+    bool sse = false;           // parse the answer as text/event-stream
+    SteadyTime deadline;
+    RetryPolicy retry;
+    std::function<void(UpstreamOutcome)> done; // exactly once, on the worker's thread
+};
+
+// Settings shared by all workers of one GeminiClient (immutable once built).
+struct UpstreamSettings {
+    QUrl baseUrl;              // scheme://host[:port][/prefix]
+    QByteArray apiKey;         // sent as x-goog-api-key; never logged, never in a URL
+    bool http2Direct = false;  // h2c with prior knowledge for http:// upstreams
+    Clock *clock = nullptr;
+    CircuitBreaker *breaker = nullptr;
+    std::atomic<quint64> *attemptCounter = nullptr; // counts HTTP attempts sent, may be null
+};
+
+// One upstream worker: owns a QNetworkAccessManager (hence its own pool of
+// up to 6 HTTP/1.1 connections per host, or one multiplexed HTTP/2
+// connection) and runs calls, retries and deadline timers on its thread.
+//
+// Thread: lives on one "sluice-upstream-N" thread. post() and load() are
+// thread-safe; shutdown() must run on the worker's thread.
+class UpstreamWorker : public QObject
+{
+    Q_OBJECT
+public:
+    explicit UpstreamWorker(std::shared_ptr<const UpstreamSettings> settings, QObject *parent = nullptr);
+    ~UpstreamWorker() override;
+
+    // Queues a call onto this worker's thread.
+    void post(UpstreamCall call);
+    // Calls posted and not yet completed.
+    int load() const { return m_load.load(std::memory_order_relaxed); }
+
+    // Aborts everything in flight or waiting to retry; each call completes with
+    // UNAVAILABLE ("client shutting down"). Later posts complete the same way.
+    void shutdown();
+
+private:
+    struct Active;
+
+    void start(std::shared_ptr<Active> a);
+    void attempt(const std::shared_ptr<Active> &a);
+    void onFinished(const std::shared_ptr<Active> &a, QNetworkReply *reply);
+    void fail(const std::shared_ptr<Active> &a, Status status, bool retryable);
+    void complete(const std::shared_ptr<Active> &a, Status status);
+    QNetworkAccessManager *nam();
+
+    std::shared_ptr<const UpstreamSettings> m_settings;
+    QNetworkAccessManager *m_nam = nullptr;
+    std::atomic<int> m_load{0};
+    bool m_shutdown = false;
+    std::unordered_set<std::shared_ptr<Active>> m_active;
+};

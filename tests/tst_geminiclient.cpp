@@ -1,0 +1,711 @@
+#include "geminiclient.h"
+#include "geminiresponse.h"
+#include "geminisimulator.h"
+#include "packcodec.h"
+#include "simulatorcontent.h"
+
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QtTest>
+
+#include <mutex>
+
+using namespace std::chrono;
+using namespace std::chrono_literals;
+
+// GeminiClient against the real GeminiSimulator over loopback: every route,
+// retries, the circuit breaker, each batching mode, and concurrency past Qt's
+// 6-connections-per-host cap. No fake server, no mock.
+
+namespace {
+
+QJsonObject userText(const QString &text)
+{
+    return QJsonObject{{QStringLiteral("contents"),
+                        QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
+                                               {QStringLiteral("parts"), QJsonArray{QJsonObject{{QStringLiteral("text"), text}}}}}}}};
+}
+
+QJsonObject embedBody(const QString &text, int dims = 8)
+{
+    return QJsonObject{{QStringLiteral("content"), QJsonObject{{QStringLiteral("parts"), QJsonArray{QJsonObject{{QStringLiteral("text"), text}}}}}},
+                       {QStringLiteral("outputDimensionality"), dims}};
+}
+
+QJsonArray expectedEmbedding(const QString &text, int dims = 8)
+{
+    QJsonArray values;
+    for (double v : SimulatorContent::embeddingFor(text, dims))
+        values.append(v);
+    return values;
+}
+
+// Collects a callback's result from whichever thread delivers it.
+template <typename T>
+struct Waiter {
+    std::mutex mutex;
+    std::optional<T> value;
+    int calls = 0;
+
+    auto callback()
+    {
+        return [this](T v) {
+            std::lock_guard lock(mutex);
+            ++calls;
+            value = std::move(v);
+        };
+    }
+    bool done()
+    {
+        std::lock_guard lock(mutex);
+        return value.has_value();
+    }
+    T get()
+    {
+        std::lock_guard lock(mutex);
+        return *value;
+    }
+};
+
+using ResultWaiter = Waiter<InferenceResult>;
+using BatchWaiter = Waiter<std::vector<InferenceResult>>;
+
+SimulatorConfig fastSim()
+{
+    SimulatorConfig c;
+    c.baseLatencyMs = 0;
+    c.tokensPerSecond = 0;
+    c.jitterSigma = 0;
+    c.embedLatencyMs = 0;
+    c.maxConcurrent = 256;
+    c.responseWords = 12;
+    return c;
+}
+
+const QString kModel = QStringLiteral("gemini-2.0-flash");
+const QString kEmbedModel = QStringLiteral("gemini-embedding-001");
+
+} // namespace
+
+class TestGeminiClient : public QObject
+{
+    Q_OBJECT
+
+private:
+    std::unique_ptr<GeminiSimulator> m_sim;
+    std::unique_ptr<GeminiClient> m_client;
+
+    GeminiClientConfig clientConfig() const
+    {
+        GeminiClientConfig c;
+        c.baseUrl = m_sim->baseUrl();
+        c.concurrency = 12;
+        c.retry = RetryPolicy{4, 20, 200};
+        c.breaker = CircuitBreakerConfig{100, 300ms};
+        return c;
+    }
+
+    void makeClient(const GeminiClientConfig &c) { m_client = std::make_unique<GeminiClient>(c); }
+
+    std::shared_ptr<Batch> makeBatch(Operation op, PackingMode mode, const QList<QJsonObject> &bodies,
+                                     milliseconds timeout = 10s, const QString &model = kModel)
+    {
+        auto b = std::make_shared<Batch>();
+        b->id = 1;
+        b->model = model;
+        b->operation = op;
+        b->packing = mode;
+        b->retry = RetryPolicy{4, 20, 200};
+        b->dispatchedAt = steady_clock::now();
+        quint64 id = 100;
+        for (const QJsonObject &body : bodies) {
+            BatchMember m;
+            m.requestId = id++;
+            m.request.model = model;
+            m.request.operation = op;
+            m.request.body = body;
+            m.deadline = b->dispatchedAt + timeout;
+            b->members.push_back(m);
+        }
+        return b;
+    }
+
+    static QString memberPrompt(int i) { return QStringLiteral("Question number %1: why is the sky blue?").arg(i); }
+
+private slots:
+    void init()
+    {
+        m_sim = std::make_unique<GeminiSimulator>(fastSim());
+        QVERIFY2(m_sim->start(), qPrintable(m_sim->errorString()));
+        makeClient(clientConfig());
+    }
+
+    void cleanup()
+    {
+        m_client.reset();
+        m_sim.reset();
+    }
+
+    void workerPoolSizedFromConcurrency_data()
+    {
+        QTest::addColumn<int>("concurrency");
+        QTest::addColumn<int>("workers");
+        QTest::addColumn<int>("expected");
+        QTest::newRow("1") << 1 << 0 << 1;
+        QTest::newRow("6") << 6 << 0 << 1;
+        QTest::newRow("7") << 7 << 0 << 2;
+        QTest::newRow("64") << 64 << 0 << 11;
+        QTest::newRow("explicit") << 64 << 3 << 3;
+    }
+
+    void workerPoolSizedFromConcurrency()
+    {
+        QFETCH(int, concurrency);
+        QFETCH(int, workers);
+        QFETCH(int, expected);
+        GeminiClientConfig c = clientConfig();
+        c.concurrency = concurrency;
+        c.workers = workers;
+        QCOMPARE(c.effectiveWorkers(), expected);
+        makeClient(c);
+        QCOMPARE(m_client->workerCount(), expected);
+    }
+
+    void routes_data()
+    {
+        QTest::addColumn<int>("op");
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<QJsonObject>("body");
+        QTest::addColumn<QString>("route");
+
+        QTest::newRow("generateContent") << int(Operation::GenerateContent) << kModel << userText(QStringLiteral("hello")) << QStringLiteral("generateContent");
+        QTest::newRow("streamGenerateContent") << int(Operation::StreamGenerateContent) << kModel << userText(QStringLiteral("hello")) << QStringLiteral("streamGenerateContent");
+        QTest::newRow("embedContent") << int(Operation::EmbedContent) << kEmbedModel << embedBody(QStringLiteral("hello")) << QStringLiteral("embedContent");
+        QTest::newRow("batchEmbedContents") << int(Operation::BatchEmbedContents) << kEmbedModel
+            << QJsonObject{{QStringLiteral("requests"), QJsonArray{[] { auto b = embedBody(QStringLiteral("a")); b.insert(QStringLiteral("model"), QStringLiteral("models/gemini-embedding-001")); return b; }()}}}
+            << QStringLiteral("batchEmbedContents");
+        QTest::newRow("countTokens") << int(Operation::CountTokens) << kModel << userText(QStringLiteral("The quick brown fox jumps over the lazy dog.")) << QStringLiteral("countTokens");
+        QTest::newRow("models/ prefix accepted") << int(Operation::GenerateContent) << QStringLiteral("models/gemini-2.0-flash") << userText(QStringLiteral("hi")) << QStringLiteral("generateContent");
+    }
+
+    void routes()
+    {
+        QFETCH(int, op);
+        QFETCH(QString, model);
+        QFETCH(QJsonObject, body);
+        QFETCH(QString, route);
+
+        ResultWaiter w;
+        m_client->call(Operation(op), model, body, steady_clock::now() + 5s, w.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
+        const InferenceResult r = w.get();
+        QVERIFY2(r.status.ok(), qPrintable(r.status.message));
+        QCOMPARE(r.protocol, QByteArray("http/1.1"));
+        QCOMPARE(r.upstreamAttempts, 1);
+        QCOMPARE(m_sim->stats().route(route), qint64(1));
+        const GeminiResponse resp(r.body);
+        switch (Operation(op)) {
+        case Operation::GenerateContent:
+            QCOMPARE(resp.text(), SimulatorContent::answerFor(PackCodec::memberText(body), 12));
+            QVERIFY(r.promptTokens > 0);
+            QVERIFY(r.outputTokens > 0);
+            QCOMPARE(r.outputTokens, resp.usage().outputTokens());
+            QVERIFY(r.chunks.isEmpty());
+            break;
+        case Operation::StreamGenerateContent: {
+            QVERIFY(!r.chunks.isEmpty());
+            QString joined;
+            for (const QJsonObject &c : r.chunks)
+                joined += GeminiResponse(c).text();
+            QCOMPARE(joined, SimulatorContent::answerFor(PackCodec::memberText(body), 12));
+            QCOMPARE(resp.text(), joined);
+            QCOMPARE(GeminiResponse(r.chunks.last()).finishReason(), QStringLiteral("STOP"));
+            QVERIFY(r.outputTokens > 0);
+            break;
+        }
+        case Operation::EmbedContent:
+            QCOMPARE(resp.embedding().value(QLatin1String("values")).toArray(), expectedEmbedding(QStringLiteral("hello")));
+            break;
+        case Operation::BatchEmbedContents:
+            QCOMPARE(resp.embeddings().size(), 1);
+            break;
+        case Operation::CountTokens:
+            QVERIFY(resp.totalTokens().value_or(0) > 0);
+            break;
+        }
+    }
+
+    void modelsListAndGet()
+    {
+        ResultWaiter list;
+        m_client->listModels(0, QString(), steady_clock::now() + 5s, list.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(list.done(), 5000);
+        QVERIFY2(list.get().status.ok(), qPrintable(list.get().status.message));
+        QVERIFY(list.get().body.value(QLatin1String("models")).toArray().size() >= 1);
+        QCOMPARE(m_sim->stats().route(QStringLiteral("listModels")), qint64(1));
+
+        ResultWaiter get;
+        m_client->getModel(QStringLiteral("gemini-2.5-flash"), steady_clock::now() + 5s, get.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(get.done(), 5000);
+        QVERIFY2(get.get().status.ok(), qPrintable(get.get().status.message));
+        QCOMPARE(get.get().body.value(QLatin1String("name")).toString(), QStringLiteral("models/gemini-2.5-flash"));
+
+        ResultWaiter missing;
+        m_client->getModel(QStringLiteral("no-such-model"), steady_clock::now() + 5s, missing.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(missing.done(), 5000);
+        QCOMPARE(missing.get().status.code, StatusCode::NotFound);
+    }
+
+    void apiKeyHeaderAccepted()
+    {
+        SimulatorConfig sc = fastSim();
+        sc.apiKey = QStringLiteral("s3cret");
+        QVERIFY(m_sim->setConfig(sc).isNull());
+        GeminiClientConfig c = clientConfig();
+        c.apiKey = "s3cret";
+        makeClient(c);
+        ResultWaiter w;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s, w.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
+        QVERIFY2(w.get().status.ok(), qPrintable(w.get().status.message));
+    }
+
+    void noRetryOnClientErrors_data()
+    {
+        QTest::addColumn<QString>("simKey");
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<QJsonObject>("body");
+        QTest::addColumn<int>("op");
+        QTest::addColumn<int>("http");
+        QTest::addColumn<StatusCode>("code");
+
+        QJsonObject badConfig = userText(QStringLiteral("hi"));
+        badConfig.insert(QStringLiteral("generationConfig"), QJsonObject{{QStringLiteral("maxOutputTokens"), -5}});
+        QTest::newRow("400 API key invalid") << QStringLiteral("right-key") << kModel << userText(QStringLiteral("hi"))
+                                             << int(Operation::GenerateContent) << 400 << StatusCode::InvalidArgument;
+        QTest::newRow("400 invalid argument") << QString() << kModel << badConfig << int(Operation::GenerateContent) << 400
+                                              << StatusCode::InvalidArgument;
+        QTest::newRow("404 unknown model") << QString() << QStringLiteral("no-such-model") << userText(QStringLiteral("hi"))
+                                           << int(Operation::GenerateContent) << 404 << StatusCode::NotFound;
+        QTest::newRow("404 unknown model, SSE route") << QString() << QStringLiteral("no-such-model") << userText(QStringLiteral("hi"))
+                                                      << int(Operation::StreamGenerateContent) << 404 << StatusCode::NotFound;
+    }
+
+    void noRetryOnClientErrors()
+    {
+        QFETCH(QString, simKey);
+        QFETCH(QString, model);
+        QFETCH(QJsonObject, body);
+        QFETCH(int, op);
+        QFETCH(int, http);
+        QFETCH(StatusCode, code);
+
+        SimulatorConfig sc = fastSim();
+        sc.apiKey = simKey;
+        QVERIFY(m_sim->setConfig(sc).isNull());
+        GeminiClientConfig c = clientConfig();
+        c.apiKey = "wrong-key";
+        makeClient(c);
+
+        ResultWaiter w;
+        m_client->call(Operation(op), model, body, steady_clock::now() + 5s, w.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
+        const InferenceResult r = w.get();
+        QCOMPARE(r.status.code, code);
+        QCOMPARE(r.status.upstreamHttpStatus, http);
+        QCOMPARE(r.status.upstreamError.value(QLatin1String("error")).toObject().value(QLatin1String("code")).toInt(), http);
+        QCOMPARE(r.upstreamAttempts, 1);
+        QCOMPARE(m_sim->stats().requests, qint64(1));
+        QCOMPARE(m_client->upstreamAttempts(), quint64(1));
+        QCOMPARE(m_client->circuit().state, CircuitBreaker::State::Closed);
+        QCOMPARE(m_client->circuit().consecutiveFailures, 0);
+    }
+
+    void retryHonoursRetryInfo()
+    {
+        // One request per scaled minute: 60 s × 0.02 = a 1.2 s window.
+        SimulatorConfig sc = fastSim();
+        sc.rpmLimit = 1;
+        sc.timeScale = 0.02;
+        QVERIFY(m_sim->setConfig(sc).isNull());
+
+        ResultWaiter first;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("one")), steady_clock::now() + 5s, first.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(first.done(), 5000);
+        QVERIFY(first.get().status.ok());
+
+        // The second is refused with RetryInfo ≈ the rest of the window; the
+        // client waits at least that long (its own backoff is at most 20 ms
+        // here) and succeeds within its 5 s deadline.
+        QElapsedTimer t;
+        t.start();
+        ResultWaiter second;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("two")), steady_clock::now() + 5s, second.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(second.done(), 6000);
+        const InferenceResult r = second.get();
+        QVERIFY2(r.status.ok(), qPrintable(r.status.message));
+        QVERIFY(r.upstreamAttempts >= 2);
+        QCOMPARE(m_sim->stats().rateLimited, qint64(r.upstreamAttempts - 1));
+        QVERIFY2(t.elapsed() >= 800, qPrintable(QString::number(t.elapsed())));
+        QVERIFY(t.elapsed() < 5000);
+    }
+
+    void retryInfoPastDeadlineGivesUpAtOnce()
+    {
+        SimulatorConfig sc = fastSim();
+        sc.rpmLimit = 1;
+        sc.timeScale = 0.05; // a 3 s window
+        QVERIFY(m_sim->setConfig(sc).isNull());
+        ResultWaiter first;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("one")), steady_clock::now() + 5s, first.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(first.done(), 5000);
+
+        QElapsedTimer t;
+        t.start();
+        ResultWaiter second;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("two")), steady_clock::now() + 500ms, second.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(second.done(), 5000);
+        const InferenceResult r = second.get();
+        QCOMPARE(r.status.code, StatusCode::ResourceExhausted);
+        QCOMPARE(r.status.upstreamHttpStatus, 429);
+        QVERIFY(r.status.retryAfter > 500ms);  // RetryInfo passed on to the agent
+        QCOMPARE(r.upstreamAttempts, 1);        // waiting would only overrun the deadline
+        QVERIFY2(t.elapsed() < 450, qPrintable(QString::number(t.elapsed())));
+    }
+
+    void transientErrorsRetriedThenLastErrorReturned_data()
+    {
+        QTest::addColumn<QString>("fault");
+        QTest::addColumn<StatusCode>("code");
+        QTest::addColumn<int>("http");
+        QTest::newRow("503") << QStringLiteral("http503") << StatusCode::Unavailable << 503;
+        QTest::newRow("500") << QStringLiteral("http500") << StatusCode::Internal << 500;
+        QTest::newRow("dropped connection") << QStringLiteral("drop") << StatusCode::Unavailable << 0;
+    }
+
+    void transientErrorsRetriedThenLastErrorReturned()
+    {
+        QFETCH(QString, fault);
+        QFETCH(StatusCode, code);
+        QFETCH(int, http);
+        SimulatorConfig sc = fastSim();
+        if (fault == QLatin1String("http503"))
+            sc.http503Rate = 1;
+        else if (fault == QLatin1String("http500"))
+            sc.http500Rate = 1;
+        else
+            sc.dropRate = 1;
+        QVERIFY(m_sim->setConfig(sc).isNull());
+
+        ResultWaiter w;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 10s,
+                       w.callback(), RetryPolicy{3, 10, 50});
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 10000);
+        const InferenceResult r = w.get();
+        QCOMPARE(r.status.code, code);
+        QCOMPARE(r.status.upstreamHttpStatus, http);
+        QCOMPARE(r.upstreamAttempts, 3);
+        QVERIFY(m_sim->stats().fault(fault) >= 3);
+        QCOMPARE(m_client->circuit().consecutiveFailures, 3);
+    }
+
+    void deadlineBoundsASlowUpstream()
+    {
+        SimulatorConfig sc = fastSim();
+        sc.baseLatencyMs = 3000;
+        QVERIFY(m_sim->setConfig(sc).isNull());
+        QElapsedTimer t;
+        t.start();
+        ResultWaiter w;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("slow")), steady_clock::now() + 300ms, w.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
+        QCOMPARE(w.get().status.code, StatusCode::DeadlineExceeded);
+        QVERIFY2(t.elapsed() < 1500, qPrintable(QString::number(t.elapsed())));
+        // The caller's own budget says nothing about the upstream's health.
+        QCOMPARE(m_client->circuit().consecutiveFailures, 0);
+    }
+
+    void breakerOpensAndRecovers()
+    {
+        SimulatorConfig sc = fastSim();
+        sc.http503Rate = 1;
+        QVERIFY(m_sim->setConfig(sc).isNull());
+        GeminiClientConfig c = clientConfig();
+        c.breaker = CircuitBreakerConfig{3, 400ms};
+        c.retry = RetryPolicy{1, 10, 10}; // one attempt per call: each call is one failure
+        makeClient(c);
+
+        for (int i = 0; i < 3; ++i) {
+            ResultWaiter w;
+            m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("x")), steady_clock::now() + 5s, w.callback());
+            QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
+            QCOMPARE(w.get().status.upstreamHttpStatus, 503);
+        }
+        QCOMPARE(m_client->circuit().state, CircuitBreaker::State::Open);
+        QCOMPARE(m_sim->stats().route(QStringLiteral("generateContent")), qint64(3));
+
+        // Open: fail fast, nothing sent.
+        ResultWaiter fast;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("x")), steady_clock::now() + 5s, fast.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(fast.done(), 5000);
+        QCOMPARE(fast.get().status.code, StatusCode::Unavailable);
+        QCOMPARE(fast.get().status.reason, RejectReason::CircuitOpen);
+        QVERIFY(fast.get().status.retryAfter > 0ms);
+        QCOMPARE(fast.get().upstreamAttempts, 0);
+        QCOMPARE(m_sim->stats().route(QStringLiteral("generateContent")), qint64(3));
+
+        // The upstream heals; after the cool-down one probe goes through and closes it.
+        sc.http503Rate = 0;
+        QVERIFY(m_sim->setConfig(sc).isNull());
+        QTRY_COMPARE_WITH_TIMEOUT(m_client->circuit().state, CircuitBreaker::State::HalfOpen, 3000);
+        ResultWaiter probe;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("x")), steady_clock::now() + 5s, probe.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(probe.done(), 5000);
+        QVERIFY2(probe.get().status.ok(), qPrintable(probe.get().status.message));
+        QCOMPARE(m_client->circuit().state, CircuitBreaker::State::Closed);
+        QCOMPARE(m_client->circuit().timesOpened, quint64(1));
+    }
+
+    void packOf20IsOneCall_data()
+    {
+        QTest::addColumn<int>("op");
+        QTest::newRow("generateContent") << int(Operation::GenerateContent);
+        QTest::newRow("streamGenerateContent") << int(Operation::StreamGenerateContent);
+    }
+
+    void packOf20IsOneCall()
+    {
+        QFETCH(int, op);
+        QList<QJsonObject> bodies;
+        for (int i = 0; i < 20; ++i)
+            bodies.append(userText(memberPrompt(i)));
+        auto batch = makeBatch(Operation(op), PackingMode::Pack, bodies);
+        QCOMPARE(m_client->upstreamCallsFor(*batch), 1);
+
+        BatchWaiter w;
+        m_client->execute(batch, w.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 10000);
+        const auto results = w.get();
+        QCOMPARE(w.calls, 1);
+        QCOMPARE(results.size(), size_t(20));
+        const SimulatorStats stats = m_sim->stats();
+        QCOMPARE(stats.route(QStringLiteral("generateContent")), qint64(1));
+        QCOMPARE(stats.requests, qint64(1));
+
+        int prompt = 0, output = 0;
+        for (int i = 0; i < 20; ++i) {
+            const InferenceResult &r = results[size_t(i)];
+            QVERIFY2(r.status.ok(), qPrintable(r.status.message));
+            const GeminiResponse resp(r.body);
+            QCOMPARE(resp.text(), SimulatorContent::answerFor(memberPrompt(i), 12));
+            QCOMPARE(resp.finishReason(), QStringLiteral("STOP"));
+            QCOMPARE(r.upstreamAttempts, 1);
+            QVERIFY(r.promptTokens > 0);
+            QVERIFY(r.outputTokens > 0);
+            prompt += r.promptTokens;
+            output += r.outputTokens;
+            if (Operation(op) == Operation::StreamGenerateContent) {
+                QVERIFY(!r.chunks.isEmpty());
+                QVERIFY(!GeminiResponse(r.chunks.first()).text().isEmpty());
+                QCOMPARE(GeminiResponse(r.chunks.last()).finishReason(), QStringLiteral("STOP"));
+                QVERIFY(!GeminiResponse(r.chunks.last()).usage().isEmpty());
+            }
+        }
+        // Apportioned usage sums to what the upstream really counted.
+        QCOMPARE(qint64(prompt), stats.promptTokens);
+        QCOMPARE(qint64(output), stats.outputTokens);
+    }
+
+    void packMemberDroppedIsReissuedAlone()
+    {
+        SimulatorConfig sc = fastSim();
+        sc.packDropIds = {QStringLiteral("3"), QStringLiteral("17")};
+        QVERIFY(m_sim->setConfig(sc).isNull());
+        QList<QJsonObject> bodies;
+        for (int i = 0; i < 20; ++i)
+            bodies.append(userText(memberPrompt(i)));
+        BatchWaiter w;
+        m_client->execute(makeBatch(Operation::GenerateContent, PackingMode::Pack, bodies), w.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 10000);
+        const auto results = w.get();
+        QCOMPARE(results.size(), size_t(20));
+        QCOMPARE(m_sim->stats().fault(QStringLiteral("packDrop")), qint64(2));
+        QCOMPARE(m_sim->stats().route(QStringLiteral("generateContent")), qint64(3)); // the pack + 2 re-issues
+        for (int i = 0; i < 20; ++i) {
+            const InferenceResult &r = results[size_t(i)];
+            QVERIFY2(r.status.ok(), qPrintable(r.status.message));
+            QCOMPARE(GeminiResponse(r.body).text(), SimulatorContent::answerFor(memberPrompt(i), 12));
+            QCOMPARE(r.upstreamAttempts, (i == 3 || i == 17) ? 2 : 1);
+        }
+    }
+
+    void packMixedWithUnpackableMembers()
+    {
+        QList<QJsonObject> bodies;
+        for (int i = 0; i < 5; ++i)
+            bodies.append(userText(memberPrompt(i)));
+        QJsonObject multiTurn = userText(QStringLiteral("first"));
+        QJsonArray contents = multiTurn.value(QLatin1String("contents")).toArray();
+        contents.append(QJsonObject{{QStringLiteral("role"), QStringLiteral("model")},
+                                    {QStringLiteral("parts"), QJsonArray{QJsonObject{{QStringLiteral("text"), QStringLiteral("ok")}}}}});
+        contents.append(QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
+                                    {QStringLiteral("parts"), QJsonArray{QJsonObject{{QStringLiteral("text"), QStringLiteral("second")}}}}});
+        multiTurn.insert(QStringLiteral("contents"), contents);
+        bodies.insert(2, multiTurn);
+        auto batch = makeBatch(Operation::GenerateContent, PackingMode::Pack, bodies);
+        batch->members[4].request.packable = false; // X-Sluice-Pack: off
+        QCOMPARE(m_client->upstreamCallsFor(*batch), 3);
+
+        BatchWaiter w;
+        m_client->execute(batch, w.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 10000);
+        const auto results = w.get();
+        QCOMPARE(results.size(), size_t(6));
+        QCOMPARE(m_sim->stats().route(QStringLiteral("generateContent")), qint64(3));
+        for (size_t i = 0; i < results.size(); ++i) {
+            QVERIFY2(results[i].status.ok(), qPrintable(results[i].status.message));
+            if (i != 2)
+                QCOMPARE(GeminiResponse(results[i].body).text(),
+                         SimulatorContent::answerFor(PackCodec::memberText(batch->members[i].request.body), 12));
+        }
+    }
+
+    void fanoutKeepsOrder()
+    {
+        QList<QJsonObject> bodies;
+        for (int i = 0; i < 8; ++i)
+            bodies.append(userText(memberPrompt(i)));
+        auto batch = makeBatch(Operation::GenerateContent, PackingMode::Fanout, bodies);
+        QCOMPARE(m_client->upstreamCallsFor(*batch), 8);
+        BatchWaiter w;
+        m_client->execute(batch, w.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 10000);
+        const auto results = w.get();
+        QCOMPARE(m_sim->stats().route(QStringLiteral("generateContent")), qint64(8));
+        for (int i = 0; i < 8; ++i)
+            QCOMPARE(GeminiResponse(results[size_t(i)].body).text(), SimulatorContent::answerFor(memberPrompt(i), 12));
+    }
+
+    void embeddings250AreThreeCallsInOrder()
+    {
+        QList<QJsonObject> bodies;
+        for (int i = 0; i < 250; ++i)
+            bodies.append(embedBody(QStringLiteral("embed me %1").arg(i)));
+        auto batch = makeBatch(Operation::EmbedContent, PackingMode::Pack, bodies, 10s, kEmbedModel);
+        QCOMPARE(m_client->upstreamCallsFor(*batch), 3);
+        BatchWaiter w;
+        m_client->execute(batch, w.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 10000);
+        const auto results = w.get();
+        QCOMPARE(results.size(), size_t(250));
+        QCOMPARE(m_sim->stats().route(QStringLiteral("batchEmbedContents")), qint64(3));
+        QCOMPARE(m_sim->stats().route(QStringLiteral("embedContent")), qint64(0));
+        for (int i = 0; i < 250; ++i) {
+            QVERIFY2(results[size_t(i)].status.ok(), qPrintable(results[size_t(i)].status.message));
+            QCOMPARE(GeminiResponse(results[size_t(i)].body).embedding().value(QLatin1String("values")).toArray(),
+                     expectedEmbedding(QStringLiteral("embed me %1").arg(i)));
+        }
+    }
+
+    void agentBatchEmbedOver100IsSplitAndReassembled()
+    {
+        QJsonArray requests;
+        for (int i = 0; i < 230; ++i) {
+            QJsonObject r = embedBody(QStringLiteral("item %1").arg(i));
+            r.insert(QStringLiteral("model"), QStringLiteral("models/gemini-embedding-001"));
+            requests.append(r);
+        }
+        const QJsonObject big{{QStringLiteral("requests"), requests}};
+        const QJsonObject small{{QStringLiteral("requests"), QJsonArray{requests.at(7)}}};
+        auto batch = makeBatch(Operation::BatchEmbedContents, PackingMode::Pack, {big, small}, 10s, kEmbedModel);
+        QCOMPARE(m_client->upstreamCallsFor(*batch), 4);
+        BatchWaiter w;
+        m_client->execute(batch, w.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 10000);
+        const auto results = w.get();
+        QCOMPARE(m_sim->stats().route(QStringLiteral("batchEmbedContents")), qint64(4));
+        QVERIFY2(results[0].status.ok(), qPrintable(results[0].status.message));
+        const QJsonArray embeddings = GeminiResponse(results[0].body).embeddings();
+        QCOMPARE(embeddings.size(), 230);
+        for (int i = 0; i < 230; ++i)
+            QCOMPARE(embeddings.at(i).toObject().value(QLatin1String("values")).toArray(),
+                     expectedEmbedding(QStringLiteral("item %1").arg(i)));
+        QCOMPARE(GeminiResponse(results[1].body).embeddings().size(), 1);
+        QCOMPARE(results[0].upstreamAttempts, 3);
+    }
+
+    void countTokensOneCallPerMember()
+    {
+        auto batch = makeBatch(Operation::CountTokens, PackingMode::Pack,
+                               {userText(QStringLiteral("a")), userText(QStringLiteral("bb bb")), userText(QStringLiteral("ccc ccc ccc"))});
+        QCOMPARE(m_client->upstreamCallsFor(*batch), 3);
+        BatchWaiter w;
+        m_client->execute(batch, w.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 10000);
+        const auto results = w.get();
+        QCOMPARE(m_sim->stats().route(QStringLiteral("countTokens")), qint64(3));
+        QVERIFY(GeminiResponse(results[2].body).totalTokens().value_or(0) > GeminiResponse(results[0].body).totalTokens().value_or(0));
+    }
+
+    void emptyBatchCompletesAtOnce()
+    {
+        BatchWaiter w;
+        m_client->execute(makeBatch(Operation::GenerateContent, PackingMode::Pack, {}), w.callback());
+        QVERIFY(w.done());
+        QCOMPARE(w.get().size(), size_t(0));
+    }
+
+    // Qt 6.4's QNAM opens at most 6 HTTP/1.1 connections per host: one manager
+    // would take 64 / 6 ≈ 11 service times. The worker pool takes about one.
+    void sixtyFourConcurrentCallsTakeAboutOneServiceTime()
+    {
+        SimulatorConfig sc = fastSim();
+        sc.baseLatencyMs = 200;
+        QVERIFY(m_sim->setConfig(sc).isNull());
+        GeminiClientConfig c = clientConfig();
+        c.concurrency = 64;
+        makeClient(c);
+
+        // Warm the connections so the figure is the steady state, not TCP setup.
+        QList<QJsonObject> bodies;
+        for (int i = 0; i < 64; ++i)
+            bodies.append(userText(memberPrompt(i)));
+        {
+            BatchWaiter warm;
+            m_client->execute(makeBatch(Operation::GenerateContent, PackingMode::Fanout, bodies), warm.callback());
+            QTRY_VERIFY_WITH_TIMEOUT(warm.done(), 15000);
+        }
+        m_sim->resetStats();
+
+        QElapsedTimer t;
+        t.start();
+        BatchWaiter w;
+        m_client->execute(makeBatch(Operation::GenerateContent, PackingMode::Fanout, bodies), w.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 15000);
+        const qint64 elapsed = t.elapsed();
+        for (const auto &r : w.get())
+            QVERIFY2(r.status.ok(), qPrintable(r.status.message));
+        qInfo("64 calls to a 200 ms upstream took %lld ms (max in flight at the simulator: %d)", elapsed,
+              m_sim->stats().maxInFlight);
+        QVERIFY2(m_sim->stats().maxInFlight >= 48, qPrintable(QString::number(m_sim->stats().maxInFlight)));
+        QVERIFY2(elapsed < 800, qPrintable(QString::number(elapsed))); // 6 connections: ≥ 2200 ms
+    }
+
+    void shutdownCompletesCallsInFlight()
+    {
+        SimulatorConfig sc = fastSim();
+        sc.baseLatencyMs = 10000;
+        QVERIFY(m_sim->setConfig(sc).isNull());
+        ResultWaiter w;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("slow")), steady_clock::now() + 30s, w.callback());
+        QTRY_COMPARE_WITH_TIMEOUT(m_sim->stats().inFlight, 1, 5000);
+        m_client.reset();
+        QVERIFY(w.done());
+        QCOMPARE(w.calls, 1);
+        QCOMPARE(w.get().status.code, StatusCode::Unavailable);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestGeminiClient)
+#include "tst_geminiclient.moc"

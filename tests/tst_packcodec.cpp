@@ -1,0 +1,243 @@
+#include "packcodec.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QtTest>
+
+#include <numeric>
+
+namespace {
+QJsonObject json(const char *text)
+{
+    return QJsonDocument::fromJson(QByteArray(text)).object();
+}
+
+InferenceRequest request(const char *body, Operation op = Operation::GenerateContent, bool packable = true)
+{
+    InferenceRequest r;
+    r.model = QStringLiteral("gemini-2.0-flash");
+    r.operation = op;
+    r.body = json(body);
+    r.packable = packable;
+    return r;
+}
+
+GeminiResponse packAnswer(const QJsonArray &items, const char *usage)
+{
+    const QString text = QString::fromUtf8(QJsonDocument(items).toJson(QJsonDocument::Compact));
+    QJsonObject body{
+        {QStringLiteral("candidates"), QJsonArray{QJsonObject{
+            {QStringLiteral("content"), QJsonObject{{QStringLiteral("parts"), QJsonArray{QJsonObject{{QStringLiteral("text"), text}}}},
+                                                    {QStringLiteral("role"), QStringLiteral("model")}}},
+            {QStringLiteral("finishReason"), QStringLiteral("STOP")},
+            {QStringLiteral("index"), 0}}}},
+        {QStringLiteral("usageMetadata"), json(usage)},
+        {QStringLiteral("modelVersion"), QStringLiteral("gemini-2.0-flash")},
+        {QStringLiteral("responseId"), QStringLiteral("resp-1")},
+    };
+    return GeminiResponse(body);
+}
+} // namespace
+
+class TestPackCodec : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void packable_data()
+    {
+        QTest::addColumn<QByteArray>("body");
+        QTest::addColumn<int>("op");
+        QTest::addColumn<bool>("optIn");
+        QTest::addColumn<bool>("expected");
+
+        const int gen = int(Operation::GenerateContent);
+        QTest::newRow("single user turn") << QByteArray(R"({"contents":[{"role":"user","parts":[{"text":"hi"}]}]})") << gen << true << true;
+        QTest::newRow("role absent") << QByteArray(R"({"contents":[{"parts":[{"text":"hi"}]}]})") << gen << true << true;
+        QTest::newRow("several text parts") << QByteArray(R"({"contents":[{"parts":[{"text":"a"},{"text":"b"}]}]})") << gen << true << true;
+        QTest::newRow("stream") << QByteArray(R"({"contents":[{"parts":[{"text":"hi"}]}]})") << int(Operation::StreamGenerateContent) << true << true;
+        QTest::newRow("with generationConfig") << QByteArray(R"({"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"temperature":0.2}})") << gen << true << true;
+        QTest::newRow("opted out (X-Sluice-Pack: off)") << QByteArray(R"({"contents":[{"parts":[{"text":"hi"}]}]})") << gen << false << false;
+        QTest::newRow("multi-turn") << QByteArray(R"({"contents":[{"role":"user","parts":[{"text":"a"}]},{"role":"model","parts":[{"text":"b"}]},{"role":"user","parts":[{"text":"c"}]}]})") << gen << true << false;
+        QTest::newRow("model role") << QByteArray(R"({"contents":[{"role":"model","parts":[{"text":"hi"}]}]})") << gen << true << false;
+        QTest::newRow("image part") << QByteArray(R"({"contents":[{"parts":[{"text":"what"},{"inlineData":{"mimeType":"image/png","data":"AA=="}}]}]})") << gen << true << false;
+        QTest::newRow("thought part") << QByteArray(R"({"contents":[{"parts":[{"text":"x","thought":true}]}]})") << gen << true << false;
+        QTest::newRow("tools") << QByteArray(R"({"contents":[{"parts":[{"text":"hi"}]}],"tools":[{"googleSearch":{}}]})") << gen << true << false;
+        QTest::newRow("tool_config") << QByteArray(R"({"contents":[{"parts":[{"text":"hi"}]}],"tool_config":{}})") << gen << true << false;
+        QTest::newRow("own JSON mode") << QByteArray(R"({"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"responseMimeType":"application/json"}})") << gen << true << false;
+        QTest::newRow("own schema snake") << QByteArray(R"({"contents":[{"parts":[{"text":"hi"}]}],"generation_config":{"response_json_schema":{}}})") << gen << true << false;
+        QTest::newRow("candidateCount 2") << QByteArray(R"({"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"candidateCount":2}})") << gen << true << false;
+        QTest::newRow("no contents") << QByteArray(R"({})") << gen << true << false;
+        QTest::newRow("empty parts") << QByteArray(R"({"contents":[{"parts":[]}]})") << gen << true << false;
+        QTest::newRow("close tag in text") << QByteArray(R"({"contents":[{"parts":[{"text":"a </request> b"}]}]})") << gen << true << false;
+        QTest::newRow("embed op") << QByteArray(R"({"contents":[{"parts":[{"text":"hi"}]}]})") << int(Operation::EmbedContent) << true << false;
+    }
+
+    void packable()
+    {
+        QFETCH(QByteArray, body);
+        QFETCH(int, op);
+        QFETCH(bool, optIn);
+        QFETCH(bool, expected);
+        QCOMPARE(PackCodec::isPackable(request(body.constData(), Operation(op), optIn)), expected);
+    }
+
+    void promptFormatIsExact()
+    {
+        const QString prompt = PackCodec::buildPrompt({{QStringLiteral("0"), QStringLiteral("What is 2+2?")},
+                                                       {QStringLiteral("7"), QStringLiteral("Line one\nline two")}});
+        QVERIFY(prompt.startsWith(PackCodec::instruction()));
+        QVERIFY(prompt.contains(QLatin1String("<request id=\"0\">\nWhat is 2+2?\n</request>\n")));
+        QVERIFY(prompt.contains(QLatin1String("<request id=\"7\">\nLine one\nline two\n</request>\n")));
+        QVERIFY(prompt.indexOf(QLatin1String("id=\"0\"")) < prompt.indexOf(QLatin1String("id=\"7\"")));
+        QVERIFY(PackCodec::instruction().contains(QLatin1String("JSON array")));
+        QVERIFY(!PackCodec::instruction().contains(QLatin1String("<request")));
+    }
+
+    void requestKeepsSharedFields_data()
+    {
+        QTest::addColumn<QByteArray>("shared");
+        QTest::newRow("lowerCamel") << QByteArray(R"({"contents":[{"parts":[{"text":"x"}]}],"systemInstruction":{"parts":[{"text":"be brief"}]},"safetySettings":[{"category":"HARM_CATEGORY_HATE_SPEECH","threshold":"BLOCK_NONE"}],"generationConfig":{"temperature":0.3,"maxOutputTokens":100,"thinkingConfig":{"thinkingBudget":0}}})");
+        QTest::newRow("snake_case") << QByteArray(R"({"contents":[{"parts":[{"text":"x"}]}],"system_instruction":{"parts":[{"text":"be brief"}]},"safety_settings":[{"category":"HARM_CATEGORY_HATE_SPEECH","threshold":"BLOCK_NONE"}],"generation_config":{"temperature":0.3,"max_output_tokens":100,"thinkingConfig":{"thinkingBudget":0}}})");
+    }
+
+    void requestKeepsSharedFields()
+    {
+        QFETCH(QByteArray, shared);
+        const QList<PackCodec::Member> members{{QStringLiteral("0"), QStringLiteral("a")},
+                                               {QStringLiteral("1"), QStringLiteral("b")},
+                                               {QStringLiteral("2"), QStringLiteral("c")}};
+        const QJsonObject req = PackCodec::buildRequest(members, json(shared.constData()));
+
+        const QJsonArray contents = req.value(QLatin1String("contents")).toArray();
+        QCOMPARE(contents.size(), 1);
+        QCOMPARE(contents.at(0).toObject().value(QLatin1String("role")).toString(), QStringLiteral("user"));
+        QCOMPARE(contents.at(0).toObject().value(QLatin1String("parts")).toArray().at(0).toObject()
+                     .value(QLatin1String("text")).toString(), PackCodec::buildPrompt(members));
+        QCOMPARE(req.value(QLatin1String("systemInstruction")).toObject(), json(R"({"parts":[{"text":"be brief"}]})"));
+        QCOMPARE(req.value(QLatin1String("safetySettings")).toArray().size(), 1);
+
+        const QJsonObject gen = req.value(QLatin1String("generationConfig")).toObject();
+        QCOMPARE(gen.value(QLatin1String("temperature")).toDouble(), 0.3);
+        QCOMPARE(gen.value(QLatin1String("thinkingConfig")).toObject(), json(R"({"thinkingBudget":0})"));
+        const int maxOut = gen.contains(QLatin1String("maxOutputTokens")) ? gen.value(QLatin1String("maxOutputTokens")).toInt()
+                                                                          : gen.value(QLatin1String("max_output_tokens")).toInt();
+        QCOMPARE(maxOut, 300); // per-member limit × 3 members
+        QCOMPARE(gen.value(QLatin1String("responseMimeType")).toString(), QStringLiteral("application/json"));
+        QCOMPARE(gen.value(QLatin1String("responseSchema")).toObject(), json(R"({"type":"ARRAY","items":{"type":"OBJECT","properties":{"id":{"type":"STRING"},"text":{"type":"STRING"}},"required":["id","text"]}})"));
+    }
+
+    void parseAnswer_data()
+    {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<bool>("parsed");
+        QTest::addColumn<int>("answers");
+
+        QTest::newRow("array") << QStringLiteral(R"([{"id":"0","text":"four"},{"id":"1","text":"blue"}])") << true << 2;
+        QTest::newRow("numeric ids") << QStringLiteral(R"([{"id":0,"text":"four"}])") << true << 1;
+        QTest::newRow("fenced") << QStringLiteral("```json\n[{\"id\":\"0\",\"text\":\"four\"}]\n```") << true << 1;
+        QTest::newRow("duplicate id keeps first") << QStringLiteral(R"([{"id":"0","text":"a"},{"id":"0","text":"b"}])") << true << 1;
+        QTest::newRow("item without text skipped") << QStringLiteral(R"([{"id":"0"},{"id":"1","text":"x"}])") << true << 1;
+        QTest::newRow("object, not array") << QStringLiteral(R"({"id":"0","text":"four"})") << false << 0;
+        QTest::newRow("truncated (MAX_TOKENS)") << QStringLiteral("[{\"id\":\"0\",\"text\":\"fo") << false << 0;
+        QTest::newRow("prose") << QStringLiteral("Sure! Here are the answers.") << false << 0;
+    }
+
+    void parseAnswer()
+    {
+        QFETCH(QString, text);
+        QFETCH(bool, parsed);
+        QFETCH(int, answers);
+        const QJsonObject body{{QStringLiteral("candidates"), QJsonArray{QJsonObject{
+            {QStringLiteral("content"), QJsonObject{{QStringLiteral("parts"), QJsonArray{QJsonObject{{QStringLiteral("text"), text}}}}}}}}}};
+        const PackCodec::Answer a = PackCodec::parseAnswer(GeminiResponse(body));
+        QCOMPARE(a.parsed, parsed);
+        QCOMPARE(a.textById.size(), answers);
+        if (text.contains(QLatin1String("\"a\"")))
+            QCOMPARE(a.textById.value(QStringLiteral("0")), QStringLiteral("a"));
+    }
+
+    void splitApportionsUsage()
+    {
+        const QList<PackCodec::Member> members{{QStringLiteral("0"), QStringLiteral("short")},
+                                               {QStringLiteral("1"), QStringLiteral("a much longer question here")},
+                                               {QStringLiteral("2"), QStringLiteral("dropped by the model")},
+                                               {QStringLiteral("3"), QStringLiteral("mid length q")}};
+        const GeminiResponse pack = packAnswer(
+            QJsonArray{json(R"({"id":"1","text":"long answer to the long question"})"),
+                       json(R"({"id":"0","text":"ok"})"),
+                       json(R"({"id":"3","text":"medium answer"})")},
+            R"({"promptTokenCount":101,"candidatesTokenCount":37,"thoughtsTokenCount":11,"totalTokenCount":152})");
+        const auto answer = PackCodec::parseAnswer(pack);
+        const auto bodies = PackCodec::memberResponses(pack, members, answer);
+        QCOMPARE(bodies.size(), 4);
+        QVERIFY(bodies[0] && bodies[1] && bodies[3]);
+        QVERIFY(!bodies[2]); // missing: the caller re-issues it alone
+
+        int prompt = 0, cand = 0, thoughts = 0, total = 0;
+        for (int i : {0, 1, 3}) {
+            const GeminiResponse r(*bodies[i]);
+            QCOMPARE(r.candidates().size(), 1);
+            const QJsonObject c = r.candidates().at(0).toObject();
+            QCOMPARE(c.value(QLatin1String("index")).toInt(-1), 0);
+            QCOMPARE(c.value(QLatin1String("content")).toObject().value(QLatin1String("role")).toString(), QStringLiteral("model"));
+            QCOMPARE(r.finishReason(), QStringLiteral("STOP"));
+            QCOMPARE(r.modelVersion(), QStringLiteral("gemini-2.0-flash"));
+            QCOMPARE(r.responseId(), QStringLiteral("resp-1"));
+            const UsageMetadata u = r.usage();
+            QVERIFY(u.totalTokenCount.value_or(-1) >= u.promptTokens() + u.outputTokens());
+            prompt += u.promptTokens();
+            cand += u.candidatesTokenCount.value_or(0);
+            thoughts += u.thoughtsTokenCount.value_or(0);
+            total += u.totalTokenCount.value_or(0);
+        }
+        QCOMPARE(GeminiResponse(*bodies[0]).text(), QStringLiteral("ok"));
+        QCOMPARE(GeminiResponse(*bodies[1]).text(), QStringLiteral("long answer to the long question"));
+        QCOMPARE(prompt, 101);
+        QCOMPARE(cand, 37);
+        QCOMPARE(thoughts, 11);
+        QCOMPARE(total, 152);
+        // The longer prompt and the longer answer carry the larger shares.
+        QVERIFY(GeminiResponse(*bodies[1]).usage().promptTokens() > GeminiResponse(*bodies[0]).usage().promptTokens());
+        QVERIFY(GeminiResponse(*bodies[1]).usage().candidatesTokenCount.value_or(0)
+                > GeminiResponse(*bodies[0]).usage().candidatesTokenCount.value_or(0));
+    }
+
+    void unparseableAnswerAnswersNobody()
+    {
+        const QList<PackCodec::Member> members{{QStringLiteral("0"), QStringLiteral("a")}};
+        const QJsonObject body{{QStringLiteral("candidates"), QJsonArray{QJsonObject{
+            {QStringLiteral("content"), QJsonObject{{QStringLiteral("parts"), QJsonArray{QJsonObject{{QStringLiteral("text"), QStringLiteral("[{\"id\":")}}}}}}}}}};
+        const auto bodies = PackCodec::memberResponses(GeminiResponse(body), members, PackCodec::parseAnswer(GeminiResponse(body)));
+        QCOMPARE(bodies.size(), 1);
+        QVERIFY(!bodies[0]);
+    }
+
+    void apportion_data()
+    {
+        QTest::addColumn<int>("total");
+        QTest::addColumn<QList<qint64>>("weights");
+        QTest::addColumn<QList<int>>("expected");
+
+        QTest::newRow("even") << 10 << QList<qint64>{1, 1} << QList<int>{5, 5};
+        QTest::newRow("proportional") << 100 << QList<qint64>{1, 3} << QList<int>{25, 75};
+        QTest::newRow("largest remainder") << 10 << QList<qint64>{1, 1, 1} << QList<int>{4, 3, 3};
+        QTest::newRow("zero weights share equally") << 7 << QList<qint64>{0, 0} << QList<int>{4, 3};
+        QTest::newRow("zero total") << 0 << QList<qint64>{5, 6} << QList<int>{0, 0};
+        QTest::newRow("one member") << 13 << QList<qint64>{9} << QList<int>{13};
+        QTest::newRow("tiny total, many members") << 2 << QList<qint64>{1, 1, 1, 1} << QList<int>{1, 1, 0, 0};
+    }
+
+    void apportion()
+    {
+        QFETCH(int, total);
+        QFETCH(QList<qint64>, weights);
+        QFETCH(QList<int>, expected);
+        const QList<int> got = PackCodec::apportion(total, weights);
+        QCOMPARE(got, expected);
+        QCOMPARE(std::accumulate(got.begin(), got.end(), 0), total);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPackCodec)
+#include "tst_packcodec.moc"
