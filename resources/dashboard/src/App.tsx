@@ -128,8 +128,8 @@ export function App() {
               height={168}
               // Depth is usually far below capacity: scale to the depth and let
               // the dashed capacity line come into view only as the queue fills.
-              yMax={() => {
-                const depthMax = Math.max(0, ...(cols.queue[1] ?? []));
+              yMax={(data) => {
+                const depthMax = Math.max(0, ...(data[1] ?? []));
                 return depthMax >= capacity * 0.5 && capacity > 0 ? capacity * 1.05 : Math.max(10, depthMax * 1.25);
               }}
               series={[

@@ -30,8 +30,8 @@ export interface ChartProps {
   height?: number;
   /** Vertical lines at x (e.g. the load test's inflection point). */
   markers?: Marker[];
-  /** y range of the left axis from the data's max; default: uPlot's auto range from 0. */
-  yMax?: (dataMax: number) => number;
+  /** Top of the left axis, from the plotted columns; default: 10 % above the data's max. */
+  yMax?: (data: number[][]) => number;
   /** Changes when the theme changes, so the colours are read again. */
   theme: string;
   ariaLabel: string;
@@ -48,6 +48,11 @@ function tick(unit: AxisUnit): (v: number) => string {
     default:
       return formatCount;
   }
+}
+
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+function clock(seconds: number): string {
+  return timeFmt.format(new Date(seconds * 1000));
 }
 
 function axisLabel(unit: AxisUnit): string {
@@ -68,6 +73,8 @@ export function Chart(props: ChartProps) {
   const plot = useRef<uPlot | null>(null);
   const markerRef = useRef<Marker[] | undefined>(markers);
   markerRef.current = markers;
+  const yMaxRef = useRef(yMax);
+  yMaxRef.current = yMax;
   const seriesKey = series.map((s) => `${s.label}${s.axis ?? 0}`).join('|') + yUnits.join('|');
 
   // Create (and re-create on theme or layout change).
@@ -81,12 +88,16 @@ export function Chart(props: ChartProps) {
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
-      legend: { show: true, live: true },
+      // Labels only: the current values are in the big numbers above the charts.
+      legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
       scales: {
         x: { time: xUnit === 'time' },
         y: {
-          range: (_u, _min, max) => [0, yMax ? yMax(max) : max > 0 ? max * 1.1 : 1],
+          range: (u, _min, max) => {
+            const f = yMaxRef.current;
+            return [0, f ? f(u.data as number[][]) : max > 0 ? max * 1.1 : 1];
+          },
         },
         ...(yUnits.length > 1 ? { y2: { range: (_u: uPlot, _min: number, max: number) => [0, max > 0 ? max * 1.1 : 1] as uPlot.Range.MinMax } } : {}),
       },
@@ -99,7 +110,9 @@ export function Chart(props: ChartProps) {
           label: axisLabel(xUnit),
           labelFont: axisFont,
           labelSize: 16,
-          ...(xUnit === 'time' ? {} : { values: (_u: uPlot, splits: number[]) => splits.map(tick(xUnit)) }),
+          size: 36,
+          space: xUnit === 'time' ? 80 : 40,
+          values: (_u: uPlot, splits: number[]) => splits.map(xUnit === 'time' ? clock : tick(xUnit)),
         },
         ...yUnits.map((unit, i) => ({
           scale: yScales[i] as string,
@@ -111,7 +124,7 @@ export function Chart(props: ChartProps) {
           label: axisLabel(unit),
           labelFont: axisFont,
           labelSize: 16,
-          size: 56,
+          size: unit === 'ms' ? 78 : 62,
           values: (_u: uPlot, splits: number[]) => splits.map(tick(unit)),
         })),
       ],
