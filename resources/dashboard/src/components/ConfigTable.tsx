@@ -1,0 +1,69 @@
+import type { ConfigValue, EngineConfig } from '../protocol';
+
+/** Units and meanings of the knobs we know (core/engineconfig.cpp); others are shown as they come. */
+const KNOWN: Record<string, { unit?: string; meaning: string }> = {
+  maxBatchSize: { unit: 'requests', meaning: 'dispatch a batch as soon as it is this full' },
+  maxWaitMs: { unit: 'ms', meaning: 'longest wait of the oldest request for its batch to fill' },
+  maxQueue: { unit: 'requests', meaning: 'queue capacity; beyond it new work gets 429' },
+  maxInflightBatches: { unit: 'batches', meaning: 'upstream calls at once' },
+  requestTimeoutMs: { unit: 'ms', meaning: 'default deadline, admission to answer' },
+  rpmLimit: { unit: 'calls/min', meaning: 'upstream call quota (0 = unlimited)' },
+  tpmLimit: { unit: 'tokens/min', meaning: 'upstream token quota (0 = unlimited)' },
+  packing: { meaning: 'pack: one JSON-mode call per batch; fanout: one call per request' },
+  adaptive: { meaning: 'dispatch early when waiting is predicted not to pay' },
+  targetP95Ms: { unit: 'ms', meaning: 'adaptive mode: p95 above which batches stop waiting' },
+  'retry.maxAttempts': { unit: 'attempts', meaning: 'upstream attempts per call, first included' },
+  'retry.initialBackoffMs': { unit: 'ms', meaning: 'first retry backoff (doubles, with jitter)' },
+  'retry.maxBackoffMs': { unit: 'ms', meaning: 'cap on one retry backoff' },
+};
+
+const ORDER = Object.keys(KNOWN);
+
+export function flattenConfig(c: EngineConfig, prefix = ''): [string, Exclude<ConfigValue, object>][] {
+  const out: [string, Exclude<ConfigValue, object>][] = [];
+  for (const [k, v] of Object.entries(c)) {
+    const key = prefix + k;
+    if (v !== null && typeof v === 'object') out.push(...flattenConfig(v, `${key}.`));
+    else out.push([key, v]);
+  }
+  return out.sort((a, b) => {
+    const ia = ORDER.indexOf(a[0]);
+    const ib = ORDER.indexOf(b[0]);
+    return (ia < 0 ? 999 : ia) - (ib < 0 ? 999 : ib) || a[0].localeCompare(b[0]);
+  });
+}
+
+function show(v: Exclude<ConfigValue, object>): string {
+  if (v === null) return '—';
+  if (typeof v === 'number') return v.toLocaleString('en-US').replace(/,/g, '\u202f');
+  return String(v);
+}
+
+export function ConfigTable({ config }: { config: EngineConfig | null }) {
+  return (
+    <section className="card" aria-labelledby="h-config">
+      <h2 id="h-config">
+        Configuration <span className="unit">read-only; change with PATCH /api/v1/config</span>
+      </h2>
+      {config ? (
+        <table className="config" data-testid="config-table">
+          <tbody>
+            {flattenConfig(config).map(([k, v]) => (
+              <tr key={k}>
+                <th scope="row" title={KNOWN[k]?.meaning}>
+                  {k}
+                </th>
+                <td className="num" data-testid={`config-${k}`} data-value={String(v)}>
+                  {show(v)}
+                </td>
+                <td className="muted">{KNOWN[k]?.unit ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p className="empty">Waiting for the server's configuration…</p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,300 @@
+// Types and tolerant parsing of the /api/v1/stream messages (see PROTOCOL.md).
+//
+// Every parser here takes `unknown` and returns a well-typed value: missing or
+// wrongly typed fields become zeros / empty values, unknown fields are dropped,
+// unknown message types become `null`. The dashboard never throws on a message.
+
+export interface LatencySummary {
+  count: number;
+  meanMs: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+}
+
+export interface BatchSizeBucket {
+  size: string; // "1", "2-3", ..., "1024+"
+  batches: number;
+}
+
+export interface WindowStats {
+  seconds: number;
+  requests: number;
+  ok: number;
+  failed: number;
+  expired: number;
+  cancelled: number;
+  requestsPerSecond: number;
+  latency: LatencySummary;
+  queueWait: LatencySummary;
+  upstream: LatencySummary;
+  promptTokens: number;
+  outputTokens: number;
+  promptTokensPerSecond: number;
+  outputTokensPerSecond: number;
+  batches: number;
+  meanBatchSize: number;
+  batchSizes: BatchSizeBucket[];
+  upstreamCalls: number;
+  upstreamErrors: number;
+  rejected: number;
+  rejections: Record<string, number>;
+}
+
+export interface MetricsSnapshot {
+  timestampMs: number;
+  uptimeSeconds: number;
+  queueDepth: number;
+  queueCapacity: number;
+  inflightBatches: number;
+  maxInflightBatches: number;
+  backpressure: number;
+  draining: boolean;
+  last1s: WindowStats;
+  last10s: WindowStats;
+  last60s: WindowStats;
+  total: WindowStats;
+}
+
+/** EngineConfig JSON: kept as a flat-able object so new knobs show up unchanged. */
+export type EngineConfig = Record<string, ConfigValue>;
+export type ConfigValue = number | string | boolean | null | { [key: string]: ConfigValue };
+
+export interface Upstream {
+  kind: string; // "simulator" | "gemini" (others shown as-is)
+  model: string;
+}
+
+export type LoadTestState = 'idle' | 'running' | 'finished' | 'failed';
+
+export interface CurvePoint {
+  users: number;
+  offeredRps: number;
+  achievedRps: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  queueDepthMean: number;
+  queueDepthMax: number;
+  errorRate: number;
+}
+
+export interface Inflection {
+  users: number;
+  queueDepth: number;
+  throughputRps: number;
+  p95Ms: number;
+}
+
+export interface LoadTest {
+  state: LoadTestState;
+  step: number;
+  steps: number;
+  users: number;
+  curve: CurvePoint[];
+  inflection: Inflection | null;
+  error: string | null;
+}
+
+export type DriftState = 'ok' | 'warn' | 'drift' | 'unknown';
+
+export interface Drift {
+  state: DriftState;
+  score: number;
+  baseline: { createdAt: string; [key: string]: unknown } | null;
+}
+
+export type StreamMessage =
+  | { type: 'hello'; version: string; config: EngineConfig; history: MetricsSnapshot[]; upstream: Upstream; rateHz: number }
+  | { type: 'snapshot'; snapshot: MetricsSnapshot }
+  | { type: 'config'; config: EngineConfig }
+  | ({ type: 'loadtest' } & LoadTest)
+  | ({ type: 'drift' } & Drift)
+  | { type: 'dropped'; count: number };
+
+// ---------------------------------------------------------------------------
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function obj(v: unknown): Obj {
+  return isObj(v) ? v : {};
+}
+
+/** A finite number, or `fallback` (0) for anything else. */
+export function num(v: unknown, fallback = 0): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
+}
+
+function str(v: unknown, fallback = ''): string {
+  return typeof v === 'string' ? v : fallback;
+}
+
+function oneOf<T extends string>(v: unknown, allowed: readonly T[], fallback: T): T {
+  return typeof v === 'string' && (allowed as readonly string[]).includes(v) ? (v as T) : fallback;
+}
+
+export function parseLatency(v: unknown): LatencySummary {
+  const o = obj(v);
+  return {
+    count: num(o.count),
+    meanMs: num(o.meanMs),
+    p50Ms: num(o.p50Ms),
+    p95Ms: num(o.p95Ms),
+    p99Ms: num(o.p99Ms),
+    p999Ms: num(o.p999Ms),
+    maxMs: num(o.maxMs),
+  };
+}
+
+export function parseWindow(v: unknown): WindowStats {
+  const o = obj(v);
+  const rejections: Record<string, number> = {};
+  for (const [k, n] of Object.entries(obj(o.rejections))) rejections[k] = num(n);
+  const batchSizes = Array.isArray(o.batchSizes)
+    ? o.batchSizes.map((b) => ({ size: str(obj(b).size, '?'), batches: num(obj(b).batches) }))
+    : [];
+  return {
+    seconds: num(o.seconds),
+    requests: num(o.requests),
+    ok: num(o.ok),
+    failed: num(o.failed),
+    expired: num(o.expired),
+    cancelled: num(o.cancelled),
+    requestsPerSecond: num(o.requestsPerSecond),
+    latency: parseLatency(o.latency),
+    queueWait: parseLatency(o.queueWait),
+    upstream: parseLatency(o.upstream),
+    promptTokens: num(o.promptTokens),
+    outputTokens: num(o.outputTokens),
+    promptTokensPerSecond: num(o.promptTokensPerSecond),
+    outputTokensPerSecond: num(o.outputTokensPerSecond),
+    batches: num(o.batches),
+    meanBatchSize: num(o.meanBatchSize),
+    batchSizes,
+    upstreamCalls: num(o.upstreamCalls),
+    upstreamErrors: num(o.upstreamErrors),
+    rejected: num(o.rejected),
+    rejections,
+  };
+}
+
+export function parseSnapshot(v: unknown): MetricsSnapshot {
+  const o = obj(v);
+  return {
+    timestampMs: num(o.timestampMs),
+    uptimeSeconds: num(o.uptimeSeconds),
+    queueDepth: num(o.queueDepth),
+    queueCapacity: num(o.queueCapacity),
+    inflightBatches: num(o.inflightBatches),
+    maxInflightBatches: num(o.maxInflightBatches),
+    backpressure: num(o.backpressure),
+    draining: o.draining === true,
+    last1s: parseWindow(o.last1s),
+    last10s: parseWindow(o.last10s),
+    last60s: parseWindow(o.last60s),
+    total: parseWindow(o.total),
+  };
+}
+
+function parseConfigValue(v: unknown): ConfigValue | undefined {
+  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || v === null) return v;
+  if (isObj(v)) return parseConfig(v);
+  return undefined; // arrays and the like are not knobs
+}
+
+export function parseConfig(v: unknown): EngineConfig {
+  const out: EngineConfig = {};
+  for (const [k, val] of Object.entries(obj(v))) {
+    const c = parseConfigValue(val);
+    if (c !== undefined) out[k] = c;
+  }
+  return out;
+}
+
+function parseCurvePoint(v: unknown): CurvePoint {
+  const o = obj(v);
+  return {
+    users: num(o.users),
+    offeredRps: num(o.offeredRps),
+    achievedRps: num(o.achievedRps),
+    p50Ms: num(o.p50Ms),
+    p95Ms: num(o.p95Ms),
+    p99Ms: num(o.p99Ms),
+    queueDepthMean: num(o.queueDepthMean),
+    queueDepthMax: num(o.queueDepthMax),
+    errorRate: num(o.errorRate),
+  };
+}
+
+export function parseLoadTest(o: Obj): LoadTest {
+  const inf = isObj(o.inflection) ? o.inflection : null;
+  return {
+    state: oneOf(o.state, ['idle', 'running', 'finished', 'failed'] as const, 'idle'),
+    step: num(o.step),
+    steps: num(o.steps),
+    users: num(o.users),
+    curve: Array.isArray(o.curve) ? o.curve.map(parseCurvePoint) : [],
+    inflection: inf
+      ? { users: num(inf.users), queueDepth: num(inf.queueDepth), throughputRps: num(inf.throughputRps), p95Ms: num(inf.p95Ms) }
+      : null,
+    error: typeof o.error === 'string' && o.error !== '' ? o.error : null,
+  };
+}
+
+export function parseDrift(o: Obj): Drift {
+  const b = isObj(o.baseline) ? o.baseline : null;
+  return {
+    state: oneOf(o.state, ['ok', 'warn', 'drift', 'unknown'] as const, 'unknown'),
+    score: num(o.score),
+    baseline: b ? { ...b, createdAt: str(b.createdAt) } : null,
+  };
+}
+
+/**
+ * Parses one text frame. Returns null for anything that is not a known
+ * message: bad JSON, a non-object, a missing or unknown `type`.
+ */
+export function parseMessage(text: string): StreamMessage | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return toMessage(raw);
+}
+
+export function toMessage(raw: unknown): StreamMessage | null {
+  if (!isObj(raw)) return null;
+  switch (raw.type) {
+    case 'hello': {
+      const up = obj(raw.upstream);
+      return {
+        type: 'hello',
+        version: str(raw.version),
+        config: parseConfig(raw.config),
+        history: Array.isArray(raw.history) ? raw.history.filter(isObj).map(parseSnapshot) : [],
+        upstream: { kind: str(up.kind, 'unknown'), model: str(up.model) },
+        rateHz: num(raw.rateHz, 4) > 0 ? num(raw.rateHz, 4) : 4,
+      };
+    }
+    case 'snapshot':
+      return isObj(raw.snapshot) ? { type: 'snapshot', snapshot: parseSnapshot(raw.snapshot) } : null;
+    case 'config':
+      return isObj(raw.config) ? { type: 'config', config: parseConfig(raw.config) } : null;
+    case 'loadtest':
+      return { type: 'loadtest', ...parseLoadTest(raw) };
+    case 'drift':
+      return { type: 'drift', ...parseDrift(raw) };
+    case 'dropped':
+      return { type: 'dropped', count: num(raw.count) };
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,92 @@
+import type { MetricsSnapshot } from './protocol';
+import { RingBuffer } from './ring';
+
+/** The chart series, one ring buffer each, all the same length; x is `t` (seconds since the epoch). */
+export const SERIES_KEYS = [
+  't',
+  'p50Ms',
+  'p95Ms',
+  'p99Ms',
+  'queueDepth',
+  'queueCapacity',
+  'backpressure',
+  'inflightBatches',
+  'rps',
+  'promptTps',
+  'outputTps',
+  'upstreamCallsPs',
+  'upstreamErrorsPs',
+  'rejectedPs',
+] as const;
+
+export type SeriesKey = (typeof SERIES_KEYS)[number];
+
+/** Seconds of history the charts keep. */
+export const HISTORY_SECONDS = 300;
+
+export function capacityFor(rateHz: number): number {
+  const n = Math.ceil(HISTORY_SECONDS * (Number.isFinite(rateHz) && rateHz > 0 ? rateHz : 4));
+  return Math.min(7200, Math.max(60, n));
+}
+
+/**
+ * Every chart point comes from one snapshot: the gauges (queue depth,
+ * capacity, backpressure, in-flight) as they were at that instant, the rest
+ * from that snapshot's `last10s` window, the same window the numbers show.
+ */
+export class Series {
+  readonly rings: Record<SeriesKey, RingBuffer>;
+
+  constructor(readonly capacity: number) {
+    const rings = {} as Record<SeriesKey, RingBuffer>;
+    for (const k of SERIES_KEYS) rings[k] = new RingBuffer(capacity);
+    this.rings = rings;
+  }
+
+  get length(): number {
+    return this.rings.t.length;
+  }
+
+  /** Timestamp (ms) of the newest point, or -Infinity when empty. */
+  lastTimestampMs(): number {
+    const t = this.rings.t.last();
+    return t === undefined ? -Infinity : t * 1000;
+  }
+
+  clear(): void {
+    for (const k of SERIES_KEYS) this.rings[k].clear();
+  }
+
+  /**
+   * Appends one snapshot. A snapshot with the same timestamp as the newest
+   * point is not appended; an older one (the server's clock went back) starts
+   * the series afresh so x stays increasing. Returns whether a point was added.
+   */
+  append(s: MetricsSnapshot): boolean {
+    const last = this.lastTimestampMs();
+    if (s.timestampMs === last) return false;
+    if (s.timestampMs < last) this.clear();
+    const w = s.last10s;
+    const secs = w.seconds > 0 ? w.seconds : 10;
+    const r = this.rings;
+    r.t.push(s.timestampMs / 1000);
+    r.p50Ms.push(w.latency.p50Ms);
+    r.p95Ms.push(w.latency.p95Ms);
+    r.p99Ms.push(w.latency.p99Ms);
+    r.queueDepth.push(s.queueDepth);
+    r.queueCapacity.push(s.queueCapacity);
+    r.backpressure.push(s.backpressure);
+    r.inflightBatches.push(s.inflightBatches);
+    r.rps.push(w.requestsPerSecond);
+    r.promptTps.push(w.promptTokensPerSecond);
+    r.outputTps.push(w.outputTokensPerSecond);
+    r.upstreamCallsPs.push(w.upstreamCalls / secs);
+    r.upstreamErrorsPs.push(w.upstreamErrors / secs);
+    r.rejectedPs.push(w.rejected / secs);
+    return true;
+  }
+
+  column(k: SeriesKey): number[] {
+    return this.rings[k].toArray();
+  }
+}

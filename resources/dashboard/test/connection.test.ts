@@ -1,0 +1,163 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { type ConnStatus, type SocketLike, StreamClient, streamUrl } from '../src/connection';
+import { DEFAULT_BACKOFF, ReconnectPolicy } from '../src/reconnect';
+import type { StreamMessage } from '../src/protocol';
+import { helloJson, snapshotJson } from './fixtures';
+
+class FakeSocket implements SocketLike {
+  onopen: SocketLike['onopen'] = null;
+  onmessage: SocketLike['onmessage'] = null;
+  onclose: SocketLike['onclose'] = null;
+  onerror: SocketLike['onerror'] = null;
+  closed: { code?: number; reason?: string } | null = null;
+  constructor(readonly url: string) {}
+  close(code?: number, reason?: string) {
+    this.closed = { code, reason };
+  }
+  open() {
+    this.onopen?.({});
+  }
+  send(obj: unknown) {
+    this.onmessage?.({ data: JSON.stringify(obj) });
+  }
+  drop(code = 1006) {
+    this.onclose?.({ code, reason: '' });
+  }
+}
+
+/** A manual clock: timers fire only when advance() passes them. */
+class Clock {
+  t = 0;
+  private timers = new Map<number, { at: number; fn: () => void }>();
+  private nextId = 1;
+  set = (fn: () => void, ms: number) => {
+    const id = this.nextId++;
+    this.timers.set(id, { at: this.t + ms, fn });
+    return id;
+  };
+  clear = (h: unknown) => {
+    this.timers.delete(h as number);
+  };
+  advance(ms: number) {
+    const end = this.t + ms;
+    for (;;) {
+      const due = [...this.timers.entries()].filter(([, x]) => x.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      this.timers.delete(due[0]);
+      this.t = due[1].at;
+      due[1].fn();
+    }
+    this.t = end;
+  }
+}
+
+describe('StreamClient', () => {
+  let clock: Clock;
+  let sockets: FakeSocket[];
+  let statuses: ConnStatus[];
+  let messages: StreamMessage[];
+  let client: StreamClient;
+
+  beforeEach(() => {
+    clock = new Clock();
+    sockets = [];
+    statuses = [];
+    messages = [];
+    client = new StreamClient(
+      'ws://h/api/v1/stream',
+      (m) => messages.push(m),
+      (s) => statuses.push(s),
+      {
+        createSocket: (url) => {
+          const s = new FakeSocket(url);
+          sockets.push(s);
+          return s;
+        },
+        policy: new ReconnectPolicy(DEFAULT_BACKOFF, () => 0),
+        setTimer: clock.set,
+        clearTimer: clock.clear,
+        now: () => clock.t,
+      },
+    );
+  });
+
+  const last = () => statuses[statuses.length - 1] as ConnStatus;
+
+  it('builds the same-origin URL', () => {
+    expect(streamUrl({ protocol: 'http:', host: '127.0.0.1:8080' })).toBe('ws://127.0.0.1:8080/api/v1/stream');
+    expect(streamUrl({ protocol: 'https:', host: 'sluice.example' })).toBe('wss://sluice.example/api/v1/stream');
+  });
+
+  it('is live after hello and passes messages on, dropping unknown ones', () => {
+    client.start();
+    expect(last().state).toBe('connecting');
+    sockets[0]!.open();
+    expect(last().state).toBe('connecting');
+    sockets[0]!.send(helloJson([]));
+    expect(last().state).toBe('live');
+    sockets[0]!.send({ type: 'whatever' });
+    sockets[0]!.send({ type: 'snapshot', snapshot: snapshotJson(1) });
+    expect(messages.map((m) => m.type)).toEqual(['hello', 'snapshot']);
+  });
+
+  it('backs off 0.5, 1, 2 s while the server is down, then says unreachable', () => {
+    client.start();
+    sockets[0]!.drop();
+    expect(last()).toMatchObject({ state: 'reconnecting', attempts: 1, retryAt: 500 });
+    clock.advance(499);
+    expect(sockets.length).toBe(1);
+    clock.advance(1);
+    expect(sockets.length).toBe(2);
+    sockets[1]!.drop();
+    expect(last()).toMatchObject({ state: 'reconnecting', attempts: 2, retryAt: 1500 });
+    clock.advance(1000);
+    sockets[2]!.drop();
+    expect(last()).toMatchObject({ state: 'unreachable', attempts: 3, retryAt: 3500 });
+  });
+
+  it('resets the backoff after a hello, so the next drop waits 0.5 s again', () => {
+    client.start();
+    sockets[0]!.drop();
+    clock.advance(500);
+    sockets[1]!.drop();
+    clock.advance(1000);
+    sockets[2]!.open();
+    sockets[2]!.send(helloJson([]));
+    expect(last()).toMatchObject({ state: 'live', attempts: 0, everConnected: true });
+    sockets[2]!.drop(1001);
+    expect(last()).toMatchObject({ state: 'reconnecting', attempts: 1, lastError: 'closed (1001)' });
+    expect(last().retryAt).toBe(clock.t + 500);
+  });
+
+  it('an open socket without hello does not reset the backoff', () => {
+    client.start();
+    sockets[0]!.drop();
+    clock.advance(500);
+    sockets[1]!.open();
+    sockets[1]!.drop();
+    expect(last().attempts).toBe(2);
+    expect(last().retryAt).toBe(clock.t + 1000);
+  });
+
+  it('closes a silent connection and reconnects', () => {
+    client.start();
+    sockets[0]!.open();
+    sockets[0]!.send(helloJson([], 4));
+    clock.advance(9_999);
+    expect(sockets[0]!.closed).toBeNull();
+    clock.advance(1);
+    expect(sockets[0]!.closed?.code).toBe(4000);
+    expect(last()).toMatchObject({ state: 'reconnecting', lastError: 'no data from the server' });
+  });
+
+  it('retryNow skips the wait; stop cancels everything', () => {
+    client.start();
+    sockets[0]!.drop();
+    client.retryNow();
+    expect(sockets.length).toBe(2);
+    client.stop();
+    expect(sockets[1]!.closed?.code).toBe(1000);
+    clock.advance(60_000);
+    expect(sockets.length).toBe(2);
+  });
+});

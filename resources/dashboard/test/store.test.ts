@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { initialState, reduce } from '../src/store';
+import { parseMessage } from '../src/protocol';
+import { configJson, helloJson, snapshotJson } from './fixtures';
+
+const T0 = 1_700_000_000_000;
+
+describe('snapshot reducer', () => {
+  it('hello sets config, upstream, rate and the history as chart series', () => {
+    const history = [0, 250, 500].map((d) => snapshotJson(T0 + d, { rps: 10 + d / 250 }));
+    const s = reduce(initialState(), helloJson(history, 4));
+    expect(s.version).toBe('0.1.0');
+    expect(s.upstream).toEqual({ kind: 'simulator', model: 'gemini-2.0-flash' });
+    expect(s.rateHz).toBe(4);
+    expect(s.config?.maxBatchSize).toBe(16);
+    expect(s.config?.retry).toEqual({ maxAttempts: 4, initialBackoffMs: 250, maxBackoffMs: 8000 });
+    expect(s.latest?.timestampMs).toBe(T0 + 500);
+    expect(s.series.length).toBe(3);
+    expect(s.series.column('t')).toEqual([T0 / 1000, (T0 + 250) / 1000, (T0 + 500) / 1000]);
+    expect(s.series.column('rps')).toEqual([10, 11, 12]);
+    expect(s.sessions).toBe(1);
+  });
+
+  it('hello with an empty history leaves no latest snapshot', () => {
+    const s = reduce(initialState(), helloJson([]));
+    expect(s.latest).toBeNull();
+    expect(s.series.length).toBe(0);
+  });
+
+  it('hello keeps only as much history as the ring holds (5 min at rateHz)', () => {
+    const history = Array.from({ length: 1500 }, (_, i) => snapshotJson(T0 + i * 250));
+    const s = reduce(initialState(), helloJson(history, 4));
+    expect(s.series.capacity).toBe(1200);
+    expect(s.series.length).toBe(1200);
+    expect(s.series.column('t')[0]).toBe((T0 + 300 * 250) / 1000);
+  });
+
+  it('a second hello (reconnect) replaces the old session', () => {
+    let s = reduce(initialState(), helloJson([snapshotJson(T0)]));
+    s = reduce(s, { type: 'dropped', count: 3 });
+    s = reduce(s, { ...helloJson([snapshotJson(T0 + 10_000)]), config: configJson(7) });
+    expect(s.series.length).toBe(1);
+    expect(s.config?.maxBatchSize).toBe(7);
+    expect(s.droppedFrames).toBe(0);
+    expect(s.sessions).toBe(2);
+  });
+
+  it('snapshot appends a point and becomes the latest', () => {
+    let s = reduce(initialState(), helloJson([snapshotJson(T0)]));
+    const rev = s.seriesRev;
+    s = reduce(s, { type: 'snapshot', snapshot: snapshotJson(T0 + 250, { p99: 99, queueDepth: 42 }) });
+    expect(s.series.length).toBe(2);
+    expect(s.latest?.last10s.latency.p99Ms).toBe(99);
+    expect(s.latest?.queueDepth).toBe(42);
+    expect(s.series.column('p99Ms')).toEqual([30, 99]);
+    expect(s.series.column('queueDepth')).toEqual([5, 42]);
+    expect(s.series.column('upstreamErrorsPs')).toEqual([0.2, 0.2]); // 2 errors in a 10 s window
+    expect(s.seriesRev).toBeGreaterThan(rev);
+  });
+
+  it('a repeated timestamp updates latest without a new point; an older one restarts the series', () => {
+    let s = reduce(initialState(), helloJson([snapshotJson(T0), snapshotJson(T0 + 250)]));
+    s = reduce(s, { type: 'snapshot', snapshot: snapshotJson(T0 + 250, { p99: 77 }) });
+    expect(s.series.length).toBe(2);
+    expect(s.latest?.last10s.latency.p99Ms).toBe(77);
+    s = reduce(s, { type: 'snapshot', snapshot: snapshotJson(T0 - 3_600_000) });
+    expect(s.series.length).toBe(1);
+    expect(s.series.column('t')).toEqual([(T0 - 3_600_000) / 1000]);
+  });
+
+  it('config replaces the whole configuration', () => {
+    let s = reduce(initialState(), helloJson([]));
+    s = reduce(s, { type: 'config', config: { maxBatchSize: 7, packing: 'fanout' } });
+    expect(s.config).toEqual({ maxBatchSize: 7, packing: 'fanout' });
+  });
+
+  it('loadtest and drift messages update their panels', () => {
+    let s = reduce(initialState(), helloJson([]));
+    s = reduce(s, {
+      type: 'loadtest',
+      state: 'running',
+      step: 2,
+      steps: 5,
+      users: 40,
+      curve: [{ users: 20, offeredRps: 100, achievedRps: 98, p50Ms: 10, p95Ms: 30, p99Ms: 50, queueDepthMean: 2, queueDepthMax: 9, errorRate: 0 }],
+      inflection: null,
+    });
+    expect(s.loadtest).toMatchObject({ state: 'running', step: 2, steps: 5, users: 40, inflection: null, error: null });
+    expect(s.loadtest?.curve[0]?.achievedRps).toBe(98);
+    s = reduce(s, { type: 'loadtest', state: 'failed', step: 2, steps: 5, users: 40, curve: [], inflection: { users: 20, queueDepth: 9, throughputRps: 98, p95Ms: 30 }, error: 'locust exited with 1' });
+    expect(s.loadtest?.state).toBe('failed');
+    expect(s.loadtest?.error).toBe('locust exited with 1');
+    expect(s.loadtest?.inflection?.throughputRps).toBe(98);
+
+    s = reduce(s, { type: 'drift', state: 'warn', score: 0.31, baseline: { createdAt: '2026-01-01T00:00:00Z', schema: 'x' } });
+    expect(s.drift).toEqual({ state: 'warn', score: 0.31, baseline: { createdAt: '2026-01-01T00:00:00Z', schema: 'x' } });
+    s = reduce(s, { type: 'drift', state: 'bogus', score: 'high', baseline: null });
+    expect(s.drift).toEqual({ state: 'unknown', score: 0, baseline: null });
+  });
+
+  it('dropped accumulates the frames the server dropped', () => {
+    let s = reduce(initialState(), helloJson([]));
+    s = reduce(s, { type: 'dropped', count: 2 });
+    s = reduce(s, { type: 'dropped', count: 5 });
+    expect(s.droppedFrames).toBe(7);
+  });
+
+  it('unknown types, malformed messages and non-objects leave the state untouched', () => {
+    const s = reduce(initialState(), helloJson([snapshotJson(T0)]));
+    for (const raw of [
+      { type: 'future-thing', x: 1 },
+      { type: 'snapshot' },
+      { type: 'config', config: 'nope' },
+      { notype: true },
+      null,
+      42,
+      'hello',
+      [{ type: 'hello' }],
+    ]) {
+      expect(reduce(s, raw)).toBe(s);
+    }
+    expect(parseMessage('{not json')).toBeNull();
+  });
+
+  it('unknown fields are ignored and missing numbers read as 0', () => {
+    const snap = { ...snapshotJson(T0), brandNew: { nested: true }, queueDepth: 'many' } as Record<string, unknown>;
+    delete snap.last60s;
+    const s = reduce(reduce(initialState(), helloJson([])), { type: 'snapshot', snapshot: snap, extra: 1 });
+    expect(s.latest?.queueDepth).toBe(0);
+    expect(s.latest?.last60s.requests).toBe(0);
+    expect(s.latest?.last10s.requestsPerSecond).toBe(50);
+    expect((s.latest as unknown as Record<string, unknown>).brandNew).toBeUndefined();
+  });
+
+  it('hello without history or rateHz falls back to 4 Hz and no points', () => {
+    const s = reduce(initialState(), { type: 'hello', config: {} });
+    expect(s.rateHz).toBe(4);
+    expect(s.series.length).toBe(0);
+    expect(s.upstream).toEqual({ kind: 'unknown', model: '' });
+  });
+});
