@@ -61,7 +61,7 @@ EngineControlPanel::EngineControlPanel(BatchInferenceEngine *engine, QWidget *pa
     addErrorRow(batching, QStringLiteral("packing"));
     connect(m_packing, &QComboBox::activated, this,
             [this] { apply(QStringLiteral("packing"), m_packing->currentData().toString()); });
-    m_adaptive = new QCheckBox(tr("dispatch early when waiting does not pay"), this);
+    m_adaptive = new QCheckBox(tr("early dispatch toward a p95 target"), this);
     m_adaptive->setToolTip(knobHelp(QStringLiteral("adaptive")));
     batching->addRow(tr("Adaptive"), m_adaptive);
     addErrorRow(batching, QStringLiteral("adaptive"));
@@ -111,6 +111,9 @@ void EngineControlPanel::addSpin(QFormLayout *form, const QString &field, const 
     spin->setAccelerated(true);
     spin->setGroupSeparatorShown(true);
     spin->setAlignment(Qt::AlignRight);
+    // The full int range would make the spin box as wide as "2,147,483,647"; the
+    // real ranges are EngineConfig's.
+    spin->setMinimumWidth(130);
     if (!specialZero.isEmpty())
         spin->setSpecialValueText(specialZero);
     spin->setToolTip(knobHelp(field));

@@ -2,6 +2,7 @@
 
 #include <QChart>
 #include <QChartView>
+#include <QColor>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -50,12 +51,14 @@ LoadTestPanel::LoadTestPanel(QWidget *parent)
     v->addWidget(m_progress);
 
     auto *chart = new QChart;
-    chart->setTitle(tr("Throughput curve"));
+    chart->setTitle(tr("Throughput curve: arrives with the load-test feature"));
+    chart->setBackgroundBrush(QColor(0xf3f3f3));
     chart->legend()->hide();
     chart->setMargins(QMargins(2, 2, 2, 2));
     chart->setBackgroundRoundness(0);
     m_curve = new QChartView(chart, box);
     m_curve->setMinimumHeight(120);
+    m_curve->setMaximumHeight(240);
     v->addWidget(m_curve, 1);
 
     connect(m_start, &QPushButton::clicked, this,

@@ -21,6 +21,7 @@
 #include <QMessageBox>
 #include <QProgressDialog>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTimer>
@@ -83,12 +84,13 @@ MainWindow::MainWindow(const ConsoleDeps &deps, const ConsoleInfo &info, QWidget
     m_controls = new EngineControlPanel(m_engine, left);
     lv->addWidget(m_controls);
     m_loadTest = new LoadTestPanel(left);
-    lv->addWidget(m_loadTest, 1);
+    lv->addWidget(m_loadTest);
+    lv->addStretch(1);
     auto *scroll = new QScrollArea;
     scroll->setWidget(left);
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
-    scroll->setMinimumWidth(340);
+    scroll->setMinimumWidth(left->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width());
     scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
 
     // Right: headline figures and the charts.
@@ -105,7 +107,7 @@ MainWindow::MainWindow(const ConsoleDeps &deps, const ConsoleInfo &info, QWidget
     m_splitter->addWidget(right);
     m_splitter->setStretchFactor(0, 0);
     m_splitter->setStretchFactor(1, 1);
-    m_splitter->setSizes({380, 1020});
+    m_splitter->setSizes({390, 1010});
     m_splitter->setChildrenCollapsible(false);
     setCentralWidget(m_splitter);
 

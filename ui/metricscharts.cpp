@@ -18,22 +18,36 @@
 
 namespace {
 
-// 1, 2, 2.5, 5 × 10^k: the smallest such value >= v (at least `floor`).
-double niceCeil(double v, double floor)
+// The smallest "nice" step (1, 2, 2.5 or 5 × 10^k) of which 4 cover v.
+double niceStep(double v)
 {
-    v = std::max(v, floor);
-    const double p = std::pow(10.0, std::floor(std::log10(v)));
+    const double raw = v / 4;
+    const double p = std::pow(10.0, std::floor(std::log10(raw)));
     for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
-        if (m * p >= v - 1e-9)
+        if (m * p >= raw - 1e-9)
             return m * p;
     return 10 * p;
 }
 
+// 0 .. 4 nice steps above maxY (+10 % headroom), at least `floor`; 5 labels.
 void setNiceRange(QValueAxis *axis, double maxY, double floor)
 {
-    const double top = niceCeil(maxY * 1.1, floor);
+    const double top = 4 * niceStep(std::max(maxY * 1.1, floor));
     axis->setRange(0, top);
-    axis->setLabelFormat(top < 5 ? QStringLiteral("%.1f") : QStringLiteral("%.0f"));
+    axis->setTickCount(5);
+    const double step = top / 4;
+    axis->setLabelFormat(step == std::floor(step) ? QStringLiteral("%.0f")
+                         : step * 10 == std::floor(step * 10) ? QStringLiteral("%.1f")
+                                                              : QStringLiteral("%.2f"));
+}
+
+// Tick count putting labels on round seconds: 30 s → every 5 s, 2 min → 20 s, 10 min → 2 min.
+int xTickCount(int windowSeconds)
+{
+    for (int step : {5, 10, 20, 30, 60, 120, 300})
+        if (windowSeconds / step <= 6 && windowSeconds % step == 0)
+            return windowSeconds / step + 1;
+    return 5;
 }
 
 } // namespace
@@ -225,8 +239,10 @@ void MetricsCharts::redraw()
     };
     m_settingRanges = true;
     if (!m_zoomed)
-        for (auto &c : m_charts)
+        for (auto &c : m_charts) {
             c.x->setRange(-m_windowSeconds, 0);
+            c.x->setTickCount(xTickCount(m_windowSeconds));
+        }
     setNiceRange(m_charts[0].y, top({Series::LatencyP50, Series::LatencyP95, Series::LatencyP99}), 1);
     setNiceRange(m_charts[1].y, top({Series::QueueDepth, Series::QueueCapacity}), 10);
     setNiceRange(m_charts[2].y, top({Series::RequestsPerSecond}), 10);
