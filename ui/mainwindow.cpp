@@ -1,0 +1,499 @@
+#include "mainwindow.h"
+
+#include "batchinferenceengine.h"
+#include "enginecontrolpanel.h"
+#include "inferencemetricscollector.h"
+#include "loadtestpanel.h"
+#include "metricscharts.h"
+#include "upstreamsettingsdialog.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDesktopServices>
+#include <QDir>
+#include <QFileDialog>
+#include <QFrame>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMenu>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProgressDialog>
+#include <QScrollArea>
+#include <QScrollBar>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTimer>
+#include <QVBoxLayout>
+
+namespace {
+
+QString linkHtml(const QUrl &url)
+{
+    if (url.isEmpty())
+        return QObject::tr("not listening");
+    const QString s = url.toString().toHtmlEscaped();
+    return QStringLiteral("<a href=\"%1\">%1</a>").arg(s);
+}
+
+QString formatDuration(qint64 seconds)
+{
+    const qint64 h = seconds / 3600, m = (seconds / 60) % 60, s = seconds % 60;
+    return QStringLiteral("%1:%2:%3").arg(h).arg(m, 2, 10, QLatin1Char('0')).arg(s, 2, 10, QLatin1Char('0'));
+}
+
+QString formatMs(double ms)
+{
+    if (ms <= 0)
+        return QStringLiteral("–");
+    if (ms < 10)
+        return QStringLiteral("%1 ms").arg(ms, 0, 'f', 1);
+    if (ms < 10000)
+        return QStringLiteral("%1 ms").arg(ms, 0, 'f', 0);
+    return QStringLiteral("%1 s").arg(ms / 1000, 0, 'f', 1);
+}
+
+QLabel *statusLabel(QWidget *parent)
+{
+    auto *l = new QLabel(parent);
+    l->setContentsMargins(6, 0, 6, 0);
+    return l;
+}
+
+} // namespace
+
+MainWindow::MainWindow(const ConsoleDeps &deps, const ConsoleInfo &info, QWidget *parent)
+    : QMainWindow(parent)
+    , m_engine(deps.engine)
+    , m_metrics(deps.metrics)
+    , m_info(info)
+    , m_settings(std::make_unique<ConsoleSettings>())
+{
+    qRegisterMetaType<MetricsSnapshot>();
+    qRegisterMetaType<EngineConfig>();
+    m_started.start();
+    setWindowTitle(tr("Sluice console"));
+    setObjectName(QStringLiteral("SluiceMainWindow"));
+
+    // Left: knobs and the load-test panel, scrollable on small screens.
+    auto *left = new QWidget;
+    auto *lv = new QVBoxLayout(left);
+    lv->setContentsMargins(8, 8, 8, 8);
+    lv->setSpacing(10);
+    m_controls = new EngineControlPanel(m_engine, left);
+    lv->addWidget(m_controls);
+    m_loadTest = new LoadTestPanel(left);
+    lv->addWidget(m_loadTest);
+    lv->addStretch(1);
+    auto *scroll = new QScrollArea;
+    scroll->setWidget(left);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setMinimumWidth(left->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width());
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+
+    // Right: headline figures and the charts.
+    auto *right = new QWidget;
+    auto *rv = new QVBoxLayout(right);
+    rv->setContentsMargins(4, 8, 8, 4);
+    rv->setSpacing(8);
+    rv->addWidget(buildSummary());
+    m_charts = new MetricsCharts(right);
+    rv->addWidget(m_charts, 1);
+
+    m_splitter = new QSplitter(Qt::Horizontal);
+    m_splitter->addWidget(scroll);
+    m_splitter->addWidget(right);
+    m_splitter->setStretchFactor(0, 0);
+    m_splitter->setStretchFactor(1, 1);
+    m_splitter->setSizes({390, 1010});
+    m_splitter->setChildrenCollapsible(false);
+    setCentralWidget(m_splitter);
+
+    buildActions();
+    buildStatusBar();
+
+    if (m_engine) {
+        onConfigChanged(m_engine->config());
+        connect(m_engine, &BatchInferenceEngine::configChanged, this, &MainWindow::onConfigChanged);
+        // drained() comes from the engine or an upstream thread.
+        connect(m_engine, &BatchInferenceEngine::drained, this, [this] {
+            if (m_draining)
+                finishClose();
+        }, Qt::QueuedConnection);
+    }
+    if (m_metrics)
+        connect(m_metrics, &InferenceMetricsCollector::snapshotReady, this, &MainWindow::showSnapshot);
+
+    m_statusTimer = new QTimer(this);
+    m_statusTimer->setInterval(1000);
+    connect(m_statusTimer, &QTimer::timeout, this, [this] {
+        updateUptime();
+        if (!m_metrics)
+            updateStatusBar(); // no snapshots: read the gauges ourselves
+    });
+    m_statusTimer->start();
+
+    // Restore the previous session's layout; 1400x900 the first time.
+    m_charts->setWindowSeconds(m_settings->chartWindowSeconds());
+    connect(m_charts, &MetricsCharts::windowSecondsChanged, this,
+            [this](int s) { m_settings->setChartWindowSeconds(s); });
+    if (!restoreGeometry(m_settings->windowGeometry()))
+        resize(1400, 900);
+    restoreState(m_settings->windowState());
+    m_splitter->restoreState(m_settings->splitterState());
+
+    updateStatusBar();
+    updateUptime();
+}
+
+MainWindow::~MainWindow() = default;
+
+QString MainWindow::unavailableReason()
+{
+    return LoadTestPanel::unavailableReason();
+}
+
+QWidget *MainWindow::buildSummary()
+{
+    auto *frame = new QFrame;
+    frame->setObjectName(QStringLiteral("summary"));
+    frame->setFrameShape(QFrame::StyledPanel);
+    auto *h = new QHBoxLayout(frame);
+    h->setContentsMargins(12, 6, 12, 6);
+    h->setSpacing(24);
+    const auto tile = [&](Tile &t, const QString &caption, const QString &tip) {
+        auto *v = new QVBoxLayout;
+        v->setSpacing(0);
+        t.value = new QLabel(QStringLiteral("–"), frame);
+        QFont f = t.value->font();
+        f.setPointSizeF(f.pointSizeF() * 1.6);
+        f.setBold(true);
+        t.value->setFont(f);
+        t.caption = new QLabel(caption, frame);
+        t.caption->setStyleSheet(QStringLiteral("color: palette(mid);"));
+        t.value->setToolTip(tip);
+        t.caption->setToolTip(tip);
+        v->addWidget(t.value);
+        v->addWidget(t.caption);
+        h->addLayout(v);
+    };
+    tile(m_tileRps, tr("requests/s (last second)"), tr("Requests finished in the last complete second"));
+    tile(m_tileP99, tr("p99 latency (10 s)"), tr("End-to-end p99 of successful requests over the last 10 s"));
+    tile(m_tileQueue, tr("queued / capacity"), tr("Requests admitted and waiting for a batch / maxQueue"));
+    tile(m_tileInflight, tr("batches in flight"), tr("Upstream batches in flight / maxInflightBatches"));
+    tile(m_tileErrors, tr("failed + expired (10 s)"), tr("Requests that failed upstream or expired in the queue, last 10 s"));
+    tile(m_tileRejected, tr("rejected (10 s)"), tr("Requests refused at admission (429/503), last 10 s"));
+    h->addStretch(1);
+    return frame;
+}
+
+void MainWindow::buildActions()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    file->setToolTipsVisible(true);
+    m_exportBaselineAction = file->addAction(tr("&Export baseline…"));
+    m_exportBaselineAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    connect(m_exportBaselineAction, &QAction::triggered, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(
+            this, tr("Export performance baseline"), QDir::home().filePath(QStringLiteral("sluice-baseline.json")),
+            tr("Performance baseline (*.json)"));
+        if (!path.isEmpty())
+            emit exportBaselineRequested(path);
+    });
+    m_upstreamSettingsAction = file->addAction(tr("&Upstream settings…"));
+    m_upstreamSettingsAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Comma));
+    connect(m_upstreamSettingsAction, &QAction::triggered, this, &MainWindow::showUpstreamSettings);
+    file->addSeparator();
+    m_quitAction = file->addAction(tr("&Quit"));
+    m_quitAction->setShortcut(QKeySequence::Quit);
+    m_quitAction->setToolTip(tr("Drain the gateway and quit"));
+    connect(m_quitAction, &QAction::triggered, this, &QWidget::close);
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    m_pauseAction = view->addAction(tr("&Pause charts"));
+    m_pauseAction->setCheckable(true);
+    m_pauseAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
+    connect(m_pauseAction, &QAction::toggled, m_charts, &MetricsCharts::setPaused);
+    connect(m_charts, &MetricsCharts::pausedChanged, m_pauseAction, &QAction::setChecked);
+    m_resetZoomAction = view->addAction(tr("&Reset chart zoom"));
+    m_resetZoomAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
+    connect(m_resetZoomAction, &QAction::triggered, m_charts, &MetricsCharts::resetZoom);
+
+    QMenu *gateway = menuBar()->addMenu(tr("&Gateway"));
+    m_openDashboardAction = gateway->addAction(tr("Open &dashboard in browser"));
+    m_openDashboardAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
+    connect(m_openDashboardAction, &QAction::triggered, this, &MainWindow::openDashboard);
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Sluice"), this, [this] {
+        QMessageBox::about(this, tr("About Sluice"),
+                           tr("<b>Sluice %1</b><br>A batching gateway for the Gemini API with a live console.")
+                               .arg(QStringLiteral(SLUICE_VERSION)));
+    });
+
+    // Window-wide shortcuts also when the menu bar is hidden.
+    addActions({m_exportBaselineAction, m_upstreamSettingsAction, m_quitAction, m_pauseAction, m_resetZoomAction,
+                m_openDashboardAction});
+    setBaselineExportAvailable(false);
+}
+
+void MainWindow::buildStatusBar()
+{
+    QStatusBar *bar = statusBar();
+    const auto sep = [bar] {
+        auto *line = new QFrame(bar);
+        line->setFrameShape(QFrame::VLine);
+        line->setFrameShadow(QFrame::Sunken);
+        return line;
+    };
+    const auto openLink = [](const QString &link) { QDesktopServices::openUrl(QUrl(link)); };
+    m_listenLabel = statusLabel(bar);
+    m_listenLabel->setTextFormat(Qt::RichText);
+    m_listenLabel->setTextInteractionFlags(Qt::LinksAccessibleByMouse | Qt::LinksAccessibleByKeyboard);
+    m_listenLabel->setToolTip(tr("Gemini-compatible endpoint: point an SDK's base URL here"));
+    connect(m_listenLabel, &QLabel::linkActivated, this, openLink);
+    m_dashboardLabel = statusLabel(bar);
+    m_dashboardLabel->setTextFormat(Qt::RichText);
+    m_dashboardLabel->setTextInteractionFlags(Qt::LinksAccessibleByMouse | Qt::LinksAccessibleByKeyboard);
+    m_dashboardLabel->setToolTip(tr("Open the web dashboard (Ctrl+D)"));
+    connect(m_dashboardLabel, &QLabel::linkActivated, this, openLink);
+    m_upstreamLabel = statusLabel(bar);
+    m_backpressureLabel = statusLabel(bar);
+    m_backpressureLabel->setToolTip(tr("How close admission is to refusing (queue depth / maxQueue)"));
+    m_driftLabel = statusLabel(bar);
+    m_driftLabel->setToolTip(tr("Latency drift against a performance baseline; shows \"no baseline\" until a "
+                                "baseline is captured (arrives with the load-test feature)"));
+    m_uptimeLabel = statusLabel(bar);
+
+    bar->addWidget(m_listenLabel);
+    bar->addWidget(sep());
+    bar->addWidget(m_dashboardLabel);
+    bar->addWidget(sep());
+    bar->addWidget(m_upstreamLabel, 1);
+    bar->addPermanentWidget(m_backpressureLabel);
+    bar->addPermanentWidget(sep());
+    bar->addPermanentWidget(m_driftLabel);
+    bar->addPermanentWidget(sep());
+    bar->addPermanentWidget(m_uptimeLabel);
+    setDriftState(QString(), 0);
+    setConsoleInfo(m_info);
+}
+
+void MainWindow::setConsoleInfo(const ConsoleInfo &info)
+{
+    m_info = info;
+    m_listenLabel->setText(tr("Listening %1").arg(linkHtml(info.listeningUrl)));
+    m_dashboardLabel->setText(tr("Dashboard %1").arg(linkHtml(info.dashboardUrl)));
+    m_openDashboardAction->setEnabled(!info.dashboardUrl.isEmpty());
+    m_upstreamLabel->setText(upstreamText());
+}
+
+QString MainWindow::upstreamText() const
+{
+    const bool gemini = m_info.upstreamKind.compare(QLatin1String("gemini"), Qt::CaseInsensitive) == 0;
+    const QString kind = gemini ? tr("Gemini API") : tr("GeminiSimulator");
+    return m_info.model.isEmpty() ? tr("Upstream: %1").arg(kind) : tr("Upstream: %1 (%2)").arg(kind, m_info.model);
+}
+
+void MainWindow::showSnapshot(const MetricsSnapshot &s)
+{
+    m_haveSnapshot = true;
+    m_last = s;
+    m_uptimeSeconds = s.uptimeSeconds;
+    m_charts->addSnapshot(s);
+
+    m_tileRps.value->setText(QString::number(s.last1s.requestsPerSecond, 'f', 0));
+    m_tileP99.value->setText(formatMs(s.last10s.latency.p99Ms));
+    m_tileQueue.value->setText(QStringLiteral("%1 / %2").arg(s.queueDepth).arg(s.queueCapacity));
+    m_tileInflight.value->setText(QStringLiteral("%1 / %2").arg(s.inflightBatches).arg(s.maxInflightBatches));
+    m_tileErrors.value->setText(QString::number(s.last10s.failed + s.last10s.expired));
+    m_tileRejected.value->setText(QString::number(s.last10s.rejected));
+    updateStatusBar();
+}
+
+QString MainWindow::backpressureText() const
+{
+    return m_backpressureLabel->text();
+}
+
+QString MainWindow::driftText() const
+{
+    return m_driftLabel->text();
+}
+
+QString MainWindow::uptimeText() const
+{
+    return m_uptimeLabel->text();
+}
+
+void MainWindow::updateStatusBar()
+{
+    EngineGauges g;
+    quint64 rejectedLastSecond = 0;
+    if (m_haveSnapshot) {
+        g.queueDepth = m_last.queueDepth;
+        g.queueCapacity = m_last.queueCapacity;
+        g.backpressure = m_last.backpressure;
+        g.draining = m_last.draining;
+        rejectedLastSecond = m_last.last1s.rejections.value(QStringLiteral("queue_full"));
+    } else if (m_engine) {
+        g = m_engine->gauges();
+    }
+    QString state;
+    QString color;
+    if (g.draining) {
+        state = tr("draining");
+        color = QStringLiteral("#b26a00");
+    } else if (rejectedLastSecond > 0 || g.backpressure >= 1.0) {
+        state = tr("refusing (429)");
+        color = QStringLiteral("#b3261e");
+    } else if (g.backpressure >= 0.8) {
+        state = tr("high");
+        color = QStringLiteral("#b26a00");
+    } else {
+        state = tr("ok");
+        color = QStringLiteral("#2e7d32");
+    }
+    m_backpressureLabel->setText(tr("Backpressure %1 % <span style=\"color:%2; font-weight:600\">%3</span>")
+                                     .arg(qRound(g.backpressure * 100))
+                                     .arg(color, state));
+}
+
+void MainWindow::updateUptime()
+{
+    const qint64 secs = m_uptimeSeconds >= 0 ? qint64(m_uptimeSeconds) : m_started.elapsed() / 1000;
+    m_uptimeLabel->setText(tr("Uptime %1").arg(formatDuration(secs)));
+}
+
+void MainWindow::setDriftState(const QString &state, double score)
+{
+    if (state.isEmpty()) {
+        m_driftLabel->setText(tr("Drift: no baseline"));
+        return;
+    }
+    const QString color = state == QLatin1String("drift") ? QStringLiteral("#b3261e")
+                          : state == QLatin1String("warn") ? QStringLiteral("#b26a00")
+                                                           : QStringLiteral("#2e7d32");
+    m_driftLabel->setText(tr("Drift: <span style=\"color:%1; font-weight:600\">%2</span> (%3)")
+                              .arg(color, state.toHtmlEscaped())
+                              .arg(score, 0, 'f', 2));
+}
+
+void MainWindow::setBaselineExportAvailable(bool available)
+{
+    m_exportBaselineAction->setEnabled(available);
+    m_exportBaselineAction->setToolTip(available ? tr("Write the current PerformanceBaseline to a JSON file")
+                                                 : unavailableReason());
+    m_exportBaselineAction->setStatusTip(m_exportBaselineAction->toolTip());
+}
+
+void MainWindow::openDashboard()
+{
+    if (!m_info.dashboardUrl.isEmpty())
+        QDesktopServices::openUrl(m_info.dashboardUrl);
+}
+
+void MainWindow::showUpstreamSettings()
+{
+    UpstreamSettingsDialog dialog(m_settings.get(), this);
+    connect(&dialog, &UpstreamSettingsDialog::upstreamSaved, this, [this](const UpstreamChoice &c) {
+        statusBar()->showMessage(tr("Upstream saved: %1. Restart Sluice to apply.").arg(upstreamKindName(c.kind)), 10000);
+        emit upstreamSettingsChanged(c);
+    });
+    dialog.exec();
+}
+
+void MainWindow::onConfigChanged(const EngineConfig &config)
+{
+    m_charts->setBatchSizeLimit(config.maxBatchSize);
+}
+
+void MainWindow::saveSettings()
+{
+    m_settings->setWindowGeometry(saveGeometry());
+    m_settings->setWindowState(saveState());
+    m_settings->setSplitterState(m_splitter->saveState());
+    m_settings->setChartWindowSeconds(m_charts->windowSeconds());
+    m_settings->sync();
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    if (m_closeAllowed) {
+        event->accept();
+        return;
+    }
+    if (m_draining) { // a second close while draining: keep waiting (the dialog offers "Close now")
+        event->ignore();
+        return;
+    }
+    m_draining = true;
+    saveSettings();
+    emit closeRequested();
+    if (!m_engine) {
+        m_closeAllowed = true;
+        event->accept();
+        return;
+    }
+    m_engine->drain();
+    const EngineCounters c = m_engine->counters();
+    m_drainTotal = c.queued + c.inflight;
+    if (m_drainTotal == 0) {
+        m_closeAllowed = true;
+        event->accept();
+        return;
+    }
+    event->ignore();
+    m_drainDialog = new QProgressDialog(this);
+    m_drainDialog->setWindowTitle(tr("Draining Sluice"));
+    m_drainDialog->setCancelButtonText(tr("Close now"));
+    m_drainDialog->setRange(0, int(m_drainTotal));
+    m_drainDialog->setMinimumDuration(0);
+    m_drainDialog->setAutoClose(false);
+    m_drainDialog->setAutoReset(false);
+    m_drainDialog->setWindowModality(Qt::WindowModal);
+    m_drainDialog->setMinimumWidth(420);
+    connect(m_drainDialog, &QProgressDialog::canceled, this, &MainWindow::finishClose);
+    m_drainTimer = new QTimer(this);
+    m_drainTimer->setInterval(100);
+    connect(m_drainTimer, &QTimer::timeout, this, &MainWindow::updateDrainProgress);
+    m_drainTimer->start();
+    updateDrainProgress();
+    m_drainDialog->show();
+}
+
+void MainWindow::updateDrainProgress()
+{
+    if (!m_engine || !m_drainDialog)
+        return;
+    const EngineCounters c = m_engine->counters();
+    const quint64 left = c.queued + c.inflight;
+    m_drainDialog->setLabelText(tr("Finishing the work already admitted before closing:\n"
+                                   "%1 queued, %2 in flight (%3 batches). New requests get 503.")
+                                    .arg(c.queued)
+                                    .arg(c.inflight)
+                                    .arg(c.inflightBatches));
+    m_drainDialog->setValue(int(m_drainTotal - std::min(left, m_drainTotal)));
+    // drained() is the signal we wait for; this also covers an engine that is
+    // not running (it never emits) once nothing is outstanding.
+    if (left == 0)
+        finishClose();
+}
+
+void MainWindow::finishClose()
+{
+    if (m_closeAllowed)
+        return;
+    m_closeAllowed = true;
+    if (m_drainTimer)
+        m_drainTimer->stop();
+    if (m_drainDialog) {
+        m_drainDialog->disconnect(this);
+        m_drainDialog->hide();
+        m_drainDialog->deleteLater();
+        m_drainDialog = nullptr;
+    }
+    close();
+}

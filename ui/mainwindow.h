@@ -1,0 +1,143 @@
+#pragma once
+
+#include "consoledeps.h"
+#include "consolesettings.h"
+#include "engineconfig.h"
+#include "metricssnapshot.h"
+
+#include <QElapsedTimer>
+#include <QMainWindow>
+
+#include <memory>
+
+class EngineControlPanel;
+class LoadTestPanel;
+class MetricsCharts;
+class QAction;
+class QLabel;
+class QProgressDialog;
+class QSplitter;
+class QTimer;
+
+// The Sluice console (DESIGN.md §1 ui/): live engine knobs, native charts of
+// MetricsSnapshot values, the status bar (listening and dashboard URLs,
+// upstream, backpressure, drift, uptime), the upstream settings dialog, and
+// the load-test panel and baseline export (placed, disabled until the
+// load-test feature lands).
+//
+// Closing drains the gateway: the first close emits closeRequested(), calls
+// engine->drain() and, while requests are queued or in flight, shows a
+// progress dialog with the remaining counts and keeps the window open until
+// the engine's drained() arrives ("Close now" gives up waiting). With nothing
+// outstanding it closes at once. The window never stops the engine; app/ does
+// that after the window has closed.
+//
+// Thread: UI thread. Uses only the engine's thread-safe config(), setConfig(),
+// gauges(), counters() and drain(); never does server, engine or upstream work.
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+public:
+    MainWindow(const ConsoleDeps &deps, const ConsoleInfo &info, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    ConsoleInfo consoleInfo() const { return m_info; }
+    ConsoleSettings &settings() { return *m_settings; }
+
+    EngineControlPanel *controls() const { return m_controls; }
+    MetricsCharts *charts() const { return m_charts; }
+    LoadTestPanel *loadTestPanel() const { return m_loadTest; }
+    QAction *pauseAction() const { return m_pauseAction; }
+    QAction *openDashboardAction() const { return m_openDashboardAction; }
+    QAction *exportBaselineAction() const { return m_exportBaselineAction; }
+    QAction *upstreamSettingsAction() const { return m_upstreamSettingsAction; }
+    QAction *quitAction() const { return m_quitAction; }
+    // Status bar texts, for tests and the screenshot.
+    QString backpressureText() const;
+    QString driftText() const;
+    QString upstreamText() const;
+    QString uptimeText() const;
+    bool isDraining() const { return m_draining; }
+    QProgressDialog *drainDialog() const { return m_drainDialog; }
+
+    static QString unavailableReason(); // "arrives with the load-test feature"
+
+public slots:
+    // E.g. once the server has bound its port.
+    void setConsoleInfo(const ConsoleInfo &info);
+    // Connected to the collector's snapshotReady; callable directly.
+    void showSnapshot(const MetricsSnapshot &snapshot);
+    // Enables File → Export baseline… once PerformanceBaseline exists.
+    void setBaselineExportAvailable(bool available);
+    // Drift state from LatencyDriftSignal ("ok"/"warn"/"drift") and its score;
+    // until that feature lands the status bar shows "no baseline".
+    void setDriftState(const QString &state, double score);
+    void openDashboard();
+    void showUpstreamSettings();
+
+signals:
+    // The user closed the window: the engine is draining (the server should
+    // stop accepting work too). The window closes when drained.
+    void closeRequested();
+    // The upstream choice was saved (the key, if any, is in ConsoleSettings);
+    // it applies at the next start.
+    void upstreamSettingsChanged(const UpstreamChoice &choice);
+    // File → Export baseline… chose `path`; app/ writes the PerformanceBaseline there.
+    void exportBaselineRequested(const QString &path);
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    void buildActions();
+    void buildStatusBar();
+    QWidget *buildSummary();
+    void updateStatusBar();
+    void updateUptime();
+    void updateDrainProgress();
+    void finishClose();
+    void saveSettings();
+    void onConfigChanged(const EngineConfig &config);
+
+    BatchInferenceEngine *m_engine;
+    InferenceMetricsCollector *m_metrics;
+    ConsoleInfo m_info;
+    std::unique_ptr<ConsoleSettings> m_settings;
+
+    EngineControlPanel *m_controls = nullptr;
+    MetricsCharts *m_charts = nullptr;
+    LoadTestPanel *m_loadTest = nullptr;
+    QSplitter *m_splitter = nullptr;
+
+    QAction *m_pauseAction = nullptr;
+    QAction *m_resetZoomAction = nullptr;
+    QAction *m_openDashboardAction = nullptr;
+    QAction *m_exportBaselineAction = nullptr;
+    QAction *m_upstreamSettingsAction = nullptr;
+    QAction *m_quitAction = nullptr;
+
+    QLabel *m_listenLabel = nullptr;
+    QLabel *m_dashboardLabel = nullptr;
+    QLabel *m_upstreamLabel = nullptr;
+    QLabel *m_backpressureLabel = nullptr;
+    QLabel *m_driftLabel = nullptr;
+    QLabel *m_uptimeLabel = nullptr;
+
+    struct Tile {
+        QLabel *value = nullptr;
+        QLabel *caption = nullptr;
+    };
+    Tile m_tileRps, m_tileP99, m_tileQueue, m_tileInflight, m_tileErrors, m_tileRejected;
+
+    QTimer *m_statusTimer = nullptr;
+    QElapsedTimer m_started;
+    double m_uptimeSeconds = -1; // from the latest snapshot
+    bool m_haveSnapshot = false;
+    MetricsSnapshot m_last;
+
+    bool m_draining = false;
+    bool m_closeAllowed = false;
+    quint64 m_drainTotal = 0;
+    QProgressDialog *m_drainDialog = nullptr;
+    QTimer *m_drainTimer = nullptr;
+};
