@@ -111,10 +111,11 @@ test('a gateway 400 is the SDK ApiError with status 400 and INVALID_ARGUMENT', a
   assert.equal(body.error.status, 'INVALID_ARGUMENT');
   assert.match(body.error.message, /contents\[0\]\.parts must be a list/);
   await assert.rejects(
-    ai.models.generateContent({ model: 'gemini-2.5-flash', contents: [] }),
+    ai.models.generateContent({ model: 'gemini-2.5-flash', contents: [{ role: 'user', parts: [{ text: 5 }] }] }),
     (err) => {
       assert.ok(err instanceof ApiError, `expected ApiError, got ${err}`);
       assert.equal(err.status, 400);
+      assert.match(err.message, /INVALID_ARGUMENT/);
       return true;
     },
   );
