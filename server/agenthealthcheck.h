@@ -1,0 +1,38 @@
+#pragma once
+
+#include "batchinferenceengine.h"
+#include "circuitbreaker.h"
+#include "inferencemetricscollector.h"
+
+#include <QJsonObject>
+#include <QString>
+
+// GET /health (DESIGN.md §2, §7). A pure decision over values the gateway
+// reads at request time:
+//   503 {"status":"draining"}     the engine is draining for shutdown
+//   503 {"status":"unavailable"}  the upstream circuit is open
+//   200 {"status":"degraded"}     circuit half-open (probing) or backpressure >= 0.9
+//   200 {"status":"ok"}           otherwise
+// The body also carries queue, in-flight batches, the circuit state, the
+// upstream kind and model, uptime and the accounting invariant.
+//
+// Thread: pure function, thread-safe.
+class AgentHealthCheck
+{
+public:
+    struct Inputs {
+        EngineGauges gauges;
+        EngineCounters counters;
+        CircuitBreaker::Snapshot circuit;
+        QString upstreamKind;   // "simulator" or the upstream base URL kind ("gemini")
+        QString model;
+        double uptimeSeconds = 0;
+        QString version;
+    };
+    struct Result {
+        int httpStatus = 200;
+        QJsonObject body;
+    };
+
+    static Result evaluate(const Inputs &in);
+};

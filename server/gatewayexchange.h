@@ -1,0 +1,31 @@
+#pragma once
+
+#include <QByteArray>
+#include <QHttpServerResponder>
+#include <QMetaObject>
+#include <QPointer>
+#include <QTcpSocket>
+
+// One request awaiting its answer. Qt 6.4.2 constraints (DESIGN.md §3): a
+// route must not hand Qt a QFuture (crash when the client leaves first), so
+// the gateway keeps the QHttpServerResponder itself, in shared ownership, and
+// writes it later on the server thread; the QPointer says whether the socket
+// still exists (a responder holds a raw socket pointer). A responder dropped
+// without a write leaves a client hanging, so GatewayHttpServer::finish()
+// writes every exchange exactly once (`written`).
+//
+// Thread: server thread only (shared_ptr copies may be held elsewhere but are
+// only dereferenced on the server thread).
+struct GatewayExchange {
+    GatewayExchange(QHttpServerResponder &&r, QTcpSocket *s) : responder(std::move(r)), socket(s) {}
+
+    QHttpServerResponder responder;
+    QPointer<QTcpSocket> socket;
+    QByteArray route = QByteArrayLiteral("unknown"); // sluice_requests_total{route}
+    bool head = false;        // HEAD: headers only
+    bool closeAfter = false;  // the client sent Connection: close
+    bool sse = false;         // streamGenerateContent?alt=sse
+    bool written = false;
+    quint64 ticket = 0;       // engine request id, for cancel() on disconnect
+    QMetaObject::Connection onDisconnect;
+};

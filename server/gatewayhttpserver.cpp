@@ -1,0 +1,254 @@
+#include "gatewayhttpserver.h"
+
+#include "batchinferenceengine.h"
+#include "errormapping.h"
+#include "geminiroutes.h"
+#include "opsroutes.h"
+
+#include <QDateTime>
+#include <QLocale>
+
+#include <ctime>
+
+void ServerThreadPoster::post(std::function<void()> fn)
+{
+    std::lock_guard lock(m_mutex);
+    if (m_target)
+        QMetaObject::invokeMethod(m_target, std::move(fn), Qt::QueuedConnection);
+}
+
+void ServerThreadPoster::detach()
+{
+    std::lock_guard lock(m_mutex);
+    m_target = nullptr;
+}
+
+namespace {
+
+// Status codes QHttpServerResponder (6.4) has a reason phrase for; it must
+// never be asked to write another (its table lookup is unchecked).
+int writableStatus(int code)
+{
+    switch (code) {
+    case 200: case 201: case 202: case 204:
+    case 400: case 401: case 403: case 404: case 405: case 408: case 409: case 411: case 413:
+    case 415: case 422: case 429: case 431:
+    case 500: case 501: case 502: case 503: case 504:
+        return code;
+    default:
+        return code >= 500 ? 502 : code >= 400 ? 400 : 200;
+    }
+}
+
+bool wantsClose(const QHttpServerRequest &request)
+{
+    const QByteArray c = request.value(QByteArrayLiteral("connection"));
+    return !c.isEmpty() && c.toLower().contains("close");
+}
+
+} // namespace
+
+GatewayHttpServer::GatewayHttpServer(const GatewayDeps &deps, const GatewayOptions &options, QObject *parent)
+    : QAbstractHttpServer(parent), m_deps(deps), m_options(options),
+      m_poster(std::make_shared<ServerThreadPoster>(this))
+{
+    m_uptime.start();
+    m_gemini = std::make_unique<GeminiRoutes>(this);
+    m_ops = std::make_unique<OpsRoutes>(this);
+}
+
+GatewayHttpServer::~GatewayHttpServer()
+{
+    m_poster->detach();
+}
+
+quint16 GatewayHttpServer::listenOn(const QHostAddress &address, quint16 port, QString *error)
+{
+    HttpLimits limits;
+    limits.maxBodyBytes = m_options.maxBodyBytes;
+    limits.maxHeaderBytes = m_options.maxHeaderBytes;
+    limits.idleTimeoutMs = m_options.idleTimeoutMs;
+    limits.headerTimeoutMs = m_options.headerTimeoutMs;
+    limits.listenBacklog = std::max(4096, m_options.listenBacklog);
+    auto *tcp = new HttpLimitsTcpServer(limits, [this](int status, const QString &message) {
+        return rawErrorResponse(status, message);
+    }, this);
+    if (!tcp->listen(address, port)) {
+        if (error)
+            *error = QStringLiteral("cannot listen on %1:%2: %3").arg(address.toString()).arg(port).arg(tcp->errorString());
+        delete tcp;
+        return 0;
+    }
+    m_tcp = tcp;
+    bind(tcp);
+    return tcp->serverPort();
+}
+
+QByteArray GatewayHttpServer::commonHeaders()
+{
+    const qint64 second = qint64(std::time(nullptr));
+    if (second != m_dateSecond) {
+        m_dateSecond = second;
+        const QDateTime now = QDateTime::fromSecsSinceEpoch(second, Qt::UTC);
+        m_dateHeader = "Date: " + QLocale::c().toString(now, QStringLiteral("ddd, dd MMM yyyy hh:mm:ss 'GMT'")).toLatin1()
+            + "\r\nServer: sluice/" SLUICE_VERSION "\r\n";
+    }
+    QByteArray h = m_dateHeader;
+    const EngineGauges g = m_deps.engine ? m_deps.engine->gauges() : EngineGauges{};
+    h += "X-Queue-Depth: " + QByteArray::number(g.queueDepth) + "\r\nX-Queue-Capacity: "
+        + QByteArray::number(g.queueCapacity) + "\r\nX-Backpressure: " + QByteArray::number(g.backpressure, 'f', 3)
+        + "\r\n";
+    return h;
+}
+
+QByteArray GatewayHttpServer::rawErrorResponse(int httpStatus, const QString &message)
+{
+    StatusCode code = StatusCode::InvalidArgument;
+    if (httpStatus == 408)
+        code = StatusCode::DeadlineExceeded;
+    const HttpReply reply = ErrorMapping::toReply(Status::error(code, message), httpStatus);
+    QByteArray out = "HTTP/1.1 " + QByteArray::number(reply.status) + ' ' + ErrorMapping::reasonPhrase(reply.status)
+        + "\r\nContent-Type: " + reply.contentType + "\r\nContent-Length: " + QByteArray::number(reply.body.size())
+        + "\r\nConnection: close\r\n" + commonHeaders();
+    for (const auto &[k, v] : reply.headers)
+        out += k + ": " + v + "\r\n";
+    out += "\r\n" + reply.body;
+    ++m_requestCounts[{QByteArrayLiteral("invalid"), reply.status}];
+    return out;
+}
+
+void GatewayHttpServer::finish(const std::shared_ptr<GatewayExchange> &ex, const HttpReply &reply)
+{
+    if (ex->written)
+        return;
+    ex->written = true;
+    if (ex->onDisconnect)
+        QObject::disconnect(ex->onDisconnect);
+    ++m_requestCounts[{ex->route, reply.status}];
+    QTcpSocket *socket = ex->socket.data();
+    if (!socket || socket->state() != QAbstractSocket::ConnectedState)
+        return;
+    const int status = writableStatus(reply.status);
+    QByteArray head;
+    head.reserve(256 + reply.body.size() / 8);
+    head += "Content-Type: " + reply.contentType + "\r\nContent-Length: " + QByteArray::number(reply.body.size()) + "\r\n";
+    head += commonHeaders();
+    for (const auto &[k, v] : reply.headers)
+        head += k + ": " + v + "\r\n";
+    if (ex->closeAfter)
+        head += "Connection: close\r\n";
+    ex->responder.writeStatusLine(QHttpServerResponder::StatusCode(status));
+    socket->write(head); // the header block in one write, between the responder's status line and body
+    if (ex->head)
+        ex->responder.writeBody(QByteArray());
+    else
+        ex->responder.writeBody(reply.body);
+    if (m_tcp)
+        m_tcp->responseWritten(socket);
+    if (ex->closeAfter)
+        socket->disconnectFromHost();
+}
+
+void GatewayHttpServer::methodNotAllowed(const std::shared_ptr<GatewayExchange> &ex, const QByteArray &allow)
+{
+    HttpReply r = ErrorMapping::toReply(
+        Status::error(StatusCode::InvalidArgument,
+                      QStringLiteral("method not allowed; this route accepts %1").arg(QString::fromLatin1(allow))),
+        405);
+    r.headers.append({QByteArrayLiteral("Allow"), allow});
+    finish(ex, r);
+}
+
+void GatewayHttpServer::notFound(const std::shared_ptr<GatewayExchange> &ex, const QString &path)
+{
+    finish(ex, ErrorMapping::toReply(Status::error(StatusCode::NotFound,
+                                                   QStringLiteral("no route for %1").arg(path))));
+}
+
+bool GatewayHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
+{
+    auto ex = std::make_shared<GatewayExchange>(makeResponder(request, socket), socket);
+    const QHttpServerRequest::Method method = request.method();
+    ex->head = method == QHttpServerRequest::Method::Head;
+    ex->closeAfter = wantsClose(request);
+    const bool get = method == QHttpServerRequest::Method::Get || ex->head;
+    const bool post = method == QHttpServerRequest::Method::Post;
+
+    const QUrl url = request.url();
+    const QString path = url.path();
+    static const QString kModels = QStringLiteral("/v1beta/models");
+    if (path.startsWith(kModels)) {
+        if (path.size() == kModels.size() || (path.size() == kModels.size() + 1 && path.endsWith(u'/'))) {
+            ex->route = QByteArrayLiteral("listModels");
+            if (!get)
+                methodNotAllowed(ex, QByteArrayLiteral("GET, HEAD"));
+            else
+                m_gemini->listModels(ex, url);
+            return true;
+        }
+        if (path.at(kModels.size()) != u'/') {
+            notFound(ex, path);
+            return true;
+        }
+        const QStringView rest = QStringView(path).mid(kModels.size() + 1);
+        if (rest.contains(u'/') || rest.isEmpty()) {
+            notFound(ex, path);
+            return true;
+        }
+        const qsizetype colon = rest.lastIndexOf(u':');
+        if (colon < 0) {
+            ex->route = QByteArrayLiteral("getModel");
+            if (!get)
+                methodNotAllowed(ex, QByteArrayLiteral("GET, HEAD"));
+            else
+                m_gemini->getModel(ex, rest.toString());
+            return true;
+        }
+        const std::optional<Operation> op = operationFromName(rest.mid(colon + 1).toString());
+        if (!op || colon == 0) {
+            notFound(ex, path);
+            return true;
+        }
+        ex->route = operationName(*op).toLatin1();
+        if (!post) {
+            methodNotAllowed(ex, QByteArrayLiteral("POST"));
+            return true;
+        }
+        m_gemini->modelCall(ex, request, rest.left(colon).toString(), *op, url);
+        return true;
+    }
+    if (path == u"/health" || path == u"/metrics" || path == u"/api/v1/stats") {
+        ex->route = path == u"/health" ? QByteArrayLiteral("health")
+                  : path == u"/metrics" ? QByteArrayLiteral("metrics") : QByteArrayLiteral("stats");
+        if (!get) {
+            methodNotAllowed(ex, QByteArrayLiteral("GET, HEAD"));
+            return true;
+        }
+        if (ex->route == "health")
+            m_ops->health(ex);
+        else if (ex->route == "metrics")
+            m_ops->metrics(ex);
+        else
+            m_ops->stats(ex);
+        return true;
+    }
+    if (path == u"/api/v1/config") {
+        ex->route = QByteArrayLiteral("config");
+        if (get)
+            m_ops->getConfig(ex);
+        else if (method == QHttpServerRequest::Method::Patch)
+            m_ops->patchConfig(ex, request);
+        else
+            methodNotAllowed(ex, QByteArrayLiteral("GET, HEAD, PATCH"));
+        return true;
+    }
+    notFound(ex, path);
+    return true;
+}
+
+void GatewayHttpServer::missingHandler(const QHttpServerRequest &request, QTcpSocket *socket)
+{
+    // handleRequest() answers every request; kept for completeness.
+    auto ex = std::make_shared<GatewayExchange>(makeResponder(request, socket), socket);
+    notFound(ex, request.url().path());
+}

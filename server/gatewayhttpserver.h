@@ -1,0 +1,87 @@
+#pragma once
+
+#include "gatewayexchange.h"
+#include "gatewayserver.h"
+#include "httplimits.h"
+#include "httpreply.h"
+
+#include <QAbstractHttpServer>
+#include <QElapsedTimer>
+#include <QHttpServerRequest>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+
+class GeminiRoutes;
+class OpsRoutes;
+
+// Lets engine and upstream threads run a function on the server thread, or
+// drop it once the server is gone (detach() under the same lock), so a late
+// completion never touches a destroyed object.
+//
+// Thread: post() and detach() are thread-safe.
+class ServerThreadPoster
+{
+public:
+    explicit ServerThreadPoster(QObject *target) : m_target(target) {}
+    void post(std::function<void()> fn);
+    void detach();
+
+private:
+    std::mutex m_mutex;
+    QObject *m_target;
+};
+
+// The HTTP server proper, on the "sluice-server" thread. Subclasses
+// QAbstractHttpServer rather than using QHttpServer's router: dispatch is a
+// few string comparisons on the decoded path (no per-request regular
+// expression), every unknown path and wrong method gets a Gemini-envelope
+// 404/405 (with Allow) carrying the X-Queue-* headers like every other
+// answer, and HEAD is answered without a body.
+//
+// Thread: server thread (created, used and destroyed there).
+class GatewayHttpServer : public QAbstractHttpServer
+{
+    Q_OBJECT
+public:
+    GatewayHttpServer(const GatewayDeps &deps, const GatewayOptions &options, QObject *parent = nullptr);
+    ~GatewayHttpServer() override;
+
+    // Binds; returns the bound port or 0 with *error set.
+    quint16 listenOn(const QHostAddress &address, quint16 port, QString *error);
+
+    // Writes `reply` on the exchange (once) with the common headers; a no-op when
+    // the client has gone. Server thread only.
+    void finish(const std::shared_ptr<GatewayExchange> &exchange, const HttpReply &reply);
+
+    const GatewayDeps &deps() const { return m_deps; }
+    const GatewayOptions &options() const { return m_options; }
+    const std::shared_ptr<ServerThreadPoster> &poster() const { return m_poster; }
+    double uptimeSeconds() const { return double(m_uptime.elapsed()) / 1000.0; }
+    std::map<std::pair<QByteArray, int>, quint64> requestCounts() const { return m_requestCounts; }
+
+    // The raw bytes of an error answer written outside a responder (the limits filter).
+    QByteArray rawErrorResponse(int httpStatus, const QString &message);
+
+protected:
+    bool handleRequest(const QHttpServerRequest &request, QTcpSocket *socket) override;
+    void missingHandler(const QHttpServerRequest &request, QTcpSocket *socket) override;
+
+private:
+    QByteArray commonHeaders(); // Date, Server, X-Queue-* lines, each ending in CRLF
+    void methodNotAllowed(const std::shared_ptr<GatewayExchange> &ex, const QByteArray &allow);
+    void notFound(const std::shared_ptr<GatewayExchange> &ex, const QString &path);
+
+    GatewayDeps m_deps;
+    GatewayOptions m_options;
+    HttpLimitsTcpServer *m_tcp = nullptr; // child of this (bind() reparents it)
+    std::unique_ptr<GeminiRoutes> m_gemini;
+    std::unique_ptr<OpsRoutes> m_ops;
+    std::shared_ptr<ServerThreadPoster> m_poster;
+    std::map<std::pair<QByteArray, int>, quint64> m_requestCounts;
+    QElapsedTimer m_uptime;
+    qint64 m_dateSecond = -1;
+    QByteArray m_dateHeader;
+};

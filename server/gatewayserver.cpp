@@ -1,0 +1,115 @@
+#include "gatewayserver.h"
+
+#include "gatewayhttpserver.h"
+
+#include <QThread>
+
+namespace {
+
+// Runs `fn` on `thread` and waits for it (never call from that thread).
+template <typename F>
+void runOn(QThread *thread, F fn)
+{
+    QObject context;
+    context.moveToThread(thread);
+    QMetaObject::invokeMethod(&context, [&] {
+        fn();
+        context.moveToThread(nullptr);
+    }, Qt::BlockingQueuedConnection);
+}
+
+} // namespace
+
+GatewayServer::GatewayServer(const GatewayDeps &deps, const GatewayOptions &options, QObject *parent)
+    : QObject(parent), m_deps(deps), m_options(options)
+{
+}
+
+GatewayServer::~GatewayServer()
+{
+    stop();
+}
+
+bool GatewayServer::start(QString *error)
+{
+    std::lock_guard lock(m_mutex);
+    auto fail = [error](const QString &message) {
+        if (error)
+            *error = message;
+        return false;
+    };
+    if (m_thread)
+        return fail(QStringLiteral("the gateway is already running"));
+    if (!m_deps.engine || !m_deps.client)
+        return fail(QStringLiteral("the gateway needs an engine and an upstream client"));
+    const QString host = m_options.host.isEmpty() ? QStringLiteral("127.0.0.1") : m_options.host;
+    QHostAddress address;
+    if (host == QLatin1String("localhost"))
+        address = QHostAddress(QHostAddress::LocalHost);
+    else if (!address.setAddress(host))
+        return fail(QStringLiteral("--host %1 is not an IP address").arg(host));
+    if (!address.isLoopback() && m_options.adminToken.isEmpty())
+        return fail(QStringLiteral("refusing to listen on non-loopback address %1 without an admin token "
+                                   "(set --admin-token or SLUICE_ADMIN_TOKEN)")
+                        .arg(host));
+    if (m_options.maxBodyBytes <= 0 || m_options.maxHeaderBytes <= 0 || m_options.idleTimeoutMs <= 0
+        || m_options.headerTimeoutMs <= 0)
+        return fail(QStringLiteral("gateway limits must be positive"));
+
+    auto *thread = new QThread;
+    thread->setObjectName(QStringLiteral("sluice-server"));
+    thread->start();
+    GatewayHttpServer *server = nullptr;
+    quint16 port = 0;
+    QString listenError;
+    runOn(thread, [&] {
+        server = new GatewayHttpServer(m_deps, m_options);
+        port = server->listenOn(address, m_options.port, &listenError);
+        if (!port) {
+            delete server;
+            server = nullptr;
+        }
+    });
+    if (!server) {
+        thread->quit();
+        thread->wait();
+        delete thread;
+        return fail(listenError);
+    }
+    m_thread = thread;
+    m_server = server;
+    QUrl url;
+    url.setScheme(QStringLiteral("http"));
+    url.setHost(address.toString());
+    url.setPort(port);
+    m_url = url;
+    return true;
+}
+
+void GatewayServer::stop()
+{
+    std::lock_guard lock(m_mutex);
+    if (!m_thread)
+        return;
+    GatewayHttpServer *server = m_server;
+    // Destroyed on its own thread: closes every socket and drops late completions.
+    runOn(m_thread, [server] { delete server; });
+    m_thread->quit();
+    m_thread->wait();
+    delete m_thread;
+    m_thread = nullptr;
+    m_server = nullptr;
+    m_url = QUrl();
+}
+
+bool GatewayServer::isRunning() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_thread != nullptr;
+}
+
+QUrl GatewayServer::url() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_url;
+}

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <QByteArray>
+#include <QHostAddress>
+#include <QObject>
+#include <QString>
+#include <QUrl>
+
+#include <memory>
+#include <mutex>
+
+class BatchInferenceEngine;
+class GeminiClient;
+class InferenceMetricsCollector;
+class GatewayHttpServer;
+class QThread;
+
+// What the gateway serves with. Non-owning: app/ owns all three, starts them
+// before GatewayServer::start() and stops them after GatewayServer::stop().
+struct GatewayDeps {
+    BatchInferenceEngine *engine = nullptr;       // required
+    GeminiClient *client = nullptr;               // required: passthrough routes, circuit state
+    InferenceMetricsCollector *metrics = nullptr; // optional: /metrics, /api/v1/stats
+};
+
+struct GatewayOptions {
+    QString host = QStringLiteral("127.0.0.1");
+    quint16 port = 8080;                     // 0 = a free port, see url()
+    QByteArray adminToken;                   // required to bind a non-loopback host; guards PATCH /api/v1/config
+    qint64 maxBodyBytes = 10 * 1024 * 1024;  // larger bodies get 413 before they are read
+    int maxHeaderBytes = 64 * 1024;          // larger request heads get 431
+    int idleTimeoutMs = 60000;               // idle keep-alive connections are closed after this
+    int headerTimeoutMs = 10000;             // a request's headers must arrive within this (else 408 + close)
+    int listenBacklog = 4096;                // >= 4096 (Qt's default is 50)
+    QString upstreamKind = QStringLiteral("simulator"); // reported by /health
+    QString model = QStringLiteral("gemini-2.0-flash"); // reported by /health
+};
+
+// The gateway's HTTP front (DESIGN.md §3, §4, §5, §7): the Gemini-compatible
+// routes agents call, /health, /metrics, /api/v1/stats and /api/v1/config.
+//
+// Serving happens on its own QThread named "sluice-server", on a
+// QAbstractHttpServer subclass (GatewayHttpServer) bound to an
+// HttpLimitsTcpServer that enforces body/header limits and timeouts.
+//
+// Thread: construct and destroy on any one thread. start(), stop(), url(),
+// isRunning() are thread-safe; start() blocks until the socket is bound (or
+// failed), stop() until the server thread has finished. Requests still waiting
+// for the engine when stop() runs are not answered (their connections are
+// closed); drain the engine first for a graceful shutdown.
+class GatewayServer : public QObject
+{
+    Q_OBJECT
+public:
+    GatewayServer(const GatewayDeps &deps, const GatewayOptions &options, QObject *parent = nullptr);
+    ~GatewayServer() override; // stop()s
+
+    // Binds host:port and starts serving. On failure returns false and sets
+    // *error to what failed, e.g. "cannot listen on 127.0.0.1:8080: address in use".
+    bool start(QString *error = nullptr);
+    void stop();
+    bool isRunning() const;
+
+    // "http://HOST:PORT" with the bound port; empty before start().
+    QUrl url() const;
+    GatewayOptions options() const { return m_options; }
+
+private:
+    GatewayDeps m_deps;
+    GatewayOptions m_options;
+    mutable std::mutex m_mutex;
+    QThread *m_thread = nullptr;
+    GatewayHttpServer *m_server = nullptr; // lives in m_thread
+    QUrl m_url;
+};

@@ -1,0 +1,44 @@
+#pragma once
+
+#include "gatewayexchange.h"
+#include "inferencerequest.h"
+
+#include <QHttpServerRequest>
+#include <QString>
+#include <QUrl>
+
+#include <memory>
+
+class GatewayHttpServer;
+
+// The Gemini-compatible routes (DESIGN.md §4):
+//   POST /v1beta/models/{model}:generateContent | :streamGenerateContent[?alt=sse]
+//        | :embedContent | :batchEmbedContents   → validated, submitted to the engine
+//   POST /v1beta/models/{model}:countTokens     → GeminiClient::call, not batched
+//   GET  /v1beta/models, /v1beta/models/{model} → GeminiClient passthrough
+// Request headers honoured: X-Sluice-Pack: off (request.packable = false),
+// X-Request-Deadline-Ms (relative, request.timeout). A client that
+// disconnects while its request is queued gets it cancelled in the engine.
+// Successful answers are the upstream's JSON for that member, every field
+// kept; streamGenerateContent?alt=sse answers `data: <json>\r\n\r\n` per
+// chunk (without alt=sse, a JSON array of chunks, as Google does).
+//
+// Thread: server thread; completions arrive from engine/upstream threads and
+// are posted back (ServerThreadPoster) before the exchange is touched.
+class GeminiRoutes
+{
+public:
+    explicit GeminiRoutes(GatewayHttpServer *server) : m_server(server) {}
+
+    void modelCall(const std::shared_ptr<GatewayExchange> &ex, const QHttpServerRequest &request,
+                   const QString &model, Operation op, const QUrl &url);
+    void listModels(const std::shared_ptr<GatewayExchange> &ex, const QUrl &url);
+    void getModel(const std::shared_ptr<GatewayExchange> &ex, const QString &model);
+
+private:
+    void complete(const std::shared_ptr<GatewayExchange> &ex, Operation op, const InferenceResult &result);
+    std::function<void(InferenceResult)> completion(const std::shared_ptr<GatewayExchange> &ex, Operation op);
+    SteadyTime deadlineFor(std::optional<std::chrono::milliseconds> timeout) const;
+
+    GatewayHttpServer *m_server;
+};

@@ -1,0 +1,233 @@
+#include "httplimits.h"
+
+#include <QTcpSocket>
+
+#include <sys/socket.h>
+
+#include <algorithm>
+
+namespace {
+
+constexpr qint64 kLingerMs = 2000; // how long a rejected connection may keep sending before it is aborted
+
+// Case-insensitive header lookup in a raw header block; empty when absent.
+QByteArray headerValue(const QByteArray &block, const char *name)
+{
+    const qsizetype nameLen = qsizetype(qstrlen(name));
+    qsizetype pos = block.indexOf("\r\n");
+    while (pos >= 0 && pos + 2 < block.size()) {
+        const qsizetype start = pos + 2;
+        const qsizetype end = block.indexOf("\r\n", start);
+        if (end < 0 || end == start)
+            break;
+        if (end - start > nameLen && block.at(start + nameLen) == ':'
+            && qstrnicmp(block.constData() + start, name, nameLen) == 0) {
+            return block.mid(start + nameLen + 1, end - start - nameLen - 1).trimmed();
+        }
+        pos = end;
+    }
+    return {};
+}
+
+} // namespace
+
+struct HttpLimitsTcpServer::Connection {
+    enum class Phase { Idle, Headers, Body, Rejected };
+    QTcpSocket *socket = nullptr;
+    Phase phase = Phase::Idle;
+    QByteArray headers;        // the current request's header bytes so far
+    qint64 bodyLeft = 0;
+    qint64 headerStartMs = 0;
+    qint64 lastActivityMs = 0;
+    qint64 rejectedAtMs = 0;
+    int outstanding = 0;       // complete requests not answered yet
+    bool halfClosed = false;
+};
+
+HttpLimitsTcpServer::HttpLimitsTcpServer(const HttpLimits &limits, ErrorResponder errorResponder, QObject *parent)
+    : QTcpServer(parent), m_limits(limits), m_errorResponder(std::move(errorResponder))
+{
+    m_clock.start();
+    setListenBacklogSize(std::max(1, m_limits.listenBacklog));
+    const int shortest = std::min(m_limits.headerTimeoutMs, m_limits.idleTimeoutMs);
+    m_sweepTimer.setInterval(std::clamp(shortest / 4, 10, 1000));
+    connect(&m_sweepTimer, &QTimer::timeout, this, &HttpLimitsTcpServer::sweep);
+    m_sweepTimer.start();
+}
+
+HttpLimitsTcpServer::~HttpLimitsTcpServer() = default;
+
+void HttpLimitsTcpServer::incomingConnection(qintptr handle)
+{
+    auto *socket = new QTcpSocket(this);
+    if (!socket->setSocketDescriptor(handle)) {
+        delete socket;
+        return;
+    }
+    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    auto conn = std::make_unique<Connection>();
+    conn->socket = socket;
+    conn->lastActivityMs = nowMs();
+    Connection *c = conn.get();
+    m_connections.emplace(socket, std::move(conn));
+    // Connected before addPendingConnection(): runs before Qt's parser slot.
+    connect(socket, &QTcpSocket::readyRead, this, [this, c] { onReadyRead(c); });
+    connect(socket, &QTcpSocket::bytesWritten, this, [this, c] {
+        c->lastActivityMs = nowMs();
+        if (c->phase == Connection::Phase::Rejected && !c->halfClosed && c->socket->bytesToWrite() == 0) {
+            c->halfClosed = true;
+            ::shutdown(int(c->socket->socketDescriptor()), SHUT_WR);
+        }
+    });
+    connect(socket, &QObject::destroyed, this, [this, socket] { m_connections.erase(socket); });
+    addPendingConnection(socket);
+}
+
+void HttpLimitsTcpServer::responseWritten(QTcpSocket *socket)
+{
+    const auto it = m_connections.find(socket);
+    if (it == m_connections.end())
+        return;
+    Connection *c = it->second.get();
+    c->outstanding = std::max(0, c->outstanding - 1);
+    c->lastActivityMs = nowMs();
+}
+
+void HttpLimitsTcpServer::onReadyRead(Connection *c)
+{
+    c->lastActivityMs = nowMs();
+    if (c->phase == Connection::Phase::Rejected) {
+        discardInput(c);
+        return;
+    }
+    const qint64 available = c->socket->bytesAvailable();
+    if (available <= 0)
+        return;
+    const QByteArray fresh = c->socket->peek(available);
+    consume(c, fresh.constData(), fresh.size());
+}
+
+void HttpLimitsTcpServer::consume(Connection *c, const char *data, qint64 size)
+{
+    qint64 pos = 0;
+    while (pos < size && c->phase != Connection::Phase::Rejected) {
+        if (c->phase == Connection::Phase::Idle) {
+            c->phase = Connection::Phase::Headers;
+            c->headers.clear();
+            c->headerStartMs = nowMs();
+        }
+        if (c->phase == Connection::Phase::Headers) {
+            const qsizetype before = c->headers.size();
+            c->headers.append(data + pos, qsizetype(size - pos));
+            const qsizetype end = c->headers.indexOf("\r\n\r\n", std::max<qsizetype>(0, before - 3));
+            if (end < 0) {
+                pos = size;
+                if (c->headers.size() > m_limits.maxHeaderBytes)
+                    reject(c, 431, QStringLiteral("request headers exceed %1 bytes").arg(m_limits.maxHeaderBytes));
+                break;
+            }
+            const qsizetype headerLen = end + 4;
+            pos += headerLen - before;
+            c->headers.truncate(headerLen);
+            if (headerLen > m_limits.maxHeaderBytes) {
+                reject(c, 431, QStringLiteral("request headers exceed %1 bytes").arg(m_limits.maxHeaderBytes));
+                break;
+            }
+            if (!headersComplete(c))
+                break;
+            continue;
+        }
+        if (c->phase == Connection::Phase::Body) {
+            const qint64 n = std::min(c->bodyLeft, size - pos);
+            c->bodyLeft -= n;
+            pos += n;
+            if (c->bodyLeft == 0)
+                c->phase = Connection::Phase::Idle;
+        }
+    }
+}
+
+bool HttpLimitsTcpServer::headersComplete(Connection *c)
+{
+    const QByteArray &h = c->headers;
+    const QByteArray te = headerValue(h, "transfer-encoding");
+    if (!te.isEmpty() && te.compare("identity", Qt::CaseInsensitive) != 0) {
+        reject(c, 411, QStringLiteral("a request body needs a Content-Length (chunked request bodies are not accepted)"));
+        return false;
+    }
+    qint64 length = 0;
+    const QByteArray cl = headerValue(h, "content-length");
+    if (!cl.isEmpty()) {
+        bool ok = false;
+        length = cl.toLongLong(&ok);
+        if (!ok || length < 0) {
+            reject(c, 400, QStringLiteral("invalid Content-Length header"));
+            return false;
+        }
+    }
+    if (length > m_limits.maxBodyBytes) {
+        reject(c, 413, QStringLiteral("request body of %1 bytes exceeds the limit of %2 bytes")
+                           .arg(length).arg(m_limits.maxBodyBytes));
+        return false;
+    }
+    if (length > 0 && headerValue(h, "expect").compare("100-continue", Qt::CaseInsensitive) == 0)
+        c->socket->write("HTTP/1.1 100 Continue\r\n\r\n");
+    ++c->outstanding;
+    c->bodyLeft = length;
+    c->phase = length > 0 ? Connection::Phase::Body : Connection::Phase::Idle;
+    c->headers.clear();
+    return true;
+}
+
+void HttpLimitsTcpServer::reject(Connection *c, int httpStatus, const QString &message)
+{
+    c->phase = Connection::Phase::Rejected;
+    c->rejectedAtMs = nowMs();
+    c->headers.clear();
+    discardInput(c);
+    c->socket->write(m_errorResponder(httpStatus, message));
+}
+
+void HttpLimitsTcpServer::discardInput(Connection *c)
+{
+    // Consume within Qt's open transaction (if any) and commit it, so Qt's
+    // parser sees nothing and the socket buffer does not grow.
+    c->socket->read(c->socket->bytesAvailable());
+    if (c->socket->isTransactionStarted())
+        c->socket->commitTransaction();
+}
+
+void HttpLimitsTcpServer::sweep()
+{
+    const qint64 now = nowMs();
+    std::vector<Connection *> timedOutHeaders;
+    std::vector<QTcpSocket *> toClose;
+    std::vector<QTcpSocket *> toAbort;
+    for (auto &[socket, conn] : m_connections) {
+        Connection *c = conn.get();
+        switch (c->phase) {
+        case Connection::Phase::Headers:
+            if (now - c->headerStartMs > m_limits.headerTimeoutMs)
+                timedOutHeaders.push_back(c);
+            break;
+        case Connection::Phase::Body:
+            if (now - c->lastActivityMs > m_limits.idleTimeoutMs)
+                toAbort.push_back(socket);
+            break;
+        case Connection::Phase::Idle:
+            if (c->outstanding == 0 && now - c->lastActivityMs > m_limits.idleTimeoutMs)
+                toClose.push_back(socket);
+            break;
+        case Connection::Phase::Rejected:
+            if (now - c->rejectedAtMs > kLingerMs)
+                toAbort.push_back(socket);
+            break;
+        }
+    }
+    for (Connection *c : timedOutHeaders)
+        reject(c, 408, QStringLiteral("request headers not received within %1 ms").arg(m_limits.headerTimeoutMs));
+    for (QTcpSocket *s : toClose)
+        s->disconnectFromHost();
+    for (QTcpSocket *s : toAbort)
+        s->abort();
+}

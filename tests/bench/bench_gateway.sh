@@ -1,0 +1,81 @@
+#!/bin/sh
+# Gateway throughput benchmark (prints figures; not run by ctest).
+#   wrk, 64 connections, DURATION s (default 10), POSTing generateContent
+#   (generate.lua) to tests/gatewayharness: GatewayServer + engine (pack mode)
+#   + GeminiClient + a zero-latency GeminiSimulator, all in one process;
+#   then the same against a private nginx returning a fixed Gemini JSON on
+#   loopback: the machine's ceiling. Prints req/s, p50/p99, the ratio to
+#   nginx and the harness's peak RSS.
+# Usage: bench_gateway.sh BUILD_DIR [MAX_BATCH] [MAX_WAIT_MS]
+set -eu
+BUILD=${1:?usage: bench_gateway.sh BUILD_DIR [MAX_BATCH] [MAX_WAIT_MS]}
+MAX_BATCH=${2:-16}
+MAX_WAIT=${3:-2}
+DURATION=${DURATION:-10}
+HERE=$(cd "$(dirname "$0")" && pwd)
+TMP=$(mktemp -d)
+HARNESS_PID=
+NGINX_PID=
+cleanup() {
+    [ -n "$HARNESS_PID" ] && kill "$HARNESS_PID" 2>/dev/null || true
+    [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# --- gateway -------------------------------------------------------------
+mkfifo "$TMP/stdin"
+"$BUILD/tests/gatewayharness" --port 0 --max-batch "$MAX_BATCH" --max-wait-ms "$MAX_WAIT" --max-queue 8192 \
+    <"$TMP/stdin" >"$TMP/harness.out" 2>&1 &
+HARNESS_PID=$!
+exec 3>"$TMP/stdin" # keep the harness's stdin open while we run
+i=0
+until grep -q "listening on" "$TMP/harness.out"; do
+    i=$((i + 1)); [ $i -gt 100 ] && { cat "$TMP/harness.out"; exit 1; }; sleep 0.1
+done
+GW=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TMP/harness.out")
+# warm up connections and the allocator
+wrk -t2 -c64 -d2s -s "$HERE/generate.lua" "$GW" >/dev/null 2>&1 || true
+wrk -t2 -c64 -d"${DURATION}s" -s "$HERE/generate.lua" "$GW" >"$TMP/gw.txt" 2>&1
+RSS_KB=$(awk '/VmHWM/ {print $2}' /proc/$HARNESS_PID/status)
+kill "$HARNESS_PID"; wait "$HARNESS_PID" 2>/dev/null || true; HARNESS_PID=
+exec 3>&-
+
+# --- nginx ceiling -------------------------------------------------------
+NPORT=$(free_port)
+mkdir -p "$TMP/nginx/logs"
+BODY='{"candidates":[{"content":{"parts":[{"text":"Sluice light value measure every measure northern river bright clearly. Detail shape."}],"role":"model"},"finishReason":"STOP","index":0}],"modelVersion":"gemini-2.0-flash","usageMetadata":{"promptTokenCount":6,"candidatesTokenCount":22,"totalTokenCount":28}}'
+cat >"$TMP/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/logs/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $TMP/nginx/body;
+    server {
+        listen 127.0.0.1:$NPORT backlog=4096;
+        location / { default_type application/json; return 200 '$BODY'; }
+    }
+}
+CONF
+nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" &
+NGINX_PID=$!
+i=0
+until python3 -c "import socket; socket.create_connection(('127.0.0.1',$NPORT))" 2>/dev/null; do
+    i=$((i + 1)); [ $i -gt 50 ] && { cat "$TMP/nginx/logs/error.log"; exit 1; }; sleep 0.1
+done
+wrk -t2 -c64 -d2s -s "$HERE/generate.lua" "http://127.0.0.1:$NPORT" >/dev/null 2>&1 || true
+wrk -t2 -c64 -d"${DURATION}s" -s "$HERE/generate.lua" "http://127.0.0.1:$NPORT" >"$TMP/nginx.txt" 2>&1
+kill "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null || true; NGINX_PID=
+
+GW_RPS=$(sed -n 's/.*RESULT req_per_s=\([0-9]*\).*/\1/p' "$TMP/gw.txt")
+NG_RPS=$(sed -n 's/.*RESULT req_per_s=\([0-9]*\).*/\1/p' "$TMP/nginx.txt")
+echo "cpus: $(nproc)  load before: $(cut -d' ' -f1-3 /proc/loadavg)  maxBatchSize=$MAX_BATCH maxWaitMs=$MAX_WAIT pack mode, ${DURATION}s, 64 connections"
+echo "gateway: $(grep RESULT "$TMP/gw.txt")"
+echo "nginx:   $(grep RESULT "$TMP/nginx.txt")"
+echo "ratio gateway/nginx: $(python3 -c "print(f'{$GW_RPS/$NG_RPS:.3f}')")"
+echo "gateway harness peak RSS: $((RSS_KB / 1024)) MB (simulator, client, engine and gateway in one process)"
