@@ -62,6 +62,11 @@ GatewayHttpServer::~GatewayHttpServer()
     m_poster->detach();
 }
 
+qint64 GatewayHttpServer::flushPendingAnswers(int timeoutMs)
+{
+    return m_tcp ? m_tcp->flushAll(timeoutMs) : 0;
+}
+
 quint16 GatewayHttpServer::listenOn(const QHostAddress &address, quint16 port, QString *error)
 {
     HttpLimits limits;

@@ -49,6 +49,10 @@ public:
     GatewayHttpServer(const GatewayDeps &deps, const GatewayOptions &options, QObject *parent = nullptr);
     ~GatewayHttpServer() override;
 
+    // Shutdown: waits (on this thread) until the answers already written have
+    // left for the kernel, at most timeoutMs; returns the bytes still unsent.
+    qint64 flushPendingAnswers(int timeoutMs);
+
     // Binds; returns the bound port or 0 with *error set.
     quint16 listenOn(const QHostAddress &address, quint16 port, QString *error);
 

@@ -92,8 +92,15 @@ void GatewayServer::stop()
     if (!m_thread)
         return;
     GatewayHttpServer *server = m_server;
-    // Destroyed on its own thread: closes every socket and drops late completions.
-    runOn(m_thread, [server] { delete server; });
+    // Runs on the server thread after every completion already posted to it
+    // (posted events are handled in order), so answers the engine finished
+    // before stop() are written and flushed, then the server is destroyed on
+    // its own thread: it closes every socket and drops late completions.
+    runOn(m_thread, [server] {
+        if (const qint64 unsent = server->flushPendingAnswers(3000))
+            qWarning("sluice.server: %lld bytes of answers could not be sent before shutdown", unsent);
+        delete server;
+    });
     m_thread->quit();
     m_thread->wait();
     delete m_thread;

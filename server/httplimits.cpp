@@ -231,3 +231,20 @@ void HttpLimitsTcpServer::sweep()
     for (QTcpSocket *s : toAbort)
         s->abort();
 }
+
+qint64 HttpLimitsTcpServer::flushAll(int timeoutMs)
+{
+    QElapsedTimer t;
+    t.start();
+    qint64 unsent = 0;
+    for (auto &[socket, connection] : m_connections) {
+        while (socket->state() == QAbstractSocket::ConnectedState && socket->bytesToWrite() > 0
+               && t.elapsed() < timeoutMs) {
+            if (!socket->waitForBytesWritten(int(timeoutMs - t.elapsed())))
+                break;
+        }
+        if (socket->state() == QAbstractSocket::ConnectedState)
+            unsent += socket->bytesToWrite();
+    }
+    return unsent;
+}

@@ -69,6 +69,10 @@ public:
     const HttpLimits &limits() const { return m_limits; }
     void responseWritten(QTcpSocket *socket);
     int connectionCount() const { return int(m_connections.size()); }
+    // Shutdown: blocks (on the server thread) until every answer already
+    // written reaches the kernel, or `timeoutMs` passes. Returns the bytes
+    // still unsent when it gave up.
+    qint64 flushAll(int timeoutMs);
 
 protected:
     void incomingConnection(qintptr handle) override;
