@@ -1,30 +1,132 @@
-// Placeholder entry point until the gateway issue wires server/ and ui/:
-// it only answers --help/--version so the build has a real executable.
+// sluice: the console (default), the headless gateway (--server), or the
+// GeminiSimulator alone (--simulate-gemini). DESIGN.md §11.
+//
+// The application class is chosen before any other QObject exists: a
+// QApplication only for the console, so --server needs no display.
+
+#include "appconfig.h"
+#include "capturemode.h"
 #include "engineconfig.h"
+#include "servermode.h"
 #include "simulatormode.h"
+
+#if SLUICE_WITH_CONSOLE
+#include "consolemode.h"
+#include <QApplication>
+#endif
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QLoggingCategory>
+#include <QProcessEnvironment>
 #include <QTextStream>
+
+#include <memory>
+
+namespace {
+
+bool hasArg(int argc, char **argv, std::initializer_list<const char *> names)
+{
+    for (int i = 1; i < argc; ++i)
+        for (const char *n : names)
+            if (qstrcmp(argv[i], n) == 0)
+                return true;
+    return false;
+}
+
+void applyLogLevel(const QString &level)
+{
+    QString rules;
+    if (level == QLatin1String("debug"))
+        rules = QStringLiteral("sluice.*.debug=true");
+    else if (level == QLatin1String("info"))
+        rules = QStringLiteral("sluice.*.debug=false");
+    else if (level == QLatin1String("warning"))
+        rules = QStringLiteral("sluice.*.debug=false\nsluice.*.info=false");
+    else
+        rules = QStringLiteral("sluice.*.debug=false\nsluice.*.info=false\nsluice.*.warning=false");
+    QLoggingCategory::setFilterRules(rules);
+}
+
+int usageError(const QString &message)
+{
+    QTextStream(stderr) << "sluice: " << message << "\nRun 'sluice --help' for the options." << Qt::endl;
+    return 2;
+}
+
+} // namespace
 
 int main(int argc, char *argv[])
 {
-    QCoreApplication app(argc, argv);
+    qSetMessagePattern(QStringLiteral("%{time yyyy-MM-ddTHH:mm:ss.zzz} %{if-debug}D%{endif}%{if-info}I%{endif}%{if-warning}W%{endif}%{if-critical}C%{endif}%{if-fatal}F%{endif} %{category}: %{message}"));
+
+    // Only the console needs a display; decide before any QObject exists.
+    const bool headless = hasArg(argc, argv, {"--server", "--simulate-gemini", "--capture-baseline", "--help", "-h", "--help-all", "--version", "-v"});
+    std::unique_ptr<QCoreApplication> application;
+    if (headless) {
+        application = std::make_unique<QCoreApplication>(argc, argv);
+    } else {
+#if SLUICE_WITH_CONSOLE
+        if (qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")
+            && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+            return usageError(QStringLiteral("no display found (DISPLAY and WAYLAND_DISPLAY are unset); "
+                                             "run 'sluice --server' for the headless gateway"));
+        application = std::make_unique<QApplication>(argc, argv);
+#else
+        return usageError(QStringLiteral("this sluice was built without the desktop console (SLUICE_BUILD_CONSOLE=OFF); "
+                                         "run 'sluice --server'"));
+#endif
+    }
+    QCoreApplication &app = *application;
     QCoreApplication::setApplicationName(QStringLiteral("sluice"));
+    QCoreApplication::setOrganizationName(QStringLiteral("Sluice"));
     QCoreApplication::setApplicationVersion(QStringLiteral(SLUICE_VERSION));
+
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Sluice: a batching gateway for the Gemini API.\n\nEngine knobs:\n")
-                                     + EngineConfig::describeKnobs());
+    parser.setApplicationDescription(
+        QStringLiteral("Sluice: a throughput-engineered gateway for agent fleets calling the Gemini API.\n\n"
+                       "Modes:\n"
+                       "  sluice                      the desktop console with the embedded gateway\n"
+                       "  sluice --server             the gateway alone, no display needed (Docker)\n"
+                       "  sluice --simulate-gemini    the GeminiSimulator alone (an upstream for tests)\n"
+                       "  sluice --capture-baseline FILE\n"
+                       "                              stepped Locust load test, throughput knee, PerformanceBaseline\n\n"
+                       "Configuration sources, later wins: defaults, --config FILE, environment\n"
+                       "(SLUICE_*, GEMINI_API_KEY), command line. Without GEMINI_API_KEY or --upstream\n"
+                       "the embedded GeminiSimulator is the upstream, so everything runs offline.\n\n"
+                       "Engine knobs (live-changeable through PATCH /api/v1/config):\n")
+        + EngineConfig::describeKnobs());
     parser.addHelpOption();
     parser.addVersionOption();
-    addSimulatorOptions(parser);
-    if (!parser.parse(app.arguments())) {
-        QTextStream(stderr) << "sluice: " << parser.errorText() << "\n";
-        return 2;
-    }
+    parser.addOption({QStringLiteral("server"), QStringLiteral("Run the gateway without the console (no display needed).")});
+    AppConfig::addOptions(parser);
+    addSimulatorOptions(parser, /*addHostAndPort=*/false);
+    addCaptureOptions(parser);
+
+    if (!parser.parse(app.arguments()))
+        return usageError(parser.errorText());
     if (parser.isSet(QStringLiteral("version")))
         parser.showVersion();
+    if (parser.isSet(QStringLiteral("help")))
+        parser.showHelp(0);
+    if (!parser.positionalArguments().isEmpty())
+        return usageError(QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().constFirst()));
+
     if (parser.isSet(QStringLiteral("simulate-gemini")))
         return runSimulatorMode(app, parser);
-    parser.showHelp(0);
+
+    AppConfig config;
+    QString error;
+    if (!AppConfig::resolve(parser, QProcessEnvironment::systemEnvironment(), &config, &error))
+        return usageError(error);
+    applyLogLevel(config.logLevel);
+    if (parser.isSet(QStringLiteral("capture-baseline")))
+        return runCaptureMode(app, parser, config);
+    if (parser.isSet(QStringLiteral("server")))
+        return runServerMode(app, config);
+#if SLUICE_WITH_CONSOLE
+    return runConsoleMode(static_cast<QApplication &>(app), config);
+#else
+    return runServerMode(app, config);
+#endif
 }

@@ -1,31 +1,13 @@
 #include "simulatormode.h"
 
 #include "geminisimulator.h"
+#include "unixsignalwatcher.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QFile>
 #include <QJsonDocument>
-#include <QSocketNotifier>
 #include <QTextStream>
-
-#include <csignal>
-#include <sys/socket.h>
-#include <unistd.h>
-
-namespace {
-
-int g_signalFd = -1;
-
-// Async-signal-safe: only write() to the self-pipe; Qt is told from the event loop.
-void onSignal(int)
-{
-    const char byte = 1;
-    if (g_signalFd >= 0)
-        [[maybe_unused]] auto n = ::write(g_signalFd, &byte, 1);
-}
-
-} // namespace
 
 void addSimulatorOptions(QCommandLineParser &parser, bool addHostAndPort)
 {
@@ -83,24 +65,8 @@ int runSimulatorMode(QCoreApplication &app, const QCommandLineParser &parser)
         return 2;
     }
 
-    int fds[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
-        err << "sluice: cannot create the signal pipe\n";
-        return 1;
-    }
-    g_signalFd = fds[0];
-    QSocketNotifier notifier(fds[1], QSocketNotifier::Read);
-    QObject::connect(&notifier, &QSocketNotifier::activated, &app, [&] {
-        char byte;
-        [[maybe_unused]] auto n = ::read(fds[1], &byte, 1);
-        QCoreApplication::quit();
-    });
-    struct sigaction sa = {};
-    sa.sa_handler = onSignal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
+    UnixSignalWatcher watcher;
+    QObject::connect(&watcher, &UnixSignalWatcher::signalReceived, &app, [] { QCoreApplication::quit(); });
 
     GeminiSimulator simulator(config);
     if (!simulator.start(host, port)) {
@@ -111,10 +77,5 @@ int runSimulatorMode(QCoreApplication &app, const QCommandLineParser &parser)
     QTextStream(stdout) << "listening on " << simulator.baseUrl().toString() << Qt::endl;
     const int status = app.exec();
     simulator.stop();
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    g_signalFd = -1;
-    ::close(fds[0]);
-    ::close(fds[1]);
     return status;
 }

@@ -1,11 +1,11 @@
 #!/bin/sh
 # Gateway throughput benchmark (prints figures; not run by ctest).
 #   wrk, 64 connections, DURATION s (default 10), POSTing generateContent
-#   (generate.lua) to tests/gatewayharness: GatewayServer + engine (pack mode)
-#   + GeminiClient + a zero-latency GeminiSimulator, all in one process;
+#   (generate.lua) to `sluice --server` (GatewayServer + engine in pack mode
+#   + GeminiClient + a zero-latency embedded GeminiSimulator, one process);
 #   then the same against a private nginx returning a fixed Gemini JSON on
 #   loopback: the machine's ceiling. Prints req/s, p50/p99, the ratio to
-#   nginx and the harness's peak RSS.
+#   nginx and the gateway's peak RSS.
 # Usage: bench_gateway.sh BUILD_DIR [MAX_BATCH] [MAX_WAIT_MS]
 set -eu
 BUILD=${1:?usage: bench_gateway.sh BUILD_DIR [MAX_BATCH] [MAX_WAIT_MS]}
@@ -14,10 +14,10 @@ MAX_WAIT=${3:-2}
 DURATION=${DURATION:-10}
 HERE=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d)
-HARNESS_PID=
+GATEWAY_PID=
 NGINX_PID=
 cleanup() {
-    [ -n "$HARNESS_PID" ] && kill "$HARNESS_PID" 2>/dev/null || true
+    [ -n "$GATEWAY_PID" ] && kill "$GATEWAY_PID" 2>/dev/null || true
     [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true
     rm -rf "$TMP"
 }
@@ -26,22 +26,22 @@ trap cleanup EXIT INT TERM
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # --- gateway -------------------------------------------------------------
-mkfifo "$TMP/stdin"
-"$BUILD/tests/gatewayharness" --port 0 --max-batch "$MAX_BATCH" --max-wait-ms "$MAX_WAIT" --max-queue 8192 \
-    <"$TMP/stdin" >"$TMP/harness.out" 2>&1 &
-HARNESS_PID=$!
-exec 3>"$TMP/stdin" # keep the harness's stdin open while we run
+cat >"$TMP/zero.json" <<'JSON'
+{"simulator": {"baseLatencyMs": 0, "tokensPerSecond": 0, "jitterSigma": 0, "embedLatencyMs": 0}}
+JSON
+env -u GEMINI_API_KEY "$BUILD/app/sluice" --server --port 0 --config "$TMP/zero.json" --log-level warning \
+    --max-batch-size "$MAX_BATCH" --max-wait-ms "$MAX_WAIT" --max-queue 8192 >"$TMP/gateway.out" 2>&1 &
+GATEWAY_PID=$!
 i=0
-until grep -q "listening on" "$TMP/harness.out"; do
-    i=$((i + 1)); [ $i -gt 100 ] && { cat "$TMP/harness.out"; exit 1; }; sleep 0.1
+until grep -q "listening on" "$TMP/gateway.out"; do
+    i=$((i + 1)); [ $i -gt 100 ] && { cat "$TMP/gateway.out"; exit 1; }; sleep 0.1
 done
-GW=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TMP/harness.out")
+GW=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TMP/gateway.out")
 # warm up connections and the allocator
 wrk -t2 -c64 -d2s -s "$HERE/generate.lua" "$GW" >/dev/null 2>&1 || true
 wrk -t2 -c64 -d"${DURATION}s" -s "$HERE/generate.lua" "$GW" >"$TMP/gw.txt" 2>&1
-RSS_KB=$(awk '/VmHWM/ {print $2}' /proc/$HARNESS_PID/status)
-kill "$HARNESS_PID"; wait "$HARNESS_PID" 2>/dev/null || true; HARNESS_PID=
-exec 3>&-
+RSS_KB=$(awk '/VmHWM/ {print $2}' /proc/$GATEWAY_PID/status)
+kill "$GATEWAY_PID"; wait "$GATEWAY_PID" 2>/dev/null || true; GATEWAY_PID=
 
 # --- nginx ceiling -------------------------------------------------------
 NPORT=$(free_port)
@@ -78,4 +78,4 @@ echo "cpus: $(nproc)  load before: $(cut -d' ' -f1-3 /proc/loadavg)  maxBatchSiz
 echo "gateway: $(grep RESULT "$TMP/gw.txt")"
 echo "nginx:   $(grep RESULT "$TMP/nginx.txt")"
 echo "ratio gateway/nginx: $(python3 -c "print(f'{$GW_RPS/$NG_RPS:.3f}')")"
-echo "gateway harness peak RSS: $((RSS_KB / 1024)) MB (simulator, client, engine and gateway in one process)"
+echo "gateway peak RSS: $((RSS_KB / 1024)) MB (simulator, client, engine and gateway in one process)"

@@ -1,34 +1,39 @@
 // The official Gemini JS SDK (@google/genai, exact version in package.json)
-// pointed at the Sluice gateway (tests/gatewayharness: GatewayServer + engine
-// + GeminiClient + GeminiSimulator): what the SDK parses through the gateway
-// must equal what the simulator sends for the same request fetched raw.
+// pointed at `sluice --server` (its embedded GeminiSimulator is the upstream):
+// what the SDK parses through the gateway must equal what the simulator sends
+// for the same request fetched raw.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { GoogleGenAI, ApiError } from '@google/genai';
 
-const harness = process.env.SLUICE_GATEWAY_HARNESS;
+const sluice = process.env.SLUICE_BIN;
 let child;
 let gatewayUrl;
 let simulatorUrl;
 let ai;
 
 before(async () => {
-  assert.ok(harness, 'SLUICE_GATEWAY_HARNESS must point at the gatewayharness executable');
-  child = spawn(harness, ['--port', '0'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  assert.ok(sluice, 'SLUICE_BIN must point at the sluice executable');
+  const env = { ...process.env };
+  delete env.GEMINI_API_KEY;
+  child = spawn(sluice, ['--server', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   [simulatorUrl, gatewayUrl] = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('gateway did not print its URL within 10 s')), 10000);
+    const timer = setTimeout(() => reject(new Error('sluice --server did not print its URLs within 10 s')), 10000);
     let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const s = out.match(/simulator on (http:\/\/\S+)/);
+    let err = '';
+    const check = () => {
+      // stdout: "listening on URL"; the log (stderr) names the embedded simulator's URL.
+      const s = err.match(/embedded GeminiSimulator at (http:\/\/\S+)/);
       const g = out.match(/listening on (http:\/\/\S+)/);
       if (s && g) {
         clearTimeout(timer);
         resolve([s[1], g[1]]);
       }
-    });
-    child.on('exit', (code) => reject(new Error(`gateway harness exited early with ${code}`)));
+    };
+    child.stdout.on('data', (d) => { out += d; check(); });
+    child.stderr.on('data', (d) => { err += d; process.stderr.write(d); check(); });
+    child.on('exit', (code) => reject(new Error(`sluice --server exited early with ${code}: ${err}`)));
   });
   ai = new GoogleGenAI({ apiKey: 'any-key', httpOptions: { baseUrl: gatewayUrl } });
 });

@@ -1,0 +1,307 @@
+#include "appconfig.h"
+
+#include <QCommandLineParser>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace {
+
+const QUrl kGoogleBaseUrl(QStringLiteral("https://generativelanguage.googleapis.com"));
+const QStringList kLogLevels{QStringLiteral("debug"), QStringLiteral("info"), QStringLiteral("warning"),
+                             QStringLiteral("error")};
+
+// Every engine knob as a JSON path ("maxBatchSize", "retry.maxAttempts").
+QStringList knobPaths()
+{
+    QStringList paths;
+    const QJsonObject json = EngineConfig{}.toJson();
+    for (auto it = json.begin(); it != json.end(); ++it) {
+        if (it.value().isObject()) {
+            const QJsonObject sub = it.value().toObject();
+            for (auto s = sub.begin(); s != sub.end(); ++s)
+                paths << it.key() + QLatin1Char('.') + s.key();
+        } else {
+            paths << it.key();
+        }
+    }
+    return paths;
+}
+
+// Text from the environment or the command line as the JSON value a knob
+// expects: numbers and booleans where the default is one, strings otherwise.
+QJsonValue knobValue(const QString &path, const QString &text)
+{
+    const QJsonObject defaults = EngineConfig{}.toJson();
+    const int dot = int(path.indexOf(QLatin1Char('.')));
+    const QJsonValue def = dot < 0 ? defaults.value(path)
+                                   : defaults.value(path.left(dot)).toObject().value(path.mid(dot + 1));
+    if (def.isBool()) {
+        if (text == QLatin1String("true") || text == QLatin1String("1") || text == QLatin1String("on"))
+            return true;
+        if (text == QLatin1String("false") || text == QLatin1String("0") || text == QLatin1String("off"))
+            return false;
+        return text; // wrong type: validation names the field
+    }
+    if (def.isDouble()) {
+        bool ok = false;
+        const double d = text.toDouble(&ok);
+        return ok ? QJsonValue(d) : QJsonValue(text);
+    }
+    return text;
+}
+
+QJsonObject knobPatch(const QString &path, const QJsonValue &value)
+{
+    const int dot = int(path.indexOf(QLatin1Char('.')));
+    if (dot < 0)
+        return {{path, value}};
+    return {{path.left(dot), QJsonObject{{path.mid(dot + 1), value}}}};
+}
+
+bool parsePort(const QString &text, int *port)
+{
+    bool ok = false;
+    const int p = text.toInt(&ok);
+    if (!ok || p < 0 || p > 65535)
+        return false;
+    *port = p;
+    return true;
+}
+
+bool applyFile(const QString &path, AppConfig *c, QString *error)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("--config: cannot read %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    QJsonParseError pe;
+    const QJsonDocument doc = QJsonDocument::fromJson(file.readAll(), &pe);
+    if (pe.error != QJsonParseError::NoError || !doc.isObject()) {
+        *error = QStringLiteral("--config: %1 is not a JSON object (%2 at offset %3)")
+                     .arg(path, pe.error != QJsonParseError::NoError ? pe.errorString() : QStringLiteral("not an object"))
+                     .arg(pe.offset);
+        return false;
+    }
+    const QJsonObject root = doc.object();
+    const auto fail = [&](const QString &field, const QString &message) {
+        *error = QStringLiteral("--config %1: %2: %3").arg(path, field, message);
+        return false;
+    };
+    static const QStringList known{QStringLiteral("listen"), QStringLiteral("adminToken"), QStringLiteral("upstream"),
+                                   QStringLiteral("engine"), QStringLiteral("server"), QStringLiteral("simulator"),
+                                   QStringLiteral("logLevel")};
+    for (const QString &k : root.keys())
+        if (!known.contains(k))
+            return fail(k, QStringLiteral("unknown field (known: %1)").arg(known.join(QStringLiteral(", "))));
+
+    const QJsonObject listen = root.value(QStringLiteral("listen")).toObject();
+    if (listen.contains(QStringLiteral("host"))) {
+        if (!listen.value(QStringLiteral("host")).isString())
+            return fail(QStringLiteral("listen.host"), QStringLiteral("must be a string"));
+        c->host = listen.value(QStringLiteral("host")).toString();
+    }
+    if (listen.contains(QStringLiteral("port"))) {
+        const QJsonValue v = listen.value(QStringLiteral("port"));
+        if (!v.isDouble() || !parsePort(QString::number(v.toDouble()), &c->port))
+            return fail(QStringLiteral("listen.port"), QStringLiteral("must be an integer from 0 to 65535"));
+    }
+    if (root.contains(QStringLiteral("adminToken")))
+        c->adminToken = root.value(QStringLiteral("adminToken")).toString();
+    if (root.contains(QStringLiteral("logLevel")))
+        c->logLevel = root.value(QStringLiteral("logLevel")).toString();
+    const QJsonObject upstream = root.value(QStringLiteral("upstream")).toObject();
+    if (upstream.contains(QStringLiteral("url")))
+        c->upstreamUrl = QUrl(upstream.value(QStringLiteral("url")).toString());
+    if (upstream.contains(QStringLiteral("apiKey")))
+        c->apiKey = upstream.value(QStringLiteral("apiKey")).toString().toUtf8();
+    const QJsonObject server = root.value(QStringLiteral("server")).toObject();
+    if (server.contains(QStringLiteral("maxBodyBytes"))) {
+        const double v = server.value(QStringLiteral("maxBodyBytes")).toDouble(-1);
+        if (v < 1024 || v > 1024.0 * 1024 * 1024)
+            return fail(QStringLiteral("server.maxBodyBytes"), QStringLiteral("must be from 1024 to 1073741824"));
+        c->maxBodyBytes = qint64(v);
+    }
+    if (server.contains(QStringLiteral("drainGraceMs"))) {
+        const double v = server.value(QStringLiteral("drainGraceMs")).toDouble(-1);
+        if (v < 0 || v > 3600000)
+            return fail(QStringLiteral("server.drainGraceMs"), QStringLiteral("must be from 0 to 3600000"));
+        c->drainGraceMs = int(v);
+    }
+    if (root.contains(QStringLiteral("engine"))) {
+        const ConfigError e = EngineConfig::fromJson(root.value(QStringLiteral("engine")).toObject(), c->engine, &c->engine);
+        if (!e.isNull())
+            return fail(QStringLiteral("engine.") + e.field, e.message);
+    }
+    if (root.contains(QStringLiteral("simulator"))) {
+        const SimulatorConfig::Error e =
+            SimulatorConfig::fromJson(root.value(QStringLiteral("simulator")).toObject(), c->simulator, &c->simulator);
+        if (!e.isNull())
+            return fail(QStringLiteral("simulator.") + e.field, e.message);
+    }
+    return true;
+}
+
+} // namespace
+
+QUrl AppConfig::effectiveUpstreamUrl() const
+{
+    if (!upstreamUrl.isEmpty())
+        return upstreamUrl;
+    return apiKey.isEmpty() ? QUrl() : kGoogleBaseUrl;
+}
+
+QString AppConfig::upstreamKind() const
+{
+    if (usesEmbeddedSimulator())
+        return QStringLiteral("simulator");
+    return effectiveUpstreamUrl().host() == kGoogleBaseUrl.host() ? QStringLiteral("gemini") : QStringLiteral("custom");
+}
+
+QString AppConfig::envNameForKnob(const QString &path)
+{
+    QString out = QStringLiteral("SLUICE_");
+    for (const QChar ch : path) {
+        if (ch == QLatin1Char('.'))
+            out += QLatin1Char('_');
+        else if (ch.isUpper())
+            out += QLatin1Char('_') + ch;
+        else
+            out += ch.toUpper();
+    }
+    return out;
+}
+
+QString AppConfig::optionNameForKnob(const QString &path)
+{
+    QString out;
+    for (const QChar ch : path) {
+        if (ch == QLatin1Char('.'))
+            out += QLatin1Char('-');
+        else if (ch.isUpper())
+            out += QLatin1Char('-') + ch.toLower();
+        else
+            out += ch;
+    }
+    return out;
+}
+
+void AppConfig::addOptions(QCommandLineParser &parser)
+{
+    const AppConfig d;
+    parser.addOption({QStringLiteral("host"), QStringLiteral("Address to listen on (default 127.0.0.1; env SLUICE_HOST). A non-loopback address needs an admin token."), QStringLiteral("ADDR")});
+    parser.addOption({QStringLiteral("port"), QStringLiteral("Port to listen on (default 8080; 0 picks a free port; env SLUICE_PORT)."), QStringLiteral("N")});
+    parser.addOption({QStringLiteral("config"), QStringLiteral("JSON configuration file (env SLUICE_CONFIG); see README."), QStringLiteral("FILE")});
+    parser.addOption({QStringLiteral("admin-token"), QStringLiteral("Bearer token required by control routes (env SLUICE_ADMIN_TOKEN)."), QStringLiteral("TOKEN")});
+    parser.addOption({QStringLiteral("upstream"), QStringLiteral("Gemini-compatible base URL (env SLUICE_UPSTREAM). Default: Google's when GEMINI_API_KEY is set, else the embedded GeminiSimulator."), QStringLiteral("URL")});
+    parser.addOption({QStringLiteral("log-level"), QStringLiteral("debug, info, warning or error (default info; env SLUICE_LOG_LEVEL)."), QStringLiteral("LEVEL")});
+    parser.addOption({QStringLiteral("drain-grace-ms"), QStringLiteral("On SIGTERM, how long admitted work may take to finish (default %1; env SLUICE_DRAIN_GRACE_MS).").arg(d.drainGraceMs), QStringLiteral("MS")});
+    parser.addOption({QStringLiteral("max-body-bytes"), QStringLiteral("Largest request body accepted; larger gets 413 (default %1; env SLUICE_MAX_BODY_BYTES).").arg(d.maxBodyBytes), QStringLiteral("BYTES")});
+    for (const QString &path : knobPaths())
+        parser.addOption({optionNameForKnob(path),
+                          QStringLiteral("Engine knob %1 (env %2); see 'Engine knobs' below.").arg(path, envNameForKnob(path)),
+                          QStringLiteral("VALUE")});
+}
+
+bool AppConfig::resolve(const QCommandLineParser &parser, const QProcessEnvironment &env, AppConfig *out, QString *error)
+{
+    AppConfig c;
+
+    // 1. file
+    QString file = env.value(QStringLiteral("SLUICE_CONFIG"));
+    if (parser.isSet(QStringLiteral("config")))
+        file = parser.value(QStringLiteral("config"));
+    if (!file.isEmpty() && !applyFile(file, &c, error))
+        return false;
+
+    // 2. environment, then 3. command line: the same setters, different names.
+    struct Source {
+        QString label;
+        std::function<bool(const QString &, const QString &, QString *)> get; // (option, env) → value
+    };
+    const Source envSource{QStringLiteral("environment"), [&](const QString &, const QString &envName, QString *v) {
+                               if (!env.contains(envName))
+                                   return false;
+                               *v = env.value(envName);
+                               return true;
+                           }};
+    const Source cliSource{QStringLiteral("command line"), [&](const QString &opt, const QString &, QString *v) {
+                               if (!parser.isSet(opt))
+                                   return false;
+                               *v = parser.value(opt);
+                               return true;
+                           }};
+    if (env.contains(QStringLiteral("GEMINI_API_KEY")))
+        c.apiKey = env.value(QStringLiteral("GEMINI_API_KEY")).toUtf8();
+
+    for (const Source *src : {&envSource, &cliSource}) {
+        const bool isEnv = src == &envSource;
+        const auto name = [&](const QString &opt, const QString &envName) {
+            return isEnv ? envName : QStringLiteral("--") + opt;
+        };
+        QString v;
+        if (src->get(QStringLiteral("host"), QStringLiteral("SLUICE_HOST"), &v))
+            c.host = v;
+        if (src->get(QStringLiteral("port"), QStringLiteral("SLUICE_PORT"), &v) && !parsePort(v, &c.port)) {
+            *error = QStringLiteral("%1: must be an integer from 0 to 65535, got '%2'").arg(name(QStringLiteral("port"), QStringLiteral("SLUICE_PORT")), v);
+            return false;
+        }
+        if (src->get(QStringLiteral("admin-token"), QStringLiteral("SLUICE_ADMIN_TOKEN"), &v))
+            c.adminToken = v;
+        if (src->get(QStringLiteral("upstream"), QStringLiteral("SLUICE_UPSTREAM"), &v))
+            c.upstreamUrl = QUrl(v);
+        if (src->get(QStringLiteral("log-level"), QStringLiteral("SLUICE_LOG_LEVEL"), &v))
+            c.logLevel = v;
+        if (src->get(QStringLiteral("drain-grace-ms"), QStringLiteral("SLUICE_DRAIN_GRACE_MS"), &v)) {
+            bool ok = false;
+            const int ms = v.toInt(&ok);
+            if (!ok || ms < 0 || ms > 3600000) {
+                *error = QStringLiteral("%1: must be an integer from 0 to 3600000, got '%2'").arg(name(QStringLiteral("drain-grace-ms"), QStringLiteral("SLUICE_DRAIN_GRACE_MS")), v);
+                return false;
+            }
+            c.drainGraceMs = ms;
+        }
+        if (src->get(QStringLiteral("max-body-bytes"), QStringLiteral("SLUICE_MAX_BODY_BYTES"), &v)) {
+            bool ok = false;
+            const qint64 b = v.toLongLong(&ok);
+            if (!ok || b < 1024 || b > qint64(1024) * 1024 * 1024) {
+                *error = QStringLiteral("%1: must be an integer from 1024 to 1073741824, got '%2'").arg(name(QStringLiteral("max-body-bytes"), QStringLiteral("SLUICE_MAX_BODY_BYTES")), v);
+                return false;
+            }
+            c.maxBodyBytes = b;
+        }
+        for (const QString &path : knobPaths()) {
+            const QString opt = optionNameForKnob(path);
+            const QString envName = envNameForKnob(path);
+            if (!src->get(opt, envName, &v))
+                continue;
+            const ConfigError e = EngineConfig::fromJson(knobPatch(path, knobValue(path, v)), c.engine, &c.engine);
+            if (!e.isNull()) {
+                *error = QStringLiteral("%1: %2 (got '%3')").arg(name(opt, envName), e.message, v);
+                return false;
+            }
+        }
+    }
+
+    if (!kLogLevels.contains(c.logLevel)) {
+        *error = QStringLiteral("log level: must be one of %1, got '%2'").arg(kLogLevels.join(QStringLiteral(", ")), c.logLevel);
+        return false;
+    }
+    if (QHostAddress(c.host).isNull()) {
+        *error = QStringLiteral("host: '%1' is not an IP address (use 127.0.0.1, 0.0.0.0, ::1 …)").arg(c.host);
+        return false;
+    }
+    if (!c.upstreamUrl.isEmpty() && (!c.upstreamUrl.isValid() || !(c.upstreamUrl.scheme() == QLatin1String("http") || c.upstreamUrl.scheme() == QLatin1String("https")))) {
+        *error = QStringLiteral("upstream: '%1' is not an http(s) URL").arg(c.upstreamUrl.toString());
+        return false;
+    }
+    const QHostAddress addr(c.host);
+    if (!addr.isLoopback() && c.adminToken.isEmpty()) {
+        *error = QStringLiteral("host: listening on %1 (not loopback) requires an admin token (--admin-token or SLUICE_ADMIN_TOKEN)").arg(c.host);
+        return false;
+    }
+    *out = c;
+    return true;
+}

@@ -1,0 +1,61 @@
+#pragma once
+
+#include "engineconfig.h"
+#include "simulatorconfig.h"
+
+#include <QByteArray>
+#include <QHostAddress>
+#include <QProcessEnvironment>
+#include <QString>
+#include <QUrl>
+
+class QCommandLineParser;
+
+// Everything `sluice` needs to start, resolved from its sources in order
+// (DESIGN.md §8): defaults, the JSON file named by --config (or
+// SLUICE_CONFIG), the environment (SLUICE_*, GEMINI_API_KEY), then the
+// command line. Engine knobs come in through EngineConfig::fromJson at
+// every layer, so each is validated the same way wherever it was set.
+//
+// Config file shape (every member optional):
+//   { "listen":   { "host": "127.0.0.1", "port": 8080 },
+//     "adminToken": "…",
+//     "upstream": { "url": "https://…", "apiKey": "…" },
+//     "engine":   { <EngineConfig JSON: maxBatchSize, …, retry: {…}> },
+//     "server":   { "maxBodyBytes": 10485760, "drainGraceMs": 30000 },
+//     "simulator": { <SimulatorConfig JSON> } }
+//
+// Thread: plain value type.
+
+struct AppConfig {
+    QString host = QStringLiteral("127.0.0.1");
+    int port = 8080;
+    QString adminToken;
+    QUrl upstreamUrl;            // empty: Google's when a key is set, else the embedded simulator
+    QByteArray apiKey;           // never logged or printed
+    QString logLevel = QStringLiteral("info");
+    qint64 maxBodyBytes = 10 * 1024 * 1024;
+    int drainGraceMs = 30000;
+    EngineConfig engine;
+    SimulatorConfig simulator;
+
+    bool usesEmbeddedSimulator() const { return apiKey.isEmpty() && upstreamUrl.isEmpty(); }
+    QUrl effectiveUpstreamUrl() const; // Google's base URL when only a key is set
+    QString upstreamKind() const;      // "simulator" (embedded), "gemini" (Google) or "custom"
+
+    // Adds the common and engine options (--host, --port, --config,
+    // --admin-token, --upstream, --log-level, --drain-grace-ms,
+    // --max-body-bytes, and one --kebab-case option per engine knob).
+    static void addOptions(QCommandLineParser &parser);
+
+    // Resolves every layer. On error returns false and sets *error to a
+    // message naming the source and the option/field ("--max-batch-size:
+    // must be an integer from 1 to 1000").
+    static bool resolve(const QCommandLineParser &parser, const QProcessEnvironment &env, AppConfig *out,
+                        QString *error);
+
+    // Environment variable and option names for an engine knob path such as
+    // "retry.maxAttempts": SLUICE_RETRY_MAX_ATTEMPTS and retry-max-attempts.
+    static QString envNameForKnob(const QString &path);
+    static QString optionNameForKnob(const QString &path);
+};

@@ -1,0 +1,124 @@
+#include "gatewayruntime.h"
+
+#include "batchinferenceengine.h"
+#include "gatewayserver.h"
+#include "geminiclient.h"
+#include "geminisimulator.h"
+#include "inferencemetricscollector.h"
+
+#include <QLoggingCategory>
+
+#include <algorithm>
+
+Q_LOGGING_CATEGORY(lcRuntime, "sluice.runtime")
+
+GatewayRuntime::GatewayRuntime(const AppConfig &config, QObject *parent) : QObject(parent), m_config(config) {}
+
+GatewayRuntime::~GatewayRuntime()
+{
+    stop();
+}
+
+bool GatewayRuntime::start(QString *error)
+{
+    m_metrics = std::make_unique<InferenceMetricsCollector>();
+
+    if (m_config.usesEmbeddedSimulator()) {
+        m_simulator = std::make_unique<GeminiSimulator>(m_config.simulator);
+        if (!m_simulator->start()) {
+            *error = QStringLiteral("the embedded GeminiSimulator could not start: %1").arg(m_simulator->errorString());
+            stop();
+            return false;
+        }
+        m_upstreamUrl = m_simulator->baseUrl();
+    } else {
+        m_upstreamUrl = m_config.effectiveUpstreamUrl();
+    }
+
+    GeminiClientConfig cc;
+    cc.baseUrl = m_upstreamUrl;
+    cc.apiKey = m_config.apiKey;
+    cc.concurrency = std::max(64, m_config.engine.maxInflightBatches);
+    cc.retry = m_config.engine.retry;
+    m_client = std::make_unique<GeminiClient>(cc);
+
+    m_engine = std::make_unique<BatchInferenceEngine>(m_client.get(), m_config.engine, Clock::steady(), m_metrics.get());
+    BatchInferenceEngine *engine = m_engine.get();
+    m_metrics->setGaugeSource([engine] { return engine->gauges(); });
+    m_engine->start();
+
+    GatewayDeps deps;
+    deps.engine = m_engine.get();
+    deps.client = m_client.get();
+    deps.metrics = m_metrics.get();
+    GatewayOptions opts;
+    opts.host = m_config.host;
+    opts.port = quint16(m_config.port);
+    opts.adminToken = m_config.adminToken.toUtf8();
+    opts.maxBodyBytes = m_config.maxBodyBytes;
+    opts.upstreamKind = m_config.upstreamKind();
+    opts.model = QStringLiteral("gemini-2.0-flash");
+    m_server = std::make_unique<GatewayServer>(deps, opts);
+    QString serverError;
+    if (!m_server->start(&serverError)) {
+        *error = QStringLiteral("the gateway could not listen on %1:%2: %3").arg(m_config.host).arg(m_config.port).arg(serverError);
+        stop();
+        return false;
+    }
+
+    connect(m_engine.get(), &BatchInferenceEngine::drained, this, [this] {
+        if (m_drainedSignalled)
+            return;
+        m_drainedSignalled = true;
+        emit drained();
+    }, Qt::QueuedConnection);
+    return true;
+}
+
+void GatewayRuntime::drain()
+{
+    if (m_engine)
+        m_engine->drain();
+}
+
+void GatewayRuntime::stop()
+{
+    // Reverse order of start: nothing may call into a part already gone.
+    if (m_server)
+        m_server->stop();
+    if (m_engine)
+        m_engine->stop();
+    m_server.reset();
+    m_engine.reset();
+    m_client.reset();
+    if (m_simulator)
+        m_simulator->stop();
+    m_simulator.reset();
+    m_metrics.reset();
+}
+
+QUrl GatewayRuntime::url() const
+{
+    return m_server ? m_server->url() : QUrl();
+}
+
+QUrl GatewayRuntime::dashboardUrl() const
+{
+    QUrl u = url();
+    u.setPath(QStringLiteral("/"));
+    return u;
+}
+
+QUrl GatewayRuntime::upstreamUrl() const
+{
+    return m_upstreamUrl;
+}
+
+QString GatewayRuntime::upstreamDescription() const
+{
+    if (m_config.usesEmbeddedSimulator())
+        return QStringLiteral("embedded GeminiSimulator at %1 (no GEMINI_API_KEY or --upstream set)").arg(m_upstreamUrl.toString());
+    return QStringLiteral("%1 upstream at %2%3")
+        .arg(m_config.upstreamKind(), m_upstreamUrl.toString(),
+             m_config.apiKey.isEmpty() ? QStringLiteral(" (no API key)") : QStringLiteral(" (API key set)"));
+}

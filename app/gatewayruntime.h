@@ -1,0 +1,61 @@
+#pragma once
+
+#include "appconfig.h"
+
+#include <QObject>
+#include <QUrl>
+
+#include <memory>
+
+class BatchInferenceEngine;
+class GatewayServer;
+class GeminiClient;
+class GeminiSimulator;
+class InferenceMetricsCollector;
+
+// The running gateway, wired from an AppConfig (DESIGN.md §1: app/ wires the
+// parts; no singletons): the metrics collector, the embedded GeminiSimulator
+// when no API key or upstream URL is configured, the GeminiClient, the
+// BatchInferenceEngine and the GatewayServer. Used by `sluice --server` and
+// by the console alike.
+//
+// Thread: main thread. Each part runs its own worker thread(s); the
+// collector's publishing timer runs on the main thread.
+class GatewayRuntime : public QObject
+{
+    Q_OBJECT
+public:
+    explicit GatewayRuntime(const AppConfig &config, QObject *parent = nullptr);
+    ~GatewayRuntime() override; // stop()s
+
+    // Starts every part in dependency order. On failure everything started is
+    // stopped again and *error names the part and the reason.
+    bool start(QString *error);
+    // Stops admitting (503 for new work), lets admitted work finish; drained()
+    // follows once nothing is queued or in flight and every answer is written.
+    void drain();
+    void stop();
+
+    const AppConfig &config() const { return m_config; }
+    QUrl url() const;           // the gateway's listening URL
+    QUrl dashboardUrl() const;  // url() + "/"
+    QUrl upstreamUrl() const;   // the upstream actually used (simulator's URL when embedded)
+    QString upstreamDescription() const; // for logs and the status bar; never contains the key
+
+    BatchInferenceEngine *engine() const { return m_engine.get(); }
+    InferenceMetricsCollector *metrics() const { return m_metrics.get(); }
+    GeminiClient *client() const { return m_client.get(); }
+
+signals:
+    void drained();
+
+private:
+    AppConfig m_config;
+    std::unique_ptr<InferenceMetricsCollector> m_metrics;
+    std::unique_ptr<GeminiSimulator> m_simulator;
+    std::unique_ptr<GeminiClient> m_client;
+    std::unique_ptr<BatchInferenceEngine> m_engine;
+    std::unique_ptr<GatewayServer> m_server;
+    QUrl m_upstreamUrl;
+    bool m_drainedSignalled = false;
+};

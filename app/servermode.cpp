@@ -1,0 +1,58 @@
+#include "servermode.h"
+
+#include "appconfig.h"
+#include "batchinferenceengine.h"
+#include "gatewayruntime.h"
+#include "unixsignalwatcher.h"
+
+#include <QCoreApplication>
+#include <QLoggingCategory>
+#include <QTextStream>
+#include <QTimer>
+
+#include <cstdlib>
+
+Q_LOGGING_CATEGORY(lcServer, "sluice.main")
+
+int runServerMode(QCoreApplication &app, const AppConfig &config)
+{
+    UnixSignalWatcher watcher;
+    GatewayRuntime runtime(config);
+    QString error;
+    if (!runtime.start(&error)) {
+        QTextStream(stderr) << "sluice: " << error << Qt::endl;
+        return 1;
+    }
+    qCInfo(lcServer).noquote() << "upstream:" << runtime.upstreamDescription();
+    qCInfo(lcServer).noquote() << "dashboard:" << runtime.dashboardUrl().toString();
+    QTextStream(stdout) << "listening on " << runtime.url().toString() << Qt::endl;
+
+    int signalsSeen = 0;
+    QTimer grace;
+    grace.setSingleShot(true);
+    QObject::connect(&grace, &QTimer::timeout, &app, [&] {
+        const EngineCounters c = runtime.engine()->counters();
+        qCWarning(lcServer) << "drain grace period of" << config.drainGraceMs << "ms ran out with" << c.queued
+                            << "queued and" << c.inflight << "in flight; exiting";
+        QCoreApplication::exit(1);
+    });
+    QObject::connect(&runtime, &GatewayRuntime::drained, &app, [&] {
+        qCInfo(lcServer) << "drained: every admitted request was answered; exiting";
+        QCoreApplication::exit(0);
+    });
+    QObject::connect(&watcher, &UnixSignalWatcher::signalReceived, &app, [&](int signo) {
+        if (++signalsSeen > 1) {
+            qCWarning(lcServer) << "second signal" << signo << "- exiting at once";
+            std::_Exit(130);
+        }
+        const EngineCounters c = runtime.engine()->counters();
+        qCInfo(lcServer) << "signal" << signo << "- draining:" << c.queued << "queued," << c.inflight
+                         << "in flight; new work gets 503; grace" << config.drainGraceMs << "ms (signal again to exit at once)";
+        runtime.drain();
+        grace.start(config.drainGraceMs);
+    });
+
+    const int status = app.exec();
+    runtime.stop();
+    return status;
+}
