@@ -92,7 +92,7 @@ bool applyFile(const QString &path, AppConfig *c, QString *error)
     };
     static const QStringList known{QStringLiteral("listen"), QStringLiteral("adminToken"), QStringLiteral("upstream"),
                                    QStringLiteral("engine"), QStringLiteral("server"), QStringLiteral("simulator"),
-                                   QStringLiteral("logLevel")};
+                                   QStringLiteral("logLevel"), QStringLiteral("baseline")};
     for (const QString &k : root.keys())
         if (!known.contains(k))
             return fail(k, QStringLiteral("unknown field (known: %1)").arg(known.join(QStringLiteral(", "))));
@@ -110,6 +110,8 @@ bool applyFile(const QString &path, AppConfig *c, QString *error)
     }
     if (root.contains(QStringLiteral("adminToken")))
         c->adminToken = root.value(QStringLiteral("adminToken")).toString();
+    if (root.contains(QStringLiteral("baseline")))
+        c->baselinePath = root.value(QStringLiteral("baseline")).toString();
     if (root.contains(QStringLiteral("logLevel")))
         c->logLevel = root.value(QStringLiteral("logLevel")).toString();
     const QJsonObject upstream = root.value(QStringLiteral("upstream")).toObject();
@@ -197,6 +199,7 @@ void AppConfig::addOptions(QCommandLineParser &parser)
     parser.addOption({QStringLiteral("admin-token"), QStringLiteral("Bearer token required by control routes (env SLUICE_ADMIN_TOKEN)."), QStringLiteral("TOKEN")});
     parser.addOption({QStringLiteral("upstream"), QStringLiteral("Gemini-compatible base URL (env SLUICE_UPSTREAM). Default: Google's when GEMINI_API_KEY is set, else the embedded GeminiSimulator."), QStringLiteral("URL")});
     parser.addOption({QStringLiteral("log-level"), QStringLiteral("debug, info, warning or error (default info; env SLUICE_LOG_LEVEL)."), QStringLiteral("LEVEL")});
+    parser.addOption({QStringLiteral("baseline"), QStringLiteral("PerformanceBaseline JSON the drift detector watches (env SLUICE_BASELINE)."), QStringLiteral("FILE")});
     parser.addOption({QStringLiteral("drain-grace-ms"), QStringLiteral("On SIGTERM, how long admitted work may take to finish (default %1; env SLUICE_DRAIN_GRACE_MS).").arg(d.drainGraceMs), QStringLiteral("MS")});
     parser.addOption({QStringLiteral("max-body-bytes"), QStringLiteral("Largest request body accepted; larger gets 413 (default %1; env SLUICE_MAX_BODY_BYTES).").arg(d.maxBodyBytes), QStringLiteral("BYTES")});
     for (const QString &path : knobPaths())
@@ -254,6 +257,8 @@ bool AppConfig::resolve(const QCommandLineParser &parser, const QProcessEnvironm
             c.upstreamUrl = QUrl(v);
         if (src->get(QStringLiteral("log-level"), QStringLiteral("SLUICE_LOG_LEVEL"), &v))
             c.logLevel = v;
+        if (src->get(QStringLiteral("baseline"), QStringLiteral("SLUICE_BASELINE"), &v))
+            c.baselinePath = v;
         if (src->get(QStringLiteral("drain-grace-ms"), QStringLiteral("SLUICE_DRAIN_GRACE_MS"), &v)) {
             bool ok = false;
             const int ms = v.toInt(&ok);

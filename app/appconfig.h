@@ -36,6 +36,7 @@ struct AppConfig {
     QString logLevel = QStringLiteral("info");
     qint64 maxBodyBytes = 10 * 1024 * 1024;
     int drainGraceMs = 30000;
+    QString baselinePath;        // PerformanceBaseline the drift detector watches (--baseline)
     EngineConfig engine;
     SimulatorConfig simulator;
 

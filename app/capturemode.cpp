@@ -105,7 +105,11 @@ int runCaptureMode(QCoreApplication &app, const QCommandLineParser &parser, cons
         err() << "capture: embedded gateway at " << plan.target.toString() << ", upstream: " << runtime->upstreamDescription() << Qt::endl;
     }
 
-    LoadTestController controller(runtime ? runtime->metrics() : nullptr);
+    // The embedded gateway's own controller, or one fed from a remote gateway's /api/v1/stats.
+    std::unique_ptr<LoadTestController> remoteController;
+    if (!runtime)
+        remoteController = std::make_unique<LoadTestController>(nullptr);
+    LoadTestController *controller = runtime ? runtime->loadTests() : remoteController.get();
     if (!runtime) {
         // A gateway in another process: poll its /api/v1/stats for the server side of the curve.
         auto *poll = new QTimer(&app);
@@ -116,7 +120,7 @@ int runCaptureMode(QCoreApplication &app, const QCommandLineParser &parser, cons
             QObject::connect(reply, &QNetworkReply::finished, reply, [&, reply] {
                 reply->deleteLater();
                 if (reply->error() == QNetworkReply::NoError)
-                    controller.observe(snapshotFromStats(QJsonDocument::fromJson(reply->readAll()).object()));
+                    controller->observe(snapshotFromStats(QJsonDocument::fromJson(reply->readAll()).object()));
             });
         });
         poll->start(250);
@@ -124,7 +128,7 @@ int runCaptureMode(QCoreApplication &app, const QCommandLineParser &parser, cons
 
     int exitStatus = 0;
     int lastReportedSteps = 0;
-    QObject::connect(&controller, &LoadTestController::statusChanged, &app, [&](const QJsonObject &st) {
+    QObject::connect(controller, &LoadTestController::statusChanged, &app, [&](const QJsonObject &st) {
         const QJsonObject p = st.value(QStringLiteral("progress")).toObject();
         const QJsonArray curve = st.value(QStringLiteral("curve")).toArray();
         if (curve.size() > lastReportedSteps) {
@@ -149,14 +153,14 @@ int runCaptureMode(QCoreApplication &app, const QCommandLineParser &parser, cons
                   << Qt::endl;
         }
     });
-    QObject::connect(&controller, &LoadTestController::finished, &app, [&](bool ok, const QString &message) {
+    QObject::connect(controller, &LoadTestController::finished, &app, [&](bool ok, const QString &message) {
         if (!ok) {
             err() << "sluice: the load test failed: " << message << Qt::endl;
             exitStatus = 1;
             QCoreApplication::exit(1);
             return;
         }
-        const PerformanceBaseline b = *controller.lastBaseline();
+        const PerformanceBaseline b = *controller->lastBaseline();
         QString saveError;
         if (!b.save(outPath, &saveError)) {
             err() << "sluice: " << saveError << Qt::endl;
@@ -164,7 +168,7 @@ int runCaptureMode(QCoreApplication &app, const QCommandLineParser &parser, cons
             QCoreApplication::exit(1);
             return;
         }
-        const QJsonObject st = controller.status();
+        const QJsonObject st = controller->status();
         err() << (b.inflection ? QStringLiteral("inflection: %1 users, queue depth %2, %3 req/s, p95 %4 ms")
                                      .arg(b.inflection->users).arg(b.inflection->queueDepth, 0, 'f', 1)
                                      .arg(b.inflection->throughputRps, 0, 'f', 1).arg(b.inflection->p95Ms, 0, 'f', 0)
@@ -175,14 +179,14 @@ int runCaptureMode(QCoreApplication &app, const QCommandLineParser &parser, cons
     });
     QObject::connect(&watcher, &UnixSignalWatcher::signalReceived, &app, [&] {
         err() << "capture: interrupted; stopping Locust" << Qt::endl;
-        controller.stop();
+        controller->stop();
     });
 
-    const QJsonObject environment{{QStringLiteral("cpus"), QThread::idealThreadCount()},
-                                  {QStringLiteral("upstreamKind"), upstreamKind},
-                                  {QStringLiteral("model"), plan.model},
-                                  {QStringLiteral("target"), plan.target.toString()}};
-    if (!controller.start(plan, engineConfig, environment, &error)) {
+    QJsonObject environment = runtime ? runtime->environment()
+                                      : QJsonObject{{QStringLiteral("cpus"), QThread::idealThreadCount()},
+                                                    {QStringLiteral("upstreamKind"), upstreamKind}};
+    environment.insert(QStringLiteral("target"), plan.target.toString());
+    if (!controller->start(plan, engineConfig, environment, &error)) {
         err() << "sluice: " << error << Qt::endl;
         return 1;
     }

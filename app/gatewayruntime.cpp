@@ -1,12 +1,16 @@
 #include "gatewayruntime.h"
 
 #include "batchinferenceengine.h"
+#include "driftmonitor.h"
+#include "loadtestcontroller.h"
 #include "gatewayserver.h"
 #include "geminiclient.h"
 #include "geminisimulator.h"
 #include "inferencemetricscollector.h"
 
+#include <QJsonObject>
 #include <QLoggingCategory>
+#include <QThread>
 
 #include <algorithm>
 
@@ -46,6 +50,18 @@ bool GatewayRuntime::start(QString *error)
     BatchInferenceEngine *engine = m_engine.get();
     m_metrics->setGaugeSource([engine] { return engine->gauges(); });
     m_engine->start();
+
+    m_drift = std::make_unique<DriftMonitor>(m_metrics.get());
+    if (!m_config.baselinePath.isEmpty()) {
+        QString baselineError;
+        if (!m_drift->loadBaseline(m_config.baselinePath, &baselineError)) {
+            *error = QStringLiteral("the baseline could not be loaded: %1").arg(baselineError);
+            stop();
+            return false;
+        }
+        qCInfo(lcRuntime).noquote() << "drift reference:" << m_config.baselinePath;
+    }
+    m_loadTests = std::make_unique<LoadTestController>(m_metrics.get());
 
     GatewayDeps deps;
     deps.engine = m_engine.get();
@@ -89,6 +105,8 @@ void GatewayRuntime::stop()
     if (m_engine)
         m_engine->stop();
     m_server.reset();
+    m_loadTests.reset();
+    m_drift.reset();
     m_engine.reset();
     m_client.reset();
     if (m_simulator)
@@ -121,4 +139,12 @@ QString GatewayRuntime::upstreamDescription() const
     return QStringLiteral("%1 upstream at %2%3")
         .arg(m_config.upstreamKind(), m_upstreamUrl.toString(),
              m_config.apiKey.isEmpty() ? QStringLiteral(" (no API key)") : QStringLiteral(" (API key set)"));
+}
+
+QJsonObject GatewayRuntime::environment() const
+{
+    return {{QStringLiteral("cpus"), QThread::idealThreadCount()},
+            {QStringLiteral("upstreamKind"), m_config.upstreamKind()},
+            {QStringLiteral("model"), QStringLiteral("gemini-2.0-flash")},
+            {QStringLiteral("sluiceVersion"), QStringLiteral(SLUICE_VERSION)}};
 }

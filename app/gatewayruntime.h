@@ -8,7 +8,9 @@
 #include <memory>
 
 class BatchInferenceEngine;
+class DriftMonitor;
 class GatewayServer;
+class LoadTestController;
 class GeminiClient;
 class GeminiSimulator;
 class InferenceMetricsCollector;
@@ -45,6 +47,10 @@ public:
     BatchInferenceEngine *engine() const { return m_engine.get(); }
     InferenceMetricsCollector *metrics() const { return m_metrics.get(); }
     GeminiClient *client() const { return m_client.get(); }
+    DriftMonitor *drift() const { return m_drift.get(); }
+    LoadTestController *loadTests() const { return m_loadTests.get(); }
+    // Facts about this deployment recorded in a PerformanceBaseline's `environment`.
+    QJsonObject environment() const;
 
 signals:
     void drained();
@@ -55,6 +61,8 @@ private:
     std::unique_ptr<GeminiSimulator> m_simulator;
     std::unique_ptr<GeminiClient> m_client;
     std::unique_ptr<BatchInferenceEngine> m_engine;
+    std::unique_ptr<DriftMonitor> m_drift;
+    std::unique_ptr<LoadTestController> m_loadTests;
     std::unique_ptr<GatewayServer> m_server;
     QUrl m_upstreamUrl;
     bool m_drainedSignalled = false;
