@@ -43,7 +43,7 @@ int runConsoleMode(QApplication &app, AppConfig config)
     info.dashboardUrl = runtime.dashboardUrl();
     info.upstreamKind = config.upstreamKind();
     info.model = model;
-    MainWindow window(ConsoleDeps{runtime.engine(), runtime.metrics()}, info);
+    MainWindow window(ConsoleDeps{runtime.engine(), runtime.metrics(), runtime.loadTests(), runtime.drift()}, info);
     QObject::connect(&watcher, &UnixSignalWatcher::signalReceived, &window, [&window] { window.close(); });
     window.show();
 

@@ -280,7 +280,9 @@ bool PerformanceBaseline::fromJson(const QJsonObject &json, PerformanceBaseline 
                 prev = v;
                 b.healthy.histogram.boundsMs << v;
             }
-            if (h.ok() && counts.size() != bounds.size() + 1)
+            // An empty histogram (no bounds, no counts) means "not measured",
+            // e.g. a baseline captured against a gateway in another process.
+            if (h.ok() && !(bounds.isEmpty() && counts.isEmpty()) && counts.size() != bounds.size() + 1)
                 h.fail(QStringLiteral("counts"), QStringLiteral("must have one entry more than boundsMs (%1), has %2")
                                                      .arg(bounds.size() + 1).arg(counts.size()));
             for (int i = 0; h.ok() && i < counts.size(); ++i) {

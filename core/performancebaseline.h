@@ -49,7 +49,7 @@ struct BaselineInflection {
 
 struct BaselineHistogram {
     QList<double> boundsMs;   // ascending upper bounds of the buckets; the last bucket is open (+Inf)
-    QList<double> counts;     // boundsMs.size() + 1 counts
+    QList<double> counts;     // boundsMs.size() + 1 counts; both empty = not measured
 
     bool operator==(const BaselineHistogram &) const = default;
 };

@@ -9,6 +9,8 @@
 #include "geminisimulator.h"
 #include "inferencemetricscollector.h"
 #include "loadtestpanel.h"
+#include "driftmonitor.h"
+#include "loadtestcontroller.h"
 #include "mainwindow.h"
 #include "metricscharts.h"
 #include "upstreamsettingsdialog.h"
@@ -25,12 +27,14 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QLineSeries>
+#include <QProgressBar>
 #include <QProgressDialog>
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QValueAxis>
 
@@ -474,14 +478,66 @@ private slots:
         QTest::keyClick(&w, Qt::Key_P, Qt::ControlModifier);
         QVERIFY(w.charts()->isPaused());
 
-        // Placed but not wired yet, and honest about it.
+        // Without a LoadTestController and a baseline there is nothing to run or export, and it says why.
         QVERIFY(!w.exportBaselineAction()->isEnabled());
-        QCOMPARE(w.exportBaselineAction()->toolTip(), QStringLiteral("arrives with the load-test feature"));
+        QCOMPARE(w.exportBaselineAction()->toolTip(), QStringLiteral("Run a load test or import a baseline first"));
         QVERIFY(!w.loadTestPanel()->startButton()->isEnabled());
-        QCOMPARE(w.loadTestPanel()->startButton()->toolTip(), QStringLiteral("arrives with the load-test feature"));
+        QCOMPARE(w.loadTestPanel()->toolTip(), QStringLiteral("the load test needs the embedded gateway"));
         QVERIFY(!w.loadTestPanel()->usersPerStep()->isEnabled());
+        QString error;
+        QVERIFY(!w.exportBaselineTo(QStringLiteral("/tmp/never-written.json"), &error));
+        QVERIFY(error.contains(QStringLiteral("no baseline yet")));
         w.setBaselineExportAvailable(true);
         QVERIFY(w.exportBaselineAction()->isEnabled());
+    }
+
+    void loadTestPanelRunsLocustAndExportsTheBaseline()
+    {
+        // Real Locust (2 steps x 3 s) against the simulator's Gemini routes;
+        // the panel shows progress and the curve, File → Export writes the
+        // baseline, and a loaded baseline drives the drift label.
+        Gateway gw(fastSim());
+        LoadTestController loadTests(&gw.metrics);
+        DriftMonitor drift(&gw.metrics);
+        ConsoleInfo i = info();
+        i.listeningUrl = gw.sim.baseUrl();
+        MainWindow w({gw.engine.get(), &gw.metrics, &loadTests, &drift}, i);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        LoadTestPanel *panel = w.loadTestPanel();
+        QVERIFY(panel->startButton()->isEnabled());
+        QVERIFY(!panel->stopButton()->isEnabled());
+        QVERIFY(!w.exportBaselineAction()->isEnabled());
+        QCOMPARE(w.driftText(), QStringLiteral("Drift: no baseline"));
+
+        panel->usersPerStep()->setValue(2);
+        panel->stepSeconds()->setValue(3);
+        panel->steps()->setValue(2);
+        QSignalSpy finished(&loadTests, &LoadTestController::finished);
+        panel->startButton()->click();
+        QTRY_VERIFY_WITH_TIMEOUT(panel->stopButton()->isEnabled(), 10000);
+        QVERIFY(!panel->startButton()->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(panel->progress()->text().contains(QStringLiteral("step")), 10000);
+        QVERIFY(finished.wait(60000));
+        QVERIFY2(finished.at(0).at(0).toBool(), qPrintable(finished.at(0).at(1).toString()));
+        QCOMPARE(panel->curvePoints(), 2);
+        QVERIFY(panel->startButton()->isEnabled());
+        QVERIFY(!panel->resultLabel()->text().isEmpty());
+        QVERIFY(w.exportBaselineAction()->isEnabled());
+
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("baseline.json"));
+        QString error;
+        QVERIFY2(w.exportBaselineTo(path, &error), qPrintable(error));
+        PerformanceBaseline b;
+        QVERIFY2(PerformanceBaseline::load(path, &b, &error), qPrintable(error));
+        QCOMPARE(b.steps.size(), 2);
+        QCOMPARE(b.loadProfile.value(QStringLiteral("stepSeconds")).toInt(), 3);
+
+        QVERIFY(drift.loadBaseline(path, &error));
+        QTRY_VERIFY(w.driftText().contains(QStringLiteral("unknown")));
+        QVERIFY(!drift.loadBaseline(dir.filePath(QStringLiteral("missing.json")), &error));
+        QVERIFY(error.contains(QStringLiteral("missing.json")));
     }
 
     void settingsPersist()

@@ -91,6 +91,16 @@ private slots:
         QCOMPARE(b.toJson(), json);
     }
 
+    void emptyHistogramMeansNotMeasured()
+    {
+        PerformanceBaseline b = sample();
+        b.healthy.histogram = {};
+        PerformanceBaseline back;
+        QString error;
+        QVERIFY2(PerformanceBaseline::fromBytes(b.toJsonBytes(), &back, &error), qPrintable(error));
+        QCOMPARE(back, b);
+    }
+
     void nullInflectionRoundTrips()
     {
         PerformanceBaseline b = sample();

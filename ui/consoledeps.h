@@ -5,7 +5,9 @@
 #include <QUrl>
 
 class BatchInferenceEngine;
+class DriftMonitor;
 class InferenceMetricsCollector;
+class LoadTestController;
 
 // What the console needs from the application. app/ owns both objects and
 // keeps them alive longer than the MainWindow; the console never deletes them.
@@ -17,6 +19,8 @@ class InferenceMetricsCollector;
 struct ConsoleDeps {
     BatchInferenceEngine *engine = nullptr;       // required
     InferenceMetricsCollector *metrics = nullptr; // optional: no charts without it
+    LoadTestController *loadTests = nullptr;      // optional: the load-test panel stays disabled without it
+    DriftMonitor *drift = nullptr;                // optional: drift shows "no baseline" without it
 };
 
 // Facts about the running gateway the console shows in its status bar.

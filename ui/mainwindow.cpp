@@ -2,7 +2,9 @@
 
 #include "batchinferenceengine.h"
 #include "enginecontrolpanel.h"
+#include "driftmonitor.h"
 #include "inferencemetricscollector.h"
+#include "loadtestcontroller.h"
 #include "loadtestpanel.h"
 #include "metricscharts.h"
 #include "upstreamsettingsdialog.h"
@@ -24,6 +26,7 @@
 #include <QScrollBar>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QThread>
 #include <QTimer>
 #include <QVBoxLayout>
 
@@ -67,6 +70,8 @@ MainWindow::MainWindow(const ConsoleDeps &deps, const ConsoleInfo &info, QWidget
     : QMainWindow(parent)
     , m_engine(deps.engine)
     , m_metrics(deps.metrics)
+    , m_loadTests(deps.loadTests)
+    , m_drift(deps.drift)
     , m_info(info)
     , m_settings(std::make_unique<ConsoleSettings>())
 {
@@ -126,6 +131,29 @@ MainWindow::MainWindow(const ConsoleDeps &deps, const ConsoleInfo &info, QWidget
     if (m_metrics)
         connect(m_metrics, &InferenceMetricsCollector::snapshotReady, this, &MainWindow::showSnapshot);
 
+    if (m_loadTests) {
+        m_loadTest->setAvailable(true);
+        m_loadTest->setStatus(m_loadTests->status());
+        connect(m_loadTest, &LoadTestPanel::startRequested, this, &MainWindow::startLoadTest);
+        connect(m_loadTest, &LoadTestPanel::stopRequested, m_loadTests, &LoadTestController::stop);
+        connect(m_loadTests, &LoadTestController::statusChanged, m_loadTest, &LoadTestPanel::setStatus);
+        connect(m_loadTests, &LoadTestController::finished, this, [this](bool ok) {
+            setBaselineExportAvailable(ok || (m_drift && m_drift->hasBaseline()));
+        });
+    } else {
+        m_loadTest->setAvailable(false, tr("the load test needs the embedded gateway"));
+    }
+    if (m_drift) {
+        const auto show = [this](const DriftReading &r) {
+            if (!m_drift->hasBaseline())
+                setDriftState(QString(), 0);
+            else
+                setDriftState(driftStateName(r.state), r.score);
+        };
+        connect(m_drift, &DriftMonitor::evaluated, this, show);
+        connect(m_drift, &DriftMonitor::stateChanged, this, show);
+    }
+
     m_statusTimer = new QTimer(this);
     m_statusTimer->setInterval(1000);
     connect(m_statusTimer, &QTimer::timeout, this, [this] {
@@ -149,11 +177,6 @@ MainWindow::MainWindow(const ConsoleDeps &deps, const ConsoleInfo &info, QWidget
 }
 
 MainWindow::~MainWindow() = default;
-
-QString MainWindow::unavailableReason()
-{
-    return LoadTestPanel::unavailableReason();
-}
 
 QWidget *MainWindow::buildSummary()
 {
@@ -199,9 +222,15 @@ void MainWindow::buildActions()
         const QString path = QFileDialog::getSaveFileName(
             this, tr("Export performance baseline"), QDir::home().filePath(QStringLiteral("sluice-baseline.json")),
             tr("Performance baseline (*.json)"));
-        if (!path.isEmpty())
-            emit exportBaselineRequested(path);
+        QString error;
+        if (!path.isEmpty() && !exportBaseline(path, &error))
+            QMessageBox::warning(this, tr("Export baseline"), error);
     });
+    m_importBaselineAction = file->addAction(tr("&Import baseline…"));
+    m_importBaselineAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
+    m_importBaselineAction->setToolTip(tr("Load a PerformanceBaseline JSON as the drift detector's reference"));
+    m_importBaselineAction->setEnabled(m_drift != nullptr);
+    connect(m_importBaselineAction, &QAction::triggered, this, &MainWindow::importBaseline);
     m_upstreamSettingsAction = file->addAction(tr("&Upstream settings…"));
     m_upstreamSettingsAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Comma));
     connect(m_upstreamSettingsAction, &QAction::triggered, this, &MainWindow::showUpstreamSettings);
@@ -234,9 +263,60 @@ void MainWindow::buildActions()
     });
 
     // Window-wide shortcuts also when the menu bar is hidden.
-    addActions({m_exportBaselineAction, m_upstreamSettingsAction, m_quitAction, m_pauseAction, m_resetZoomAction,
+    addActions({m_exportBaselineAction, m_importBaselineAction, m_upstreamSettingsAction, m_quitAction, m_pauseAction, m_resetZoomAction,
                 m_openDashboardAction});
-    setBaselineExportAvailable(false);
+    setBaselineExportAvailable(m_drift && m_drift->hasBaseline());
+}
+
+void MainWindow::startLoadTest(int usersPerStep, int stepSeconds, int steps)
+{
+    if (!m_loadTests)
+        return;
+    LoadTestPlan plan;
+    plan.target = m_info.listeningUrl;
+    plan.usersPerStep = usersPerStep;
+    plan.stepSeconds = stepSeconds;
+    plan.steps = steps;
+    const QJsonObject environment{{QStringLiteral("cpus"), QThread::idealThreadCount()},
+                                  {QStringLiteral("upstreamKind"), m_info.upstreamKind},
+                                  {QStringLiteral("model"), m_info.model},
+                                  {QStringLiteral("sluiceVersion"), QStringLiteral(SLUICE_VERSION)}};
+    QString error;
+    if (!m_loadTests->start(plan, m_engine ? m_engine->config().toJson() : QJsonObject(), environment, &error))
+        m_loadTest->showError(error);
+}
+
+bool MainWindow::exportBaseline(const QString &path, QString *error)
+{
+    std::optional<PerformanceBaseline> b = m_loadTests ? m_loadTests->lastBaseline() : std::nullopt;
+    if (!b && m_drift)
+        b = m_drift->baseline();
+    if (!b) {
+        *error = tr("There is no baseline yet: run a load test first (the panel on the left), or import one.");
+        return false;
+    }
+    if (!b->save(path, error))
+        return false;
+    statusBar()->showMessage(tr("Baseline written to %1").arg(path), 5000);
+    emit exportBaselineRequested(path);
+    return true;
+}
+
+void MainWindow::importBaseline()
+{
+    if (!m_drift)
+        return;
+    const QString path = QFileDialog::getOpenFileName(this, tr("Import performance baseline"), QDir::homePath(),
+                                                      tr("Performance baseline (*.json)"));
+    if (path.isEmpty())
+        return;
+    QString error;
+    if (!m_drift->loadBaseline(path, &error)) {
+        QMessageBox::warning(this, tr("Import baseline"), error);
+        return;
+    }
+    setBaselineExportAvailable(true);
+    statusBar()->showMessage(tr("Drift reference loaded from %1").arg(path), 5000);
 }
 
 void MainWindow::buildStatusBar()
@@ -385,7 +465,7 @@ void MainWindow::setBaselineExportAvailable(bool available)
 {
     m_exportBaselineAction->setEnabled(available);
     m_exportBaselineAction->setToolTip(available ? tr("Write the current PerformanceBaseline to a JSON file")
-                                                 : unavailableReason());
+                                                 : tr("Run a load test or import a baseline first"));
     m_exportBaselineAction->setStatusTip(m_exportBaselineAction->toolTip());
 }
 

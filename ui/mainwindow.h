@@ -50,6 +50,9 @@ public:
     QAction *pauseAction() const { return m_pauseAction; }
     QAction *openDashboardAction() const { return m_openDashboardAction; }
     QAction *exportBaselineAction() const { return m_exportBaselineAction; }
+    QAction *importBaselineAction() const { return m_importBaselineAction; }
+    // File → Export/Import without the file dialogs (tests, scripting).
+    bool exportBaselineTo(const QString &path, QString *error) { return exportBaseline(path, error); }
     QAction *upstreamSettingsAction() const { return m_upstreamSettingsAction; }
     QAction *quitAction() const { return m_quitAction; }
     // Status bar texts, for tests and the screenshot.
@@ -60,7 +63,6 @@ public:
     bool isDraining() const { return m_draining; }
     QProgressDialog *drainDialog() const { return m_drainDialog; }
 
-    static QString unavailableReason(); // "arrives with the load-test feature"
 
 public slots:
     // E.g. once the server has bound its port.
@@ -83,7 +85,7 @@ signals:
     // it applies at the next start.
     void upstreamSettingsChanged(const UpstreamChoice &choice);
     // File → Export baseline… chose `path`; app/ writes the PerformanceBaseline there.
-    void exportBaselineRequested(const QString &path);
+    void exportBaselineRequested(const QString &path); // after the file was written
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -98,9 +100,14 @@ private:
     void finishClose();
     void saveSettings();
     void onConfigChanged(const EngineConfig &config);
+    void startLoadTest(int usersPerStep, int stepSeconds, int steps);
+    bool exportBaseline(const QString &path, QString *error);
+    void importBaseline();
 
     BatchInferenceEngine *m_engine;
     InferenceMetricsCollector *m_metrics;
+    LoadTestController *m_loadTests;
+    DriftMonitor *m_drift;
     ConsoleInfo m_info;
     std::unique_ptr<ConsoleSettings> m_settings;
 
@@ -113,6 +120,7 @@ private:
     QAction *m_resetZoomAction = nullptr;
     QAction *m_openDashboardAction = nullptr;
     QAction *m_exportBaselineAction = nullptr;
+    QAction *m_importBaselineAction = nullptr;
     QAction *m_upstreamSettingsAction = nullptr;
     QAction *m_quitAction = nullptr;
 
