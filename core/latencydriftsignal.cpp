@@ -74,7 +74,10 @@ double LatencyDriftSignal::distance(const BaselineHistogram &healthy, const Late
         cum += healthy.counts.value(i);
         const double base = cum / total;
         const double liveCdf = live.countBelow(uint64_t(healthy.boundsMs.at(i) * 1e6)) / double(live.count());
-        d = std::max(d, std::abs(base - liveCdf));
+        // One-sided: only where the live window is slower (its CDF lags the
+        // baseline's). A faster window is not a degradation, and a two-sided
+        // distance flags every small shift of a narrow distribution.
+        d = std::max(d, base - liveCdf);
     }
     return d;
 }

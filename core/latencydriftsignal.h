@@ -14,8 +14,9 @@
 //
 // Per window:
 //  - ratios live/healthy of p50, p95, p99;
-//  - the Kolmogorov-Smirnov distance between the healthy histogram's CDF and
-//    the live window's, evaluated at the healthy histogram's bucket bounds;
+//  - the one-sided Kolmogorov-Smirnov distance D+ = max(F_healthy - F_live),
+//    evaluated at the healthy histogram's bucket bounds: how far the live
+//    window is shifted towards slower latencies (a faster window scores 0);
 //  - score = max((max ratio - 1) / (driftRatio - 1), distance / driftDistance):
 //    1.0 is the drift threshold, 0 means identical to the baseline;
 //  - level: drift when a ratio >= driftRatio or distance >= driftDistance,
@@ -55,7 +56,7 @@ public:
     DriftReading evaluate(const LatencyHistogram &window);
     DriftReading last() const;
 
-    // KS distance between a baseline histogram and a live one (0..1).
+    // One-sided KS distance D+ (live slower than healthy), 0..1.
     static double distance(const BaselineHistogram &healthy, const LatencyHistogram &live);
     // A baseline histogram from a live one, with log-spaced bounds from 1 ms to 100 s.
     static BaselineHistogram histogramFrom(const LatencyHistogram &h);
