@@ -229,19 +229,8 @@ bool BatchInferenceEngine::cancel(quint64 requestId)
         auto it = m_index.find(requestId);
         if (it == m_index.end())
             return false;
-        Pending *p = it->second;
-        m_index.erase(it);
-        // Leave a tombstone in the FIFO (popped lazily); move the live parts out.
-        auto moved = std::make_unique<Pending>();
-        moved->id = p->id;
-        moved->enqueued = p->enqueued;
-        moved->done = std::move(p->done);
-        p->done = nullptr;
-        p->request = {};
-        --p->queue->live;
-        --m_counters.queued;
+        done.push_back(removeQueuedLocked(it));
         ++m_counters.cancelled;
-        done.push_back(std::move(moved));
         m_wakePending = true;
     }
     m_cv.notify_one();
@@ -356,6 +345,24 @@ void BatchInferenceEngine::wake()
     m_cv.notify_one();
 }
 
+std::unique_ptr<BatchInferenceEngine::Pending>
+BatchInferenceEngine::removeQueuedLocked(std::unordered_map<quint64, Pending *>::iterator it)
+{
+    Pending *p = it->second;
+    m_index.erase(it);
+    // The entry stays in its FIFO as a tombstone (popped lazily); the parts
+    // needed to answer the request move out.
+    auto moved = std::make_unique<Pending>();
+    moved->id = p->id;
+    moved->enqueued = p->enqueued;
+    moved->done = std::move(p->done);
+    p->done = nullptr;
+    p->request = {};
+    --p->queue->live;
+    --m_counters.queued;
+    return moved;
+}
+
 void BatchInferenceEngine::expireLocked(SteadyTime now, std::vector<std::unique_ptr<Pending>> &expired)
 {
     while (!m_deadlines.empty() && m_deadlines.top().first <= now) {
@@ -364,18 +371,8 @@ void BatchInferenceEngine::expireLocked(SteadyTime now, std::vector<std::unique_
         auto it = m_index.find(id);
         if (it == m_index.end())
             continue; // already dispatched, cancelled or expired
-        Pending *p = it->second;
-        m_index.erase(it);
-        auto moved = std::make_unique<Pending>();
-        moved->id = p->id;
-        moved->enqueued = p->enqueued;
-        moved->done = std::move(p->done);
-        p->done = nullptr;
-        p->request = {};
-        --p->queue->live;
-        --m_counters.queued;
+        expired.push_back(removeQueuedLocked(it));
         ++m_counters.expired;
-        expired.push_back(std::move(moved));
     }
     // The heap keeps entries of dispatched requests until their deadline;
     // rebuild it when those dominate so memory stays proportional to the queue.

@@ -122,6 +122,7 @@ private:
     void run();
     void wake();
     void expireLocked(SteadyTime now, std::vector<std::unique_ptr<Pending>> &expired);
+    std::unique_ptr<Pending> removeQueuedLocked(std::unordered_map<quint64, Pending *>::iterator it);
     std::shared_ptr<Batch> takeBatchLocked(KeyQueue &q, int count, SteadyTime now,
                                            std::vector<std::unique_ptr<Pending>> &members);
     void onBatchDone(std::shared_ptr<const Batch> batch, std::vector<std::unique_ptr<Pending>> members,

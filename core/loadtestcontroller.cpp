@@ -5,21 +5,6 @@
 
 #include <QJsonArray>
 
-namespace {
-QJsonObject stepJson(const BaselineStep &s)
-{
-    return {{QStringLiteral("users"), s.users},
-            {QStringLiteral("offeredRps"), s.offeredRps},
-            {QStringLiteral("achievedRps"), s.achievedRps},
-            {QStringLiteral("p50Ms"), s.p50Ms},
-            {QStringLiteral("p95Ms"), s.p95Ms},
-            {QStringLiteral("p99Ms"), s.p99Ms},
-            {QStringLiteral("queueDepthMean"), s.queueDepthMean},
-            {QStringLiteral("queueDepthMax"), s.queueDepthMax},
-            {QStringLiteral("errorRate"), s.errorRate},
-            {QStringLiteral("tokensPerSecond"), s.tokensPerSecond}};
-}
-} // namespace
 
 LoadTestController::LoadTestController(InferenceMetricsCollector *metrics, QObject *parent)
     : QObject(parent), m_metrics(metrics)
@@ -107,7 +92,7 @@ void LoadTestController::publish()
 {
     QJsonArray curve;
     for (const BaselineStep &s : m_monitor.curve())
-        curve.append(stepJson(s));
+        curve.append(s.toJson());
     QJsonObject st{{QStringLiteral("id"), double(id())},
                    {QStringLiteral("state"), m_runner.isRunning() ? QStringLiteral("running") : QStringLiteral("idle")},
                    {QStringLiteral("step"), m_progress.step},

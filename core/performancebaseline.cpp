@@ -140,21 +140,26 @@ QJsonArray toArray(const QList<double> &v)
 
 } // namespace
 
+QJsonObject BaselineStep::toJson() const
+{
+    return withExtra({{QStringLiteral("users"), users},
+                      {QStringLiteral("offeredRps"), offeredRps},
+                      {QStringLiteral("achievedRps"), achievedRps},
+                      {QStringLiteral("p50Ms"), p50Ms},
+                      {QStringLiteral("p95Ms"), p95Ms},
+                      {QStringLiteral("p99Ms"), p99Ms},
+                      {QStringLiteral("queueDepthMean"), queueDepthMean},
+                      {QStringLiteral("queueDepthMax"), queueDepthMax},
+                      {QStringLiteral("errorRate"), errorRate},
+                      {QStringLiteral("tokensPerSecond"), tokensPerSecond}},
+                     extra);
+}
+
 QJsonObject PerformanceBaseline::toJson() const
 {
     QJsonArray stepArray;
     for (const BaselineStep &s : steps)
-        stepArray.append(withExtra({{QStringLiteral("users"), s.users},
-                                    {QStringLiteral("offeredRps"), s.offeredRps},
-                                    {QStringLiteral("achievedRps"), s.achievedRps},
-                                    {QStringLiteral("p50Ms"), s.p50Ms},
-                                    {QStringLiteral("p95Ms"), s.p95Ms},
-                                    {QStringLiteral("p99Ms"), s.p99Ms},
-                                    {QStringLiteral("queueDepthMean"), s.queueDepthMean},
-                                    {QStringLiteral("queueDepthMax"), s.queueDepthMax},
-                                    {QStringLiteral("errorRate"), s.errorRate},
-                                    {QStringLiteral("tokensPerSecond"), s.tokensPerSecond}},
-                                   s.extra));
+        stepArray.append(s.toJson());
     QJsonValue inflectionJson = QJsonValue::Null;
     if (inflection)
         inflectionJson = withExtra({{QStringLiteral("users"), inflection->users},

@@ -34,6 +34,7 @@ struct BaselineStep {
     QJsonObject extra;        // fields not known to this version
 
     bool operator==(const BaselineStep &) const = default;
+    QJsonObject toJson() const; // the known fields plus `extra`
 };
 
 struct BaselineInflection {
