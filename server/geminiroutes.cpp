@@ -43,7 +43,17 @@ void GeminiRoutes::complete(const std::shared_ptr<GatewayExchange> &ex, Operatio
         return;
     }
     HttpReply reply;
-    if (op == Operation::StreamGenerateContent) {
+    if (!result.bodyJson.isEmpty() && result.chunks.isEmpty()) {
+        // Already serialised upstream-side (a packed member): one chunk when streamed.
+        if (op != Operation::StreamGenerateContent) {
+            reply.body = result.bodyJson;
+        } else if (ex->sse) {
+            reply.contentType = QByteArrayLiteral("text/event-stream");
+            reply.body = "data: " + result.bodyJson + "\r\n\r\n";
+        } else {
+            reply.body = '[' + result.bodyJson + ']';
+        }
+    } else if (op == Operation::StreamGenerateContent) {
         const QList<QJsonObject> chunks = result.chunks.isEmpty() ? QList<QJsonObject>{result.body} : result.chunks;
         if (ex->sse) {
             reply.contentType = QByteArrayLiteral("text/event-stream");
@@ -125,6 +135,7 @@ void GeminiRoutes::modelCall(const std::shared_ptr<GatewayExchange> &ex, const Q
     req.batchKey = BatchKey::compute(model, op, body);
     req.body = std::move(body);
     req.timeout = timeout;
+    req.wantsBodyJson = true; // complete() writes result.bodyJson as is
     req.packable = request.value(QByteArrayLiteral("x-sluice-pack")).trimmed().toLower() != "off";
 
     const BatchInferenceEngine::Ticket ticket = deps.engine->submit(std::move(req), completion(ex, op));
