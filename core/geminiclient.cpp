@@ -317,6 +317,30 @@ void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector
         }
         const GeminiResponse pack(o.body);
         const PackCodec::Answer answer = PackCodec::parseAnswer(pack);
+        const bool wantJson = std::all_of(indices.begin(), indices.end(), [&b](size_t i) {
+            return b.members[i].request.wantsBodyJson;
+        });
+        if (wantJson) {
+            // The gateway's path: every member's answer as bytes, no QJsonObject per member.
+            const auto answers = PackCodec::memberResponsesJson(pack, members, answer);
+            for (size_t k = 0; k < indices.size(); ++k) {
+                const size_t i = indices[k];
+                const auto &a = answers[qsizetype(k)];
+                if (!a) {
+                    runSingle(state, i, b.operation, o.attempts);
+                    continue;
+                }
+                InferenceResult r;
+                r.status = Status::success();
+                r.bodyJson = a->json;
+                r.promptTokens = a->promptTokens;
+                r.outputTokens = a->outputTokens;
+                r.protocol = o.protocol;
+                r.upstreamAttempts = o.attempts;
+                state->complete(i, std::move(r));
+            }
+            return;
+        }
         const auto bodies = PackCodec::memberResponses(pack, members, answer);
         for (size_t k = 0; k < indices.size(); ++k) {
             const size_t i = indices[k];

@@ -40,11 +40,19 @@ struct InferenceRequest {
     // Tokens this request is expected to cost upstream (prompt + expected
     // output); used for tpmLimit accounting. submit() estimates it when 0.
     int estimatedTokens = 0;
+    // The caller only writes the answer out as JSON (the gateway): a backend
+    // may then deliver it as InferenceResult::bodyJson and leave body empty,
+    // which spares building a QJsonObject only to serialise it again.
+    bool wantsBodyJson = false;
 };
 
 struct InferenceResult {
     Status status;
     QJsonObject body;          // the Gemini response body for this member
+    // When not empty: the compact JSON of the body (exactly what
+    // QJsonDocument(body).toJson(Compact) gives), and `body` may be empty.
+    // Only set for requests with wantsBodyJson.
+    QByteArray bodyJson;
     QList<QJsonObject> chunks; // streamGenerateContent: SSE events in order (cumulative usage on the last)
     int promptTokens = 0;
     int outputTokens = 0;

@@ -1,5 +1,7 @@
 #include "packcodec.h"
 
+#include "jsonbytes.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 
@@ -200,30 +202,118 @@ QList<int> PackCodec::apportion(int total, const QList<qint64> &weights)
     return out;
 }
 
+namespace {
+
+// What memberResponses() and memberResponsesJson() share: the answered
+// members and their apportioned token counts.
+struct Shares {
+    QList<qsizetype> answered;
+    QList<int> prompt, candTok, thoughts, extra;
+    bool hasThoughts = false;
+};
+
+Shares shareUsage(const GeminiResponse &packResponse, const QList<PackCodec::Member> &members,
+                  const PackCodec::Answer &answer)
+{
+    Shares s;
+    QList<qint64> promptW, outputW;
+    s.answered.reserve(members.size());
+    promptW.reserve(members.size());
+    outputW.reserve(members.size());
+    for (qsizetype i = 0; i < members.size(); ++i) {
+        const auto it = answer.textById.constFind(members[i].id);
+        if (it == answer.textById.cend())
+            continue;
+        s.answered.append(i);
+        promptW.append(members[i].text.size());
+        outputW.append(it->size());
+    }
+    if (s.answered.isEmpty())
+        return s;
+    const UsageMetadata u = packResponse.usage();
+    s.prompt = PackCodec::apportion(u.promptTokenCount.value_or(0), promptW);
+    s.candTok = PackCodec::apportion(u.candidatesTokenCount.value_or(0), outputW);
+    s.thoughts = PackCodec::apportion(u.thoughtsTokenCount.value_or(0), outputW);
+    const int known = u.promptTokens() + u.outputTokens();
+    s.extra = PackCodec::apportion(std::max(0, u.totalTokenCount.value_or(known) - known), promptW);
+    s.hasThoughts = u.thoughtsTokenCount.has_value();
+    return s;
+}
+
+} // namespace
+
+QList<std::optional<PackCodec::MemberJson>> PackCodec::memberResponsesJson(const GeminiResponse &packResponse,
+                                                                           const QList<Member> &members,
+                                                                           const Answer &answer)
+{
+    QList<std::optional<MemberJson>> out(members.size());
+    const Shares s = shareUsage(packResponse, members, answer);
+    if (s.answered.isEmpty())
+        return out;
+
+    // The fields every member copies from the pack, written once. Keys are in
+    // QJsonObject's (sorted) order, so the bytes equal compact(memberResponses()).
+    QByteArray finish;
+    const QJsonValue finishReason = packResponse.candidates().at(0).toObject().value(L("finishReason"));
+    if (finishReason.isUndefined())
+        finish = QByteArrayLiteral("\"STOP\"");
+    else
+        JsonBytes::appendValue(finish, finishReason);
+    QByteArray tail; // ,"modelVersion":...,"responseId":...
+    for (const char *k : {"modelVersion", "responseId"}) {
+        const QJsonValue v = packResponse.json().value(L(k));
+        if (v.isUndefined())
+            continue;
+        tail += ",\"";
+        tail += k;
+        tail += "\":";
+        JsonBytes::appendValue(tail, v);
+    }
+
+    for (qsizetype k = 0; k < s.answered.size(); ++k) {
+        const qsizetype i = s.answered[k];
+        const QString &text = *answer.textById.constFind(members[i].id);
+        MemberJson m;
+        QByteArray &b = m.json;
+        b.reserve(text.size() + finish.size() + tail.size() + 240);
+        b += "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":";
+        JsonBytes::appendString(b, text);
+        b += "}],\"role\":\"model\"},\"finishReason\":";
+        b += finish;
+        b += ",\"index\":0}]";
+        b += tail;
+        b += ",\"usageMetadata\":{\"candidatesTokenCount\":";
+        b += QByteArray::number(s.candTok[k]);
+        b += ",\"promptTokenCount\":";
+        b += QByteArray::number(s.prompt[k]);
+        if (s.hasThoughts) {
+            b += ",\"thoughtsTokenCount\":";
+            b += QByteArray::number(s.thoughts[k]);
+        }
+        b += ",\"totalTokenCount\":";
+        b += QByteArray::number(s.prompt[k] + s.candTok[k] + s.thoughts[k] + s.extra[k]);
+        b += "}}";
+        m.promptTokens = s.prompt[k];
+        m.outputTokens = s.candTok[k] + (s.hasThoughts ? s.thoughts[k] : 0);
+        out[i] = std::move(m);
+    }
+    return out;
+}
+
 QList<std::optional<QJsonObject>> PackCodec::memberResponses(const GeminiResponse &packResponse,
                                                              const QList<Member> &members,
                                                              const Answer &answer)
 {
     QList<std::optional<QJsonObject>> out(members.size());
-    QList<qsizetype> answered;
-    QList<qint64> promptW, outputW;
-    for (qsizetype i = 0; i < members.size(); ++i) {
-        const auto it = answer.textById.constFind(members[i].id);
-        if (it == answer.textById.cend())
-            continue;
-        answered.append(i);
-        promptW.append(members[i].text.size());
-        outputW.append(it->size());
-    }
-    if (answered.isEmpty())
+    const Shares s = shareUsage(packResponse, members, answer);
+    if (s.answered.isEmpty())
         return out;
-
     const UsageMetadata u = packResponse.usage();
-    const QList<int> prompt = apportion(u.promptTokenCount.value_or(0), promptW);
-    const QList<int> candTok = apportion(u.candidatesTokenCount.value_or(0), outputW);
-    const QList<int> thoughts = apportion(u.thoughtsTokenCount.value_or(0), outputW);
-    const int known = u.promptTokens() + u.outputTokens();
-    const QList<int> extra = apportion(std::max(0, u.totalTokenCount.value_or(known) - known), promptW);
+    const QList<qsizetype> &answered = s.answered;
+    const QList<int> &prompt = s.prompt;
+    const QList<int> &candTok = s.candTok;
+    const QList<int> &thoughts = s.thoughts;
+    const QList<int> &extra = s.extra;
 
     const QJsonObject packCand = packResponse.candidates().at(0).toObject();
     const QJsonValue finishReason = packCand.value(L("finishReason"));

@@ -79,6 +79,18 @@ public:
                                                              const QList<Member> &members,
                                                              const Answer &answer);
 
+    // The same answers as memberResponses(), as the compact JSON bytes
+    // QJsonDocument would write for each body (no QJsonObject is built), with
+    // the member's token counts (prompt, and candidates + thoughts as output).
+    struct MemberJson {
+        QByteArray json;
+        int promptTokens = 0;
+        int outputTokens = 0;
+    };
+    static QList<std::optional<MemberJson>> memberResponsesJson(const GeminiResponse &packResponse,
+                                                                const QList<Member> &members,
+                                                                const Answer &answer);
+
     // Splits `total` into integer shares proportional to `weights` (largest
     // remainder), summing exactly to `total`; equal shares when all weights are 0.
     static QList<int> apportion(int total, const QList<qint64> &weights);

@@ -30,10 +30,33 @@ SteadyTime GeminiRoutes::deadlineFor(std::optional<std::chrono::milliseconds> ti
 std::function<void(InferenceResult)> GeminiRoutes::completion(const std::shared_ptr<GatewayExchange> &ex, Operation op)
 {
     std::shared_ptr<ServerThreadPoster> poster = m_server->poster();
-    return [this, poster, ex, op](InferenceResult result) {
-        // Engine or upstream thread: hop to the server thread before touching the exchange.
-        poster->post([this, ex, op, result = std::move(result)] { complete(ex, op, result); });
+    std::shared_ptr<Inbox> inbox = m_inbox;
+    return [this, poster, inbox, ex, op](InferenceResult result) {
+        // Engine or upstream thread: hop to the server thread before touching
+        // the exchange. A batch completes its members one after the other, so
+        // only the completion that finds the inbox empty posts an event; the
+        // server thread then answers everything collected by then at once
+        // (one event and one wake-up per batch instead of one per request).
+        bool first = false;
+        {
+            std::lock_guard lock(inbox->mutex);
+            first = inbox->items.empty();
+            inbox->items.push_back({ex, op, std::move(result)});
+        }
+        if (first)
+            poster->post([this, inbox] { drainInbox(inbox); });
     };
+}
+
+void GeminiRoutes::drainInbox(const std::shared_ptr<Inbox> &inbox)
+{
+    std::vector<Inbox::Item> items;
+    {
+        std::lock_guard lock(inbox->mutex);
+        items.swap(inbox->items);
+    }
+    for (const Inbox::Item &item : items)
+        complete(item.exchange, item.op, item.result);
 }
 
 void GeminiRoutes::complete(const std::shared_ptr<GatewayExchange> &ex, Operation op, const InferenceResult &result)
@@ -43,7 +66,17 @@ void GeminiRoutes::complete(const std::shared_ptr<GatewayExchange> &ex, Operatio
         return;
     }
     HttpReply reply;
-    if (op == Operation::StreamGenerateContent) {
+    if (!result.bodyJson.isEmpty() && result.chunks.isEmpty()) {
+        // Already serialised upstream-side (a packed member): one chunk when streamed.
+        if (op != Operation::StreamGenerateContent) {
+            reply.body = result.bodyJson;
+        } else if (ex->sse) {
+            reply.contentType = QByteArrayLiteral("text/event-stream");
+            reply.body = "data: " + result.bodyJson + "\r\n\r\n";
+        } else {
+            reply.body = '[' + result.bodyJson + ']';
+        }
+    } else if (op == Operation::StreamGenerateContent) {
         const QList<QJsonObject> chunks = result.chunks.isEmpty() ? QList<QJsonObject>{result.body} : result.chunks;
         if (ex->sse) {
             reply.contentType = QByteArrayLiteral("text/event-stream");
@@ -125,6 +158,7 @@ void GeminiRoutes::modelCall(const std::shared_ptr<GatewayExchange> &ex, const Q
     req.batchKey = BatchKey::compute(model, op, body);
     req.body = std::move(body);
     req.timeout = timeout;
+    req.wantsBodyJson = true; // complete() writes result.bodyJson as is
     req.packable = request.value(QByteArrayLiteral("x-sluice-pack")).trimmed().toLower() != "off";
 
     const BatchInferenceEngine::Ticket ticket = deps.engine->submit(std::move(req), completion(ex, op));

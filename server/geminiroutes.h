@@ -8,6 +8,8 @@
 #include <QUrl>
 
 #include <memory>
+#include <mutex>
+#include <vector>
 
 class GatewayHttpServer;
 
@@ -24,7 +26,8 @@ class GatewayHttpServer;
 // chunk (without alt=sse, a JSON array of chunks, as Google does).
 //
 // Thread: server thread; completions arrive from engine/upstream threads and
-// are posted back (ServerThreadPoster) before the exchange is touched.
+// are posted back (ServerThreadPoster) before the exchange is touched: one
+// posted event drains every completion collected until it runs.
 class GeminiRoutes
 {
 public:
@@ -36,9 +39,24 @@ public:
     void getModel(const std::shared_ptr<GatewayExchange> &ex, const QString &model);
 
 private:
+    // Completions waiting for the server thread (filled from any thread).
+    struct Inbox {
+        struct Item {
+            std::shared_ptr<GatewayExchange> exchange;
+            Operation op;
+            InferenceResult result;
+        };
+        std::mutex mutex;
+        std::vector<Item> items;
+    };
+
+    void drainInbox(const std::shared_ptr<Inbox> &inbox);
     void complete(const std::shared_ptr<GatewayExchange> &ex, Operation op, const InferenceResult &result);
     std::function<void(InferenceResult)> completion(const std::shared_ptr<GatewayExchange> &ex, Operation op);
     SteadyTime deadlineFor(std::optional<std::chrono::milliseconds> timeout) const;
 
     GatewayHttpServer *m_server;
+    // Shared with the completion callbacks, which may outlive this object
+    // (the poster drops their events once the server is gone).
+    std::shared_ptr<Inbox> m_inbox = std::make_shared<Inbox>();
 };

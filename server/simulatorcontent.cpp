@@ -126,6 +126,18 @@ QJsonValue valueFor(const QJsonObject &schema, const QString &seed, int depth)
 quint64 SimulatorContent::hash(const QString &text)
 {
     quint64 h = 0xcbf29ce484222325ULL;
+    // FNV-1a over the UTF-8 bytes; ASCII text (the usual prompt) is its own
+    // UTF-8, so it is hashed without converting (no allocation per call).
+    bool ascii = true;
+    for (QChar c : text)
+        ascii = ascii && c.unicode() < 0x80;
+    if (ascii) {
+        for (QChar c : text) {
+            h ^= quint8(c.unicode());
+            h *= 0x100000001b3ULL;
+        }
+        return h;
+    }
     const QByteArray bytes = text.toUtf8();
     for (char c : bytes) {
         h ^= quint8(c);
@@ -147,14 +159,16 @@ QString SimulatorContent::answerFor(const QString &prompt, int words, int varian
     int sentenceLeft = 0;
     for (int i = 0; i < words; ++i) {
         const quint64 r = splitmix(state);
-        QString w = QString::fromLatin1(kWords[r % kWords.size()]);
-        if (sentenceLeft == 0) {
-            w[0] = w[0].toUpper();
-            sentenceLeft = 6 + int((r >> 32) % 9);
-        }
+        const QLatin1StringView w(kWords[r % kWords.size()]);
         if (!out.isEmpty())
             out += QLatin1Char(' ');
-        out += w;
+        if (sentenceLeft == 0) {
+            out += QChar(w.front()).toUpper();
+            out += w.sliced(1);
+            sentenceLeft = 6 + int((r >> 32) % 9);
+        } else {
+            out += w;
+        }
         if (--sentenceLeft == 0 || i == words - 1) {
             out += QLatin1Char('.');
             sentenceLeft = 0;

@@ -1,5 +1,6 @@
 #include "simulatorserver.h"
 
+#include "jsonbytes.h"
 #include "simulatorcontent.h"
 #include "simulatorwire.h"
 
@@ -541,7 +542,9 @@ SimulatorServer::Failure SimulatorServer::planGenerate(const QJsonObject &body, 
                 text = QString::fromUtf8(QJsonDocument(SimulatorContent::valueForSchema(schema.toObject(), prompt.text)
                                                            .toArray()).toJson(QJsonDocument::Compact));
             } else {
-                QJsonArray answers;
+                // [{"id":..,"text":..},...] written directly, as QJsonDocument would
+                // (keys sorted): this is the hot path of every packed call.
+                QByteArray answers = "[";
                 for (const auto &m : members) {
                     const bool drop = m_config.packDropIds.contains(m.id)
                         || (m_config.packDropRate > 0
@@ -550,10 +553,16 @@ SimulatorServer::Failure SimulatorServer::planGenerate(const QJsonObject &body, 
                         ++packDropped;
                         continue;
                     }
-                    answers.append(QJsonObject{{QStringLiteral("id"), m.id},
-                                               {QStringLiteral("text"), SimulatorContent::answerFor(m.text, words, i)}});
+                    if (answers.size() > 1)
+                        answers += ',';
+                    answers += "{\"id\":";
+                    JsonBytes::appendString(answers, m.id);
+                    answers += ",\"text\":";
+                    JsonBytes::appendString(answers, SimulatorContent::answerFor(m.text, words, i));
+                    answers += '}';
                 }
-                text = QString::fromUtf8(QJsonDocument(answers).toJson(QJsonDocument::Compact));
+                answers += ']';
+                text = QString::fromUtf8(answers);
             }
         } else if (jsonMode) {
             const QJsonValue v = schema.isObject()

@@ -203,6 +203,83 @@ private slots:
                 > GeminiResponse(*bodies[0]).usage().candidatesTokenCount.value_or(0));
     }
 
+    void memberResponsesJsonEqualsQtOutput_data()
+    {
+        QTest::addColumn<QString>("answerText");
+        QTest::addColumn<QString>("usage");
+        QTest::addColumn<QString>("packExtra"); // fields merged into the pack body (finishReason etc.)
+
+        const QString thoughts = QStringLiteral(R"({"promptTokenCount":101,"candidatesTokenCount":37,"thoughtsTokenCount":11,"totalTokenCount":152})");
+        const QString plain = QStringLiteral(R"({"promptTokenCount":9,"candidatesTokenCount":5,"totalTokenCount":20})");
+        QTest::newRow("ascii") << QStringLiteral("plain answer") << thoughts << QString();
+        QTest::newRow("no thoughts, extra tokens") << QStringLiteral("x") << plain << QString();
+        QTest::newRow("escapes") << QStringLiteral("quote \" backslash \\ slash / tab \t nl \n cr \r bs \b ff \f bell \a nul-ish \x01 \x1f del \x7f")
+                                 << thoughts << QString();
+        QTest::newRow("non-ascii") << QString::fromUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe4\xb8\xad\xe6\x96\x87") << plain << QString();
+        QString lone = QStringLiteral("lone ");
+        lone += QChar(0xd800);
+        lone += QStringLiteral(" low ");
+        lone += QChar(0xdc00);
+        lone += QStringLiteral(" end");
+        lone += QChar(0xd83d);
+        QTest::newRow("unpaired surrogates") << lone << plain << QString();
+        QTest::newRow("empty text") << QString() << plain << QString();
+        QTest::newRow("no usage") << QStringLiteral("a") << QStringLiteral("{}") << QString();
+        QTest::newRow("finishReason MAX_TOKENS") << QStringLiteral("a") << plain
+                                                 << QStringLiteral(R"({"finishReason":"MAX_TOKENS"})");
+        QTest::newRow("no finishReason, no ids") << QStringLiteral("a") << plain
+                                                 << QStringLiteral(R"({"finishReason":null,"modelVersion":null,"responseId":null})");
+        QTest::newRow("odd field shapes") << QStringLiteral("a") << plain
+                                          << QStringLiteral(R"({"modelVersion":{"b":[1,2.5,true],"a":"\u00e9"},"responseId":3})");
+    }
+
+    void memberResponsesJsonEqualsQtOutput()
+    {
+        QFETCH(QString, answerText);
+        QFETCH(QString, usage);
+        QFETCH(QString, packExtra);
+        const QList<PackCodec::Member> members{{QStringLiteral("0"), QStringLiteral("first question")},
+                                               {QStringLiteral("1"), QStringLiteral("dropped")},
+                                               {QStringLiteral("2"), QStringLiteral("third")}};
+        QJsonObject packBody = packAnswer(QJsonArray{QJsonObject{{QStringLiteral("id"), QStringLiteral("0")},
+                                                                 {QStringLiteral("text"), answerText}},
+                                                     QJsonObject{{QStringLiteral("id"), QStringLiteral("2")},
+                                                                 {QStringLiteral("text"), QStringLiteral("other")}}},
+                                          usage.toUtf8().constData()).json();
+        const QJsonObject extra = QJsonDocument::fromJson(packExtra.toUtf8()).object();
+        for (auto it = extra.begin(); it != extra.end(); ++it) {
+            if (it.key() == QLatin1String("finishReason")) {
+                QJsonArray cands = packBody.value(QLatin1String("candidates")).toArray();
+                QJsonObject c = cands.at(0).toObject();
+                if (it.value().isNull())
+                    c.remove(it.key());
+                else
+                    c.insert(it.key(), it.value());
+                cands[0] = c;
+                packBody.insert(QStringLiteral("candidates"), cands);
+            } else if (it.value().isNull()) {
+                packBody.remove(it.key());
+            } else {
+                packBody.insert(it.key(), it.value());
+            }
+        }
+        const GeminiResponse pack(packBody);
+        const auto answer = PackCodec::parseAnswer(pack);
+        const auto bodies = PackCodec::memberResponses(pack, members, answer);
+        const auto bytes = PackCodec::memberResponsesJson(pack, members, answer);
+        QCOMPARE(bytes.size(), bodies.size());
+        for (qsizetype i = 0; i < bodies.size(); ++i) {
+            QCOMPARE(bool(bytes[i]), bool(bodies[i]));
+            if (!bodies[i])
+                continue;
+            QCOMPARE(bytes[i]->json, QJsonDocument(*bodies[i]).toJson(QJsonDocument::Compact));
+            const UsageMetadata u = GeminiResponse(*bodies[i]).usage();
+            QCOMPARE(bytes[i]->promptTokens, u.promptTokens());
+            QCOMPARE(bytes[i]->outputTokens, u.outputTokens());
+        }
+        QVERIFY(!bytes[1]);
+    }
+
     void unparseableAnswerAnswersNobody()
     {
         const QList<PackCodec::Member> members{{QStringLiteral("0"), QStringLiteral("a")}};
