@@ -67,6 +67,8 @@ bool GatewayRuntime::start(QString *error)
     deps.engine = m_engine.get();
     deps.client = m_client.get();
     deps.metrics = m_metrics.get();
+    deps.drift = m_drift.get();
+    deps.loadTests = m_loadTests.get();
     GatewayOptions opts;
     opts.host = m_config.host;
     opts.port = quint16(m_config.port);

@@ -11,8 +11,9 @@ packages=(
     qt6-base-dev qt6-base-dev-tools qt6-httpserver-dev qt6-websockets-dev qt6-charts-dev libqt6opengl6-dev libgl-dev
     # run and test: Locust (Debian's, run as /usr/bin/locust), a virtual display,
     # promtool for /metrics, docker-compose to validate the compose file,
-    # wrk and nginx for the gateway benchmark
-    python3-locust xvfb xauth prometheus docker-compose wrk nginx-light
+    # wrk and nginx for the gateway benchmark, chromium for the dashboard's
+    # browser test (tests/dashboard/e2e.test.mjs)
+    python3-locust xvfb xauth prometheus docker-compose wrk nginx-light chromium
 )
 
 missing=()

@@ -10,7 +10,8 @@ AgentHealthCheck::Result AgentHealthCheck::evaluate(const Inputs &in)
     } else if (in.circuit.state == CircuitBreaker::State::Open) {
         status = QStringLiteral("unavailable");
         r.httpStatus = 503;
-    } else if (in.circuit.state == CircuitBreaker::State::HalfOpen || in.gauges.backpressure >= 0.9) {
+    } else if (in.circuit.state == CircuitBreaker::State::HalfOpen || in.gauges.backpressure >= 0.9
+               || in.driftState == u"drift") {
         status = QStringLiteral("degraded");
     }
     r.body = QJsonObject{
@@ -28,6 +29,8 @@ AgentHealthCheck::Result AgentHealthCheck::evaluate(const Inputs &in)
                                                  {QStringLiteral("circuit"), circuitStateName(in.circuit.state)},
                                                  {QStringLiteral("consecutiveFailures"), in.circuit.consecutiveFailures},
                                                  {QStringLiteral("retryAfterMs"), qint64(in.circuit.retryAfter.count())}}},
+        {QStringLiteral("drift"), QJsonObject{{QStringLiteral("state"), in.driftState},
+                                              {QStringLiteral("score"), in.driftScore}}},
         {QStringLiteral("requests"), QJsonObject{{QStringLiteral("admitted"), qint64(in.counters.admitted)},
                                                  {QStringLiteral("rejected"), qint64(in.counters.rejected)},
                                                  {QStringLiteral("completed"), qint64(in.counters.completed)},

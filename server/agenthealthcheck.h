@@ -11,10 +11,11 @@
 // reads at request time:
 //   503 {"status":"draining"}     the engine is draining for shutdown
 //   503 {"status":"unavailable"}  the upstream circuit is open
-//   200 {"status":"degraded"}     circuit half-open (probing) or backpressure >= 0.9
+//   200 {"status":"degraded"}     circuit half-open (probing), backpressure >= 0.9,
+//                                 or latency drift state "drift" (DESIGN.md §10)
 //   200 {"status":"ok"}           otherwise
 // The body also carries queue, in-flight batches, the circuit state, the
-// upstream kind and model, uptime and the accounting invariant.
+// upstream kind and model, uptime, the accounting invariant and drift {state, score}.
 //
 // Thread: pure function, thread-safe.
 class AgentHealthCheck
@@ -28,6 +29,8 @@ public:
         QString model;
         double uptimeSeconds = 0;
         QString version;
+        QString driftState = QStringLiteral("unknown"); // DriftMonitor reading: ok/warn/drift/unknown
+        double driftScore = 0;
     };
     struct Result {
         int httpStatus = 200;

@@ -1,8 +1,11 @@
 #include "gatewayhttpserver.h"
 
 #include "batchinferenceengine.h"
+#include "dashboardassets.h"
 #include "errormapping.h"
+#include "gatewaytcpserver.h"
 #include "geminiroutes.h"
+#include "metricsstream.h"
 #include "opsroutes.h"
 
 #include <QDateTime>
@@ -30,9 +33,9 @@ namespace {
 int writableStatus(int code)
 {
     switch (code) {
-    case 200: case 201: case 202: case 204:
+    case 200: case 201: case 202: case 204: case 304:
     case 400: case 401: case 403: case 404: case 405: case 408: case 409: case 411: case 413:
-    case 415: case 422: case 429: case 431:
+    case 415: case 422: case 426: case 429: case 431:
     case 500: case 501: case 502: case 503: case 504:
         return code;
     default:
@@ -55,11 +58,35 @@ GatewayHttpServer::GatewayHttpServer(const GatewayDeps &deps, const GatewayOptio
     m_uptime.start();
     m_gemini = std::make_unique<GeminiRoutes>(this);
     m_ops = std::make_unique<OpsRoutes>(this);
+    m_dashboard = std::make_unique<DashboardAssets>();
+    MetricsStreamOptions so;
+    so.rateHz = options.streamRateHz;
+    so.maxBacklogBytes = options.streamMaxBacklogBytes;
+    so.hardBacklogBytes = options.streamHardBacklogBytes;
+    so.allowedOrigins = options.streamAllowedOrigins;
+    so.adminToken = options.adminToken;
+    so.version = QStringLiteral(SLUICE_VERSION);
+    so.upstreamKind = options.upstreamKind;
+    so.model = options.model;
+    m_stream = std::make_unique<MetricsStream>(deps.engine, deps.metrics, deps.drift, deps.loadTests, so,
+                                               [this](const HttpReply &r) { return rawResponse(r, QByteArrayLiteral("stream")); });
 }
 
 GatewayHttpServer::~GatewayHttpServer()
 {
     m_poster->detach();
+    m_stream.reset(); // before the sockets (children of m_tcp) go
+}
+
+void GatewayHttpServer::closeStreams()
+{
+    if (m_stream)
+        m_stream->closeAll();
+}
+
+std::shared_ptr<const MetricsStreamCounters> GatewayHttpServer::streamCounters() const
+{
+    return m_stream->counters();
 }
 
 qint64 GatewayHttpServer::flushPendingAnswers(int timeoutMs)
@@ -75,9 +102,10 @@ quint16 GatewayHttpServer::listenOn(const QHostAddress &address, quint16 port, Q
     limits.idleTimeoutMs = m_options.idleTimeoutMs;
     limits.headerTimeoutMs = m_options.headerTimeoutMs;
     limits.listenBacklog = std::max(4096, m_options.listenBacklog);
-    auto *tcp = new HttpLimitsTcpServer(limits, [this](int status, const QString &message) {
+    auto *tcp = new GatewayTcpServer(limits, [this](int status, const QString &message) {
         return rawErrorResponse(status, message);
     }, this);
+    tcp->setNewSocketHook([this, tcp](QTcpSocket *socket) { m_stream->watch(socket, tcp, this); });
     if (!tcp->listen(address, port)) {
         if (error)
             *error = QStringLiteral("cannot listen on %1:%2: %3").arg(address.toString()).arg(port).arg(tcp->errorString());
@@ -86,6 +114,10 @@ quint16 GatewayHttpServer::listenOn(const QHostAddress &address, quint16 port, Q
     }
     m_tcp = tcp;
     bind(tcp);
+    m_selfUrl.setScheme(QStringLiteral("http"));
+    const bool any = address == QHostAddress::Any || address == QHostAddress::AnyIPv4 || address == QHostAddress::AnyIPv6;
+    m_selfUrl.setHost(any ? QStringLiteral("127.0.0.1") : address.toString());
+    m_selfUrl.setPort(tcp->serverPort());
     return tcp->serverPort();
 }
 
@@ -119,6 +151,18 @@ QByteArray GatewayHttpServer::rawErrorResponse(int httpStatus, const QString &me
         out += k + ": " + v + "\r\n";
     out += "\r\n" + reply.body;
     ++m_requestCounts[{QByteArrayLiteral("invalid"), reply.status}];
+    return out;
+}
+
+QByteArray GatewayHttpServer::rawResponse(const HttpReply &reply, const QByteArray &route)
+{
+    QByteArray out = "HTTP/1.1 " + QByteArray::number(reply.status) + ' ' + ErrorMapping::reasonPhrase(reply.status)
+        + "\r\nContent-Type: " + reply.contentType + "\r\nContent-Length: " + QByteArray::number(reply.body.size())
+        + "\r\nConnection: close\r\n" + commonHeaders();
+    for (const auto &[k, v] : reply.headers)
+        out += k + ": " + v + "\r\n";
+    out += "\r\n" + reply.body;
+    ++m_requestCounts[{route, reply.status}];
     return out;
 }
 
@@ -245,6 +289,59 @@ bool GatewayHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSoc
             m_ops->patchConfig(ex, request);
         else
             methodNotAllowed(ex, QByteArrayLiteral("GET, HEAD, PATCH"));
+        return true;
+    }
+    if (path == u"/" || path == u"/index.html" || path.startsWith(u"/assets/")) {
+        ex->route = QByteArrayLiteral("dashboard");
+        if (!get)
+            methodNotAllowed(ex, QByteArrayLiteral("GET, HEAD"));
+        else
+            finish(ex, m_dashboard->reply(path, request.value(QByteArrayLiteral("if-none-match"))));
+        return true;
+    }
+    if (path == QLatin1String(MetricsStream::kPath)) {
+        // Upgrades never get here: MetricsStream takes them over before Qt's
+        // parser sees them. This is a plain request (or an upgrade on a reused
+        // keep-alive connection, which the stream does not take over).
+        ex->route = QByteArrayLiteral("stream");
+        HttpReply r = ErrorMapping::toReply(
+            Status::error(StatusCode::InvalidArgument,
+                          QStringLiteral("GET %1 is a WebSocket endpoint: open it with Upgrade: websocket on a new connection")
+                              .arg(path)),
+            426);
+        r.headers.append({QByteArrayLiteral("Upgrade"), QByteArrayLiteral("websocket")});
+        finish(ex, r);
+        return true;
+    }
+    static const QString kLoadTests = QStringLiteral("/api/v1/loadtests");
+    if (path == kLoadTests) {
+        ex->route = QByteArrayLiteral("loadtests");
+        if (post)
+            m_ops->postLoadTest(ex, request);
+        else
+            methodNotAllowed(ex, QByteArrayLiteral("POST"));
+        return true;
+    }
+    if (path.startsWith(kLoadTests + u'/') && path.size() > kLoadTests.size() + 1
+        && !QStringView(path).mid(kLoadTests.size() + 1).contains(u'/')) {
+        ex->route = QByteArrayLiteral("loadtest");
+        const QString id = path.mid(kLoadTests.size() + 1);
+        if (get)
+            m_ops->getLoadTest(ex, id);
+        else if (method == QHttpServerRequest::Method::Delete)
+            m_ops->deleteLoadTest(ex, request, id);
+        else
+            methodNotAllowed(ex, QByteArrayLiteral("GET, HEAD, DELETE"));
+        return true;
+    }
+    if (path == u"/api/v1/baseline") {
+        ex->route = QByteArrayLiteral("baseline");
+        if (get)
+            m_ops->getBaseline(ex);
+        else if (method == QHttpServerRequest::Method::Put)
+            m_ops->putBaseline(ex, request);
+        else
+            methodNotAllowed(ex, QByteArrayLiteral("GET, HEAD, PUT"));
         return true;
     }
     notFound(ex, path);

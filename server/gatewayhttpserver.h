@@ -14,8 +14,12 @@
 #include <memory>
 #include <mutex>
 
+class DashboardAssets;
+class GatewayTcpServer;
 class GeminiRoutes;
+class MetricsStream;
 class OpsRoutes;
+struct MetricsStreamCounters;
 
 // Lets engine and upstream threads run a function on the server thread, or
 // drop it once the server is gone (detach() under the same lock), so a late
@@ -68,6 +72,14 @@ public:
 
     // The raw bytes of an error answer written outside a responder (the limits filter).
     QByteArray rawErrorResponse(int httpStatus, const QString &message);
+    // The raw bytes of any answer written outside a responder, with the common
+    // headers and Connection: close (the stream's refused handshakes).
+    QByteArray rawResponse(const HttpReply &reply, const QByteArray &route);
+
+    // The gateway's own base URL (loopback when bound to any address): load-test target.
+    QUrl selfUrl() const { return m_selfUrl; }
+    void closeStreams();
+    std::shared_ptr<const MetricsStreamCounters> streamCounters() const;
 
 protected:
     bool handleRequest(const QHttpServerRequest &request, QTcpSocket *socket) override;
@@ -80,9 +92,12 @@ private:
 
     GatewayDeps m_deps;
     GatewayOptions m_options;
-    HttpLimitsTcpServer *m_tcp = nullptr; // child of this (bind() reparents it)
+    GatewayTcpServer *m_tcp = nullptr; // child of this (bind() reparents it)
     std::unique_ptr<GeminiRoutes> m_gemini;
     std::unique_ptr<OpsRoutes> m_ops;
+    std::unique_ptr<MetricsStream> m_stream;
+    std::unique_ptr<DashboardAssets> m_dashboard;
+    QUrl m_selfUrl;
     std::shared_ptr<ServerThreadPoster> m_poster;
     std::map<std::pair<QByteArray, int>, quint64> m_requestCounts;
     QElapsedTimer m_uptime;

@@ -1,6 +1,7 @@
 #include "gatewayserver.h"
 
 #include "gatewayhttpserver.h"
+#include "metricsstream.h"
 
 #include <QThread>
 
@@ -78,6 +79,7 @@ bool GatewayServer::start(QString *error)
     }
     m_thread = thread;
     m_server = server;
+    m_streamCounters = server->streamCounters();
     QUrl url;
     url.setScheme(QStringLiteral("http"));
     url.setHost(address.toString());
@@ -97,6 +99,7 @@ void GatewayServer::stop()
     // before stop() are written and flushed, then the server is destroyed on
     // its own thread: it closes every socket and drops late completions.
     runOn(m_thread, [server] {
+        server->closeStreams(); // close 1001 to stream clients before the final flush
         if (const qint64 unsent = server->flushPendingAnswers(3000))
             qWarning("sluice.server: %lld bytes of answers could not be sent before shutdown", unsent);
         delete server;
@@ -113,6 +116,12 @@ bool GatewayServer::isRunning() const
 {
     std::lock_guard lock(m_mutex);
     return m_thread != nullptr;
+}
+
+std::shared_ptr<const MetricsStreamCounters> GatewayServer::streamCounters() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_streamCounters;
 }
 
 QUrl GatewayServer::url() const

@@ -4,13 +4,17 @@
 #include <QHostAddress>
 #include <QObject>
 #include <QString>
+#include <QStringList>
 #include <QUrl>
 
 #include <memory>
 #include <mutex>
 
 class BatchInferenceEngine;
+class DriftMonitor;
 class GeminiClient;
+class LoadTestController;
+struct MetricsStreamCounters;
 class InferenceMetricsCollector;
 class GatewayHttpServer;
 class QThread;
@@ -20,7 +24,11 @@ class QThread;
 struct GatewayDeps {
     BatchInferenceEngine *engine = nullptr;       // required
     GeminiClient *client = nullptr;               // required: passthrough routes, circuit state
-    InferenceMetricsCollector *metrics = nullptr; // optional: /metrics, /api/v1/stats
+    InferenceMetricsCollector *metrics = nullptr; // optional: /metrics, /api/v1/stats, the stream's snapshots
+    // Optional, both on the main thread (the gateway calls into them with
+    // QMetaObject::invokeMethod and reads only their thread-safe getters):
+    DriftMonitor *drift = nullptr;            // /health, /metrics drift figures, baseline routes, `drift` events
+    LoadTestController *loadTests = nullptr;  // /api/v1/loadtests, GET /api/v1/baseline, `loadtest` events
 };
 
 struct GatewayOptions {
@@ -34,6 +42,11 @@ struct GatewayOptions {
     int listenBacklog = 4096;                // >= 4096 (Qt's default is 50)
     QString upstreamKind = QStringLiteral("simulator"); // reported by /health
     QString model = QStringLiteral("gemini-2.0-flash"); // reported by /health
+    // GET /api/v1/stream (MetricsStream)
+    double streamRateHz = 4;                      // snapshots per second, 0.2 .. 50
+    qint64 streamMaxBacklogBytes = 1024 * 1024;   // a client with more queued gets its snapshots dropped
+    qint64 streamHardBacklogBytes = 16 * 1024 * 1024; // ... and is disconnected past this
+    QStringList streamAllowedOrigins;             // Origins allowed besides the served one ("*": any)
 };
 
 // The gateway's HTTP front (DESIGN.md §3, §4, §5, §7): the Gemini-compatible
@@ -64,6 +77,8 @@ public:
     // "http://HOST:PORT" with the bound port; empty before start().
     QUrl url() const;
     GatewayOptions options() const { return m_options; }
+    // The WebSocket stream's figures (clients, dropped frames, backlog); null before start().
+    std::shared_ptr<const MetricsStreamCounters> streamCounters() const;
 
 private:
     GatewayDeps m_deps;
@@ -72,4 +87,5 @@ private:
     QThread *m_thread = nullptr;
     GatewayHttpServer *m_server = nullptr; // lives in m_thread
     QUrl m_url;
+    std::shared_ptr<const MetricsStreamCounters> m_streamCounters;
 };

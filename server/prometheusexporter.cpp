@@ -109,7 +109,12 @@ QByteArray PrometheusExporter::render(const Inputs &in)
     out += "sluice_upstream_requests_total{code=\"error\"} " + QByteArray::number(errors) + '\n';
 
     gauge(out, "sluice_latency_drift_score",
-          "Latency drift score against the performance baseline; 0 because drift detection is not configured yet.",
+          "LatencyDriftSignal score against the performance baseline (1.0 = drift threshold; 0 without a baseline).",
           in.driftScore);
+    gauge(out, "sluice_latency_drift_state", "Latency drift state: 0 ok, 1 warn, 2 drift, -1 unknown (no baseline yet).",
+          in.driftState);
+    gauge(out, "sluice_stream_clients", "Connected /api/v1/stream WebSocket clients.", in.streamClients);
+    header(out, "sluice_stream_dropped_frames_total", "counter", "Snapshot frames not sent to backed-up stream clients.");
+    out += "sluice_stream_dropped_frames_total " + QByteArray::number(in.streamDroppedFrames) + '\n';
     return out;
 }

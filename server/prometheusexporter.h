@@ -32,6 +32,9 @@ public:
         LatencyHistogram upstream;
         EngineGauges gauges;
         double driftScore = 0;
+        int driftState = -1;            // 0 ok, 1 warn, 2 drift, -1 unknown (no baseline or not judged yet)
+        int streamClients = 0;          // connected /api/v1/stream clients
+        quint64 streamDroppedFrames = 0; // snapshot frames dropped for slow stream clients
     };
 
     static QByteArray render(const Inputs &in);
