@@ -95,7 +95,8 @@ void LoadTestController::publish()
         curve.append(s.toJson());
     QJsonObject st{{QStringLiteral("id"), double(id())},
                    {QStringLiteral("state"), m_runner.isRunning() ? QStringLiteral("running") : QStringLiteral("idle")},
-                   {QStringLiteral("step"), m_progress.step},
+                   // Steps completed so far (PROTOCOL.md); progress.step is the 0-based step running now.
+                   {QStringLiteral("step"), int(m_monitor.curve().size())},
                    {QStringLiteral("steps"), m_plan.steps},
                    {QStringLiteral("users"), m_progress.users},
                    {QStringLiteral("progress"), m_progress.toJson()},

@@ -1,5 +1,7 @@
 #include "metricsstream.h"
 
+#include "admintoken.h"
+
 #include "batchinferenceengine.h"
 #include "driftmonitor.h"
 #include "errormapping.h"
@@ -26,15 +28,6 @@ QByteArray compact(const QJsonObject &o)
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
 }
 
-bool sameToken(const QByteArray &a, const QByteArray &b)
-{
-    if (a.size() != b.size())
-        return false;
-    unsigned char diff = 0;
-    for (qsizetype i = 0; i < a.size(); ++i)
-        diff |= static_cast<unsigned char>(a.at(i) ^ b.at(i));
-    return diff == 0;
-}
 
 bool hasToken(const QByteArray &headerValue, const char *token)
 {
@@ -334,7 +327,7 @@ void MetricsStream::onClientText(Client *c, const QByteArray &text)
     int code = 400;
     QString message = QStringLiteral("unknown control message type \"%1\"").arg(msg.value(QStringLiteral("type")).toString());
     if (!m_options.adminToken.isEmpty()
-        && !sameToken(msg.value(QStringLiteral("token")).toString().toUtf8(), m_options.adminToken)) {
+        && !AdminToken::equals(m_options.adminToken, msg.value(QStringLiteral("token")).toString().toUtf8())) {
         code = 401;
         message = QStringLiteral("control messages need the admin token in \"token\"");
     }

@@ -1,5 +1,7 @@
 #include "opsroutes.h"
 
+#include "admintoken.h"
+
 #include "agenthealthcheck.h"
 #include "batchinferenceengine.h"
 #include "driftmonitor.h"
@@ -26,16 +28,6 @@ QByteArray compact(const QJsonObject &o)
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
 }
 
-// Constant-time comparison, so the token cannot be guessed byte by byte from timings.
-bool sameToken(const QByteArray &a, const QByteArray &b)
-{
-    if (a.size() != b.size())
-        return false;
-    unsigned char diff = 0;
-    for (qsizetype i = 0; i < a.size(); ++i)
-        diff |= static_cast<unsigned char>(a.at(i) ^ b.at(i));
-    return diff == 0;
-}
 
 HttpReply badField(const QString &field, const QString &message)
 {
@@ -86,11 +78,7 @@ int driftStateGauge(DriftState s)
 
 bool OpsRoutes::authorized(const std::shared_ptr<GatewayExchange> &ex, const QHttpServerRequest &request, const char *what)
 {
-    const QByteArray &token = m_server->options().adminToken;
-    if (token.isEmpty())
-        return true;
-    const QByteArray auth = request.value(QByteArrayLiteral("authorization")).trimmed();
-    if (auth.startsWith("Bearer ") && sameToken(auth.mid(7).trimmed(), token))
+    if (AdminToken::authorizes(m_server->options().adminToken, request.value(QByteArrayLiteral("authorization")).trimmed()))
         return true;
     m_server->finish(ex, errorReply(StatusCode::Unauthenticated,
                                     QStringLiteral("%1 needs Authorization: Bearer <admin token>").arg(QLatin1String(what))));
@@ -184,16 +172,8 @@ void OpsRoutes::getConfig(const std::shared_ptr<GatewayExchange> &ex)
 
 void OpsRoutes::patchConfig(const std::shared_ptr<GatewayExchange> &ex, const QHttpServerRequest &request)
 {
-    const QByteArray &token = m_server->options().adminToken;
-    if (!token.isEmpty()) {
-        const QByteArray auth = request.value(QByteArrayLiteral("authorization")).trimmed();
-        if (!auth.startsWith("Bearer ") || !sameToken(auth.mid(7).trimmed(), token)) {
-            m_server->finish(ex, ErrorMapping::toReply(Status::error(
-                                     StatusCode::Unauthenticated,
-                                     QStringLiteral("PATCH /api/v1/config needs Authorization: Bearer <admin token>"))));
-            return;
-        }
-    }
+    if (!authorized(ex, request, "PATCH /api/v1/config"))
+        return;
     if (!GeminiRequestParser::isJsonContentType(request.value(QByteArrayLiteral("content-type")))) {
         m_server->finish(ex, ErrorMapping::toReply(Status::error(StatusCode::InvalidArgument,
                                                                  QStringLiteral("Content-Type must be application/json")),
