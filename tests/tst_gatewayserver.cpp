@@ -1,10 +1,6 @@
-#include "batchinferenceengine.h"
-#include "gatewayserver.h"
+#include "gatewaystack.h"
 #include "gatewaytestclient.h"
-#include "geminiclient.h"
 #include "geminiresponse.h"
-#include "geminisimulator.h"
-#include "inferencemetricscollector.h"
 #include "simulatorcontent.h"
 
 #include <QJsonArray>
@@ -39,17 +35,6 @@ QJsonObject json(const QByteArray &body)
     return QJsonDocument::fromJson(body).object();
 }
 
-SimulatorConfig fastSim()
-{
-    SimulatorConfig c;
-    c.baseLatencyMs = 0;
-    c.tokensPerSecond = 0;
-    c.jitterSigma = 0;
-    c.embedLatencyMs = 0;
-    c.maxConcurrent = 256;
-    c.responseWords = kWords;
-    return c;
-}
 
 bool hasQueueHeaders(const RawHttp &r)
 {
@@ -64,10 +49,7 @@ class TestGatewayServer : public QObject
     Q_OBJECT
 
 private:
-    std::unique_ptr<GeminiSimulator> m_sim;
-    std::unique_ptr<GeminiClient> m_client;
-    std::unique_ptr<InferenceMetricsCollector> m_metrics;
-    std::unique_ptr<BatchInferenceEngine> m_engine;
+    GatewayStack m_stack;
     std::unique_ptr<GatewayServer> m_gateway;
     EngineConfig m_baseConfig;
     QUrl m_url;
@@ -89,31 +71,21 @@ private:
     {
         EngineConfig c = m_baseConfig;
         change(c);
-        QVERIFY(m_engine->setConfig(c).isNull());
+        QVERIFY(m_stack.engine->setConfig(c).isNull());
     }
 
 private slots:
     void initTestCase()
     {
-        m_sim = std::make_unique<GeminiSimulator>(fastSim());
-        QVERIFY2(m_sim->start(), qPrintable(m_sim->errorString()));
-        GeminiClientConfig cc;
-        cc.baseUrl = m_sim->baseUrl();
-        cc.concurrency = 64;
-        cc.retry.maxAttempts = 1;
-        m_client = std::make_unique<GeminiClient>(cc);
-        m_metrics = std::make_unique<InferenceMetricsCollector>();
         m_baseConfig.maxBatchSize = 16;
         m_baseConfig.maxWaitMs = 20;
         m_baseConfig.maxQueue = 2048;
         m_baseConfig.packing = PackingMode::Pack;
-        m_engine = std::make_unique<BatchInferenceEngine>(m_client.get(), m_baseConfig, Clock::steady(), m_metrics.get());
-        m_metrics->setGaugeSource([e = m_engine.get()] { return e->gauges(); });
-        m_engine->start();
+        QString error;
+        QVERIFY2(m_stack.start(instantSimulator(kWords), m_baseConfig, &error, /*clientMaxAttempts=*/1), qPrintable(error));
         GatewayOptions o;
         o.port = 0;
-        m_gateway = std::make_unique<GatewayServer>(GatewayDeps{m_engine.get(), m_client.get(), m_metrics.get()}, o);
-        QString error;
+        m_gateway = std::make_unique<GatewayServer>(GatewayDeps{m_stack.engine.get(), m_stack.client.get(), m_stack.metrics.get()}, o);
         QVERIFY2(m_gateway->start(&error), qPrintable(error));
         m_url = m_gateway->url();
         QCOMPARE(m_url.host(), QStringLiteral("127.0.0.1"));
@@ -123,23 +95,21 @@ private slots:
     void cleanupTestCase()
     {
         m_gateway.reset();
-        m_engine.reset();
-        m_client.reset();
-        m_sim.reset();
+        m_stack.stop();
     }
 
     void init()
     {
-        QVERIFY(m_engine->setConfig(m_baseConfig).isNull());
-        QCOMPARE(m_sim->setConfig(fastSim()).field, QString());
-        m_sim->resetStats();
+        QVERIFY(m_stack.engine->setConfig(m_baseConfig).isNull());
+        QCOMPARE(m_stack.sim->setConfig(instantSimulator(kWords)).field, QString());
+        m_stack.sim->resetStats();
     }
 
     void startFailures()
     {
         GatewayOptions o;
         o.port = quint16(m_url.port());
-        GatewayServer busy({m_engine.get(), m_client.get(), m_metrics.get()}, o);
+        GatewayServer busy({m_stack.engine.get(), m_stack.client.get(), m_stack.metrics.get()}, o);
         QString error;
         QVERIFY(!busy.start(&error));
         QVERIFY2(error.contains(QStringLiteral("address"), Qt::CaseInsensitive), qPrintable(error));
@@ -147,7 +117,7 @@ private slots:
 
         o.port = 0;
         o.host = QStringLiteral("0.0.0.0");
-        GatewayServer open({m_engine.get(), m_client.get(), m_metrics.get()}, o);
+        GatewayServer open({m_stack.engine.get(), m_stack.client.get(), m_stack.metrics.get()}, o);
         QVERIFY(!open.start(&error));
         QVERIFY2(error.contains(QStringLiteral("admin token")), qPrintable(error));
     }
@@ -170,10 +140,10 @@ private slots:
             QCOMPARE(resp.finishReason(), QStringLiteral("STOP"));
             QVERIFY(resp.usage().totalTokenCount.value_or(0) > 0);
         }
-        const qint64 calls = m_sim->stats().route(QStringLiteral("generateContent"));
+        const qint64 calls = m_stack.sim->stats().route(QStringLiteral("generateContent"));
         qInfo() << "upstream generateContent calls for" << kRequests << "requests:" << calls;
         QVERIFY2(calls <= (kRequests + 15) / 16 + 10, qPrintable(QString::number(calls)));
-        QVERIFY(m_engine->counters().invariantHolds());
+        QVERIFY(m_stack.engine->counters().invariantHolds());
     }
 
     void embeddingsAreMerged()
@@ -197,7 +167,7 @@ private slots:
             for (qsizetype k = 0; k < values.size(); ++k)
                 QVERIFY(qFuzzyCompare(values.at(k).toDouble(), expected.at(k)));
         }
-        const SimulatorStats s = m_sim->stats();
+        const SimulatorStats s = m_stack.sim->stats();
         QCOMPARE(s.route(QStringLiteral("embedContent")), 0);
         QVERIFY(s.route(QStringLiteral("batchEmbedContents")) >= 1);
         QVERIFY(s.route(QStringLiteral("batchEmbedContents")) <= kRequests / 4);
@@ -205,9 +175,9 @@ private slots:
 
     void queueFullIs429WithRetryAfter()
     {
-        SimulatorConfig sc = fastSim();
+        SimulatorConfig sc = instantSimulator(kWords);
         sc.baseLatencyMs = 300;
-        QVERIFY(m_sim->setConfig(sc).isNull());
+        QVERIFY(m_stack.sim->setConfig(sc).isNull());
         setEngine([](EngineConfig &c) {
             c.maxQueue = 3;
             c.maxInflightBatches = 1;
@@ -242,7 +212,7 @@ private slots:
         }
         QVERIFY2(ok >= 3 && refused >= 1, qPrintable(QStringLiteral("ok %1 refused %2").arg(ok).arg(refused)));
         QCOMPARE(ok + refused, kRequests);
-        QVERIFY(m_engine->counters().invariantHolds());
+        QVERIFY(m_stack.engine->counters().invariantHolds());
     }
 
     void deadlineInQueueIs504WithoutUpstreamCall()
@@ -252,7 +222,7 @@ private slots:
         QCOMPARE(r->status, 504);
         QCOMPARE(json(r->body).value(QStringLiteral("error")).toObject().value(QStringLiteral("status")).toString(),
                  QStringLiteral("DEADLINE_EXCEEDED"));
-        QCOMPARE(m_sim->stats().route(QStringLiteral("generateContent")), 0);
+        QCOMPARE(m_stack.sim->stats().route(QStringLiteral("generateContent")), 0);
         auto bad = call("POST", kGenerate, userText(QStringLiteral("x")), {{"Content-Type", "application/json"}, {"X-Request-Deadline-Ms", "soon"}});
         QCOMPARE(bad->status, 400);
     }
@@ -262,7 +232,7 @@ private slots:
         auto r = call("PATCH", "/api/v1/config", R"({"maxBatchSize": 4, "maxWaitMs": 50})");
         QCOMPARE(r->status, 200);
         QCOMPARE(json(r->body).value(QStringLiteral("maxBatchSize")).toInt(), 4);
-        QCOMPARE(m_engine->config().maxBatchSize, 4);
+        QCOMPARE(m_stack.engine->config().maxBatchSize, 4);
         auto get = call("GET", "/api/v1/config");
         QCOMPARE(json(get->body).value(QStringLiteral("maxBatchSize")).toInt(), 4);
 
@@ -274,22 +244,22 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(std::all_of(clients.begin(), clients.end(), [](const auto &c) { return c->complete; }), 20000);
         for (const auto &c : clients)
             QCOMPARE(c->status, 200);
-        QVERIFY(m_sim->stats().route(QStringLiteral("generateContent")) >= 4); // at most 4 members per call
+        QVERIFY(m_stack.sim->stats().route(QStringLiteral("generateContent")) >= 4); // at most 4 members per call
     }
 
     void badPatchChangesNothing()
     {
-        const EngineConfig before = m_engine->config();
+        const EngineConfig before = m_stack.engine->config();
         auto r = call("PATCH", "/api/v1/config", R"({"maxBatchSize": 8, "maxWaitMs": "soon"})");
         QCOMPARE(r->status, 400);
         const QJsonObject error = json(r->body).value(QStringLiteral("error")).toObject();
         QCOMPARE(error.value(QStringLiteral("status")).toString(), QStringLiteral("INVALID_ARGUMENT"));
         QVERIFY2(error.value(QStringLiteral("message")).toString().contains(QStringLiteral("maxWaitMs")), r->body.constData());
-        QVERIFY(m_engine->config() == before);
+        QVERIFY(m_stack.engine->config() == before);
         auto r2 = call("PATCH", "/api/v1/config", R"({"noSuchKnob": 1})");
         QCOMPARE(r2->status, 400);
         QVERIFY(json(r2->body).value(QStringLiteral("error")).toObject().value(QStringLiteral("message")).toString().contains(QStringLiteral("noSuchKnob")));
-        QVERIFY(m_engine->config() == before);
+        QVERIFY(m_stack.engine->config() == before);
     }
 
     void patchNeedsTokenWhenSet()
@@ -297,7 +267,7 @@ private slots:
         GatewayOptions o;
         o.port = 0;
         o.adminToken = "s3cret";
-        GatewayServer guarded({m_engine.get(), m_client.get(), m_metrics.get()}, o);
+        GatewayServer guarded({m_stack.engine.get(), m_stack.client.get(), m_stack.metrics.get()}, o);
         QString error;
         QVERIFY2(guarded.start(&error), qPrintable(error));
         auto none = call("PATCH", "/api/v1/config", R"({"maxBatchSize": 5})", {{"Content-Type", "application/json"}}, guarded.url());
@@ -307,11 +277,11 @@ private slots:
         auto wrong = call("PATCH", "/api/v1/config", R"({"maxBatchSize": 5})",
                           {{"Content-Type", "application/json"}, {"Authorization", "Bearer nope"}}, guarded.url());
         QCOMPARE(wrong->status, 401);
-        QCOMPARE(m_engine->config().maxBatchSize, m_baseConfig.maxBatchSize);
+        QCOMPARE(m_stack.engine->config().maxBatchSize, m_baseConfig.maxBatchSize);
         auto right = call("PATCH", "/api/v1/config", R"({"maxBatchSize": 5})",
                           {{"Content-Type", "application/json"}, {"Authorization", "Bearer s3cret"}}, guarded.url());
         QCOMPARE(right->status, 200);
-        QCOMPARE(m_engine->config().maxBatchSize, 5);
+        QCOMPARE(m_stack.engine->config().maxBatchSize, 5);
         guarded.stop();
     }
 
@@ -359,7 +329,7 @@ private slots:
         QVERIFY(!error.value(QStringLiteral("status")).toString().isEmpty());
         QVERIFY2(error.value(QStringLiteral("message")).toString().contains(message), r->body.constData());
         QCOMPARE(r->header("Allow"), allow);
-        QCOMPARE(m_sim->stats().route(QStringLiteral("generateContent")), 0);
+        QCOMPARE(m_stack.sim->stats().route(QStringLiteral("generateContent")), 0);
     }
 
     void bodyTooLargeIs413BeforeTheBody()
@@ -420,7 +390,7 @@ private slots:
         o.port = 0;
         o.headerTimeoutMs = 300;
         o.idleTimeoutMs = 400;
-        GatewayServer strict({m_engine.get(), m_client.get(), m_metrics.get()}, o);
+        GatewayServer strict({m_stack.engine.get(), m_stack.client.get(), m_stack.metrics.get()}, o);
         QString error;
         QVERIFY2(strict.start(&error), qPrintable(error));
         RawHttp slow(strict.url());
@@ -441,24 +411,24 @@ private slots:
     void clientDisconnectMidBatch()
     {
         setEngine([](EngineConfig &c) { c.maxWaitMs = 3000; });
-        const quint64 cancelledBefore = m_engine->counters().cancelled;
+        const quint64 cancelledBefore = m_stack.engine->counters().cancelled;
         {
             std::vector<std::unique_ptr<RawHttp>> clients;
             for (int i = 0; i < 10; ++i) {
                 clients.push_back(std::make_unique<RawHttp>(m_url));
                 clients.back()->request("POST", kGenerate, userText(QStringLiteral("leaving %1").arg(i)));
             }
-            QTRY_COMPARE_WITH_TIMEOUT(m_engine->counters().queued, quint64(10), 5000);
+            QTRY_COMPARE_WITH_TIMEOUT(m_stack.engine->counters().queued, quint64(10), 5000);
             for (auto &c : clients)
                 c->socket.abort();
         }
-        QTRY_COMPARE_WITH_TIMEOUT(m_engine->counters().cancelled - cancelledBefore, quint64(10), 5000);
-        QVERIFY(m_engine->counters().invariantHolds());
-        QCOMPARE(m_sim->stats().route(QStringLiteral("generateContent")), 0);
+        QTRY_COMPARE_WITH_TIMEOUT(m_stack.engine->counters().cancelled - cancelledBefore, quint64(10), 5000);
+        QVERIFY(m_stack.engine->counters().invariantHolds());
+        QCOMPARE(m_stack.sim->stats().route(QStringLiteral("generateContent")), 0);
         setEngine([](EngineConfig &) {});
         auto r = call("POST", kGenerate, userText(QStringLiteral("still serving")));
         QCOMPARE(r->status, 200);
-        QVERIFY(m_engine->counters().invariantHolds());
+        QVERIFY(m_stack.engine->counters().invariantHolds());
     }
 
     void sseStreaming()
@@ -556,7 +526,7 @@ private slots:
         QCOMPARE(body.value(QStringLiteral("status")).toString(), QStringLiteral("ok"));
         QCOMPARE(body.value(QStringLiteral("upstream")).toObject().value(QStringLiteral("circuit")).toString(), QStringLiteral("closed"));
         QCOMPARE(body.value(QStringLiteral("upstream")).toObject().value(QStringLiteral("kind")).toString(), QStringLiteral("simulator"));
-        m_engine->drain();
+        m_stack.engine->drain();
         auto draining = call("GET", "/health");
         QCOMPARE(draining->status, 503);
         QCOMPARE(json(draining->body).value(QStringLiteral("status")).toString(), QStringLiteral("draining"));
@@ -565,7 +535,7 @@ private slots:
         QCOMPARE(json(refused->body).value(QStringLiteral("error")).toObject().value(QStringLiteral("status")).toString(),
                  QStringLiteral("UNAVAILABLE"));
         QVERIFY(refused->header("Retry-After").toInt() >= 1);
-        QVERIFY(m_engine->counters().invariantHolds());
+        QVERIFY(m_stack.engine->counters().invariantHolds());
     }
 };
 

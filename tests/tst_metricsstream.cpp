@@ -1,11 +1,5 @@
-#include "batchinferenceengine.h"
-#include "driftmonitor.h"
-#include "gatewayserver.h"
+#include "gatewaystack.h"
 #include "gatewaytestclient.h"
-#include "geminiclient.h"
-#include "geminisimulator.h"
-#include "inferencemetricscollector.h"
-#include "loadtestcontroller.h"
 #include "metricsstream.h"
 #include "streamtestclient.h"
 
@@ -22,17 +16,6 @@ namespace {
 
 constexpr double kRateHz = 20;
 
-SimulatorConfig fastSim()
-{
-    SimulatorConfig c;
-    c.baseLatencyMs = 0;
-    c.tokensPerSecond = 0;
-    c.jitterSigma = 0;
-    c.embedLatencyMs = 0;
-    c.maxConcurrent = 256;
-    c.responseWords = 8;
-    return c;
-}
 
 QByteArray generateBody(int n)
 {
@@ -46,12 +29,7 @@ class TestMetricsStream : public QObject
     Q_OBJECT
 
 private:
-    std::unique_ptr<GeminiSimulator> m_sim;
-    std::unique_ptr<GeminiClient> m_client;
-    std::unique_ptr<InferenceMetricsCollector> m_metrics;
-    std::unique_ptr<BatchInferenceEngine> m_engine;
-    std::unique_ptr<DriftMonitor> m_drift;
-    std::unique_ptr<LoadTestController> m_loadTests;
+    GatewayStack m_stack;
     std::unique_ptr<GatewayServer> m_gateway;
     EngineConfig m_baseConfig;
     QUrl m_url;
@@ -62,12 +40,9 @@ private:
         o.port = 0;
         o.streamRateHz = kRateHz;
         change(o);
-        GatewayDeps deps{m_engine.get(), m_client.get(), m_metrics.get()};
-        deps.drift = m_drift.get();
-        deps.loadTests = m_loadTests.get();
-        auto g = std::make_unique<GatewayServer>(deps, o);
         QString error;
-        if (!g->start(&error))
+        auto g = m_stack.startGateway(o, &error);
+        if (!g)
             qFatal("gateway: %s", qPrintable(error));
         return g;
     }
@@ -75,21 +50,10 @@ private:
 private slots:
     void initTestCase()
     {
-        m_sim = std::make_unique<GeminiSimulator>(fastSim());
-        QVERIFY2(m_sim->start(), qPrintable(m_sim->errorString()));
-        GeminiClientConfig cc;
-        cc.baseUrl = m_sim->baseUrl();
-        cc.concurrency = 64;
-        m_client = std::make_unique<GeminiClient>(cc);
-        m_metrics = std::make_unique<InferenceMetricsCollector>();
         m_baseConfig.maxBatchSize = 16;
         m_baseConfig.maxWaitMs = 5;
-        m_engine = std::make_unique<BatchInferenceEngine>(m_client.get(), m_baseConfig, Clock::steady(), m_metrics.get());
-        m_metrics->setGaugeSource([e = m_engine.get()] { return e->gauges(); });
-        m_engine->start();
-        m_drift = std::make_unique<DriftMonitor>(m_metrics.get());
-        m_drift->setInterval(std::chrono::milliseconds(0)); // evaluated by the tests
-        m_loadTests = std::make_unique<LoadTestController>(m_metrics.get());
+        QString error;
+        QVERIFY2(m_stack.start(instantSimulator(8), m_baseConfig, &error), qPrintable(error));
         m_gateway = startGateway([](GatewayOptions &o) { o.streamAllowedOrigins = {QStringLiteral("http://allowed.example")}; });
         m_url = m_gateway->url();
     }
@@ -97,12 +61,7 @@ private slots:
     void cleanupTestCase()
     {
         m_gateway.reset();
-        m_engine->stop();
-        m_loadTests.reset();
-        m_drift.reset();
-        m_engine.reset();
-        m_client.reset();
-        m_sim.reset();
+        m_stack.stop();
     }
 
     void helloFirstWithConfigAndHistory()
@@ -116,7 +75,7 @@ private slots:
         QCOMPARE(c.count(QStringLiteral("hello")), 1);
         QCOMPARE(hello.value(QStringLiteral("version")).toString(), QStringLiteral(SLUICE_VERSION));
         QCOMPARE(hello.value(QStringLiteral("rateHz")).toDouble(), kRateHz);
-        QCOMPARE(hello.value(QStringLiteral("config")).toObject(), m_engine->config().toJson());
+        QCOMPARE(hello.value(QStringLiteral("config")).toObject(), m_stack.engine->config().toJson());
         QCOMPARE(hello.value(QStringLiteral("upstream")).toObject().value(QStringLiteral("kind")).toString(), QStringLiteral("simulator"));
         const QJsonArray history = hello.value(QStringLiteral("history")).toArray();
         QVERIFY2(history.size() >= 4, qPrintable(QString::number(history.size())));
@@ -176,14 +135,14 @@ private slots:
     {
         StreamClient c(m_url);
         QTRY_VERIFY_WITH_TIMEOUT(c.count(QStringLiteral("hello")) == 1, 5000);
-        EngineConfig next = m_engine->config();
+        EngineConfig next = m_stack.engine->config();
         next.maxBatchSize = 7;
-        QVERIFY(m_engine->setConfig(next).isNull());
+        QVERIFY(m_stack.engine->setConfig(next).isNull());
         QTRY_VERIFY_WITH_TIMEOUT(c.count(QStringLiteral("config")) >= 1, 5000);
         const QJsonObject cfg = c.ofType(QStringLiteral("config")).last().value(QStringLiteral("config")).toObject();
         QCOMPARE(cfg.value(QStringLiteral("maxBatchSize")).toInt(), 7);
-        QCOMPARE(cfg, m_engine->config().toJson());
-        QVERIFY(m_engine->setConfig(m_baseConfig).isNull());
+        QCOMPARE(cfg, m_stack.engine->config().toJson());
+        QVERIFY(m_stack.engine->setConfig(m_baseConfig).isNull());
         QTRY_VERIFY_WITH_TIMEOUT(c.count(QStringLiteral("config")) >= 2, 5000);
     }
 
@@ -194,7 +153,7 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(c.count(QStringLiteral("drift")) == 1, 5000); // the state right after hello
         QVERIFY(c.ofType(QStringLiteral("drift")).first().value(QStringLiteral("baseline")).isNull());
 
-        m_drift->setBaseline(tinyBaseline());
+        m_stack.drift->setBaseline(tinyBaseline());
         QTRY_VERIFY_WITH_TIMEOUT(c.count(QStringLiteral("drift")) >= 2, 5000);
         QCOMPARE(c.ofType(QStringLiteral("drift")).last().value(QStringLiteral("baseline")).toObject()
                      .value(QStringLiteral("createdAt")).toString(),
@@ -207,7 +166,7 @@ private slots:
         }
         for (auto &r : calls)
             QTRY_VERIFY_WITH_TIMEOUT(r->complete, 10000);
-        QTRY_VERIFY_WITH_TIMEOUT((m_drift->evaluateNow(), m_drift->reading().state == DriftState::Drift), 5000);
+        QTRY_VERIFY_WITH_TIMEOUT((m_stack.drift->evaluateNow(), m_stack.drift->reading().state == DriftState::Drift), 5000);
         QTRY_VERIFY_WITH_TIMEOUT(c.ofType(QStringLiteral("drift")).last().value(QStringLiteral("state")).toString()
                                      == QStringLiteral("drift"), 5000);
         QVERIFY(c.ofType(QStringLiteral("drift")).last().value(QStringLiteral("score")).toDouble() >= 1.0);
@@ -217,14 +176,14 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(late.messages.size() >= 2, 5000);
         QCOMPARE(late.messages.at(1).value(QStringLiteral("type")).toString(), QStringLiteral("drift"));
         QCOMPARE(late.messages.at(1).value(QStringLiteral("state")).toString(), QStringLiteral("drift"));
-        m_drift->clearBaseline();
+        m_stack.drift->clearBaseline();
 
         // loadtest: whatever LoadTestController publishes is forwarded whole.
         // (A real Locust run through the stream is in tst_opsroutes.)
-        emit m_loadTests->statusChanged(m_loadTests->status());
+        emit m_stack.loadTests->statusChanged(m_stack.loadTests->status());
         QTRY_VERIFY_WITH_TIMEOUT(c.count(QStringLiteral("loadtest")) == 1, 5000);
         const QJsonObject lt = c.ofType(QStringLiteral("loadtest")).first();
-        QCOMPARE(lt.value(QStringLiteral("state")).toString(), m_loadTests->status().value(QStringLiteral("state")).toString());
+        QCOMPARE(lt.value(QStringLiteral("state")).toString(), m_stack.loadTests->status().value(QStringLiteral("state")).toString());
     }
 
     void stalledClientDoesNotDelayOthers()

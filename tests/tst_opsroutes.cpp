@@ -1,11 +1,5 @@
-#include "batchinferenceengine.h"
-#include "driftmonitor.h"
-#include "gatewayserver.h"
+#include "gatewaystack.h"
 #include "gatewaytestclient.h"
-#include "geminiclient.h"
-#include "geminisimulator.h"
-#include "inferencemetricscollector.h"
-#include "loadtestcontroller.h"
 #include "streamtestclient.h"
 
 #include <QProcess>
@@ -25,17 +19,6 @@ const QByteArray kToken = "s3cret";
 const QList<QPair<QByteArray, QByteArray>> kAuthJson{{"Content-Type", "application/json"},
                                                      {"Authorization", "Bearer " + kToken}};
 
-SimulatorConfig fastSim()
-{
-    SimulatorConfig c;
-    c.baseLatencyMs = 0;
-    c.tokensPerSecond = 0;
-    c.jitterSigma = 0;
-    c.embedLatencyMs = 0;
-    c.maxConcurrent = 512;
-    c.responseWords = 8;
-    return c;
-}
 
 QJsonObject json(const QByteArray &body)
 {
@@ -54,12 +37,7 @@ class TestOpsRoutes : public QObject
     Q_OBJECT
 
 private:
-    std::unique_ptr<GeminiSimulator> m_sim;
-    std::unique_ptr<GeminiClient> m_client;
-    std::unique_ptr<InferenceMetricsCollector> m_metrics;
-    std::unique_ptr<BatchInferenceEngine> m_engine;
-    std::unique_ptr<DriftMonitor> m_drift;
-    std::unique_ptr<LoadTestController> m_loadTests;
+    GatewayStack m_stack;
     std::unique_ptr<GatewayServer> m_gateway;
     QUrl m_url;
 
@@ -84,44 +62,23 @@ private:
 private slots:
     void initTestCase()
     {
-        m_sim = std::make_unique<GeminiSimulator>(fastSim());
-        QVERIFY2(m_sim->start(), qPrintable(m_sim->errorString()));
-        GeminiClientConfig cc;
-        cc.baseUrl = m_sim->baseUrl();
-        cc.concurrency = 64;
-        m_client = std::make_unique<GeminiClient>(cc);
-        m_metrics = std::make_unique<InferenceMetricsCollector>();
         EngineConfig ec;
         ec.maxBatchSize = 16;
         ec.maxWaitMs = 5;
-        m_engine = std::make_unique<BatchInferenceEngine>(m_client.get(), ec, Clock::steady(), m_metrics.get());
-        m_metrics->setGaugeSource([e = m_engine.get()] { return e->gauges(); });
-        m_engine->start();
-        m_drift = std::make_unique<DriftMonitor>(m_metrics.get());
-        m_drift->setInterval(std::chrono::milliseconds(0)); // evaluated by the tests
-        m_loadTests = std::make_unique<LoadTestController>(m_metrics.get());
-        connect(m_metrics.get(), &InferenceMetricsCollector::snapshotReady, m_loadTests.get(), &LoadTestController::observe);
+        QString error;
+        QVERIFY2(m_stack.start(instantSimulator(8, 512), ec, &error), qPrintable(error));
         GatewayOptions o;
         o.port = 0;
         o.adminToken = kToken;
-        GatewayDeps deps{m_engine.get(), m_client.get(), m_metrics.get()};
-        deps.drift = m_drift.get();
-        deps.loadTests = m_loadTests.get();
-        m_gateway = std::make_unique<GatewayServer>(deps, o);
-        QString error;
-        QVERIFY2(m_gateway->start(&error), qPrintable(error));
+        m_gateway = m_stack.startGateway(o, &error);
+        QVERIFY2(m_gateway, qPrintable(error));
         m_url = m_gateway->url();
     }
 
     void cleanupTestCase()
     {
         m_gateway.reset();
-        m_engine->stop();
-        m_loadTests.reset();
-        m_drift.reset();
-        m_engine.reset();
-        m_client.reset();
-        m_sim.reset();
+        m_stack.stop();
     }
 
     void dashboardFiles()
@@ -165,7 +122,7 @@ private slots:
         QCOMPARE(call("PUT", "/api/v1/baseline", doc, {{"Content-Type", "application/json"}})->status, 401);
         const auto put = call("PUT", "/api/v1/baseline", doc);
         QCOMPARE(put->status, 200);
-        QVERIFY(m_drift->hasBaseline());
+        QVERIFY(m_stack.drift->hasBaseline());
         const auto got = call("GET", "/api/v1/baseline", {}, {});
         QCOMPARE(got->status, 200);
         PerformanceBaseline back;
@@ -215,7 +172,7 @@ private slots:
 
     void healthAndMetricsCarryDrift()
     {
-        m_drift->setBaseline(tinyBaseline());
+        m_stack.drift->setBaseline(tinyBaseline());
         auto health = call("GET", "/health", {}, {});
         QCOMPARE(health->status, 200);
         QVERIFY(json(health->body).value(QStringLiteral("drift")).isObject());
@@ -230,7 +187,7 @@ private slots:
         for (auto &r : calls)
             QTRY_VERIFY_WITH_TIMEOUT(r->complete, 10000);
         // The window may not include the current second yet: evaluate until it is judged.
-        QTRY_VERIFY_WITH_TIMEOUT((m_drift->evaluateNow(), m_drift->reading().state == DriftState::Drift), 5000);
+        QTRY_VERIFY_WITH_TIMEOUT((m_stack.drift->evaluateNow(), m_stack.drift->reading().state == DriftState::Drift), 5000);
 
         health = call("GET", "/health", {}, {});
         QCOMPARE(health->status, 200); // degraded, still serving
@@ -252,7 +209,7 @@ private slots:
         QVERIFY(promtool.waitForFinished(30000));
         QVERIFY2(promtool.exitCode() == 0, promtool.readAllStandardOutput() + promtool.readAllStandardError());
 
-        m_drift->clearBaseline();
+        m_stack.drift->clearBaseline();
         QCOMPARE(json(call("GET", "/health", {}, {})->body).value(QStringLiteral("status")).toString(), QStringLiteral("ok"));
     }
 
@@ -292,7 +249,7 @@ private slots:
             QCOMPARE(named, field);
             QVERIFY2(errorMessage(*r).startsWith(field), qPrintable(errorMessage(*r)));
         }
-        QVERIFY(!m_loadTests->isRunning());
+        QVERIFY(!m_stack.loadTests->isRunning());
     }
 
     void loadTestNeedsTokenAndKnownIds()
@@ -303,7 +260,7 @@ private slots:
         QCOMPARE(call("GET", "/api/v1/loadtests/abc", {}, {})->status, 404);
         QCOMPARE(call("DELETE", "/api/v1/loadtests/12345")->status, 404);
         QCOMPARE(call("GET", "/api/v1/loadtests", {}, {})->status, 405);
-        QVERIFY(!m_loadTests->isRunning());
+        QVERIFY(!m_stack.loadTests->isRunning());
     }
 
     void realLocustRunProducesABaseline()
@@ -328,7 +285,7 @@ private slots:
         QCOMPARE(json(call("GET", "/api/v1/loadtests/" + id.toLatin1(), {}, {})->body).value(QStringLiteral("state")).toString(),
                  QStringLiteral("running"));
 
-        QTRY_VERIFY_WITH_TIMEOUT(!m_loadTests->isRunning(), 40000);
+        QTRY_VERIFY_WITH_TIMEOUT(!m_stack.loadTests->isRunning(), 40000);
         const auto done = call("GET", "/api/v1/loadtests/" + id.toLatin1(), {}, {});
         const QJsonObject finished = json(done->body);
         QVERIFY2(finished.value(QStringLiteral("state")).toString() == QStringLiteral("finished"), done->body.constData());
@@ -362,7 +319,7 @@ private slots:
         QCOMPARE(call("DELETE", "/api/v1/loadtests/" + id, {}, {{"Content-Type", "application/json"}})->status, 401);
         const auto stopped = call("DELETE", "/api/v1/loadtests/" + id);
         QCOMPARE(stopped->status, 200);
-        QTRY_VERIFY_WITH_TIMEOUT(!m_loadTests->isRunning(), 15000);
+        QTRY_VERIFY_WITH_TIMEOUT(!m_stack.loadTests->isRunning(), 15000);
         const QString state = json(call("GET", "/api/v1/loadtests/" + id, {}, {})->body).value(QStringLiteral("state")).toString();
         QVERIFY2(state != QStringLiteral("running"), qPrintable(state));
     }
