@@ -78,11 +78,6 @@ bool readStringList(const QJsonValue &v, QStringList *out)
 
 } // namespace
 
-QString SimulatorConfig::Error::toString() const
-{
-    return field + QStringLiteral(": ") + message;
-}
-
 SimulatorConfig::Error SimulatorConfig::validate() const
 {
     for (const DoubleField &f : kDoubles) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "engineconfig.h"
+
 #include <QHash>
 #include <QJsonObject>
 #include <QMetaType>
@@ -61,12 +63,8 @@ struct SimulatorConfig {
 
     bool operator==(const SimulatorConfig &) const = default;
 
-    struct Error {
-        QString field;   // JSON name of the offending field, e.g. "dropRate"
-        QString message;
-        bool isNull() const { return field.isEmpty() && message.isEmpty(); }
-        QString toString() const;
-    };
+    // The same validation error as EngineConfig's: the field named, e.g. "dropRate".
+    using Error = ConfigError;
 
     Error validate() const;
     QJsonObject toJson() const;
