@@ -60,6 +60,15 @@ int main(int argc, char *argv[])
 {
     qSetMessagePattern(QStringLiteral("%{time yyyy-MM-ddTHH:mm:ss.zzz} %{if-debug}D%{endif}%{if-info}I%{endif}%{if-warning}W%{endif}%{if-critical}C%{endif}%{if-fatal}F%{endif} %{category}: %{message}"));
 
+    // Qt's own event dispatcher, not GLib's, on every thread: with GLib each
+    // socket write (enabling and then disabling the write notifier) also wakes
+    // the writing thread's own loop through an eventfd, twice per answer on
+    // the gateway, the simulator and the upstream threads. Measured: 114 →
+    // 99 µs of CPU per gateway request. QT_NO_GLIB set (even empty) by the
+    // user is respected.
+    if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
+        qputenv("QT_NO_GLIB", "1");
+
     // Only the console needs a display; decide before any QObject exists.
     const bool headless = hasArg(argc, argv, {"--server", "--simulate-gemini", "--capture-baseline", "--help", "-h", "--help-all", "--version", "-v"});
     std::unique_ptr<QCoreApplication> application;

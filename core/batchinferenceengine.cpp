@@ -558,8 +558,11 @@ void BatchInferenceEngine::run()
                 probe.operation = q.items.front()->request.operation;
                 probe.packing = cfg.packing;
                 probe.members.resize(size_t(n));
-                for (int i = 0; i < n; ++i)
+                for (int i = 0; i < n; ++i) {
+                    probe.members[size_t(i)].request.operation = probe.operation;
                     probe.members[size_t(i)].request.packable = i < packable;
+                    probe.members[size_t(i)].request.packableChecked = true;
+                }
                 calls = m_backend->upstreamCallsFor(probe);
                 at = quotaAvailableAtLocked(now, calls, tokens);
             }

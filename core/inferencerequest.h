@@ -34,6 +34,10 @@ struct InferenceRequest {
     QJsonObject body;       // the agent's Gemini request body
     QByteArray batchKey;    // BatchKey::compute(); submit() fills it when empty
     bool packable = true;   // false when the agent sent `X-Sluice-Pack: off`
+    // PackCodec::markPackability() already ran: `packable` then holds the
+    // whole answer of PackCodec::isPackable(), which trusts it instead of
+    // inspecting the body again (it is asked once per member per batch).
+    bool packableChecked = false;
     // Bound on the whole wait (queue + upstream), from X-Request-Deadline-Ms;
     // when absent EngineConfig::requestTimeoutMs applies.
     std::optional<std::chrono::milliseconds> timeout;

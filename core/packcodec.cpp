@@ -33,6 +33,8 @@ bool PackCodec::isPackable(const InferenceRequest &request)
 {
     if (!request.packable)
         return false;
+    if (request.packableChecked)
+        return true;
     if (request.operation != Operation::GenerateContent && request.operation != Operation::StreamGenerateContent)
         return false;
     const QJsonObject &body = request.body;
@@ -63,6 +65,12 @@ bool PackCodec::isPackable(const InferenceRequest &request)
     if (either(gen, "candidateCount", "candidate_count").toInt(1) > 1)
         return false;
     return true;
+}
+
+void PackCodec::markPackability(InferenceRequest &request)
+{
+    request.packable = isPackable(request);
+    request.packableChecked = true;
 }
 
 QString PackCodec::memberText(const QJsonObject &body)

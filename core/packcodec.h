@@ -47,6 +47,9 @@ public:
     // false when request.packable is false (X-Sluice-Pack: off) or the
     // operation is not generateContent/streamGenerateContent.
     static bool isPackable(const InferenceRequest &request);
+    // Runs isPackable() once and records the answer in the request
+    // (packable, packableChecked), so later isPackable() calls are free.
+    static void markPackability(InferenceRequest &request);
 
     // The text parts of a packable body, joined with '\n'.
     static QString memberText(const QJsonObject &body);

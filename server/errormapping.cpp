@@ -79,7 +79,10 @@ QByteArray reasonPhrase(int httpStatus)
     switch (httpStatus) {
     case 100: return QByteArrayLiteral("Continue");
     case 200: return QByteArrayLiteral("OK");
+    case 201: return QByteArrayLiteral("Created");
+    case 202: return QByteArrayLiteral("Accepted");
     case 204: return QByteArrayLiteral("No Content");
+    case 304: return QByteArrayLiteral("Not Modified");
     case 400: return QByteArrayLiteral("Bad Request");
     case 401: return QByteArrayLiteral("Unauthorized");
     case 403: return QByteArrayLiteral("Forbidden");
@@ -88,7 +91,10 @@ QByteArray reasonPhrase(int httpStatus)
     case 408: return QByteArrayLiteral("Request Timeout");
     case 411: return QByteArrayLiteral("Length Required");
     case 413: return QByteArrayLiteral("Content Too Large");
+    case 409: return QByteArrayLiteral("Conflict");
     case 415: return QByteArrayLiteral("Unsupported Media Type");
+    case 422: return QByteArrayLiteral("Unprocessable Content");
+    case 426: return QByteArrayLiteral("Upgrade Required");
     case 429: return QByteArrayLiteral("Too Many Requests");
     case 431: return QByteArrayLiteral("Request Header Fields Too Large");
     case 499: return QByteArrayLiteral("Client Closed Request");

@@ -6,6 +6,7 @@
 #include "gatewayhttpserver.h"
 #include "geminiclient.h"
 #include "geminirequestparser.h"
+#include "packcodec.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -160,6 +161,7 @@ void GeminiRoutes::modelCall(const std::shared_ptr<GatewayExchange> &ex, const Q
     req.timeout = timeout;
     req.wantsBodyJson = true; // complete() writes result.bodyJson as is
     req.packable = request.value(QByteArrayLiteral("x-sluice-pack")).trimmed().toLower() != "off";
+    PackCodec::markPackability(req); // here, while the body is hot in cache; not again per batch
 
     const BatchInferenceEngine::Ticket ticket = deps.engine->submit(std::move(req), completion(ex, op));
     if (ticket.admitted && ex->socket) {

@@ -185,6 +185,7 @@ void SimHttpConnection::sendResponse(int status, const QByteArray &contentType, 
     out += "\r\n";
     out += body;
     m_socket->write(out);
+    m_socket->flush(); // now, not on the next loop iteration
     finishResponse();
 }
 
@@ -210,6 +211,7 @@ void SimHttpConnection::writeChunk(const QByteArray &data)
     if (m_closed || !m_streaming || data.isEmpty())
         return;
     m_socket->write(QByteArray::number(data.size(), 16) + "\r\n" + data + "\r\n");
+    m_socket->flush();
 }
 
 void SimHttpConnection::endStream()
@@ -217,6 +219,7 @@ void SimHttpConnection::endStream()
     if (m_closed || !m_streaming)
         return;
     m_socket->write("0\r\n\r\n");
+    m_socket->flush();
     m_streaming = false;
     finishResponse();
 }

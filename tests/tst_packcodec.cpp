@@ -80,6 +80,14 @@ private slots:
         QFETCH(bool, optIn);
         QFETCH(bool, expected);
         QCOMPARE(PackCodec::isPackable(request(body.constData(), Operation(op), optIn)), expected);
+
+        // The gateway marks each request once; the mark must carry the same
+        // answer, and later isPackable() calls must keep returning it.
+        InferenceRequest marked = request(body.constData(), Operation(op), optIn);
+        PackCodec::markPackability(marked);
+        QVERIFY(marked.packableChecked);
+        QCOMPARE(marked.packable, expected);
+        QCOMPARE(PackCodec::isPackable(marked), expected);
     }
 
     void promptFormatIsExact()
