@@ -39,7 +39,19 @@ done
 GW=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TMP/gateway.out")
 # warm up connections and the allocator
 wrk -t2 -c64 -d2s -s "$HERE/generate.lua" "$GW" >/dev/null 2>&1 || true
+# CPU per request, per thread kind (utime + stime ticks of each thread,
+# "sluice-upstream-3" counted as "sluice-upstream"): a figure that, unlike
+# req/s, barely moves when something else shares the cores.
+thread_ticks() {
+    for t in /proc/$GATEWAY_PID/task/*; do
+        printf '%s %s\n' "$(tr ' ' _ <"$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"
+    done
+}
+thread_ticks >"$TMP/ticks.before"
 wrk -t2 -c64 -d"${DURATION}s" -s "$HERE/generate.lua" "$GW" >"$TMP/gw.txt" 2>&1
+thread_ticks >"$TMP/ticks.after"
+GW_REQUESTS=$(sed -n 's/.*RESULT.*requests=\([0-9]*\).*/\1/p' "$TMP/gw.txt")
+HZ=$(getconf CLK_TCK)
 RSS_KB=$(awk '/VmHWM/ {print $2}' /proc/$GATEWAY_PID/status)
 kill "$GATEWAY_PID"; wait "$GATEWAY_PID" 2>/dev/null || true; GATEWAY_PID=
 
@@ -78,4 +90,11 @@ echo "cpus: $(nproc)  load before: $(cut -d' ' -f1-3 /proc/loadavg)  maxBatchSiz
 echo "gateway: $(grep RESULT "$TMP/gw.txt")"
 echo "nginx:   $(grep RESULT "$TMP/nginx.txt")"
 echo "ratio gateway/nginx: $(python3 -c "print(f'{$GW_RPS/$NG_RPS:.3f}')")"
+echo "gateway CPU per request (all threads; by thread kind):"
+paste "$TMP/ticks.before" "$TMP/ticks.after" | awk -v n="$GW_REQUESTS" -v hz="$HZ" '
+    { k = $1; sub(/-[0-9]+$/, "", k); d[k] += $4 - $2; t += $4 - $2 }
+    END {
+        printf "  total %.1f us\n", t * 1e6 / hz / n
+        for (k in d) if (d[k] > 0) printf "  %-18s %6.1f us\n", k, d[k] * 1e6 / hz / n
+    }'
 echo "gateway peak RSS: $((RSS_KB / 1024)) MB (simulator, client, engine and gateway in one process)"
