@@ -305,9 +305,9 @@ void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector
     QList<PackCodec::Member> members;
     for (size_t i : indices)
         members.append({QString::number(i), PackCodec::memberText(batch.members[i].request.body)});
-    const QJsonObject body = PackCodec::buildRequest(members, batch.members[indices.front()].request.body);
-    UpstreamCall c = makeCall(Operation::GenerateContent, batch.model, body, earliestDeadline(batch, indices),
+    UpstreamCall c = makeCall(Operation::GenerateContent, batch.model, QJsonObject(), earliestDeadline(batch, indices),
                               batch.retry);
+    c.body = PackCodec::buildRequestJson(members, batch.members[indices.front()].request.body);
     c.done = [this, state, indices, members](UpstreamOutcome o) {
         const Batch &b = *state->batch;
         if (!o.status.ok()) {

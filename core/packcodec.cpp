@@ -106,14 +106,29 @@ QString PackCodec::buildPrompt(const QList<Member> &members)
     return prompt;
 }
 
-QJsonObject PackCodec::buildRequest(const QList<Member> &members, const QJsonObject &sharedBody)
+namespace {
+
+// The answer's shape, built once: {"type":"ARRAY","items":{...id, text...}}.
+const QJsonObject &answerSchema()
+{
+    static const QJsonObject schema{
+        {L("type"), L("ARRAY")},
+        {L("items"), QJsonObject{
+                         {L("type"), L("OBJECT")},
+                         {L("properties"), QJsonObject{
+                                               {L("id"), QJsonObject{{L("type"), L("STRING")}}},
+                                               {L("text"), QJsonObject{{L("type"), L("STRING")}}},
+                                           }},
+                         {L("required"), QJsonArray{L("id"), L("text")}},
+                     }},
+    };
+    return schema;
+}
+
+// Everything of a pack request except `contents`.
+QJsonObject packEnvelope(qsizetype memberCount, const QJsonObject &sharedBody)
 {
     QJsonObject req;
-    req.insert(L("contents"), QJsonArray{QJsonObject{
-                                  {L("role"), L("user")},
-                                  {L("parts"), QJsonArray{QJsonObject{{L("text"), buildPrompt(members)}}}},
-                              }});
-
     const QJsonValue sys = either(sharedBody, "systemInstruction", "system_instruction");
     if (!sys.isUndefined())
         req.insert(L("systemInstruction"), sys);
@@ -130,25 +145,60 @@ QJsonObject PackCodec::buildRequest(const QList<Member> &members, const QJsonObj
         gen.remove(L(k));
     for (const char *k : {"maxOutputTokens", "max_output_tokens"}) {
         if (gen.value(L(k)).isDouble()) {
-            const qint64 scaled = qint64(gen.value(L(k)).toInteger()) * std::max<qsizetype>(1, members.size());
+            const qint64 scaled = qint64(gen.value(L(k)).toInteger()) * std::max<qsizetype>(1, memberCount);
             gen.insert(L(k), double(std::min<qint64>(scaled, std::numeric_limits<int>::max())));
         }
     }
     gen.insert(L("responseMimeType"), L("application/json"));
-    gen.insert(L("responseSchema"),
-               QJsonObject{
-                   {L("type"), L("ARRAY")},
-                   {L("items"), QJsonObject{
-                                    {L("type"), L("OBJECT")},
-                                    {L("properties"), QJsonObject{
-                                                          {L("id"), QJsonObject{{L("type"), L("STRING")}}},
-                                                          {L("text"), QJsonObject{{L("type"), L("STRING")}}},
-                                                      }},
-                                    {L("required"), QJsonArray{L("id"), L("text")}},
-                                }},
-               });
+    gen.insert(L("responseSchema"), answerSchema());
     req.insert(L("generationConfig"), gen);
     return req;
+}
+
+} // namespace
+
+QJsonObject PackCodec::buildRequest(const QList<Member> &members, const QJsonObject &sharedBody)
+{
+    QJsonObject req = packEnvelope(members.size(), sharedBody);
+    req.insert(L("contents"), QJsonArray{QJsonObject{
+                                  {L("role"), L("user")},
+                                  {L("parts"), QJsonArray{QJsonObject{{L("text"), buildPrompt(members)}}}},
+                              }});
+    return req;
+}
+
+QByteArray PackCodec::buildRequestJson(const QList<Member> &members, const QJsonObject &sharedBody)
+{
+    // The prompt is most of the bytes: written straight in, never held in a
+    // QJsonObject. Keys in QJsonObject's (sorted) order, so the bytes equal
+    // QJsonDocument(buildRequest(...)).toJson(Compact).
+    const QJsonObject envelope = packEnvelope(members.size(), sharedBody);
+    const QString prompt = buildPrompt(members);
+    QByteArray out;
+    out.reserve(prompt.size() + 512);
+    out += '{';
+    bool contentsWritten = false;
+    auto writeContents = [&] {
+        if (out.size() > 1)
+            out += ',';
+        out += R"("contents":[{"parts":[{"text":)";
+        JsonBytes::appendString(out, prompt);
+        out += R"(}],"role":"user"}])";
+        contentsWritten = true;
+    };
+    for (auto it = envelope.constBegin(); it != envelope.constEnd(); ++it) {
+        if (!contentsWritten && it.key() > QLatin1String("contents"))
+            writeContents();
+        if (out.size() > 1)
+            out += ',';
+        JsonBytes::appendString(out, it.key());
+        out += ':';
+        JsonBytes::appendValue(out, it.value());
+    }
+    if (!contentsWritten)
+        writeContents();
+    out += '}';
+    return out;
 }
 
 PackCodec::Answer PackCodec::parseAnswer(const GeminiResponse &packResponse)

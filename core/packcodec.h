@@ -68,6 +68,10 @@ public:
     // set, is multiplied by the member count (the limit is per member, the
     // answer holds all of them).
     static QJsonObject buildRequest(const QList<Member> &members, const QJsonObject &sharedBody);
+    // The same request as compact JSON bytes (byte-for-byte what
+    // QJsonDocument(buildRequest(...)).toJson(Compact) gives), written without
+    // holding the long prompt in a QJsonObject: the client's hot path.
+    static QByteArray buildRequestJson(const QList<Member> &members, const QJsonObject &sharedBody);
 
     // Reads the packed answer (candidate 0's text; a ```json fence is tolerated).
     static Answer parseAnswer(const GeminiResponse &packResponse);

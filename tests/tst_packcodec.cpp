@@ -106,6 +106,7 @@ private slots:
     {
         QTest::addColumn<QByteArray>("shared");
         QTest::newRow("lowerCamel") << QByteArray(R"({"contents":[{"parts":[{"text":"x"}]}],"systemInstruction":{"parts":[{"text":"be brief"}]},"safetySettings":[{"category":"HARM_CATEGORY_HATE_SPEECH","threshold":"BLOCK_NONE"}],"generationConfig":{"temperature":0.3,"maxOutputTokens":100,"thinkingConfig":{"thinkingBudget":0}}})");
+        QTest::newRow("cachedContent, own mime type and candidateCount dropped") << QByteArray(R"({"cachedContent":"cachedContents/abc","contents":[{"parts":[{"text":"x"}]}],"systemInstruction":{"parts":[{"text":"be brief"}]},"safetySettings":[{"category":"HARM_CATEGORY_HATE_SPEECH","threshold":"BLOCK_NONE"}],"generationConfig":{"temperature":0.3,"maxOutputTokens":100,"thinkingConfig":{"thinkingBudget":0},"responseMimeType":"text/plain","candidateCount":1}})");
         QTest::newRow("snake_case") << QByteArray(R"({"contents":[{"parts":[{"text":"x"}]}],"system_instruction":{"parts":[{"text":"be brief"}]},"safety_settings":[{"category":"HARM_CATEGORY_HATE_SPEECH","threshold":"BLOCK_NONE"}],"generation_config":{"temperature":0.3,"max_output_tokens":100,"thinkingConfig":{"thinkingBudget":0}}})");
     }
 
@@ -113,9 +114,12 @@ private slots:
     {
         QFETCH(QByteArray, shared);
         const QList<PackCodec::Member> members{{QStringLiteral("0"), QStringLiteral("a")},
-                                               {QStringLiteral("1"), QStringLiteral("b")},
+                                               {QStringLiteral("1"), QStringLiteral("b \"quoted\"\n\u00e9\u4e2d\t")},
                                                {QStringLiteral("2"), QStringLiteral("c")}};
         const QJsonObject req = PackCodec::buildRequest(members, json(shared.constData()));
+        // The client sends buildRequestJson's bytes: the same request, byte for byte.
+        QCOMPARE(PackCodec::buildRequestJson(members, json(shared.constData())),
+                 QJsonDocument(req).toJson(QJsonDocument::Compact));
 
         const QJsonArray contents = req.value(QLatin1String("contents")).toArray();
         QCOMPARE(contents.size(), 1);
