@@ -11,6 +11,9 @@
 #include <QDateTime>
 #include <QLocale>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <ctime>
 
 void ServerThreadPoster::post(std::function<void()> fn)
@@ -121,7 +124,7 @@ quint16 GatewayHttpServer::listenOn(const QHostAddress &address, quint16 port, Q
     return tcp->serverPort();
 }
 
-QByteArray GatewayHttpServer::commonHeaders()
+void GatewayHttpServer::appendCommonHeaders(QByteArray &out)
 {
     const qint64 second = qint64(std::time(nullptr));
     if (second != m_dateSecond) {
@@ -130,11 +133,22 @@ QByteArray GatewayHttpServer::commonHeaders()
         m_dateHeader = "Date: " + QLocale::c().toString(now, QStringLiteral("ddd, dd MMM yyyy hh:mm:ss 'GMT'")).toLatin1()
             + "\r\nServer: sluice/" SLUICE_VERSION "\r\n";
     }
-    QByteArray h = m_dateHeader;
+    out += m_dateHeader;
     const EngineGauges g = m_deps.engine ? m_deps.engine->gauges() : EngineGauges{};
-    h += "X-Queue-Depth: " + QByteArray::number(g.queueDepth) + "\r\nX-Queue-Capacity: "
-        + QByteArray::number(g.queueCapacity) + "\r\nX-Backpressure: " + QByteArray::number(g.backpressure, 'f', 3)
-        + "\r\n";
+    // Written in place: this runs for every answer. No %f: QCoreApplication
+    // applies the user's LC_NUMERIC, which may write "0,250".
+    const int milli = int(std::lround(std::clamp(g.backpressure, 0.0, 1.0) * 1000.0));
+    char line[160];
+    const int n = std::snprintf(line, sizeof line,
+                                "X-Queue-Depth: %d\r\nX-Queue-Capacity: %d\r\nX-Backpressure: %d.%03d\r\n",
+                                g.queueDepth, g.queueCapacity, milli / 1000, milli % 1000);
+    out.append(line, qsizetype(std::clamp(n, 0, int(sizeof line) - 1)));
+}
+
+QByteArray GatewayHttpServer::commonHeaders()
+{
+    QByteArray h;
+    appendCommonHeaders(h);
     return h;
 }
 
@@ -182,10 +196,9 @@ void GatewayHttpServer::finish(const std::shared_ptr<GatewayExchange> &ex, const
     // header block and the body separately; its destructor writes nothing, so
     // keeping it unused is safe.
     const int status = writableStatus(reply.status);
-    const QByteArray &common = commonHeaders();
     const bool withBody = !ex->head;
     QByteArray out;
-    out.reserve(160 + common.size() + (withBody ? reply.body.size() : 0));
+    out.reserve(384 + (withBody ? reply.body.size() : 0));
     out += "HTTP/1.1 ";
     out += QByteArray::number(status);
     out += ' ';
@@ -195,7 +208,7 @@ void GatewayHttpServer::finish(const std::shared_ptr<GatewayExchange> &ex, const
     out += "\r\nContent-Length: ";
     out += QByteArray::number(reply.body.size());
     out += "\r\n";
-    out += common;
+    appendCommonHeaders(out);
     for (const auto &[k, v] : reply.headers) {
         out += k;
         out += ": ";

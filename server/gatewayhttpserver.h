@@ -87,6 +87,7 @@ protected:
 
 private:
     QByteArray commonHeaders(); // Date, Server, X-Queue-* lines, each ending in CRLF
+    void appendCommonHeaders(QByteArray &out); // the same, appended in place
     void methodNotAllowed(const std::shared_ptr<GatewayExchange> &ex, const QByteArray &allow);
     void notFound(const std::shared_ptr<GatewayExchange> &ex, const QString &path);
 

@@ -6,6 +6,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTemporaryFile>
 #include <QtTest>
 
@@ -38,8 +39,13 @@ QJsonObject json(const QByteArray &body)
 
 bool hasQueueHeaders(const RawHttp &r)
 {
-    return !r.header("X-Queue-Depth").isEmpty() && !r.header("X-Queue-Capacity").isEmpty()
-        && !r.header("X-Backpressure").isEmpty() && !r.header("Date").isEmpty();
+    // Integers, and a fraction with a '.' and three decimals whatever the locale.
+    static const QRegularExpression integer(QStringLiteral("^[0-9]+$"));
+    static const QRegularExpression fraction(QStringLiteral("^[01]\\.[0-9]{3}$"));
+    return integer.match(QString::fromLatin1(r.header("X-Queue-Depth"))).hasMatch()
+        && integer.match(QString::fromLatin1(r.header("X-Queue-Capacity"))).hasMatch()
+        && fraction.match(QString::fromLatin1(r.header("X-Backpressure"))).hasMatch()
+        && !r.header("Date").isEmpty();
 }
 
 } // namespace
