@@ -590,30 +590,10 @@ SimulatorServer::Failure SimulatorServer::planGenerate(const QJsonObject &body, 
     const double tokenMs = m_config.tokensPerSecond > 0 ? 1000.0 / m_config.tokensPerSecond : 0.0;
     work->serviceMs = m_config.baseLatencyMs + work->outputTokens * tokenMs;
     const QString responseId = nextResponseId();
-    auto usage = [&](int candidatesTokens) {
-        return QJsonObject{{QStringLiteral("promptTokenCount"), work->promptTokens},
-                           {QStringLiteral("candidatesTokenCount"), candidatesTokens},
-                           {QStringLiteral("totalTokenCount"), work->promptTokens + candidatesTokens},
-                           {QStringLiteral("promptTokensDetails"), textDetails(work->promptTokens)}};
-    };
-    auto candidate = [](const QString &text, int index, const QString &finishReason) {
-        QJsonObject c{{QStringLiteral("content"),
-                       QJsonObject{{QStringLiteral("parts"), QJsonArray{QJsonObject{{QStringLiteral("text"), text}}}},
-                                   {QStringLiteral("role"), QStringLiteral("model")}}},
-                      {QStringLiteral("index"), index}};
-        if (!finishReason.isEmpty())
-            c.insert(QStringLiteral("finishReason"), finishReason);
-        return c;
-    };
     const QString &version = model;
     if (!stream) {
-        QJsonArray candidates;
-        for (int i = 0; i < candidateCount; ++i)
-            candidates.append(candidate(texts[i], i, finishReasons[i]));
-        work->body = SimulatorWire::compact(QJsonObject{{QStringLiteral("candidates"), candidates},
-                                                        {QStringLiteral("usageMetadata"), usage(work->outputTokens)},
-                                                        {QStringLiteral("modelVersion"), version},
-                                                        {QStringLiteral("responseId"), responseId}});
+        work->body = SimulatorWire::generateResponse(texts, finishReasons, version, responseId, work->promptTokens,
+                                                     work->outputTokens);
         return {};
     }
     // Streaming serves candidate 0 in pieces of ~12 tokens; usage is cumulative.
@@ -625,11 +605,8 @@ SimulatorServer::Failure SimulatorServer::planGenerate(const QJsonObject &body, 
         sent += parts[i];
         const bool last = i == parts.size() - 1;
         const int soFar = last ? work->outputTokens : SimulatorContent::tokensFor(sent);
-        work->chunks << SimulatorWire::compact(
-            QJsonObject{{QStringLiteral("candidates"), QJsonArray{candidate(parts[i], 0, last ? finishReasons.first() : QString())}},
-                        {QStringLiteral("usageMetadata"), usage(soFar)},
-                        {QStringLiteral("modelVersion"), version},
-                        {QStringLiteral("responseId"), responseId}});
+        work->chunks << SimulatorWire::generateResponse({parts[i]}, {last ? finishReasons.first() : QString()},
+                                                        version, responseId, work->promptTokens, soFar);
         work->chunkAtMs << m_config.baseLatencyMs + (last ? work->outputTokens : soFar) * tokenMs;
     }
     return {};

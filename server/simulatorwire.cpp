@@ -1,5 +1,7 @@
 #include "simulatorwire.h"
 
+#include "jsonbytes.h"
+
 #include <QJsonDocument>
 #include <QStringList>
 
@@ -28,6 +30,48 @@ QString displayNameFor(const QString &id)
 QByteArray SimulatorWire::compact(const QJsonObject &o)
 {
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
+}
+
+QByteArray SimulatorWire::generateResponse(const QStringList &texts, const QStringList &finishReasons,
+                                           const QString &modelVersion, const QString &responseId,
+                                           int promptTokens, int candidatesTokens)
+{
+    // Keys in QJsonObject's sorted order, as compact() would write them.
+    qsizetype size = 256;
+    for (const QString &t : texts)
+        size += t.size() + 96;
+    QByteArray out;
+    out.reserve(size);
+    out += R"({"candidates":[)";
+    for (qsizetype i = 0; i < texts.size(); ++i) {
+        if (i)
+            out += ',';
+        out += R"({"content":{"parts":[{"text":)";
+        JsonBytes::appendString(out, texts.at(i));
+        out += R"(}],"role":"model"})";
+        const QString reason = i < finishReasons.size() ? finishReasons.at(i) : QString();
+        if (!reason.isEmpty()) {
+            out += R"(,"finishReason":)";
+            JsonBytes::appendString(out, reason);
+        }
+        out += R"(,"index":)";
+        out += QByteArray::number(i);
+        out += '}';
+    }
+    out += R"(],"modelVersion":)";
+    JsonBytes::appendString(out, modelVersion);
+    out += R"(,"responseId":)";
+    JsonBytes::appendString(out, responseId);
+    out += R"(,"usageMetadata":{"candidatesTokenCount":)";
+    out += QByteArray::number(candidatesTokens);
+    out += R"(,"promptTokenCount":)";
+    out += QByteArray::number(promptTokens);
+    out += R"(,"promptTokensDetails":[{"modality":"TEXT","tokenCount":)";
+    out += QByteArray::number(promptTokens);
+    out += R"(}],"totalTokenCount":)";
+    out += QByteArray::number(promptTokens + candidatesTokens);
+    out += "}}";
+    return out;
 }
 
 QByteArray SimulatorWire::error(int code, const QString &status, const QString &message, const QJsonArray &details)

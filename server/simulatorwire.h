@@ -4,6 +4,7 @@
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QString>
+#include <QStringList>
 
 #include <chrono>
 
@@ -38,4 +39,13 @@ public:
     static bool supports(const QString &id, const QString &method);
 
     static QByteArray compact(const QJsonObject &o);
+
+    // A GenerateContentResponse (or one stream chunk of it), byte-for-byte
+    // what compact() gives for the same object, written without building it:
+    // candidates[i] = {content: {parts: [{text: texts[i]}], role: "model"},
+    // finishReason: finishReasons[i] (left out when empty), index: i};
+    // usageMetadata counts prompt + candidates tokens, with TEXT details.
+    static QByteArray generateResponse(const QStringList &texts, const QStringList &finishReasons,
+                                       const QString &modelVersion, const QString &responseId,
+                                       int promptTokens, int candidatesTokens);
 };

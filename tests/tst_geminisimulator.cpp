@@ -3,6 +3,7 @@
 // embeddings, key checks, quota 429s, capacity, faults and bad input.
 #include "geminisimulator.h"
 #include "simulatorcontent.h"
+#include "simulatorwire.h"
 
 #include <QElapsedTimer>
 #include <QEventLoop>
@@ -120,6 +121,8 @@ private slots:
     void configValidationNamesField_data();
     void configValidationNamesField();
 
+    void generateResponseBytesEqualQtWriter_data();
+    void generateResponseBytesEqualQtWriter();
     void generateContentMatchesFixtureShape();
     void generateContentIsDeterministic();
     void colonMayBePercentEncoded();
@@ -288,6 +291,53 @@ void TestGeminiSimulator::configValidationNamesField()
     const SimulatorConfig::Error e = SimulatorConfig::fromJson(QJsonDocument::fromJson(json).object(), SimulatorConfig{}, &out);
     QCOMPARE(e.field, field);
     QCOMPARE(out.rpmLimit, 99); // untouched on error
+}
+
+void TestGeminiSimulator::generateResponseBytesEqualQtWriter_data()
+{
+    QTest::addColumn<QStringList>("texts");
+    QTest::addColumn<QStringList>("reasons");
+    QTest::newRow("one candidate") << QStringList{QStringLiteral("Plain answer.")} << QStringList{QStringLiteral("STOP")};
+    QTest::newRow("stream chunk, no reason") << QStringList{QStringLiteral("piece ")} << QStringList{QString()};
+    QTest::newRow("escapes and non-ASCII")
+        << QStringList{QStringLiteral("[{\"id\":\"0\",\"text\":\"a\\nb\"}]\t\u00e9\u4e2d\U0001F600\x01")}
+        << QStringList{QStringLiteral("MAX_TOKENS")};
+    QTest::newRow("three candidates") << QStringList{QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c")}
+                                      << QStringList{QStringLiteral("STOP"), QStringLiteral("STOP"), QStringLiteral("MAX_TOKENS")};
+}
+
+void TestGeminiSimulator::generateResponseBytesEqualQtWriter()
+{
+    // The simulator writes its answers directly; they must be exactly what
+    // QJsonDocument writes for the same GenerateContentResponse.
+    QFETCH(QStringList, texts);
+    QFETCH(QStringList, reasons);
+    const int prompt = 7;
+    const int output = 23;
+    QJsonArray candidates;
+    for (qsizetype i = 0; i < texts.size(); ++i) {
+        QJsonObject c{{QStringLiteral("content"),
+                       QJsonObject{{QStringLiteral("parts"), QJsonArray{QJsonObject{{QStringLiteral("text"), texts[i]}}}},
+                                   {QStringLiteral("role"), QStringLiteral("model")}}},
+                      {QStringLiteral("index"), int(i)}};
+        if (!reasons[i].isEmpty())
+            c.insert(QStringLiteral("finishReason"), reasons[i]);
+        candidates.append(c);
+    }
+    const QJsonObject expected{
+        {QStringLiteral("candidates"), candidates},
+        {QStringLiteral("modelVersion"), QStringLiteral("gemini-2.0-flash")},
+        {QStringLiteral("responseId"), QStringLiteral("sim-abc")},
+        {QStringLiteral("usageMetadata"),
+         QJsonObject{{QStringLiteral("promptTokenCount"), prompt},
+                     {QStringLiteral("candidatesTokenCount"), output},
+                     {QStringLiteral("totalTokenCount"), prompt + output},
+                     {QStringLiteral("promptTokensDetails"),
+                      QJsonArray{QJsonObject{{QStringLiteral("modality"), QStringLiteral("TEXT")},
+                                             {QStringLiteral("tokenCount"), prompt}}}}}}};
+    QCOMPARE(SimulatorWire::generateResponse(texts, reasons, QStringLiteral("gemini-2.0-flash"), QStringLiteral("sim-abc"),
+                                             prompt, output),
+             QJsonDocument(expected).toJson(QJsonDocument::Compact));
 }
 
 void TestGeminiSimulator::generateContentMatchesFixtureShape()
