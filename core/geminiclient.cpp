@@ -21,7 +21,8 @@ QLatin1StringView L(const char *s)
 }
 
 constexpr int kMaxEmbedPerCall = 100; // the API rejects more (error_400_batchEmbedContents_over_100.json)
-constexpr int kConnectionsPerWorker = 6;
+constexpr int kQnamConnectionsPerWorker = 6;   // Qt 6.4's HTTP/1.1 limit per host and manager
+constexpr int kNativeCallsPerWorker = 64;      // one worker thread's share of in-flight calls
 
 QString bareModel(const QString &model)
 {
@@ -49,11 +50,19 @@ int embedCallsFor(const QJsonObject &batchEmbedBody)
 }
 } // namespace
 
+UpstreamTransport GeminiClientConfig::effectiveTransport() const
+{
+    const bool plainHttp = baseUrl.scheme() == L("http") && !http2Direct;
+    return plainHttp && transport != UpstreamTransport::Qnam ? UpstreamTransport::Native : UpstreamTransport::Qnam;
+}
+
 int GeminiClientConfig::effectiveWorkers() const
 {
     if (workers > 0)
         return std::min(workers, 256);
-    return std::clamp((concurrency + kConnectionsPerWorker - 1) / kConnectionsPerWorker, 1, 256);
+    const int perWorker = effectiveTransport() == UpstreamTransport::Native ? kNativeCallsPerWorker
+                                                                           : kQnamConnectionsPerWorker;
+    return std::clamp((concurrency + perWorker - 1) / perWorker, 1, 256);
 }
 
 struct GeminiClient::BatchState {
@@ -97,6 +106,9 @@ GeminiClient::GeminiClient(GeminiClientConfig config, Clock &clock)
     settings->baseUrl = m_config.baseUrl;
     settings->apiKey = m_config.apiKey;
     settings->http2Direct = m_config.http2Direct;
+    settings->transport = m_config.effectiveTransport();
+    settings->maxConnectionsPerWorker = m_config.maxConnectionsPerWorker;
+    settings->idleConnectionTimeout = m_config.idleConnectionTimeout;
     settings->clock = &m_clock;
     settings->breaker = &m_breaker;
     settings->attemptCounter = &m_attempts;

@@ -5,6 +5,7 @@
 #include "engineconfig.h"
 #include "inferencebackend.h"
 #include "inferencerequest.h"
+#include "upstreamtransport.h"
 
 #include <QByteArray>
 #include <QJsonObject>
@@ -12,6 +13,7 @@
 #include <QUrl>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -28,17 +30,29 @@ struct GeminiClientConfig {
     QUrl baseUrl = QUrl(QStringLiteral("https://generativelanguage.googleapis.com"));
     QByteArray apiKey;          // sent as the x-goog-api-key header only; never logged
     // Upstream calls expected in flight at once (e.g. the engine's
-    // maxInflightBatches × members). Qt 6.4's QNetworkAccessManager opens at
-    // most 6 HTTP/1.1 connections per host, so the client runs
-    // ceil(concurrency / 6) workers, each with its own manager.
+    // maxInflightBatches × members); sizes the worker pool per transport
+    // (effectiveWorkers()).
     int concurrency = 64;
     int workers = 0;            // explicit worker count; 0 = derive from concurrency
     // http:// upstreams: speak HTTP/2 with prior knowledge (h2c). https://
     // upstreams always offer HTTP/2 through ALPN.
     bool http2Direct = false;
+    // See upstreamtransport.h; Auto = Native for http:// without http2Direct.
+    UpstreamTransport transport = UpstreamTransport::Auto;
+    // Native transport: connections per worker (busy or idle; calls beyond
+    // wait in the worker), and how long an idle keep-alive connection stays open.
+    int maxConnectionsPerWorker = 256;
+    std::chrono::milliseconds idleConnectionTimeout{30000};
     CircuitBreaker::Config breaker;
     RetryPolicy retry;          // for the direct calls; batches carry their own
 
+    // Qnam or Native: what `transport` resolves to for baseUrl and http2Direct.
+    UpstreamTransport effectiveTransport() const;
+    // The explicit `workers`, else derived from `concurrency`: with Qnam,
+    // ceil(concurrency / 6) workers (Qt 6.4's 6 HTTP/1.1 connections per host
+    // and manager; one HTTP/2 connection multiplexes, so the same sizing
+    // spreads its CPU); with Native, where one worker carries many
+    // connections, ceil(concurrency / 64). At least 1, at most 256.
     int effectiveWorkers() const;
 };
 

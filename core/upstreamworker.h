@@ -4,7 +4,9 @@
 #include "clock.h"
 #include "engineconfig.h"
 #include "status.h"
+#include "upstreamtransport.h"
 
+#include <QBasicTimer>
 #include <QByteArray>
 #include <QJsonObject>
 #include <QList>
@@ -12,10 +14,13 @@
 #include <QUrl>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <unordered_set>
 
+class Http1ConnectionPool;
 class QNetworkAccessManager;
 class QNetworkReply;
 
@@ -46,14 +51,26 @@ struct UpstreamSettings {
     QUrl baseUrl;              // scheme://host[:port][/prefix]
     QByteArray apiKey;         // sent as x-goog-api-key; never logged, never in a URL
     bool http2Direct = false;  // h2c with prior knowledge for http:// upstreams
+    // Qnam or Native (already resolved from Auto: Native only for http://
+    // without http2Direct).
+    UpstreamTransport transport = UpstreamTransport::Qnam;
+    int maxConnectionsPerWorker = 256;                         // Native only
+    std::chrono::milliseconds idleConnectionTimeout{30000};    // Native only
     Clock *clock = nullptr;
     CircuitBreaker *breaker = nullptr;
     std::atomic<quint64> *attemptCounter = nullptr; // counts HTTP attempts sent, may be null
 };
 
-// One upstream worker: owns a QNetworkAccessManager (hence its own pool of
-// up to 6 HTTP/1.1 connections per host, or one multiplexed HTTP/2
-// connection) and runs calls, retries and deadline timers on its thread.
+// One upstream worker: runs calls, retries and deadlines on its thread,
+// through one of two transports (UpstreamSettings::transport):
+// - Qnam: its own QNetworkAccessManager (hence up to 6 HTTP/1.1 connections
+//   per host, or one multiplexed HTTP/2 connection), a timer per attempt;
+// - Native: its own Http1ConnectionPool (up to maxConnectionsPerWorker
+//   keep-alive HTTP/1.1 connections; calls beyond wait in the worker, FIFO),
+//   one timer for the earliest deadline of the attempts in flight.
+// Both give the same outcomes: attempts, circuit breaker records, errors
+// (a transport error is UNAVAILABLE and retried; the message names the
+// upstream), DEADLINE_EXCEEDED, and "http/1.1" or "h2" as the protocol.
 //
 // Thread: lives on one "sluice-upstream-N" thread. post() and load() are
 // thread-safe; shutdown() must run on the worker's thread.
@@ -73,18 +90,41 @@ public:
     // UNAVAILABLE ("client shutting down"). Later posts complete the same way.
     void shutdown();
 
+protected:
+    void timerEvent(QTimerEvent *event) override;
+
 private:
     struct Active;
 
     void start(std::shared_ptr<Active> a);
     void attempt(const std::shared_ptr<Active> &a);
+    void sendQnam(const std::shared_ptr<Active> &a, SteadyTime now);
+    void sendNative(const std::shared_ptr<Active> &a);
     void onFinished(const std::shared_ptr<Active> &a, QNetworkReply *reply);
+    // The attempt's outcome, whichever transport carried it.
+    void onAbandoned(const std::shared_ptr<Active> &a);
+    void onTransportError(const std::shared_ptr<Active> &a, const QString &why);
+    void onAnswer(const std::shared_ptr<Active> &a, int http, const QByteArray &body, const QByteArray &retryAfter);
     void fail(const std::shared_ptr<Active> &a, Status status, bool retryable);
     void complete(const std::shared_ptr<Active> &a, Status status);
     QNetworkAccessManager *nam();
+    Http1ConnectionPool *pool();
+    QUrl callUrl(const UpstreamCall &call) const;
+    QByteArray requestTarget(const UpstreamCall &call) const;
+    QByteArray nativeRequest(const UpstreamCall &call) const;
+    void watchDeadline(Active *a);
+    void unwatchDeadline(Active *a);
+    void armDeadlineTimer();
 
     std::shared_ptr<const UpstreamSettings> m_settings;
     QNetworkAccessManager *m_nam = nullptr;
+    Http1ConnectionPool *m_pool = nullptr;
+    QByteArray m_hostHeader;       // Native: Host header value
+    QByteArray m_pathPrefix;       // Native: the base URL's path without a trailing '/', when m_verbatimPrefix
+    bool m_verbatimPrefix = false; // Native: the prefix needs no encoding (else targets are built with QUrl)
+    std::multimap<SteadyTime, Active *> m_deadlines; // Native attempts in flight
+    QBasicTimer m_deadlineTimer;
+    SteadyTime m_deadlineTimerAt;
     std::atomic<int> m_load{0};
     bool m_shutdown = false;
     std::unordered_set<std::shared_ptr<Active>> m_active;

@@ -7,6 +7,8 @@
 #include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QTcpServer>
+#include <QTcpSocket>
 #include <QtTest>
 
 #include <mutex>
@@ -16,7 +18,12 @@ using namespace std::chrono_literals;
 
 // GeminiClient against the real GeminiSimulator over loopback: every route,
 // retries, the circuit breaker, each batching mode, and concurrency past Qt's
-// 6-connections-per-host cap. No fake server, no mock.
+// 6-connections-per-host cap. No fake server, no mock. Every case runs once
+// per transport (global data: native, qnam). The native transport's own
+// cases (keep-alive reuse, stale connections, the connection cap, idle
+// timeout) use the simulator too, except where a byte-exact peer is the
+// point (RawPeer: Connection: close, chunked, malformed answers, a peer that
+// never answers, or closes a kept-alive connection).
 
 namespace {
 
@@ -86,6 +93,88 @@ SimulatorConfig fastSim()
 const QString kModel = QStringLiteral("gemini-2.0-flash");
 const QString kEmbedModel = QStringLiteral("gemini-embedding-001");
 
+const QByteArray kAnswerJson = R"({"candidates":[{"content":{"parts":[{"text":"canned"}],"role":"model"},)"
+                               R"("finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":3,)"
+                               R"("candidatesTokenCount":1,"totalTokenCount":4}})";
+
+QByteArray okWithLength(const QByteArray &extraHeaders = {})
+{
+    return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + extraHeaders + "Content-Length: "
+         + QByteArray::number(kAnswerJson.size()) + "\r\n\r\n" + kAnswerJson;
+}
+
+// A byte-exact HTTP peer on loopback, on the test's thread (QTRY_* loops run
+// it): parses each request (head + Content-Length body) and answers what
+// `handler` says. For protocol edge cases only; the upstream of every other
+// case is the real GeminiSimulator.
+class RawPeer : public QObject
+{
+public:
+    struct Request {
+        int connection = 0;         // 0, 1, ... in accept order
+        int indexOnConnection = 0;  // 0 for the first request on a connection
+        QByteArray head;            // request line and headers
+        QByteArray body;
+    };
+    struct Reply {
+        QByteArray bytes;           // written at once
+        bool close = false;         // close after writing
+        bool silent = false;        // never answer, keep the connection open
+    };
+    std::function<Reply(const Request &)> handler;
+    QList<Request> requests;
+    int connections = 0;
+
+    bool listen() { return m_server.listen(QHostAddress::LocalHost, 0); }
+    QUrl baseUrl() const { return QUrl(QStringLiteral("http://127.0.0.1:%1").arg(m_server.serverPort())); }
+    quint16 port() const { return m_server.serverPort(); }
+
+    RawPeer()
+    {
+        QObject::connect(&m_server, &QTcpServer::newConnection, this, [this] {
+            while (QTcpSocket *s = m_server.nextPendingConnection()) {
+                const int id = connections++;
+                auto served = std::make_shared<int>(0);
+                auto buffer = std::make_shared<QByteArray>();
+                QObject::connect(s, &QTcpSocket::readyRead, s, [this, s, id, served, buffer] {
+                    *buffer += s->readAll();
+                    for (;;) {
+                        const qsizetype end = buffer->indexOf("\r\n\r\n");
+                        if (end < 0)
+                            return;
+                        Request r;
+                        r.connection = id;
+                        r.indexOnConnection = (*served)++;
+                        r.head = buffer->left(end + 4);
+                        qsizetype length = 0;
+                        for (const QByteArray &line : r.head.split('\n')) {
+                            if (line.toLower().startsWith("content-length:"))
+                                length = line.mid(15).trimmed().toLongLong();
+                        }
+                        if (buffer->size() < end + 4 + length)
+                            return;
+                        r.body = buffer->mid(end + 4, length);
+                        buffer->remove(0, end + 4 + length);
+                        requests.append(r);
+                        const Reply reply = handler(r);
+                        if (reply.silent)
+                            return;
+                        s->write(reply.bytes);
+                        if (reply.close) {
+                            s->disconnectFromHost();
+                            return;
+                        }
+                    }
+                });
+                QObject::connect(s, &QTcpSocket::disconnected, s, &QObject::deleteLater);
+            }
+        });
+    }
+
+private:
+    QTcpServer m_server;
+};
+
 } // namespace
 
 class TestGeminiClient : public QObject
@@ -96,10 +185,19 @@ private:
     std::unique_ptr<GeminiSimulator> m_sim;
     std::unique_ptr<GeminiClient> m_client;
 
+    // The transport of this pass (global data; init() and test functions only).
+    static UpstreamTransport transport()
+    {
+        QFETCH_GLOBAL(int, transport);
+        return UpstreamTransport(transport);
+    }
+    static bool native() { return transport() == UpstreamTransport::Native; }
+
     GeminiClientConfig clientConfig() const
     {
         GeminiClientConfig c;
         c.baseUrl = m_sim->baseUrl();
+        c.transport = transport();
         c.concurrency = 12;
         c.retry = RetryPolicy{4, 20, 200};
         c.breaker = CircuitBreakerConfig{100, 300ms};
@@ -134,6 +232,13 @@ private:
     static QString memberPrompt(int i) { return QStringLiteral("Question number %1: why is the sky blue?").arg(i); }
 
 private slots:
+    void initTestCase_data()
+    {
+        QTest::addColumn<int>("transport");
+        QTest::newRow("native") << int(UpstreamTransport::Native);
+        QTest::newRow("qnam") << int(UpstreamTransport::Qnam);
+    }
+
     void init()
     {
         m_sim = std::make_unique<GeminiSimulator>(fastSim());
@@ -147,23 +252,58 @@ private slots:
         m_sim.reset();
     }
 
+    void transportResolved_data()
+    {
+        QTest::addColumn<QString>("url");
+        QTest::addColumn<bool>("http2Direct");
+        QTest::addColumn<int>("requested");
+        QTest::addColumn<int>("expected");
+        const int autoT = int(UpstreamTransport::Auto), qnam = int(UpstreamTransport::Qnam),
+                  nat = int(UpstreamTransport::Native);
+        QTest::newRow("http, auto") << QStringLiteral("http://127.0.0.1:8080") << false << autoT << nat;
+        QTest::newRow("http with prefix, auto") << QStringLiteral("http://sidecar/gemini/") << false << autoT << nat;
+        QTest::newRow("http, qnam asked") << QStringLiteral("http://127.0.0.1:8080") << false << qnam << qnam;
+        QTest::newRow("h2c, auto") << QStringLiteral("http://127.0.0.1:8080") << true << autoT << qnam;
+        QTest::newRow("h2c, native asked") << QStringLiteral("http://127.0.0.1:8080") << true << nat << qnam;
+        QTest::newRow("https, auto") << QStringLiteral("https://generativelanguage.googleapis.com") << false << autoT << qnam;
+        QTest::newRow("https, native asked") << QStringLiteral("https://generativelanguage.googleapis.com") << false << nat << qnam;
+    }
+
+    void transportResolved()
+    {
+        QFETCH(QString, url);
+        QFETCH(bool, http2Direct);
+        QFETCH(int, requested);
+        QFETCH(int, expected);
+        GeminiClientConfig c;
+        c.baseUrl = QUrl(url);
+        c.http2Direct = http2Direct;
+        c.transport = UpstreamTransport(requested);
+        QCOMPARE(int(c.effectiveTransport()), expected);
+    }
+
     void workerPoolSizedFromConcurrency_data()
     {
         QTest::addColumn<int>("concurrency");
         QTest::addColumn<int>("workers");
-        QTest::addColumn<int>("expected");
-        QTest::newRow("1") << 1 << 0 << 1;
-        QTest::newRow("6") << 6 << 0 << 1;
-        QTest::newRow("7") << 7 << 0 << 2;
-        QTest::newRow("64") << 64 << 0 << 11;
-        QTest::newRow("explicit") << 64 << 3 << 3;
+        QTest::addColumn<int>("expectedQnam");   // ceil(concurrency / 6): Qt's 6 connections per host
+        QTest::addColumn<int>("expectedNative"); // ceil(concurrency / 64)
+        QTest::newRow("1") << 1 << 0 << 1 << 1;
+        QTest::newRow("6") << 6 << 0 << 1 << 1;
+        QTest::newRow("7") << 7 << 0 << 2 << 1;
+        QTest::newRow("64") << 64 << 0 << 11 << 1;
+        QTest::newRow("65") << 65 << 0 << 11 << 2;
+        QTest::newRow("256") << 256 << 0 << 43 << 4;
+        QTest::newRow("explicit") << 64 << 3 << 3 << 3;
     }
 
     void workerPoolSizedFromConcurrency()
     {
         QFETCH(int, concurrency);
         QFETCH(int, workers);
-        QFETCH(int, expected);
+        QFETCH(int, expectedQnam);
+        QFETCH(int, expectedNative);
+        const int expected = native() ? expectedNative : expectedQnam;
         GeminiClientConfig c = clientConfig();
         c.concurrency = concurrency;
         c.workers = workers;
@@ -657,7 +797,8 @@ private slots:
     }
 
     // Qt 6.4's QNAM opens at most 6 HTTP/1.1 connections per host: one manager
-    // would take 64 / 6 ≈ 11 service times. The worker pool takes about one.
+    // would take 64 / 6 ≈ 11 service times. The worker pool takes about one;
+    // so does the native transport's single worker with 64 connections.
     void sixtyFourConcurrentCallsTakeAboutOneServiceTime()
     {
         SimulatorConfig sc = fastSim();
@@ -704,6 +845,419 @@ private slots:
         QVERIFY(w.done());
         QCOMPARE(w.calls, 1);
         QCOMPARE(w.get().status.code, StatusCode::Unavailable);
+    }
+
+    // What goes on the wire, byte for byte, is the same on both transports:
+    // the base URL's path prefix, Host, the key header, JSON in and out.
+    void requestHeadAsSent()
+    {
+        RawPeer peer;
+        QVERIFY(peer.listen());
+        peer.handler = [](const RawPeer::Request &) { return RawPeer::Reply{okWithLength()}; };
+        GeminiClientConfig c = clientConfig();
+        QUrl base = peer.baseUrl();
+        base.setPath(QStringLiteral("/gemini/proxy/"));
+        c.baseUrl = base;
+        c.apiKey = "k3y";
+        makeClient(c);
+
+        ResultWaiter w;
+        m_client->call(Operation::StreamGenerateContent, QStringLiteral("models/gemini-2.0-flash"), userText(QStringLiteral("hi")),
+                       steady_clock::now() + 5s, w.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
+        QCOMPARE(peer.requests.size(), 1);
+        const RawPeer::Request &r = peer.requests.first();
+        const QList<QByteArray> lines = r.head.split('\n');
+        QCOMPARE(lines.first(),
+                 QByteArray("POST /gemini/proxy/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse HTTP/1.1\r"));
+        const QByteArray head = r.head.toLower();
+        QVERIFY2(head.contains("\r\nhost: 127.0.0.1:" + QByteArray::number(peer.port()) + "\r\n"), head.constData());
+        QVERIFY(head.contains("\r\nx-goog-api-key: k3y\r\n"));
+        QVERIFY(head.contains("\r\naccept: text/event-stream\r\n"));
+        QVERIFY(head.contains("\r\ncontent-type: application/json\r\n"));
+        QVERIFY(head.contains("\r\ncontent-length: " + QByteArray::number(r.body.size()) + "\r\n"));
+        QCOMPARE(QJsonDocument::fromJson(r.body).object(), userText(QStringLiteral("hi")));
+    }
+
+    // --- native transport ---------------------------------------------------
+
+    // The native request target is QNAM's, odd inputs included (the base
+    // URL's path prefix, escapes, dot segments).
+    void nativeRequestTargetMatchesQnam_data()
+    {
+        QTest::addColumn<QString>("basePath");
+        QTest::newRow("no prefix") << QString();
+        QTest::newRow("prefix") << QStringLiteral("/gemini/proxy/");
+        QTest::newRow("prefix needing escapes") << QStringLiteral("/a b/./c%41/");
+    }
+
+    void nativeRequestTargetMatchesQnam()
+    {
+        if (!native())
+            QSKIP("compares both transports in one pass");
+        QFETCH(QString, basePath);
+        RawPeer peer;
+        QVERIFY(peer.listen());
+        peer.handler = [](const RawPeer::Request &) { return RawPeer::Reply{okWithLength()}; };
+
+        QList<QByteArray> lines[2];
+        for (int k = 0; k < 2; ++k) {
+            GeminiClientConfig c = clientConfig();
+            QUrl base = peer.baseUrl();
+            base.setPath(basePath);
+            c.baseUrl = base;
+            c.transport = k == 0 ? UpstreamTransport::Qnam : UpstreamTransport::Native;
+            makeClient(c);
+            const int before = int(peer.requests.size());
+            std::vector<std::unique_ptr<ResultWaiter>> waits;
+            auto next = [&] { return waits.emplace_back(std::make_unique<ResultWaiter>())->callback(); };
+            const auto deadline = steady_clock::now() + 5s;
+            // One at a time, so the order of requests is the order of calls.
+            m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("a")), deadline, next());
+            QTRY_VERIFY_WITH_TIMEOUT(waits.back()->done(), 5000);
+            m_client->call(Operation::StreamGenerateContent, QStringLiteral("models/gemini 2.0"), userText(QStringLiteral("b")), deadline, next());
+            QTRY_VERIFY_WITH_TIMEOUT(waits.back()->done(), 5000);
+            m_client->getModel(QStringLiteral("tunedModels/x"), deadline, next());
+            QTRY_VERIFY_WITH_TIMEOUT(waits.back()->done(), 5000);
+            m_client->getModel(QStringLiteral("."), deadline, next());
+            QTRY_VERIFY_WITH_TIMEOUT(waits.back()->done(), 5000);
+            m_client->listModels(10, QStringLiteral("a+b/c d%"), deadline, next());
+            QTRY_VERIFY_WITH_TIMEOUT(waits.back()->done(), 5000);
+            m_client->listModels(0, QString(), deadline, next());
+            QTRY_VERIFY_WITH_TIMEOUT(waits.back()->done(), 5000);
+            for (qsizetype i = before; i < peer.requests.size(); ++i)
+                lines[k].append(peer.requests[i].head.left(peer.requests[i].head.indexOf("\r\n")));
+        }
+        QCOMPARE(lines[0].size(), 6);
+        QCOMPARE(lines[1], lines[0]);
+    }
+
+    void nativeReusesKeepAliveConnections()
+    {
+        if (!native())
+            QSKIP("native transport only");
+        for (int i = 0; i < 20; ++i) {
+            ResultWaiter w;
+            m_client->call(Operation::GenerateContent, kModel, userText(memberPrompt(i)), steady_clock::now() + 5s, w.callback());
+            QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
+            QVERIFY2(w.get().status.ok(), qPrintable(w.get().status.message));
+            QCOMPARE(w.get().upstreamAttempts, 1);
+        }
+        QCOMPARE(m_sim->stats().requests, qint64(20));
+        QCOMPARE(m_sim->stats().openConnections, 1);
+        QCOMPARE(m_client->upstreamAttempts(), quint64(20));
+    }
+
+    // The simulator restarts: it closes the kept-alive connection, the next
+    // call goes through on a new one, without an extra attempt.
+    void nativeUpstreamRestartClosesIdleConnections()
+    {
+        if (!native())
+            QSKIP("native transport only");
+        ResultWaiter first;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("one")), steady_clock::now() + 5s, first.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(first.done(), 5000);
+        QVERIFY(first.get().status.ok());
+        QCOMPARE(m_sim->stats().openConnections, 1);
+
+        const quint16 port = m_sim->port();
+        m_sim->stop();
+        QVERIFY2(m_sim->start(QHostAddress::LocalHost, port), qPrintable(m_sim->errorString()));
+
+        ResultWaiter second;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("two")), steady_clock::now() + 5s, second.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(second.done(), 5000);
+        QVERIFY2(second.get().status.ok(), qPrintable(second.get().status.message));
+        QCOMPARE(second.get().upstreamAttempts, 1);
+        QCOMPARE(m_client->upstreamAttempts(), quint64(2));
+        QCOMPARE(m_client->circuit().consecutiveFailures, 0);
+    }
+
+    // The peer closes a kept-alive connection just as the next request goes
+    // out on it: sent again on a fresh connection, not counted as an attempt.
+    void nativeStaleKeepAliveIsResentOnce()
+    {
+        if (!native())
+            QSKIP("native transport only");
+        RawPeer peer;
+        QVERIFY(peer.listen());
+        peer.handler = [](const RawPeer::Request &r) {
+            return r.indexOnConnection == 0 ? RawPeer::Reply{okWithLength()} : RawPeer::Reply{{}, true};
+        };
+        GeminiClientConfig c = clientConfig();
+        c.baseUrl = peer.baseUrl();
+        makeClient(c);
+
+        for (int i = 0; i < 2; ++i) {
+            ResultWaiter w;
+            m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s, w.callback());
+            QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
+            QVERIFY2(w.get().status.ok(), qPrintable(w.get().status.message));
+            QCOMPARE(w.get().upstreamAttempts, 1);
+        }
+        QCOMPARE(peer.requests.size(), 3);  // the second call's request went twice
+        QCOMPARE(peer.connections, 2);
+        QCOMPARE(m_client->upstreamAttempts(), quint64(2));
+        QCOMPARE(m_client->circuit().consecutiveFailures, 0);
+    }
+
+    // Resent once only: a fresh connection that fails too is a real failure,
+    // counted, retried per the policy, each time on a fresh connection.
+    void nativeFreshConnectionFailureIsAnAttempt()
+    {
+        if (!native())
+            QSKIP("native transport only");
+        RawPeer peer;
+        QVERIFY(peer.listen());
+        peer.handler = [](const RawPeer::Request &r) {
+            return r.connection == 0 && r.indexOnConnection == 0 ? RawPeer::Reply{okWithLength()} : RawPeer::Reply{{}, true};
+        };
+        GeminiClientConfig c = clientConfig();
+        c.baseUrl = peer.baseUrl();
+        makeClient(c);
+
+        ResultWaiter first;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s, first.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(first.done(), 5000);
+        QVERIFY(first.get().status.ok());
+
+        ResultWaiter w;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s,
+                       w.callback(), RetryPolicy{3, 10, 50});
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
+        const InferenceResult r = w.get();
+        QCOMPARE(r.status.code, StatusCode::Unavailable);
+        QCOMPARE(r.status.upstreamHttpStatus, 0);
+        QCOMPARE(r.status.message, QStringLiteral("upstream transport error: connection closed by 127.0.0.1:%1 without a response")
+                                       .arg(peer.port()));
+        QCOMPARE(r.upstreamAttempts, 3);
+        QCOMPARE(peer.requests.size(), 1 + 1 + 3); // first call; the stale resend; three attempts
+        QCOMPARE(peer.connections, 4);
+        QCOMPARE(m_client->circuit().consecutiveFailures, 3);
+    }
+
+    void nativeConnectionRefusedIsRetriedAndNamesTheUpstream()
+    {
+        if (!native())
+            QSKIP("native transport only");
+        quint16 port = 0;
+        {
+            QTcpServer probe; // a port nobody listens on once it is closed
+            QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+            port = probe.serverPort();
+        }
+        GeminiClientConfig c = clientConfig();
+        c.baseUrl = QUrl(QStringLiteral("http://127.0.0.1:%1").arg(port));
+        makeClient(c);
+        ResultWaiter w;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s,
+                       w.callback(), RetryPolicy{3, 10, 50});
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
+        const InferenceResult r = w.get();
+        QCOMPARE(r.status.code, StatusCode::Unavailable);
+        QCOMPARE(r.status.message, QStringLiteral("upstream transport error: connection refused by 127.0.0.1:%1").arg(port));
+        QCOMPARE(r.upstreamAttempts, 3);
+        QCOMPARE(m_client->upstreamAttempts(), quint64(3));
+        QCOMPARE(m_client->circuit().consecutiveFailures, 3);
+    }
+
+    void nativePeerThatNeverAnswersHitsTheDeadline()
+    {
+        if (!native())
+            QSKIP("native transport only");
+        RawPeer peer;
+        QVERIFY(peer.listen());
+        peer.handler = [](const RawPeer::Request &) { return RawPeer::Reply{{}, false, true}; };
+        GeminiClientConfig c = clientConfig();
+        c.baseUrl = peer.baseUrl();
+        makeClient(c);
+        QElapsedTimer t;
+        t.start();
+        ResultWaiter w;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 300ms, w.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
+        QCOMPARE(w.get().status.code, StatusCode::DeadlineExceeded);
+        QCOMPARE(w.get().upstreamAttempts, 1);
+        QVERIFY2(t.elapsed() >= 290 && t.elapsed() < 1500, qPrintable(QString::number(t.elapsed())));
+        QCOMPARE(peer.requests.size(), 1);
+        QCOMPARE(m_client->circuit().consecutiveFailures, 0);
+    }
+
+    void nativeAnswerFraming_data()
+    {
+        QTest::addColumn<QByteArray>("answer");
+        QTest::addColumn<bool>("closeAfter");
+        QTest::addColumn<int>("op");
+        QTest::addColumn<int>("connectionsFor3Calls");
+
+        QByteArray chunked = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for (qsizetype i = 0; i < kAnswerJson.size(); i += 40) {
+            const QByteArray part = kAnswerJson.mid(i, 40);
+            chunked += QByteArray::number(part.size(), 16) + ";ext=1\r\n" + part + "\r\n";
+        }
+        chunked += "0\r\nX-Trailer: yes\r\n\r\n";
+        const QByteArray event = "data: " + kAnswerJson + "\r\n\r\n";
+        const QByteArray sse = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             + QByteArray::number(event.size(), 16) + "\r\n" + event + "\r\n"
+                             + QByteArray::number(event.size(), 16) + "\r\n" + event + "\r\n0\r\n\r\n";
+        const int gen = int(Operation::GenerateContent), stream = int(Operation::StreamGenerateContent);
+
+        QTest::newRow("content-length, keep-alive") << okWithLength() << false << gen << 1;
+        QTest::newRow("Connection: close") << okWithLength("Connection: close\r\n") << true << gen << 3;
+        QTest::newRow("HTTP/1.0") << QByteArray(okWithLength()).replace("HTTP/1.1", "HTTP/1.0") << true << gen << 3;
+        QTest::newRow("HTTP/1.0 keep-alive")
+            << QByteArray(okWithLength("Connection: keep-alive\r\n")).replace("HTTP/1.1", "HTTP/1.0") << false << gen << 1;
+        QTest::newRow("read until close")
+            << QByteArray("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + kAnswerJson) << true << gen << 3;
+        QTest::newRow("chunked with extensions and trailers") << chunked << false << gen << 1;
+        QTest::newRow("100 Continue first") << QByteArray("HTTP/1.1 100 Continue\r\n\r\n" + okWithLength()) << false << gen << 1;
+        QTest::newRow("SSE, chunked") << sse << false << stream << 1;
+    }
+
+    void nativeAnswerFraming()
+    {
+        if (!native())
+            QSKIP("native transport only");
+        QFETCH(QByteArray, answer);
+        QFETCH(bool, closeAfter);
+        QFETCH(int, op);
+        QFETCH(int, connectionsFor3Calls);
+        RawPeer peer;
+        QVERIFY(peer.listen());
+        peer.handler = [answer, closeAfter](const RawPeer::Request &) { return RawPeer::Reply{answer, closeAfter}; };
+        GeminiClientConfig c = clientConfig();
+        c.baseUrl = peer.baseUrl();
+        makeClient(c);
+        for (int i = 0; i < 3; ++i) {
+            ResultWaiter w;
+            m_client->call(Operation(op), kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s, w.callback());
+            QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
+            const InferenceResult r = w.get();
+            QVERIFY2(r.status.ok(), qPrintable(r.status.message));
+            QCOMPARE(r.upstreamAttempts, 1);
+            QCOMPARE(r.protocol, QByteArray("http/1.1"));
+            if (Operation(op) == Operation::StreamGenerateContent) {
+                QCOMPARE(r.chunks.size(), 2);
+                QCOMPARE(GeminiResponse(r.body).text(), QStringLiteral("cannedcanned"));
+            } else {
+                QCOMPARE(GeminiResponse(r.body).text(), QStringLiteral("canned"));
+            }
+            QCOMPARE(r.outputTokens, op == int(Operation::StreamGenerateContent) ? 1 : 1);
+        }
+        QCOMPARE(peer.connections, connectionsFor3Calls);
+    }
+
+    void nativeMalformedAnswers_data()
+    {
+        QTest::addColumn<QByteArray>("answer");
+        QTest::addColumn<QString>("what");
+        QTest::newRow("not HTTP") << QByteArray("SSH-2.0-OpenSSH_9.2\r\n\r\n") << QStringLiteral("malformed status line");
+        QTest::newRow("bad header") << QByteArray("HTTP/1.1 200 OK\r\nno colon here\r\n\r\n") << QStringLiteral("malformed header line");
+        QTest::newRow("bad chunk size")
+            << QByteArray("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n") << QStringLiteral("malformed chunk size");
+        QTest::newRow("bad Content-Length")
+            << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: -4\r\n\r\n") << QStringLiteral("invalid Content-Length");
+        QTest::newRow("headers too large")
+            << QByteArray("HTTP/1.1 200 OK\r\nX-Big: " + QByteArray(70000, 'x') + "\r\n\r\n")
+            << QStringLiteral("response headers larger than 65536 bytes");
+    }
+
+    void nativeMalformedAnswers()
+    {
+        if (!native())
+            QSKIP("native transport only");
+        QFETCH(QByteArray, answer);
+        QFETCH(QString, what);
+        RawPeer peer;
+        QVERIFY(peer.listen());
+        peer.handler = [answer](const RawPeer::Request &) { return RawPeer::Reply{answer}; };
+        GeminiClientConfig c = clientConfig();
+        c.baseUrl = peer.baseUrl();
+        makeClient(c);
+        ResultWaiter w;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s,
+                       w.callback(), RetryPolicy{2, 10, 50});
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
+        const InferenceResult r = w.get();
+        QCOMPARE(r.status.code, StatusCode::Unavailable);
+        QCOMPARE(r.status.message, QStringLiteral("upstream transport error: %1 from 127.0.0.1:%2").arg(what).arg(peer.port()));
+        QCOMPARE(r.upstreamAttempts, 2);
+        QCOMPARE(peer.connections, 2); // a connection that failed is never reused
+    }
+
+    // Calls beyond the per-worker connection cap wait in the worker.
+    void nativeConnectionCapQueuesCalls()
+    {
+        if (!native())
+            QSKIP("native transport only");
+        SimulatorConfig sc = fastSim();
+        sc.baseLatencyMs = 100;
+        QVERIFY(m_sim->setConfig(sc).isNull());
+        GeminiClientConfig c = clientConfig();
+        c.workers = 1;
+        c.maxConnectionsPerWorker = 2;
+        makeClient(c);
+        QList<QJsonObject> bodies;
+        for (int i = 0; i < 8; ++i)
+            bodies.append(userText(memberPrompt(i)));
+        QElapsedTimer t;
+        t.start();
+        BatchWaiter w;
+        m_client->execute(makeBatch(Operation::GenerateContent, PackingMode::Fanout, bodies), w.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 10000);
+        const auto results = w.get();
+        for (int i = 0; i < 8; ++i) {
+            const InferenceResult &r = results[size_t(i)];
+            QVERIFY2(r.status.ok(), qPrintable(r.status.message));
+            QCOMPARE(GeminiResponse(r.body).text(), SimulatorContent::answerFor(memberPrompt(i), 12));
+        }
+        QCOMPARE(m_sim->stats().maxInFlight, 2);
+        QCOMPARE(m_sim->stats().openConnections, 2);
+        QVERIFY2(t.elapsed() >= 390, qPrintable(QString::number(t.elapsed()))); // 8 calls, 2 at a time, 100 ms each
+    }
+
+    // A call waiting for a connection still has its deadline.
+    void nativeDeadlineWhileWaitingForAConnection()
+    {
+        if (!native())
+            QSKIP("native transport only");
+        SimulatorConfig sc = fastSim();
+        sc.baseLatencyMs = 1000;
+        QVERIFY(m_sim->setConfig(sc).isNull());
+        GeminiClientConfig c = clientConfig();
+        c.workers = 1;
+        c.maxConnectionsPerWorker = 1;
+        makeClient(c);
+        ResultWaiter slow;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("slow")), steady_clock::now() + 5s, slow.callback());
+        QTRY_COMPARE_WITH_TIMEOUT(m_sim->stats().inFlight, 1, 5000);
+        QElapsedTimer t;
+        t.start();
+        ResultWaiter queued;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("queued")), steady_clock::now() + 200ms,
+                       queued.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(queued.done(), 5000);
+        QCOMPARE(queued.get().status.code, StatusCode::DeadlineExceeded);
+        QVERIFY2(t.elapsed() < 700, qPrintable(QString::number(t.elapsed())));
+        QVERIFY(!slow.done());
+        QTRY_VERIFY_WITH_TIMEOUT(slow.done(), 5000);
+        QVERIFY2(slow.get().status.ok(), qPrintable(slow.get().status.message));
+        QCOMPARE(m_sim->stats().route(QStringLiteral("generateContent")), qint64(1));
+    }
+
+    void nativeIdleConnectionsAreClosed()
+    {
+        if (!native())
+            QSKIP("native transport only");
+        GeminiClientConfig c = clientConfig();
+        c.idleConnectionTimeout = 100ms;
+        makeClient(c);
+        ResultWaiter w;
+        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s, w.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
+        QVERIFY(w.get().status.ok());
+        QCOMPARE(m_sim->stats().openConnections, 1);
+        QTRY_COMPARE_WITH_TIMEOUT(m_sim->stats().openConnections, 0, 3000);
     }
 };
 

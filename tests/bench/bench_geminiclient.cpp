@@ -1,8 +1,11 @@
 // bench_geminiclient: upstream calls/s and CPU per call from GeminiClient to
-// an in-process GeminiSimulator at zero latency (HTTP/1.1 over loopback), for
-// 1 worker and for N workers. Prints figures; not a test.
+// an in-process GeminiSimulator at zero latency (HTTP/1.1 over loopback), per
+// transport (qnam: QNetworkAccessManager; native: Http1ConnectionPool), for
+// 1 worker and for the worker count the transport's sizing gives. Prints
+// figures; not a test.
 //
 // Usage: bench_geminiclient [seconds per run, default 3] [in-flight calls, default 64]
+//                           [qnam|native|both, default both]
 //
 // CPU is read per thread from /proc/self/task: "client" is every thread but
 // the simulator's ("sluice-simulato…"), so it includes the workers, Qt's
@@ -63,6 +66,11 @@ QJsonObject body()
                                                {QStringLiteral("parts"), QJsonArray{QJsonObject{{QStringLiteral("text"), QStringLiteral("ping")}}}}}}}};
 }
 
+const char *transportName(UpstreamTransport t)
+{
+    return t == UpstreamTransport::Native ? "native" : "qnam";
+}
+
 struct Run {
     int workers = 0;
     qint64 calls = 0;
@@ -72,10 +80,11 @@ struct Run {
     double simCpu = 0;
 };
 
-Run runOnce(const QUrl &base, int workers, int inflight, double seconds)
+Run runOnce(const QUrl &base, UpstreamTransport transport, int workers, int inflight, double seconds)
 {
     GeminiClientConfig cfg;
     cfg.baseUrl = base;
+    cfg.transport = transport;
     cfg.workers = workers;
     cfg.breaker.failureThreshold = 1000000;
     GeminiClient client(cfg);
@@ -127,6 +136,16 @@ int main(int argc, char **argv)
     QCoreApplication app(argc, argv);
     const double seconds = argc > 1 ? QByteArray(argv[1]).toDouble() : 3.0;
     const int inflight = argc > 2 ? QByteArray(argv[2]).toInt() : 64;
+    const QByteArray which = argc > 3 ? QByteArray(argv[3]) : QByteArrayLiteral("both");
+    QList<UpstreamTransport> transports;
+    if (which == "qnam" || which == "both")
+        transports.append(UpstreamTransport::Qnam);
+    if (which == "native" || which == "both")
+        transports.append(UpstreamTransport::Native);
+    if (transports.isEmpty()) {
+        std::fprintf(stderr, "transport: qnam, native or both\n");
+        return 2;
+    }
 
     SimulatorConfig sc;
     sc.baseLatencyMs = 0;
@@ -140,19 +159,26 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    GeminiClientConfig sizing;
-    sizing.concurrency = inflight;
-    const int n = sizing.effectiveWorkers();
     std::printf("bench_geminiclient: zero-latency GeminiSimulator on %s, HTTP/1.1, %d calls in flight, %.1f s per run, %ld CPUs\n",
                 qPrintable(sim.baseUrl().toString()), inflight, seconds, sysconf(_SC_NPROCESSORS_ONLN));
-    std::printf("%8s %10s %10s %14s %14s %14s %7s\n", "workers", "calls", "calls/s", "process us/call",
-                "sim us/call", "client us/call", "errors");
-    for (int workers : {1, n}) {
-        const Run r = runOnce(sim.baseUrl(), workers, inflight, seconds);
-        const double per = r.calls > 0 ? 1e6 / double(r.calls) : 0;
-        std::printf("%8d %10lld %10.0f %14.1f %14.1f %14.1f %7lld\n", r.workers, static_cast<long long>(r.calls),
-                    double(r.calls) / r.seconds, r.processCpu * per, r.simCpu * per, (r.processCpu - r.simCpu) * per,
-                    static_cast<long long>(r.errors));
+    std::printf("%9s %8s %10s %10s %14s %14s %14s %7s\n", "transport", "workers", "calls", "calls/s",
+                "process us/call", "sim us/call", "client us/call", "errors");
+    for (UpstreamTransport transport : transports) {
+        GeminiClientConfig sizing;
+        sizing.baseUrl = sim.baseUrl();
+        sizing.transport = transport;
+        sizing.concurrency = inflight;
+        const int n = sizing.effectiveWorkers();
+        QList<int> counts{1};
+        if (n != 1)
+            counts.append(n);
+        for (int workers : counts) {
+            const Run r = runOnce(sim.baseUrl(), transport, workers, inflight, seconds);
+            const double per = r.calls > 0 ? 1e6 / double(r.calls) : 0;
+            std::printf("%9s %8d %10lld %10.0f %14.1f %14.1f %14.1f %7lld\n", transportName(transport), r.workers,
+                        static_cast<long long>(r.calls), double(r.calls) / r.seconds, r.processCpu * per,
+                        r.simCpu * per, (r.processCpu - r.simCpu) * per, static_cast<long long>(r.errors));
+        }
     }
     sim.stop();
     return 0;
