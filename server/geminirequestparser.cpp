@@ -90,29 +90,57 @@ QJsonValue normalizeValue(const QJsonValue &v)
     return v;
 }
 
-Error validateContent(const QJsonValue &value, const QString &path, bool requireRole)
+// Where a Content sits in the body ("contents[2]", "requests[0].content",
+// "systemInstruction"); spelled out only when there is an error to report,
+// so a valid body costs no string building.
+struct ContentPath {
+    QLatin1StringView field;
+    qsizetype index = -1;          // [index] after field, when >= 0
+    QLatin1StringView suffix = {}; // e.g. ".content"
+
+    QString str() const
+    {
+        QString out = field;
+        if (index >= 0)
+            out += u'[' + QString::number(index) + u']';
+        out += suffix;
+        return out;
+    }
+};
+
+Error validateContent(const QJsonValue &value, const ContentPath &where)
 {
-    Q_UNUSED(requireRole);
-    if (!value.isObject())
+    if (!value.isObject()) {
+        const QString path = where.str();
         return invalid(path, QStringLiteral("%1 must be an object, not %2").arg(path, typeName(value)));
+    }
     const QJsonObject content = value.toObject();
     const QJsonValue role = content.value(QLatin1String("role"));
-    if (!role.isUndefined() && !role.isString())
+    if (!role.isUndefined() && !role.isString()) {
+        const QString path = where.str();
         return invalid(path + QStringLiteral(".role"), QStringLiteral("%1.role must be a string").arg(path));
+    }
     const QJsonValue parts = content.value(QLatin1String("parts"));
-    if (!parts.isArray())
+    if (!parts.isArray()) {
+        const QString path = where.str();
         return invalid(path + QStringLiteral(".parts"), QStringLiteral("%1.parts must be a list").arg(path));
+    }
     const QJsonArray list = parts.toArray();
-    if (list.isEmpty())
+    if (list.isEmpty()) {
+        const QString path = where.str();
         return invalid(path + QStringLiteral(".parts"), QStringLiteral("%1.parts must not be empty").arg(path));
+    }
     for (qsizetype i = 0; i < list.size(); ++i) {
-        const QString partPath = QStringLiteral("%1.parts[%2]").arg(path).arg(i);
         const QJsonValue part = list.at(i);
-        if (!part.isObject())
+        if (!part.isObject()) {
+            const QString partPath = QStringLiteral("%1.parts[%2]").arg(where.str()).arg(i);
             return invalid(partPath, QStringLiteral("%1 must be an object, not %2").arg(partPath, typeName(part)));
+        }
         const QJsonValue text = part.toObject().value(QLatin1String("text"));
-        if (!text.isUndefined() && !text.isString())
+        if (!text.isUndefined() && !text.isString()) {
+            const QString partPath = QStringLiteral("%1.parts[%2]").arg(where.str()).arg(i);
             return invalid(partPath + QStringLiteral(".text"), QStringLiteral("%1.text must be a string").arg(partPath));
+        }
     }
     return {};
 }
@@ -130,7 +158,7 @@ Error validateGenerate(const QJsonObject &body, bool allowMissingContents)
     if (list.isEmpty())
         return invalid(QStringLiteral("contents"), QStringLiteral("contents must not be empty"));
     for (qsizetype i = 0; i < list.size(); ++i) {
-        const Error e = validateContent(list.at(i), QStringLiteral("contents[%1]").arg(i), false);
+        const Error e = validateContent(list.at(i), {QLatin1StringView("contents"), i});
         if (!e.isNull())
             return e;
     }
@@ -146,7 +174,7 @@ Error validateGenerate(const QJsonObject &body, bool allowMissingContents)
     }
     const QJsonValue si = body.value(QLatin1String("systemInstruction"));
     if (si.isObject())
-        return validateContent(si, QStringLiteral("systemInstruction"), false);
+        return validateContent(si, {QLatin1StringView("systemInstruction")});
     return {};
 }
 
@@ -198,7 +226,7 @@ GeminiRequestParser::Error GeminiRequestParser::validate(Operation op, const QJs
         const QJsonValue content = body.value(QLatin1String("content"));
         if (content.isUndefined())
             return invalid(QStringLiteral("content"), QStringLiteral("content is required"));
-        return validateContent(content, QStringLiteral("content"), false);
+        return validateContent(content, {QLatin1StringView("content")});
     }
     case Operation::BatchEmbedContents: {
         const QJsonValue requests = body.value(QLatin1String("requests"));
@@ -215,7 +243,7 @@ GeminiRequestParser::Error GeminiRequestParser::validate(Operation op, const QJs
             const QJsonValue content = list.at(i).toObject().value(QLatin1String("content"));
             if (content.isUndefined())
                 return invalid(path + QStringLiteral(".content"), QStringLiteral("%1.content is required").arg(path));
-            const Error e = validateContent(content, path + QStringLiteral(".content"), false);
+            const Error e = validateContent(content, {QLatin1StringView("requests"), i, QLatin1StringView(".content")});
             if (!e.isNull())
                 return e;
         }
