@@ -26,7 +26,9 @@ const std::array<CompatField, 6> kCompatFields{{
 
 QByteArray BatchKey::compute(const QString &model, Operation op, const QJsonObject &body)
 {
-    QByteArray key = model.toUtf8();
+    QByteArray key;
+    key.reserve(model.size() + 48);
+    key += model.toUtf8();
     key += ':';
     key += operationName(op).toLatin1();
 
@@ -37,10 +39,11 @@ QByteArray BatchKey::compute(const QString &model, Operation op, const QJsonObje
 
     QJsonObject compat;
     for (const auto &f : kCompatFields) {
-        const QString camel = QString::fromLatin1(f.camel);
+        // Latin-1 views: no QString allocated per field looked up.
+        const QLatin1StringView camel(f.camel);
         QJsonValue v = body.value(camel);
         if (v.isUndefined())
-            v = body.value(QString::fromLatin1(f.snake));
+            v = body.value(QLatin1StringView(f.snake));
         if (!v.isUndefined() && !v.isNull())
             compat.insert(camel, v);
     }
