@@ -316,7 +316,7 @@ void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector
     const Batch &batch = *state->batch;
     QList<PackCodec::Member> members;
     for (size_t i : indices)
-        members.append({QString::number(i), PackCodec::memberText(batch.members[i].request.body)});
+        members.append({QString::number(i), PackCodec::memberText(batch.members[i].request)});
     UpstreamCall c = makeCall(Operation::GenerateContent, batch.model, QJsonObject(), earliestDeadline(batch, indices),
                               batch.retry);
     c.body = PackCodec::buildRequestJson(members, batch.members[indices.front()].request.body);

@@ -38,6 +38,9 @@ struct InferenceRequest {
     // whole answer of PackCodec::isPackable(), which trusts it instead of
     // inspecting the body again (it is asked once per member per batch).
     bool packableChecked = false;
+    // With packableChecked and packable: PackCodec::memberText() of the body,
+    // taken while the body was inspected anyway.
+    QString packText;
     // Bound on the whole wait (queue + upstream), from X-Request-Deadline-Ms;
     // when absent EngineConfig::requestTimeoutMs applies.
     std::optional<std::chrono::milliseconds> timeout;

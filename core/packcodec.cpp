@@ -52,9 +52,10 @@ bool PackCodec::isPackable(const InferenceRequest &request)
         return false;
     for (const QJsonValue &p : parts) {
         const QJsonObject part = p.toObject();
-        if (part.size() != 1 || !part.value(L("text")).isString())
+        if (part.size() != 1)
             return false;
-        if (part.value(L("text")).toString().contains(kCloseTag))
+        const QJsonValue text = part.value(L("text"));
+        if (!text.isString() || text.toString().contains(kCloseTag))
             return false;
     }
     const QJsonObject gen = either(body, "generationConfig", "generation_config").toObject();
@@ -71,6 +72,15 @@ void PackCodec::markPackability(InferenceRequest &request)
 {
     request.packable = isPackable(request);
     request.packableChecked = true;
+    if (request.packable)
+        request.packText = memberText(request.body);
+}
+
+QString PackCodec::memberText(const InferenceRequest &request)
+{
+    if (request.packableChecked && request.packable)
+        return request.packText;
+    return memberText(request.body);
 }
 
 QString PackCodec::memberText(const QJsonObject &body)

@@ -48,11 +48,14 @@ public:
     // operation is not generateContent/streamGenerateContent.
     static bool isPackable(const InferenceRequest &request);
     // Runs isPackable() once and records the answer in the request
-    // (packable, packableChecked), so later isPackable() calls are free.
+    // (packable, packableChecked, and packText for a packable one), so later
+    // isPackable() and memberText() calls are free.
     static void markPackability(InferenceRequest &request);
 
     // The text parts of a packable body, joined with '\n'.
     static QString memberText(const QJsonObject &body);
+    // The same for a request, from the text markPackability() kept when it has.
+    static QString memberText(const InferenceRequest &request);
 
     // The instruction that precedes the blocks. It never contains the block
     // syntax itself, so a parser looking for `<request id="` finds only members.

@@ -88,6 +88,8 @@ private slots:
         QVERIFY(marked.packableChecked);
         QCOMPARE(marked.packable, expected);
         QCOMPARE(PackCodec::isPackable(marked), expected);
+        if (expected)
+            QCOMPARE(PackCodec::memberText(marked), PackCodec::memberText(marked.body));
     }
 
     void promptFormatIsExact()
