@@ -1,17 +1,24 @@
 #!/bin/sh
 # Gateway throughput benchmark (prints figures; not run by ctest).
-#   wrk, 64 connections, DURATION s (default 10), POSTing generateContent
-#   (generate.lua) to `sluice --server` (GatewayServer + engine in pack mode
-#   + GeminiClient + a zero-latency embedded GeminiSimulator, one process);
-#   then the same against a private nginx returning a fixed Gemini JSON on
-#   loopback: the machine's ceiling. Prints req/s, p50/p99, the ratio to
-#   nginx and the gateway's peak RSS.
+#   wrk, 64 connections, POSTing generateContent (generate.lua) to
+#   `sluice --server` (GatewayServer + engine in pack mode + GeminiClient + a
+#   zero-latency embedded GeminiSimulator, one process), and the same against
+#   a private nginx returning a fixed Gemini JSON on loopback: the machine's
+#   ceiling for one HTTP exchange.
+#
+#   The two are measured in ROUNDS interleaved pairs (gateway, then nginx, each
+#   DURATION s): on a shared virtual machine a single run swings by +-15 %
+#   with the host, a pair measured back to back much less. Prints every round,
+#   the medians, the ratio gateway/nginx, the gateway's CPU per request by
+#   thread and its peak RSS.
 # Usage: bench_gateway.sh BUILD_DIR [MAX_BATCH] [MAX_WAIT_MS]
+#   env: DURATION (s per run, default 8), ROUNDS (default 3)
 set -eu
 BUILD=${1:?usage: bench_gateway.sh BUILD_DIR [MAX_BATCH] [MAX_WAIT_MS]}
 MAX_BATCH=${2:-16}
 MAX_WAIT=${3:-2}
-DURATION=${DURATION:-10}
+DURATION=${DURATION:-8}
+ROUNDS=${ROUNDS:-3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d)
 GATEWAY_PID=
@@ -24,6 +31,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- gateway -------------------------------------------------------------
 cat >"$TMP/zero.json" <<'JSON'
@@ -37,23 +45,6 @@ until grep -q "listening on" "$TMP/gateway.out"; do
     i=$((i + 1)); [ $i -gt 100 ] && { cat "$TMP/gateway.out"; exit 1; }; sleep 0.1
 done
 GW=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TMP/gateway.out")
-# warm up connections and the allocator
-wrk -t2 -c64 -d2s -s "$HERE/generate.lua" "$GW" >/dev/null 2>&1 || true
-# CPU per request, per thread kind (utime + stime ticks of each thread,
-# "sluice-upstream-3" counted as "sluice-upstream"): a figure that, unlike
-# req/s, barely moves when something else shares the cores.
-thread_ticks() {
-    for t in /proc/$GATEWAY_PID/task/*; do
-        printf '%s %s\n' "$(tr ' ' _ <"$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"
-    done
-}
-thread_ticks >"$TMP/ticks.before"
-wrk -t2 -c64 -d"${DURATION}s" -s "$HERE/generate.lua" "$GW" >"$TMP/gw.txt" 2>&1
-thread_ticks >"$TMP/ticks.after"
-GW_REQUESTS=$(sed -n 's/.*RESULT.*requests=\([0-9]*\).*/\1/p' "$TMP/gw.txt")
-HZ=$(getconf CLK_TCK)
-RSS_KB=$(awk '/VmHWM/ {print $2}' /proc/$GATEWAY_PID/status)
-kill "$GATEWAY_PID"; wait "$GATEWAY_PID" 2>/dev/null || true; GATEWAY_PID=
 
 # --- nginx ceiling -------------------------------------------------------
 NPORT=$(free_port)
@@ -80,18 +71,50 @@ i=0
 until python3 -c "import socket; socket.create_connection(('127.0.0.1',$NPORT))" 2>/dev/null; do
     i=$((i + 1)); [ $i -gt 50 ] && { cat "$TMP/nginx/logs/error.log"; exit 1; }; sleep 0.1
 done
-wrk -t2 -c64 -d2s -s "$HERE/generate.lua" "http://127.0.0.1:$NPORT" >/dev/null 2>&1 || true
-wrk -t2 -c64 -d"${DURATION}s" -s "$HERE/generate.lua" "http://127.0.0.1:$NPORT" >"$TMP/nginx.txt" 2>&1
-kill "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null || true; NGINX_PID=
+NG="http://127.0.0.1:$NPORT"
 
-GW_RPS=$(sed -n 's/.*RESULT req_per_s=\([0-9]*\).*/\1/p' "$TMP/gw.txt")
-NG_RPS=$(sed -n 's/.*RESULT req_per_s=\([0-9]*\).*/\1/p' "$TMP/nginx.txt")
-echo "cpus: $(nproc)  load before: $(cut -d' ' -f1-3 /proc/loadavg)  maxBatchSize=$MAX_BATCH maxWaitMs=$MAX_WAIT pack mode, ${DURATION}s, 64 connections"
-echo "gateway: $(grep RESULT "$TMP/gw.txt")"
-echo "nginx:   $(grep RESULT "$TMP/nginx.txt")"
-echo "ratio gateway/nginx: $(python3 -c "print(f'{$GW_RPS/$NG_RPS:.3f}')")"
+# CPU per request, per thread kind (utime + stime ticks of each thread,
+# "sluice-upstream-3" counted as "sluice-upstream").
+thread_ticks() {
+    for t in /proc/$GATEWAY_PID/task/*; do
+        printf '%s %s\n' "$(tr ' ' _ <"$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"
+    done
+}
+run_wrk() { wrk -t2 -c64 -d"$2" -s "$HERE/generate.lua" "$1" 2>&1 | grep RESULT; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+
+# warm up connections and allocators
+run_wrk "$GW" 2s >/dev/null || true
+run_wrk "$NG" 2s >/dev/null || true
+
+echo "cpus: $(nproc)  load before: $load  maxBatchSize=$MAX_BATCH maxWaitMs=$MAX_WAIT pack mode, 64 connections, $ROUNDS rounds of ${DURATION}s"
+: >"$TMP/rounds"
+thread_ticks >"$TMP/ticks.before"
+GW_REQUESTS=0
+r=1
+while [ $r -le "$ROUNDS" ]; do
+    g=$(run_wrk "$GW" "${DURATION}s")
+    n=$(run_wrk "$NG" "${DURATION}s")
+    GW_REQUESTS=$((GW_REQUESTS + $(echo "$g" | field requests)))
+    g_rps=$(echo "$g" | field req_per_s)
+    n_rps=$(echo "$n" | field req_per_s)
+    echo "$g_rps $(echo "$g" | field p50_ms) $(echo "$g" | field p99_ms) $(echo "$g" | field non2xx) $n_rps $(echo "$n" | field p99_ms)" >>"$TMP/rounds"
+    printf 'round %d: gateway %s req/s p50 %s ms p99 %s ms non2xx %s | nginx %s req/s p99 %s ms | ratio %s\n' "$r" \
+        "$g_rps" "$(echo "$g" | field p50_ms)" "$(echo "$g" | field p99_ms)" "$(echo "$g" | field non2xx)" \
+        "$n_rps" "$(echo "$n" | field p99_ms)" "$(awk -v a="$g_rps" -v b="$n_rps" 'BEGIN {printf "%.3f", a / b}')"
+    r=$((r + 1))
+done
+thread_ticks >"$TMP/ticks.after"
+RSS_KB=$(awk '/VmHWM/ {print $2}' /proc/$GATEWAY_PID/status)
+
+median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+M_GW=$(awk '{print $1}' "$TMP/rounds" | median)
+M_P99=$(awk '{print $3}' "$TMP/rounds" | median)
+M_NG=$(awk '{print $5}' "$TMP/rounds" | median)
+M_RATIO=$(awk '{printf "%.4f\n", $1 / $5}' "$TMP/rounds" | median)
+echo "median gateway: $M_GW req/s, p99 $M_P99 ms | median nginx: $M_NG req/s | median ratio gateway/nginx: $M_RATIO"
 echo "gateway CPU per request (all threads; by thread kind):"
-paste "$TMP/ticks.before" "$TMP/ticks.after" | awk -v n="$GW_REQUESTS" -v hz="$HZ" '
+paste "$TMP/ticks.before" "$TMP/ticks.after" | awk -v n="$GW_REQUESTS" -v hz="$(getconf CLK_TCK)" '
     { k = $1; sub(/-[0-9]+$/, "", k); d[k] += $4 - $2; t += $4 - $2 }
     END {
         printf "  total %.1f us\n", t * 1e6 / hz / n
