@@ -192,7 +192,8 @@ BatchInferenceEngine::Ticket BatchInferenceEngine::submit(InferenceRequest reque
 
             // Wake the engine only when its plan may change: a queue became
             // non-empty (a wait timer is needed) or a batch is full.
-            notify = !m_wakePending && (q->live == 1 || q->live >= cfg.maxBatchSize || cfg.adaptive);
+            notify = !m_wakePending
+                && ((q->live == 1 && !m_lingering) || q->live >= cfg.maxBatchSize || cfg.adaptive);
             if (notify)
                 m_wakePending = true;
         } else {
@@ -478,6 +479,7 @@ void BatchInferenceEngine::run()
     std::vector<KeyQueueView> views;
     std::vector<std::unique_ptr<Pending>> expired;
     SteadyTime lastP95Read{};
+    SteadyTime lastDispatch{};
     Nanos liveP95{0};
 
     std::unique_lock lock(m_mutex);
@@ -590,6 +592,7 @@ void BatchInferenceEngine::run()
             ++m_counters.inflightBatches;
             ++m_counters.batchesDispatched;
             m_counters.upstreamCalls += quint64(calls);
+            lastDispatch = now;
             const qint64 sec = duration_cast<seconds>(now - m_rateOrigin).count();
             auto &bucket = m_rateBuckets[size_t(sec % qint64(m_rateBuckets.size()))];
             if (bucket.first != sec)
@@ -626,7 +629,19 @@ void BatchInferenceEngine::run()
             wait = std::min<Nanos>(wait, std::max<Nanos>(m_deadlines.top().first - now, Nanos(0)));
         if (m_wakePending)
             continue;
-        if (wait == Nanos::max() || m_clock.isManual()) {
+        if (wait == Nanos::max() && !m_clock.isManual() && cfg.maxWaitMs > 0 && now - lastDispatch < seconds(1)) {
+            // Busy a moment ago and nothing queued now: linger for maxWaitMs
+            // instead of sleeping until woken. Under load the next request
+            // arrives within that time, and its submit() spares a futex wake
+            // and two context switches (one per batch); nothing waits longer
+            // than maxWaitMs, since the linger ends no later than the first
+            // newcomer's own maxWaitMs. One second after the last dispatch the
+            // engine sleeps for good (no idle wake-ups).
+            m_lingering = true;
+            m_cv.wait_until(lock, steady_clock::now() + milliseconds(cfg.maxWaitMs),
+                            [this] { return m_wakePending || m_stopping; });
+            m_lingering = false;
+        } else if (wait == Nanos::max() || m_clock.isManual()) {
             m_cv.wait(lock, [this] { return m_wakePending || m_stopping; });
         } else if (wait > Nanos(0)) {
             m_cv.wait_until(lock, steady_clock::now() + wait, [this] { return m_wakePending || m_stopping; });
@@ -656,16 +671,24 @@ void BatchInferenceEngine::onBatchDone(std::shared_ptr<const Batch> batch,
         (r.status.ok() ? ok : errors) += 1;
     }
     bool signalDrained = false;
+    bool wake = false;
     {
         std::lock_guard lock(m_mutex);
+        // The engine thread only needs to hear of a completion when it may be
+        // holding work back for it (the in-flight limit was reached), or when
+        // someone waits for the last batch (drain, stop).
+        const bool wasAtLimit = m_counters.inflightBatches >= quint64(m_config->maxInflightBatches);
         m_counters.inflight -= quint64(size);
         --m_counters.inflightBatches;
         m_counters.completed += quint64(ok);
         m_counters.failed += quint64(errors);
         maybeSignalDrainedLocked(signalDrained);
-        m_wakePending = true;
+        wake = wasAtLimit || m_counters.inflightBatches == 0 || m_draining || m_stopping;
+        if (wake)
+            m_wakePending = true;
     }
-    m_cv.notify_all();
+    if (wake)
+        m_cv.notify_all();
     if (m_metrics) {
         m_metrics->recordBatch(size, now - batch->dispatchedAt, m_backend->upstreamCallsFor(*batch), errors > 0 ? 1 : 0);
         for (int i = 0; i < size; ++i) {

@@ -143,6 +143,10 @@ private:
     mutable std::mutex m_mutex;
     std::condition_variable m_cv;
     bool m_wakePending = false;
+    // The engine thread is in a short timed wait right after dispatching, with
+    // nothing queued: it looks at the queues again within maxWaitMs anyway,
+    // so a submit() that makes a queue non-empty need not wake it.
+    bool m_lingering = false;
     bool m_stopping = false;
     bool m_draining = false;
     bool m_drainedSignalled = false;
