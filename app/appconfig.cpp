@@ -8,6 +8,22 @@
 
 namespace {
 
+bool parseTransport(const QString &text, UpstreamTransport *out)
+{
+    const QString t = text.trimmed().toLower();
+    if (t == QLatin1String("auto"))
+        *out = UpstreamTransport::Auto;
+    else if (t == QLatin1String("qnam"))
+        *out = UpstreamTransport::Qnam;
+    else if (t == QLatin1String("native"))
+        *out = UpstreamTransport::Native;
+    else
+        return false;
+    return true;
+}
+
+const QString kTransportChoices = QStringLiteral("auto, qnam or native");
+
 const QUrl kGoogleBaseUrl(QStringLiteral("https://generativelanguage.googleapis.com"));
 const QStringList kLogLevels{QStringLiteral("debug"), QStringLiteral("info"), QStringLiteral("warning"),
                              QStringLiteral("error")};
@@ -119,6 +135,9 @@ bool applyFile(const QString &path, AppConfig *c, QString *error)
         c->upstreamUrl = QUrl(upstream.value(QStringLiteral("url")).toString());
     if (upstream.contains(QStringLiteral("apiKey")))
         c->apiKey = upstream.value(QStringLiteral("apiKey")).toString().toUtf8();
+    if (upstream.contains(QStringLiteral("transport"))
+        && !parseTransport(upstream.value(QStringLiteral("transport")).toString(), &c->upstreamTransport))
+        return fail(QStringLiteral("upstream.transport"), QStringLiteral("must be %1").arg(kTransportChoices));
     const QJsonObject server = root.value(QStringLiteral("server")).toObject();
     if (server.contains(QStringLiteral("maxBodyBytes"))) {
         const double v = server.value(QStringLiteral("maxBodyBytes")).toDouble(-1);
@@ -198,6 +217,7 @@ void AppConfig::addOptions(QCommandLineParser &parser)
     parser.addOption({QStringLiteral("config"), QStringLiteral("JSON configuration file (env SLUICE_CONFIG); see README."), QStringLiteral("FILE")});
     parser.addOption({QStringLiteral("admin-token"), QStringLiteral("Bearer token required by control routes (env SLUICE_ADMIN_TOKEN)."), QStringLiteral("TOKEN")});
     parser.addOption({QStringLiteral("upstream"), QStringLiteral("Gemini-compatible base URL (env SLUICE_UPSTREAM). Default: Google's when GEMINI_API_KEY is set, else the embedded GeminiSimulator."), QStringLiteral("URL")});
+    parser.addOption({QStringLiteral("upstream-transport"), QStringLiteral("How to speak HTTP upstream: auto (Sluice's own HTTP/1.1 client for http://, QNetworkAccessManager for https://), qnam (always QNetworkAccessManager; needed behind a proxy) or native (default auto; env SLUICE_UPSTREAM_TRANSPORT)."), QStringLiteral("MODE")});
     parser.addOption({QStringLiteral("log-level"), QStringLiteral("debug, info, warning or error (default info; env SLUICE_LOG_LEVEL)."), QStringLiteral("LEVEL")});
     parser.addOption({QStringLiteral("baseline"), QStringLiteral("PerformanceBaseline JSON the drift detector watches (env SLUICE_BASELINE)."), QStringLiteral("FILE")});
     parser.addOption({QStringLiteral("drain-grace-ms"), QStringLiteral("On SIGTERM, how long admitted work may take to finish (default %1; env SLUICE_DRAIN_GRACE_MS).").arg(d.drainGraceMs), QStringLiteral("MS")});
@@ -255,6 +275,12 @@ bool AppConfig::resolve(const QCommandLineParser &parser, const QProcessEnvironm
             c.adminToken = v;
         if (src->get(QStringLiteral("upstream"), QStringLiteral("SLUICE_UPSTREAM"), &v))
             c.upstreamUrl = QUrl(v);
+        if (src->get(QStringLiteral("upstream-transport"), QStringLiteral("SLUICE_UPSTREAM_TRANSPORT"), &v)
+            && !parseTransport(v, &c.upstreamTransport)) {
+            *error = QStringLiteral("%1: must be %2, got '%3'")
+                         .arg(name(QStringLiteral("upstream-transport"), QStringLiteral("SLUICE_UPSTREAM_TRANSPORT")), kTransportChoices, v);
+            return false;
+        }
         if (src->get(QStringLiteral("log-level"), QStringLiteral("SLUICE_LOG_LEVEL"), &v))
             c.logLevel = v;
         if (src->get(QStringLiteral("baseline"), QStringLiteral("SLUICE_BASELINE"), &v))

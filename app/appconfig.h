@@ -2,6 +2,7 @@
 
 #include "engineconfig.h"
 #include "simulatorconfig.h"
+#include "upstreamtransport.h"
 
 #include <QByteArray>
 #include <QHostAddress>
@@ -20,7 +21,7 @@ class QCommandLineParser;
 // Config file shape (every member optional):
 //   { "listen":   { "host": "127.0.0.1", "port": 8080 },
 //     "adminToken": "…",
-//     "upstream": { "url": "https://…", "apiKey": "…" },
+//     "upstream": { "url": "https://…", "apiKey": "…", "transport": "auto" },
 //     "engine":   { <EngineConfig JSON: maxBatchSize, …, retry: {…}> },
 //     "server":   { "maxBodyBytes": 10485760, "drainGraceMs": 30000 },
 //     "simulator": { <SimulatorConfig JSON> } }
@@ -33,6 +34,11 @@ struct AppConfig {
     QString adminToken;
     QUrl upstreamUrl;            // empty: Google's when a key is set, else the embedded simulator
     QByteArray apiKey;           // never logged or printed
+    // How the client speaks HTTP upstream (upstreamtransport.h): "auto" uses
+    // Sluice's own HTTP/1.1 client for plain http:// upstreams and
+    // QNetworkAccessManager for https://; "qnam" forces the latter (an
+    // http:// upstream reached through a proxy needs it).
+    UpstreamTransport upstreamTransport = UpstreamTransport::Auto;
     QString logLevel = QStringLiteral("info");
     qint64 maxBodyBytes = 10 * 1024 * 1024;
     int drainGraceMs = 30000;

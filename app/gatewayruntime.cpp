@@ -44,6 +44,7 @@ bool GatewayRuntime::start(QString *error)
     cc.apiKey = m_config.apiKey;
     cc.concurrency = std::max(64, m_config.engine.maxInflightBatches);
     cc.retry = m_config.engine.retry;
+    cc.transport = m_config.upstreamTransport;
     m_client = std::make_unique<GeminiClient>(cc);
 
     m_engine = std::make_unique<BatchInferenceEngine>(m_client.get(), m_config.engine, Clock::steady(), m_metrics.get());
@@ -136,11 +137,15 @@ QUrl GatewayRuntime::upstreamUrl() const
 
 QString GatewayRuntime::upstreamDescription() const
 {
+    const QString via = m_client && m_client->config().effectiveTransport() == UpstreamTransport::Native
+        ? QStringLiteral("Sluice's HTTP/1.1 client")
+        : QStringLiteral("QNetworkAccessManager");
     if (m_config.usesEmbeddedSimulator())
-        return QStringLiteral("embedded GeminiSimulator at %1 (no GEMINI_API_KEY or --upstream set)").arg(m_upstreamUrl.toString());
-    return QStringLiteral("%1 upstream at %2%3")
+        return QStringLiteral("embedded GeminiSimulator at %1 (no GEMINI_API_KEY or --upstream set), via %2")
+            .arg(m_upstreamUrl.toString(), via);
+    return QStringLiteral("%1 upstream at %2%3, via %4")
         .arg(m_config.upstreamKind(), m_upstreamUrl.toString(),
-             m_config.apiKey.isEmpty() ? QStringLiteral(" (no API key)") : QStringLiteral(" (API key set)"));
+             m_config.apiKey.isEmpty() ? QStringLiteral(" (no API key)") : QStringLiteral(" (API key set)"), via);
 }
 
 QJsonObject GatewayRuntime::environment() const

@@ -140,6 +140,10 @@ private slots:
                                              << QStringList{} << "not an IP address";
         QTest::newRow("missing config file") << QStringList{QStringLiteral("--server"), QStringLiteral("--config"), QStringLiteral("/nonexistent/sluice.json")}
                                              << QStringList{} << "/nonexistent/sluice.json";
+        QTest::newRow("bad upstream transport") << QStringList{QStringLiteral("--server"), QStringLiteral("--upstream-transport"), QStringLiteral("carrier-pigeon")}
+                                                << QStringList{} << "--upstream-transport: must be auto, qnam or native";
+        QTest::newRow("bad upstream transport (env)") << QStringList{QStringLiteral("--server")} << QStringList{QStringLiteral("SLUICE_UPSTREAM_TRANSPORT=h3")}
+                                                      << "SLUICE_UPSTREAM_TRANSPORT: must be auto, qnam or native";
         QTest::newRow("bad log level") << QStringList{QStringLiteral("--server"), QStringLiteral("--log-level"), QStringLiteral("loud")}
                                        << QStringList{} << "log level";
         QTest::newRow("stray argument") << QStringList{QStringLiteral("--server"), QStringLiteral("extra")} << QStringList{} << "extra";
