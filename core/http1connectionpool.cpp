@@ -150,14 +150,22 @@ void Http1ConnectionPool::http1BodyReceived(Http1Connection *connection, QByteAr
         it->second->bodyReceived(std::move(bytes));
 }
 
-void Http1ConnectionPool::http1ResponseReceived(Http1Connection *connection, Http1Connection::Response response)
+Http1ConnectionPool::Exchange *Http1ConnectionPool::takeBusy(Http1Connection *connection)
 {
     const auto it = m_busy.find(connection);
     if (it == m_busy.end())
-        return;
+        return nullptr;
     Exchange *e = it->second;
     m_busy.erase(it);
     e->m_connection = nullptr;
+    return e;
+}
+
+void Http1ConnectionPool::http1ResponseReceived(Http1Connection *connection, Http1Connection::Response response)
+{
+    Exchange *e = takeBusy(connection);
+    if (!e)
+        return;
     release(connection);
     e->responseReceived(std::move(response));
     pump();
@@ -165,12 +173,9 @@ void Http1ConnectionPool::http1ResponseReceived(Http1Connection *connection, Htt
 
 void Http1ConnectionPool::http1ExchangeFailed(Http1Connection *connection, const QString &message)
 {
-    const auto it = m_busy.find(connection);
-    if (it == m_busy.end())
+    Exchange *e = takeBusy(connection);
+    if (!e)
         return;
-    Exchange *e = it->second;
-    m_busy.erase(it);
-    e->m_connection = nullptr;
     const bool stale = connection->failedAsStaleReuse();
     drop(connection);
     if (stale && !e->m_resent) {

@@ -90,6 +90,8 @@ private:
     void http1IdleClosed(Http1Connection *connection) override;
 
     Http1Connection *newConnection();
+    // The exchange running on `connection`, no longer busy there; null when none.
+    Exchange *takeBusy(Http1Connection *connection);
     Http1Connection *takeIdle();
     void run(Http1Connection *connection, Exchange *exchange);
     void release(Http1Connection *connection);
