@@ -10,6 +10,7 @@
 // Uses the offscreen platform unless QT_QPA_PLATFORM is set (painting is
 // real raster work either way; no compositor or GPU involved).
 
+#include "benchcpu.h"
 #include "batchinferenceengine.h"
 #include "geminiclient.h"
 #include "geminisimulator.h"
@@ -24,7 +25,6 @@
 #include <QStandardPaths>
 #include <QTimer>
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -34,13 +34,6 @@
 using namespace std::chrono;
 
 namespace {
-
-double processCpuSeconds()
-{
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
 
 InferenceRequest request(int i)
 {
@@ -122,14 +115,14 @@ Result runOnce(const QUrl &upstream, bool console, double seconds, int outstandi
 
     spin(1.0); // warm-up: connections open, charts have history
     const quint64 redraws0 = window ? window->charts()->redraws() : 0;
-    const double cpu0 = processCpuSeconds();
+    const double cpu0 = BenchCpu::processSeconds();
     const auto t0 = steady_clock::now();
     measuring.store(true);
     spin(seconds);
     measuring.store(false);
     Result r;
     const double elapsed = duration<double>(steady_clock::now() - t0).count();
-    r.cpu = processCpuSeconds() - cpu0;
+    r.cpu = BenchCpu::processSeconds() - cpu0;
     r.rps = double(done.load()) / elapsed;
     r.errors = errors.load();
     r.redraws = window ? window->charts()->redraws() - redraws0 : 0;

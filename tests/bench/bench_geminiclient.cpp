@@ -11,16 +11,14 @@
 // the simulator's ("sluice-simulato…"), so it includes the workers, Qt's
 // per-manager HTTP threads and the driver; "process" is getrusage(RUSAGE_SELF).
 
+#include "benchcpu.h"
 #include "geminiclient.h"
 #include "geminisimulator.h"
 
 #include <QCoreApplication>
-#include <QDir>
-#include <QFile>
 #include <QJsonArray>
 #include <QThread>
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -30,34 +28,6 @@
 using namespace std::chrono;
 
 namespace {
-
-double processCpuSeconds()
-{
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-// CPU seconds of the threads whose name starts with `prefix`.
-double threadCpuSeconds(const QByteArray &prefix)
-{
-    const double tick = double(sysconf(_SC_CLK_TCK));
-    double total = 0;
-    const QDir tasks(QStringLiteral("/proc/self/task"));
-    for (const QString &tid : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
-        QFile comm(tasks.filePath(tid + QStringLiteral("/comm")));
-        if (!comm.open(QIODevice::ReadOnly) || !comm.readAll().startsWith(prefix))
-            continue;
-        QFile stat(tasks.filePath(tid + QStringLiteral("/stat")));
-        if (!stat.open(QIODevice::ReadOnly))
-            continue;
-        const QByteArray s = stat.readAll();
-        const QList<QByteArray> f = s.mid(s.lastIndexOf(')') + 2).split(' ');
-        if (f.size() > 12)
-            total += (f[11].toDouble() + f[12].toDouble()) / tick; // utime, stime
-    }
-    return total;
-}
 
 QJsonObject body()
 {
@@ -112,16 +82,16 @@ Run runOnce(const QUrl &base, UpstreamTransport transport, int workers, int infl
     QThread::msleep(500);
 
     const qint64 calls0 = done.load();
-    const double cpu0 = processCpuSeconds();
-    const double sim0 = threadCpuSeconds("sluice-simulato");
+    const double cpu0 = BenchCpu::processSeconds();
+    const double sim0 = BenchCpu::threadSeconds("sluice-simulato");
     const auto t0 = steady_clock::now();
     QThread::msleep(static_cast<unsigned long>(seconds * 1000));
     Run r;
     r.workers = client.workerCount();
     r.calls = done.load() - calls0;
     r.seconds = duration<double>(steady_clock::now() - t0).count();
-    r.processCpu = processCpuSeconds() - cpu0;
-    r.simCpu = threadCpuSeconds("sluice-simulato") - sim0;
+    r.processCpu = BenchCpu::processSeconds() - cpu0;
+    r.simCpu = BenchCpu::threadSeconds("sluice-simulato") - sim0;
     stop.store(true);
     while (outstanding.load() > 0)
         QThread::msleep(10);

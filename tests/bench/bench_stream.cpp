@@ -13,6 +13,7 @@
 // in-process clients' thread (their cost competes for the same cores), snapshots
 // received per client per second, and wrk's req/s for C and D
 // (wrk -t1 -c32 with tests/bench/generate.lua, a separate process).
+#include "benchcpu.h"
 #include "batchinferenceengine.h"
 #include "gatewayserver.h"
 #include "geminiclient.h"
@@ -22,50 +23,20 @@
 #include "metricsstream.h"
 
 #include <QCoreApplication>
-#include <QDir>
 #include <QElapsedTimer>
 #include <QEventLoop>
-#include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QThread>
 #include <QTimer>
 #include <QWebSocket>
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 
 namespace {
-
-double processCpuSeconds()
-{
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-// utime + stime of every thread named `name`, in seconds.
-double threadCpuSeconds(const QByteArray &name)
-{
-    const double tick = double(sysconf(_SC_CLK_TCK));
-    double total = 0;
-    const QStringList tasks = QDir(QStringLiteral("/proc/self/task")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
-    for (const QString &t : tasks) {
-        QFile comm(QStringLiteral("/proc/self/task/%1/comm").arg(t));
-        if (!comm.open(QIODevice::ReadOnly) || comm.readAll().trimmed() != name)
-            continue;
-        QFile stat(QStringLiteral("/proc/self/task/%1/stat").arg(t));
-        if (!stat.open(QIODevice::ReadOnly))
-            continue;
-        const QByteArray s = stat.readAll();
-        const QList<QByteArray> f = s.mid(s.lastIndexOf(')') + 2).split(' ');
-        total += (f.value(11).toDouble() + f.value(12).toDouble()) / tick; // fields 14, 15 of stat
-    }
-    return total;
-}
 
 void wait(int ms)
 {
@@ -164,14 +135,14 @@ int main(int argc, char **argv)
         }
         Phase p;
         const quint64 snaps0 = clients.snapshots.load();
-        const double s0 = threadCpuSeconds("sluice-server"), p0 = processCpuSeconds(), c0 = threadCpuSeconds("bench-clients");
+        const double s0 = BenchCpu::threadSeconds("sluice-server"), p0 = BenchCpu::processSeconds(), c0 = BenchCpu::threadSeconds("bench-clients");
         QElapsedTimer t;
         t.start();
         wait(seconds * 1000);
         p.seconds = double(t.elapsed()) / 1000.0;
-        p.serverCpu = (threadCpuSeconds("sluice-server") - s0) / p.seconds;
-        p.processCpu = (processCpuSeconds() - p0) / p.seconds;
-        p.clientsCpu = (threadCpuSeconds("bench-clients") - c0) / p.seconds;
+        p.serverCpu = (BenchCpu::threadSeconds("sluice-server") - s0) / p.seconds;
+        p.processCpu = (BenchCpu::processSeconds() - p0) / p.seconds;
+        p.clientsCpu = (BenchCpu::threadSeconds("bench-clients") - c0) / p.seconds;
         if (withClients)
             p.snapshotsPerClientPerSecond = double(clients.snapshots.load() - snaps0) / p.seconds / nClients;
         if (withLoad) {
