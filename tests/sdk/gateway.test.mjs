@@ -4,8 +4,8 @@
 // for the same request fetched raw.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { GoogleGenAI, ApiError } from '@google/genai';
+import { startSluice, stopSluice } from './sluiceprocess.mjs';
 
 const sluice = process.env.SLUICE_BIN;
 let child;
@@ -17,34 +17,19 @@ before(async () => {
   assert.ok(sluice, 'SLUICE_BIN must point at the sluice executable');
   const env = { ...process.env };
   delete env.GEMINI_API_KEY;
-  child = spawn(sluice, ['--server', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  [simulatorUrl, gatewayUrl] = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('sluice --server did not print its URLs within 10 s')), 10000);
-    let out = '';
-    let err = '';
-    const check = () => {
-      // stdout: "listening on URL"; the log (stderr) names the embedded simulator's URL.
-      const s = err.match(/embedded GeminiSimulator at (http:\/\/\S+)/);
-      const g = out.match(/listening on (http:\/\/\S+)/);
-      if (s && g) {
-        clearTimeout(timer);
-        resolve([s[1], g[1]]);
-      }
-    };
-    child.stdout.on('data', (d) => { out += d; check(); });
-    child.stderr.on('data', (d) => { err += d; process.stderr.write(d); check(); });
-    child.on('exit', (code) => reject(new Error(`sluice --server exited early with ${code}: ${err}`)));
+  // stdout: "listening on URL"; the log (stderr) names the embedded simulator's URL.
+  const started = await startSluice(sluice, ['--server', '--port', '0'], {
+    what: 'sluice --server', env,
+    stdout: [/listening on (http:\/\/\S+)/],
+    stderr: [/embedded GeminiSimulator at (http:\/\/\S+)/],
   });
+  child = started.child;
+  [gatewayUrl] = started.stdout;
+  [simulatorUrl] = started.stderr;
   ai = new GoogleGenAI({ apiKey: 'any-key', httpOptions: { baseUrl: gatewayUrl } });
 });
 
-after(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-    process.kill(child.pid, 'SIGTERM');
-    await exited;
-  }
-});
+after(() => stopSluice(child));
 
 async function rawSim(path, body) {
   const r = await fetch(`${simulatorUrl}/v1beta/${path}`, {

@@ -3,8 +3,8 @@
 // the simulator sent for the same request fetched raw.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { GoogleGenAI, ApiError } from '@google/genai';
+import { startSluice, stopSluice } from './sluiceprocess.mjs';
 
 const bin = process.env.SLUICE_BIN;
 let child;
@@ -13,32 +13,18 @@ let ai;
 
 before(async () => {
   assert.ok(bin, 'SLUICE_BIN must point at the sluice executable');
-  child = spawn(bin, ['--simulate-gemini', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  baseUrl = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('simulator did not print its URL within 10 s')), 10000);
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`simulator exited early with ${code}`)));
+  const started = await startSluice(bin, ['--simulate-gemini', '--port', '0'], {
+    what: 'sluice --simulate-gemini',
+    stdout: [/listening on (http:\/\/\S+)/],
   });
+  child = started.child;
+  [baseUrl] = started.stdout;
   // Fast service times for the test; the shapes do not depend on them.
   await patchConfig({ timeScale: 0.01 });
   ai = new GoogleGenAI({ apiKey: 'any-key', httpOptions: { baseUrl } });
 });
 
-after(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-    process.kill(child.pid, 'SIGTERM');
-    await exited;
-  }
-});
+after(() => stopSluice(child));
 
 async function patchConfig(patch) {
   const r = await fetch(`${baseUrl}/sim/v1/config`, { method: 'PATCH', body: JSON.stringify(patch) });
