@@ -145,58 +145,8 @@ void GatewayHttpServer::appendCommonHeaders(QByteArray &out)
     out.append(line, qsizetype(std::clamp(n, 0, int(sizeof line) - 1)));
 }
 
-QByteArray GatewayHttpServer::commonHeaders()
+QByteArray GatewayHttpServer::serialize(const HttpReply &reply, int status, bool close, bool withBody)
 {
-    QByteArray h;
-    appendCommonHeaders(h);
-    return h;
-}
-
-QByteArray GatewayHttpServer::rawErrorResponse(int httpStatus, const QString &message)
-{
-    StatusCode code = StatusCode::InvalidArgument;
-    if (httpStatus == 408)
-        code = StatusCode::DeadlineExceeded;
-    const HttpReply reply = ErrorMapping::toReply(Status::error(code, message), httpStatus);
-    QByteArray out = "HTTP/1.1 " + QByteArray::number(reply.status) + ' ' + ErrorMapping::reasonPhrase(reply.status)
-        + "\r\nContent-Type: " + reply.contentType + "\r\nContent-Length: " + QByteArray::number(reply.body.size())
-        + "\r\nConnection: close\r\n" + commonHeaders();
-    for (const auto &[k, v] : reply.headers)
-        out += k + ": " + v + "\r\n";
-    out += "\r\n" + reply.body;
-    ++m_requestCounts[{QByteArrayLiteral("invalid"), reply.status}];
-    return out;
-}
-
-QByteArray GatewayHttpServer::rawResponse(const HttpReply &reply, const QByteArray &route)
-{
-    QByteArray out = "HTTP/1.1 " + QByteArray::number(reply.status) + ' ' + ErrorMapping::reasonPhrase(reply.status)
-        + "\r\nContent-Type: " + reply.contentType + "\r\nContent-Length: " + QByteArray::number(reply.body.size())
-        + "\r\nConnection: close\r\n" + commonHeaders();
-    for (const auto &[k, v] : reply.headers)
-        out += k + ": " + v + "\r\n";
-    out += "\r\n" + reply.body;
-    ++m_requestCounts[{route, reply.status}];
-    return out;
-}
-
-void GatewayHttpServer::finish(const std::shared_ptr<GatewayExchange> &ex, const HttpReply &reply)
-{
-    if (ex->written)
-        return;
-    ex->written = true;
-    if (ex->onDisconnect)
-        QObject::disconnect(ex->onDisconnect);
-    ++m_requestCounts[{ex->route, reply.status}];
-    QTcpSocket *socket = ex->socket.data();
-    if (!socket || socket->state() != QAbstractSocket::ConnectedState)
-        return;
-    // The whole answer in ONE write (one syscall, one TCP segment for small
-    // answers). QHttpServerResponder 6.4 would write the status line, the
-    // header block and the body separately; its destructor writes nothing, so
-    // keeping it unused is safe.
-    const int status = writableStatus(reply.status);
-    const bool withBody = !ex->head;
     QByteArray out;
     out.reserve(384 + (withBody ? reply.body.size() : 0));
     out += "HTTP/1.1 ";
@@ -215,12 +165,44 @@ void GatewayHttpServer::finish(const std::shared_ptr<GatewayExchange> &ex, const
         out += v;
         out += "\r\n";
     }
-    if (ex->closeAfter)
+    if (close)
         out += "Connection: close\r\n";
     out += "\r\n";
     if (withBody)
         out += reply.body;
-    socket->write(out);
+    return out;
+}
+
+QByteArray GatewayHttpServer::rawErrorResponse(int httpStatus, const QString &message)
+{
+    StatusCode code = StatusCode::InvalidArgument;
+    if (httpStatus == 408)
+        code = StatusCode::DeadlineExceeded;
+    return rawResponse(ErrorMapping::toReply(Status::error(code, message), httpStatus), QByteArrayLiteral("invalid"));
+}
+
+QByteArray GatewayHttpServer::rawResponse(const HttpReply &reply, const QByteArray &route)
+{
+    ++m_requestCounts[{route, reply.status}];
+    return serialize(reply, reply.status, true, true);
+}
+
+void GatewayHttpServer::finish(const std::shared_ptr<GatewayExchange> &ex, const HttpReply &reply)
+{
+    if (ex->written)
+        return;
+    ex->written = true;
+    if (ex->onDisconnect)
+        QObject::disconnect(ex->onDisconnect);
+    ++m_requestCounts[{ex->route, reply.status}];
+    QTcpSocket *socket = ex->socket.data();
+    if (!socket || socket->state() != QAbstractSocket::ConnectedState)
+        return;
+    // The whole answer in ONE write (one syscall, one TCP segment for small
+    // answers). QHttpServerResponder 6.4 would write the status line, the
+    // header block and the body separately; its destructor writes nothing, so
+    // keeping it unused is safe.
+    socket->write(serialize(reply, writableStatus(reply.status), ex->closeAfter, !ex->head));
     socket->flush(); // now, not when the write notifier fires on the next loop iteration
     if (m_tcp)
         m_tcp->responseWritten(socket);

@@ -86,8 +86,12 @@ protected:
     void missingHandler(const QHttpServerRequest &request, QTcpSocket *socket) override;
 
 private:
-    QByteArray commonHeaders(); // Date, Server, X-Queue-* lines, each ending in CRLF
-    void appendCommonHeaders(QByteArray &out); // the same, appended in place
+    // Date, Server and X-Queue-* lines, each ending in CRLF, appended to `out`.
+    void appendCommonHeaders(QByteArray &out);
+    // One whole answer: status line (`status`), Content-Type and -Length, the
+    // common headers, the reply's own headers, Connection: close when `close`,
+    // then the body unless `withBody` is false (HEAD).
+    QByteArray serialize(const HttpReply &reply, int status, bool close, bool withBody);
     void methodNotAllowed(const std::shared_ptr<GatewayExchange> &ex, const QByteArray &allow);
     void notFound(const std::shared_ptr<GatewayExchange> &ex, const QString &path);
 
