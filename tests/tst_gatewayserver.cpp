@@ -2,6 +2,7 @@
 #include "gatewaytestclient.h"
 #include "geminiresponse.h"
 #include "simulatorcontent.h"
+#include "userturn.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -23,12 +24,9 @@ namespace {
 constexpr int kWords = 12;
 const QByteArray kGenerate = "/v1beta/models/gemini-2.0-flash:generateContent";
 
-QByteArray userText(const QString &text)
+QByteArray userTextBytes(const QString &text)
 {
-    return QJsonDocument(QJsonObject{{QStringLiteral("contents"),
-                                      QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
-                                                             {QStringLiteral("parts"), QJsonArray{QJsonObject{{QStringLiteral("text"), text}}}}}}}})
-        .toJson(QJsonDocument::Compact);
+    return QJsonDocument(userText(text)).toJson(QJsonDocument::Compact);
 }
 
 QJsonObject json(const QByteArray &body)
@@ -134,7 +132,7 @@ private slots:
         std::vector<std::unique_ptr<RawHttp>> clients;
         for (int i = 0; i < kRequests; ++i) {
             clients.push_back(std::make_unique<RawHttp>(m_url));
-            clients.back()->request("POST", kGenerate, userText(QStringLiteral("batched question %1").arg(i)));
+            clients.back()->request("POST", kGenerate, userTextBytes(QStringLiteral("batched question %1").arg(i)));
         }
         QTRY_VERIFY_WITH_TIMEOUT(std::all_of(clients.begin(), clients.end(), [](const auto &c) { return c->complete; }), 30000);
         for (int i = 0; i < kRequests; ++i) {
@@ -194,7 +192,7 @@ private slots:
         std::vector<std::unique_ptr<RawHttp>> clients;
         for (int i = 0; i < kRequests; ++i) {
             clients.push_back(std::make_unique<RawHttp>(m_url));
-            clients.back()->request("POST", kGenerate, userText(QStringLiteral("crowded %1").arg(i)));
+            clients.back()->request("POST", kGenerate, userTextBytes(QStringLiteral("crowded %1").arg(i)));
         }
         QTRY_VERIFY_WITH_TIMEOUT(std::all_of(clients.begin(), clients.end(), [](const auto &c) { return c->complete; }), 30000);
         int ok = 0, refused = 0;
@@ -224,12 +222,12 @@ private slots:
     void deadlineInQueueIs504WithoutUpstreamCall()
     {
         setEngine([](EngineConfig &c) { c.maxWaitMs = 5000; });
-        auto r = call("POST", kGenerate, userText(QStringLiteral("in a hurry")), {{"Content-Type", "application/json"}, {"X-Request-Deadline-Ms", "100"}});
+        auto r = call("POST", kGenerate, userTextBytes(QStringLiteral("in a hurry")), {{"Content-Type", "application/json"}, {"X-Request-Deadline-Ms", "100"}});
         QCOMPARE(r->status, 504);
         QCOMPARE(json(r->body).value(QStringLiteral("error")).toObject().value(QStringLiteral("status")).toString(),
                  QStringLiteral("DEADLINE_EXCEEDED"));
         QCOMPARE(m_stack.sim->stats().route(QStringLiteral("generateContent")), 0);
-        auto bad = call("POST", kGenerate, userText(QStringLiteral("x")), {{"Content-Type", "application/json"}, {"X-Request-Deadline-Ms", "soon"}});
+        auto bad = call("POST", kGenerate, userTextBytes(QStringLiteral("x")), {{"Content-Type", "application/json"}, {"X-Request-Deadline-Ms", "soon"}});
         QCOMPARE(bad->status, 400);
     }
 
@@ -245,7 +243,7 @@ private slots:
         std::vector<std::unique_ptr<RawHttp>> clients;
         for (int i = 0; i < 16; ++i) {
             clients.push_back(std::make_unique<RawHttp>(m_url));
-            clients.back()->request("POST", kGenerate, userText(QStringLiteral("small batch %1").arg(i)));
+            clients.back()->request("POST", kGenerate, userTextBytes(QStringLiteral("small batch %1").arg(i)));
         }
         QTRY_VERIFY_WITH_TIMEOUT(std::all_of(clients.begin(), clients.end(), [](const auto &c) { return c->complete; }), 20000);
         for (const auto &c : clients)
@@ -314,7 +312,7 @@ private slots:
         QTest::newRow("escaped underscore in a key") << QByteArray("POST") << kGenerate << j << QByteArray(R"({"contents":[{"parts":[{"text":"a"}]}],"generation\u005fconfig":3})") << 400 << "generationConfig must be an object" << QByteArray();
         QTest::newRow("snake generation_config wrong type") << QByteArray("POST") << kGenerate << j << QByteArray(R"({"contents":[{"parts":[{"text":"a"}]}],"generation_config":3})") << 400 << "generationConfig must be an object" << QByteArray();
         QTest::newRow("invalid utf-8") << QByteArray("POST") << kGenerate << j << QByteArray("{\"contents\":[{\"parts\":[{\"text\":\"\xff\xfe\"}]}]}") << 400 << "UTF-8" << QByteArray();
-        QTest::newRow("not json content type") << QByteArray("POST") << kGenerate << QByteArray("text/plain") << userText(QStringLiteral("a")) << 415 << "Content-Type" << QByteArray();
+        QTest::newRow("not json content type") << QByteArray("POST") << kGenerate << QByteArray("text/plain") << userTextBytes(QStringLiteral("a")) << 415 << "Content-Type" << QByteArray();
         QTest::newRow("embed content missing") << QByteArray("POST") << QByteArray("/v1beta/models/gemini-embedding-001:embedContent") << j << QByteArray("{}") << 400 << "content is required" << QByteArray();
         QTest::newRow("unknown route") << QByteArray("GET") << QByteArray("/v2/nothing") << j << QByteArray() << 404 << "no route" << QByteArray();
         QTest::newRow("unknown operation") << QByteArray("POST") << QByteArray("/v1beta/models/gemini-2.0-flash:explode") << j << QByteArray("{}") << 404 << "no route" << QByteArray();
@@ -367,7 +365,7 @@ private slots:
     void expectContinue()
     {
         RawHttp r(m_url);
-        const QByteArray body = userText(QStringLiteral("continue please"));
+        const QByteArray body = userTextBytes(QStringLiteral("continue please"));
         r.send("POST " + kGenerate + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: "
                + QByteArray::number(body.size()) + "\r\n\r\n");
         QTRY_VERIFY_WITH_TIMEOUT(r.complete, 5000);
@@ -426,7 +424,7 @@ private slots:
             std::vector<std::unique_ptr<RawHttp>> clients;
             for (int i = 0; i < 10; ++i) {
                 clients.push_back(std::make_unique<RawHttp>(m_url));
-                clients.back()->request("POST", kGenerate, userText(QStringLiteral("leaving %1").arg(i)));
+                clients.back()->request("POST", kGenerate, userTextBytes(QStringLiteral("leaving %1").arg(i)));
             }
             QTRY_COMPARE_WITH_TIMEOUT(m_stack.engine->counters().queued, quint64(10), 5000);
             for (auto &c : clients)
@@ -436,7 +434,7 @@ private slots:
         QVERIFY(m_stack.engine->counters().invariantHolds());
         QCOMPARE(m_stack.sim->stats().route(QStringLiteral("generateContent")), 0);
         setEngine([](EngineConfig &) {});
-        auto r = call("POST", kGenerate, userText(QStringLiteral("still serving")));
+        auto r = call("POST", kGenerate, userTextBytes(QStringLiteral("still serving")));
         QCOMPARE(r->status, 200);
         QVERIFY(m_stack.engine->counters().invariantHolds());
     }
@@ -444,7 +442,7 @@ private slots:
     void sseStreaming()
     {
         const QString prompt = QStringLiteral("stream me a river");
-        auto r = call("POST", "/v1beta/models/gemini-2.0-flash%3AstreamGenerateContent?alt=sse", userText(prompt),
+        auto r = call("POST", "/v1beta/models/gemini-2.0-flash%3AstreamGenerateContent?alt=sse", userTextBytes(prompt),
                       {{"Content-Type", "application/json"}, {"X-Sluice-Pack", "off"}});
         QCOMPARE(r->status, 200);
         QCOMPARE(r->header("Content-Type"), QByteArray("text/event-stream"));
@@ -474,14 +472,14 @@ private slots:
         QVERIFY(last.usage().candidatesTokenCount.value_or(0) > 0);
 
         // Without alt=sse: a JSON array of the same chunks, packed mode allowed.
-        auto arr = call("POST", "/v1beta/models/gemini-2.0-flash:streamGenerateContent", userText(prompt));
+        auto arr = call("POST", "/v1beta/models/gemini-2.0-flash:streamGenerateContent", userTextBytes(prompt));
         QCOMPARE(arr->status, 200);
         QVERIFY(QJsonDocument::fromJson(arr->body).isArray());
     }
 
     void passthroughRoutes()
     {
-        auto count = call("POST", "/v1beta/models/gemini-2.0-flash:countTokens", userText(QStringLiteral("The quick brown fox jumps over the lazy dog.")));
+        auto count = call("POST", "/v1beta/models/gemini-2.0-flash:countTokens", userTextBytes(QStringLiteral("The quick brown fox jumps over the lazy dog.")));
         QCOMPARE(count->status, 200);
         QCOMPARE(json(count->body).value(QStringLiteral("totalTokens")).toInt(), 11);
         auto list = call("GET", "/v1beta/models");
@@ -540,7 +538,7 @@ private slots:
         auto draining = call("GET", "/health");
         QCOMPARE(draining->status, 503);
         QCOMPARE(json(draining->body).value(QStringLiteral("status")).toString(), QStringLiteral("draining"));
-        auto refused = call("POST", kGenerate, userText(QStringLiteral("too late")));
+        auto refused = call("POST", kGenerate, userTextBytes(QStringLiteral("too late")));
         QCOMPARE(refused->status, 503);
         QCOMPARE(json(refused->body).value(QStringLiteral("error")).toObject().value(QStringLiteral("status")).toString(),
                  QStringLiteral("UNAVAILABLE"));

@@ -3,6 +3,7 @@
 #include "geminisimulator.h"
 #include "packcodec.h"
 #include "simulatorcontent.h"
+#include "userturn.h"
 
 #include <QElapsedTimer>
 #include <QJsonArray>
@@ -26,13 +27,6 @@ using namespace std::chrono_literals;
 // never answers, or closes a kept-alive connection).
 
 namespace {
-
-QJsonObject userText(const QString &text)
-{
-    return QJsonObject{{QStringLiteral("contents"),
-                        QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
-                                               {QStringLiteral("parts"), QJsonArray{QJsonObject{{QStringLiteral("text"), text}}}}}}}};
-}
 
 QJsonObject embedBody(const QString &text, int dims = 8)
 {

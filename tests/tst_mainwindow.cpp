@@ -14,6 +14,7 @@
 #include "mainwindow.h"
 #include "metricscharts.h"
 #include "upstreamsettingsdialog.h"
+#include "userturn.h"
 
 #include <QAction>
 #include <QChartView>
@@ -48,13 +49,6 @@ using namespace std::chrono;
 using namespace std::chrono_literals;
 
 namespace {
-
-QJsonObject userText(const QString &text)
-{
-    return QJsonObject{{QStringLiteral("contents"),
-                        QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
-                                               {QStringLiteral("parts"), QJsonArray{QJsonObject{{QStringLiteral("text"), text}}}}}}}};
-}
 
 InferenceRequest request(int i)
 {

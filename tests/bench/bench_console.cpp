@@ -18,10 +18,10 @@
 #include "latencyhistogram.h"
 #include "mainwindow.h"
 #include "metricscharts.h"
+#include "userturn.h"
 
 #include <QApplication>
 #include <QEventLoop>
-#include <QJsonArray>
 #include <QStandardPaths>
 #include <QTimer>
 
@@ -39,10 +39,7 @@ InferenceRequest request(int i)
 {
     InferenceRequest r;
     r.model = QStringLiteral("gemini-2.0-flash");
-    r.body = QJsonObject{{QStringLiteral("contents"),
-                          QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
-                                                 {QStringLiteral("parts"), QJsonArray{QJsonObject{
-                                                      {QStringLiteral("text"), QStringLiteral("ping %1").arg(i % 64)}}}}}}}};
+    r.body = userText(QStringLiteral("ping %1").arg(i % 64));
     return r;
 }
 

@@ -14,9 +14,9 @@
 #include "benchcpu.h"
 #include "geminiclient.h"
 #include "geminisimulator.h"
+#include "userturn.h"
 
 #include <QCoreApplication>
-#include <QJsonArray>
 #include <QThread>
 
 #include <unistd.h>
@@ -28,13 +28,6 @@
 using namespace std::chrono;
 
 namespace {
-
-QJsonObject body()
-{
-    return QJsonObject{{QStringLiteral("contents"),
-                        QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
-                                               {QStringLiteral("parts"), QJsonArray{QJsonObject{{QStringLiteral("text"), QStringLiteral("ping")}}}}}}}};
-}
 
 const char *transportName(UpstreamTransport t)
 {
@@ -62,7 +55,7 @@ Run runOnce(const QUrl &base, UpstreamTransport transport, int workers, int infl
     std::atomic<bool> stop{false};
     std::atomic<qint64> done{0}, errors{0};
     std::atomic<int> outstanding{0};
-    const QJsonObject b = body();
+    const QJsonObject b = userText(QStringLiteral("ping"));
     std::function<void()> issue = [&] {
         outstanding.fetch_add(1);
         client.call(Operation::GenerateContent, QStringLiteral("gemini-2.0-flash"), b, steady_clock::now() + 30s,
