@@ -199,6 +199,13 @@ private:
     }
 
     void makeClient(const GeminiClientConfig &c) { m_client = std::make_unique<GeminiClient>(c); }
+    // The client of clientConfig(), pointed at a listening RawPeer.
+    void makeClientFor(const RawPeer &peer)
+    {
+        GeminiClientConfig c = clientConfig();
+        c.baseUrl = peer.baseUrl();
+        makeClient(c);
+    }
 
     std::shared_ptr<Batch> makeBatch(Operation op, PackingMode mode, const QList<QJsonObject> &bodies,
                                      milliseconds timeout = 10s, const QString &model = kModel)
@@ -978,9 +985,7 @@ private slots:
         peer.handler = [](const RawPeer::Request &r) {
             return r.indexOnConnection == 0 ? RawPeer::Reply{okWithLength()} : RawPeer::Reply{{}, true};
         };
-        GeminiClientConfig c = clientConfig();
-        c.baseUrl = peer.baseUrl();
-        makeClient(c);
+        makeClientFor(peer);
 
         for (int i = 0; i < 2; ++i) {
             ResultWaiter w;
@@ -1006,9 +1011,7 @@ private slots:
         peer.handler = [](const RawPeer::Request &r) {
             return r.connection == 0 && r.indexOnConnection == 0 ? RawPeer::Reply{okWithLength()} : RawPeer::Reply{{}, true};
         };
-        GeminiClientConfig c = clientConfig();
-        c.baseUrl = peer.baseUrl();
-        makeClient(c);
+        makeClientFor(peer);
 
         ResultWaiter first;
         m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s, first.callback());
@@ -1062,9 +1065,7 @@ private slots:
         RawPeer peer;
         QVERIFY(peer.listen());
         peer.handler = [](const RawPeer::Request &) { return RawPeer::Reply{{}, false, true}; };
-        GeminiClientConfig c = clientConfig();
-        c.baseUrl = peer.baseUrl();
-        makeClient(c);
+        makeClientFor(peer);
         QElapsedTimer t;
         t.start();
         ResultWaiter w;
@@ -1119,9 +1120,7 @@ private slots:
         RawPeer peer;
         QVERIFY(peer.listen());
         peer.handler = [answer, closeAfter](const RawPeer::Request &) { return RawPeer::Reply{answer, closeAfter}; };
-        GeminiClientConfig c = clientConfig();
-        c.baseUrl = peer.baseUrl();
-        makeClient(c);
+        makeClientFor(peer);
         for (int i = 0; i < 3; ++i) {
             ResultWaiter w;
             m_client->call(Operation(op), kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s, w.callback());
@@ -1165,9 +1164,7 @@ private slots:
         RawPeer peer;
         QVERIFY(peer.listen());
         peer.handler = [answer](const RawPeer::Request &) { return RawPeer::Reply{answer}; };
-        GeminiClientConfig c = clientConfig();
-        c.baseUrl = peer.baseUrl();
-        makeClient(c);
+        makeClientFor(peer);
         ResultWaiter w;
         m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s,
                        w.callback(), RetryPolicy{2, 10, 50});
