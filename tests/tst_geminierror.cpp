@@ -1,6 +1,6 @@
+#include "fixtures.h"
 #include "geminierror.h"
 
-#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QtTest>
@@ -14,13 +14,7 @@ class TestGeminiError : public QObject
     Q_OBJECT
 
 private:
-    static QByteArray read(const QString &name)
-    {
-        QFile f(QStringLiteral(SLUICE_FIXTURES_DIR "/") + name);
-        if (!f.open(QIODevice::ReadOnly))
-            qFatal("missing fixture %s", qPrintable(name));
-        return f.readAll();
-    }
+    static QByteArray read(const QString &name) { return readFixture(name); }
 
 private slots:
     void fixtures_data()

@@ -1,8 +1,8 @@
+#include "fixtures.h"
 #include "geminiresponse.h"
 #include "sseparser.h"
 
 #include <QDir>
-#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QtTest>
@@ -14,13 +14,7 @@ class TestGeminiResponse : public QObject
     Q_OBJECT
 
 private:
-    static QByteArray read(const QString &name)
-    {
-        QFile f(QStringLiteral(SLUICE_FIXTURES_DIR "/") + name);
-        if (!f.open(QIODevice::ReadOnly))
-            qFatal("missing fixture %s", qPrintable(name));
-        return f.readAll();
-    }
+    static QByteArray read(const QString &name) { return readFixture(name); }
 
     // The response bodies a file holds: the file itself, or for a js-genai
     // recording every element of interactions[].response.bodySegments.

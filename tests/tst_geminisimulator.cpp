@@ -1,13 +1,13 @@
 // GeminiSimulator over real loopback: every route against the recorded
 // fixtures' shapes (SLUICE_FIXTURES_DIR), SSE framing bytes, JSON pack mode,
 // embeddings, key checks, quota 429s, capacity, faults and bad input.
+#include "fixtures.h"
 #include "geminisimulator.h"
 #include "simulatorcontent.h"
 #include "simulatorwire.h"
 
 #include <QElapsedTimer>
 #include <QEventLoop>
-#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -32,10 +32,7 @@ struct Reply {
 
 QJsonObject fixture(const char *name)
 {
-    QFile f(QStringLiteral(SLUICE_FIXTURES_DIR "/") + QLatin1String(name));
-    if (!f.open(QIODevice::ReadOnly))
-        qFatal("missing fixture %s", name);
-    return QJsonDocument::fromJson(f.readAll()).object();
+    return QJsonDocument::fromJson(readFixture(QLatin1String(name))).object();
 }
 
 // The response body of a js-genai recording (first interaction, segment i).
@@ -414,9 +411,7 @@ void TestGeminiSimulator::maxOutputTokens()
 void TestGeminiSimulator::streamSseFraming()
 {
     // The recorded fixture itself is framed the way we assert below.
-    QFile sseFixture(QStringLiteral(SLUICE_FIXTURES_DIR "/streamGenerateContent_sse_gemini-2.0-flash.txt"));
-    QVERIFY(sseFixture.open(QIODevice::ReadOnly));
-    const QByteArray recorded = sseFixture.readAll();
+    const QByteArray recorded = readFixture(QStringLiteral("streamGenerateContent_sse_gemini-2.0-flash.txt"));
     QVERIFY(recorded.startsWith("data: ") && recorded.endsWith("\r\n\r\n"));
 
     const QJsonObject request = textRequest(QStringLiteral("why is the sky blue?"));

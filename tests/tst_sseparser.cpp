@@ -1,7 +1,7 @@
+#include "fixtures.h"
 #include "geminiresponse.h"
 #include "sseparser.h"
 
-#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QtTest>
@@ -13,13 +13,7 @@ class TestSseParser : public QObject
     Q_OBJECT
 
 private:
-    static QByteArray fixture(const char *name)
-    {
-        QFile f(QStringLiteral(SLUICE_FIXTURES_DIR "/") + QLatin1String(name));
-        if (!f.open(QIODevice::ReadOnly))
-            qFatal("missing fixture %s", name);
-        return f.readAll();
-    }
+    static QByteArray fixture(const char *name) { return readFixture(QLatin1String(name)); }
 
     // The JSON payloads of a CRLF-framed fixture, split without the parser.
     static QList<QByteArray> payloads(const QByteArray &raw)
