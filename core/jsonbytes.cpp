@@ -70,6 +70,41 @@ void JsonBytes::appendString(QByteArray &out, QStringView s)
     out.truncate(cursor - out.constData());
 }
 
+void JsonBytes::appendUtf8String(QByteArray &out, QByteArrayView utf8)
+{
+    const qsizetype start = out.size();
+    out.resize(start + 2 + 6 * utf8.size());
+    char *cursor = out.data() + start;
+    *cursor++ = '"';
+    const char *src = utf8.data();
+    const char *const end = src + utf8.size();
+    while (src != end) {
+        const unsigned char c = static_cast<unsigned char>(*src++);
+        if (c >= 0x20 && c != 0x22 && c != 0x5c) {
+            *cursor++ = char(c); // ASCII or a byte of a multi-byte sequence: as is
+            continue;
+        }
+        *cursor++ = '\\';
+        switch (c) {
+        case 0x22: *cursor++ = '"'; break;
+        case 0x5c: *cursor++ = '\\'; break;
+        case 0x8: *cursor++ = 'b'; break;
+        case 0xc: *cursor++ = 'f'; break;
+        case 0xa: *cursor++ = 'n'; break;
+        case 0xd: *cursor++ = 'r'; break;
+        case 0x9: *cursor++ = 't'; break;
+        default:
+            *cursor++ = 'u';
+            *cursor++ = '0';
+            *cursor++ = '0';
+            *cursor++ = hexdig(c >> 4);
+            *cursor++ = hexdig(c & 0xf);
+        }
+    }
+    *cursor++ = '"';
+    out.truncate(cursor - out.constData());
+}
+
 void JsonBytes::appendValue(QByteArray &out, const QJsonValue &v)
 {
     if (v.isString()) {

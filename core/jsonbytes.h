@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QByteArrayView>
 #include <QJsonValue>
 #include <QStringView>
 
@@ -18,6 +19,11 @@ namespace JsonBytes {
 
 // Appends `s` as a JSON string literal, quotes included.
 void appendString(QByteArray &out, QStringView s);
+
+// The same for text already in UTF-8 (well-formed, no surrogate code points,
+// as JsonScanner::readString() gives it): equal to
+// appendString(out, QString::fromUtf8(utf8)) without the UTF-16 round trip.
+void appendUtf8String(QByteArray &out, QByteArrayView utf8);
 
 // Appends any JSON value: strings directly, anything else through Qt's writer.
 void appendValue(QByteArray &out, const QJsonValue &v);
