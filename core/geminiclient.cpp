@@ -320,6 +320,7 @@ void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector
     UpstreamCall c = makeCall(Operation::GenerateContent, batch.model, QJsonObject(), earliestDeadline(batch, indices),
                               batch.retry);
     c.body = PackCodec::buildRequestJson(members, batch.members[indices.front()].request.body);
+    c.rawAnswer = true; // read below: straight from the bytes when the answer has the usual shape
     c.done = [this, state, indices, members](UpstreamOutcome o) {
         const Batch &b = *state->batch;
         if (!o.status.ok()) {
@@ -327,17 +328,31 @@ void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector
                 state->complete(i, inferenceResultFrom(o));
             return;
         }
-        const GeminiResponse pack(o.body);
-        const PackCodec::Answer answer = PackCodec::parseAnswer(pack);
         const bool wantJson = std::all_of(indices.begin(), indices.end(), [&b](size_t i) {
             return b.members[i].request.wantsBodyJson;
         });
+        std::optional<QList<std::optional<PackCodec::MemberJson>>> answers;
+        if (wantJson)
+            answers = PackCodec::memberResponsesJson(o.raw, members);
+        std::optional<GeminiResponse> pack;
+        if (!answers) {
+            QString why;
+            pack = GeminiResponse::parse(o.raw, &why);
+            if (!pack) {
+                o.status = UpstreamWorker::unparseableAnswer(why, o.httpStatus);
+                for (size_t i : indices)
+                    state->complete(i, inferenceResultFrom(o));
+                return;
+            }
+        }
+        const PackCodec::Answer answer = pack ? PackCodec::parseAnswer(*pack) : PackCodec::Answer();
         if (wantJson) {
             // The gateway's path: every member's answer as bytes, no QJsonObject per member.
-            const auto answers = PackCodec::memberResponsesJson(pack, members, answer);
+            if (!answers)
+                answers = PackCodec::memberResponsesJson(*pack, members, answer);
             for (size_t k = 0; k < indices.size(); ++k) {
                 const size_t i = indices[k];
-                const auto &a = answers[qsizetype(k)];
+                const auto &a = (*answers)[qsizetype(k)];
                 if (!a) {
                     runSingle(state, i, b.operation, o.attempts);
                     continue;
@@ -353,7 +368,7 @@ void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector
             }
             return;
         }
-        const auto bodies = PackCodec::memberResponses(pack, members, answer);
+        const auto bodies = PackCodec::memberResponses(*pack, members, answer);
         for (size_t k = 0; k < indices.size(); ++k) {
             const size_t i = indices[k];
             if (!bodies[qsizetype(k)]) {

@@ -1,6 +1,7 @@
 #include "packcodec.h"
 
 #include "jsonbytes.h"
+#include "jsonscanner.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -280,8 +281,10 @@ struct Shares {
     bool hasThoughts = false;
 };
 
-Shares shareUsage(const GeminiResponse &packResponse, const QList<PackCodec::Member> &members,
-                  const PackCodec::Answer &answer)
+// `answeredLength(i)`: the UTF-16 length of member i's answer, or -1 when the
+// answer does not contain it.
+template<typename AnswerLength>
+Shares shareUsage(const UsageMetadata &u, const QList<PackCodec::Member> &members, AnswerLength answeredLength)
 {
     Shares s;
     QList<qint64> promptW, outputW;
@@ -289,16 +292,15 @@ Shares shareUsage(const GeminiResponse &packResponse, const QList<PackCodec::Mem
     promptW.reserve(members.size());
     outputW.reserve(members.size());
     for (qsizetype i = 0; i < members.size(); ++i) {
-        const auto it = answer.textById.constFind(members[i].id);
-        if (it == answer.textById.cend())
+        const qsizetype length = answeredLength(i);
+        if (length < 0)
             continue;
         s.answered.append(i);
         promptW.append(members[i].text.size());
-        outputW.append(it->size());
+        outputW.append(length);
     }
     if (s.answered.isEmpty())
         return s;
-    const UsageMetadata u = packResponse.usage();
     s.prompt = PackCodec::apportion(u.promptTokenCount.value_or(0), promptW);
     s.candTok = PackCodec::apportion(u.candidatesTokenCount.value_or(0), outputW);
     s.thoughts = PackCodec::apportion(u.thoughtsTokenCount.value_or(0), outputW);
@@ -306,6 +308,48 @@ Shares shareUsage(const GeminiResponse &packResponse, const QList<PackCodec::Mem
     s.extra = PackCodec::apportion(std::max(0, u.totalTokenCount.value_or(known) - known), promptW);
     s.hasThoughts = u.thoughtsTokenCount.has_value();
     return s;
+}
+
+Shares shareUsage(const GeminiResponse &packResponse, const QList<PackCodec::Member> &members,
+                  const PackCodec::Answer &answer)
+{
+    return shareUsage(packResponse.usage(), members, [&](qsizetype i) -> qsizetype {
+        const auto it = answer.textById.constFind(members[i].id);
+        return it == answer.textById.cend() ? -1 : it->size();
+    });
+}
+
+// One member's GenerateContentResponse bytes. `finish` is the finishReason
+// value and `tail` the ,"modelVersion":...,"responseId":... members, both as
+// JSON; keys in QJsonObject's (sorted) order, so the bytes equal
+// compact(memberResponses()). `appendText` writes the answer text literal.
+template<typename AppendText>
+PackCodec::MemberJson memberJson(const Shares &s, qsizetype k, const QByteArray &finish, const QByteArray &tail,
+                                 qsizetype textSize, AppendText appendText)
+{
+    PackCodec::MemberJson m;
+    QByteArray &b = m.json;
+    b.reserve(textSize + finish.size() + tail.size() + 240);
+    b += "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":";
+    appendText(b);
+    b += "}],\"role\":\"model\"},\"finishReason\":";
+    b += finish;
+    b += ",\"index\":0}]";
+    b += tail;
+    b += ",\"usageMetadata\":{\"candidatesTokenCount\":";
+    b += QByteArray::number(s.candTok[k]);
+    b += ",\"promptTokenCount\":";
+    b += QByteArray::number(s.prompt[k]);
+    if (s.hasThoughts) {
+        b += ",\"thoughtsTokenCount\":";
+        b += QByteArray::number(s.thoughts[k]);
+    }
+    b += ",\"totalTokenCount\":";
+    b += QByteArray::number(s.prompt[k] + s.candTok[k] + s.thoughts[k] + s.extra[k]);
+    b += "}}";
+    m.promptTokens = s.prompt[k];
+    m.outputTokens = s.candTok[k] + (s.hasThoughts ? s.thoughts[k] : 0);
+    return m;
 }
 
 } // namespace
@@ -319,8 +363,7 @@ QList<std::optional<PackCodec::MemberJson>> PackCodec::memberResponsesJson(const
     if (s.answered.isEmpty())
         return out;
 
-    // The fields every member copies from the pack, written once. Keys are in
-    // QJsonObject's (sorted) order, so the bytes equal compact(memberResponses()).
+    // The fields every member copies from the pack, written once.
     QByteArray finish;
     const QJsonValue finishReason = packResponse.candidates().at(0).toObject().value(L("finishReason"));
     if (finishReason.isUndefined())
@@ -341,29 +384,262 @@ QList<std::optional<PackCodec::MemberJson>> PackCodec::memberResponsesJson(const
     for (qsizetype k = 0; k < s.answered.size(); ++k) {
         const qsizetype i = s.answered[k];
         const QString &text = *answer.textById.constFind(members[i].id);
-        MemberJson m;
-        QByteArray &b = m.json;
-        b.reserve(text.size() + finish.size() + tail.size() + 240);
-        b += "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":";
-        JsonBytes::appendString(b, text);
-        b += "}],\"role\":\"model\"},\"finishReason\":";
-        b += finish;
-        b += ",\"index\":0}]";
-        b += tail;
-        b += ",\"usageMetadata\":{\"candidatesTokenCount\":";
-        b += QByteArray::number(s.candTok[k]);
-        b += ",\"promptTokenCount\":";
-        b += QByteArray::number(s.prompt[k]);
-        if (s.hasThoughts) {
-            b += ",\"thoughtsTokenCount\":";
-            b += QByteArray::number(s.thoughts[k]);
+        out[i] = memberJson(s, k, finish, tail, text.size(),
+                            [&text](QByteArray &b) { JsonBytes::appendString(b, text); });
+    }
+    return out;
+}
+
+namespace {
+
+// What the fast path takes from a pack answer's bytes.
+struct PackBytes {
+    QByteArray text;   // candidate 0's non-thought text parts, UTF-8
+    QByteArray finish; // finishReason as JSON
+    QByteArray tail;   // ,"modelVersion":...,"responseId":...
+    UsageMetadata usage;
+};
+
+using Next = JsonScanner::Next;
+
+// Each reader below takes the usual shape of its part of a generateContent
+// answer and returns false for anything else (the caller then reads the whole
+// answer with QJsonDocument). A repeated key of interest counts as unusual.
+
+// content.parts[]: appends the text of the non-thought parts.
+bool readParts(JsonScanner &js, QByteArray *text)
+{
+    QByteArray key;
+    if (!js.enterArray())
+        return false;
+    for (Next e; (e = js.nextElement()) != Next::End;) {
+        if (e == Next::Invalid || !js.enterObject())
+            return false;
+        QByteArray partText;
+        bool haveText = false, haveThought = false, thought = false;
+        for (Next f; (f = js.nextKey(&key)) != Next::End;) {
+            if (f == Next::Invalid)
+                return false;
+            if (key == "text") {
+                if (haveText || !js.readString(&partText))
+                    return false;
+                haveText = true;
+            } else if (key == "thought") {
+                if (haveThought || !js.readBool(&thought))
+                    return false;
+                haveThought = true;
+            } else if (!js.skipValue()) {
+                return false;
+            }
         }
-        b += ",\"totalTokenCount\":";
-        b += QByteArray::number(s.prompt[k] + s.candTok[k] + s.thoughts[k] + s.extra[k]);
-        b += "}}";
-        m.promptTokens = s.prompt[k];
-        m.outputTokens = s.candTok[k] + (s.hasThoughts ? s.thoughts[k] : 0);
-        out[i] = std::move(m);
+        if (!thought)
+            *text += partText;
+    }
+    return true;
+}
+
+// candidates[0]: its content's text and its finishReason.
+bool readCandidate(JsonScanner &js, PackBytes *pack)
+{
+    QByteArray key;
+    bool haveContent = false, haveFinish = false;
+    if (!js.enterObject())
+        return false;
+    for (Next c; (c = js.nextKey(&key)) != Next::End;) {
+        if (c == Next::Invalid)
+            return false;
+        if (key == "finishReason") {
+            QByteArray reason;
+            if (haveFinish || !js.readString(&reason))
+                return false;
+            haveFinish = true;
+            JsonBytes::appendUtf8String(pack->finish, reason);
+        } else if (key == "content") {
+            if (haveContent || !js.enterObject())
+                return false;
+            haveContent = true;
+            bool haveParts = false;
+            for (Next p; (p = js.nextKey(&key)) != Next::End;) {
+                if (p == Next::Invalid)
+                    return false;
+                if (key == "parts") {
+                    if (haveParts || !readParts(js, &pack->text))
+                        return false;
+                    haveParts = true;
+                } else if (!js.skipValue()) {
+                    return false;
+                }
+            }
+            if (!haveParts)
+                return false;
+        } else if (!js.skipValue()) {
+            return false;
+        }
+    }
+    if (!haveFinish)
+        pack->finish = QByteArrayLiteral("\"STOP\"");
+    return haveContent;
+}
+
+// usageMetadata: integer counts only.
+bool readUsage(JsonScanner &js, UsageMetadata *u)
+{
+    QByteArray key;
+    if (!js.enterObject())
+        return false;
+    for (Next f; (f = js.nextKey(&key)) != Next::End;) {
+        if (f == Next::Invalid)
+            return false;
+        std::optional<int> *count = key == "promptTokenCount"          ? &u->promptTokenCount
+                                    : key == "candidatesTokenCount"    ? &u->candidatesTokenCount
+                                    : key == "thoughtsTokenCount"      ? &u->thoughtsTokenCount
+                                    : key == "cachedContentTokenCount" ? &u->cachedContentTokenCount
+                                    : key == "toolUsePromptTokenCount" ? &u->toolUsePromptTokenCount
+                                    : key == "totalTokenCount"         ? &u->totalTokenCount
+                                                                       : nullptr;
+        if (!count) {
+            if (!js.skipValue())
+                return false;
+            continue;
+        }
+        int value = 0;
+        if (count->has_value() || !js.readInt(&value))
+            return false;
+        *count = value;
+    }
+    return true;
+}
+
+bool readPackBytes(QByteArrayView body, PackBytes *pack)
+{
+    JsonScanner js(body);
+    QByteArray key;
+    bool haveCandidates = false, haveUsage = false;
+    QByteArray modelVersion, responseId; // as JSON, empty when absent
+    if (!js.enterObject())
+        return false;
+    for (Next n; (n = js.nextKey(&key)) != Next::End;) {
+        if (n == Next::Invalid)
+            return false;
+        if (key == "candidates") {
+            if (haveCandidates || !js.enterArray())
+                return false;
+            haveCandidates = true;
+            if (js.nextElement() != Next::Item || !readCandidate(js, pack))
+                return false; // no candidate 0, or an unusual one
+            for (Next e; (e = js.nextElement()) != Next::End;) {
+                if (e == Next::Invalid || !js.skipValue())
+                    return false;
+            }
+        } else if (key == "usageMetadata") {
+            if (haveUsage || !readUsage(js, &pack->usage))
+                return false;
+            haveUsage = true;
+        } else if (key == "modelVersion" || key == "responseId") {
+            QByteArray &json = key == "modelVersion" ? modelVersion : responseId;
+            QByteArray value;
+            if (!json.isEmpty() || !js.readString(&value))
+                return false;
+            JsonBytes::appendUtf8String(json, value);
+        } else if (!js.skipValue()) {
+            return false;
+        }
+    }
+    if (!js.atEnd() || !haveCandidates)
+        return false;
+    if (!modelVersion.isEmpty())
+        pack->tail += ",\"modelVersion\":" + modelVersion;
+    if (!responseId.isEmpty())
+        pack->tail += ",\"responseId\":" + responseId;
+    return true;
+}
+
+} // namespace
+
+std::optional<QList<std::optional<PackCodec::MemberJson>>>
+PackCodec::memberResponsesJson(const QByteArray &packBody, const QList<Member> &members)
+{
+    PackBytes pack;
+    if (!readPackBytes(packBody, &pack))
+        return std::nullopt;
+
+    // The answer text, as parseAnswer() reads it; a fence or a text that may
+    // start or end with Unicode white space is left to parseAnswer().
+    auto isSpace = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+    const char *begin = pack.text.constData();
+    const char *end = begin + pack.text.size();
+    while (begin != end && isSpace(*begin))
+        ++begin;
+    while (end != begin && isSpace(end[-1]))
+        --end;
+    if (begin == end || *begin == '`' || static_cast<unsigned char>(*begin) >= 0x80
+        || static_cast<unsigned char>(end[-1]) >= 0x80)
+        return std::nullopt;
+
+    struct Item {
+        QByteArray text;
+        qsizetype utf16Size = 0;
+    };
+    QHash<QByteArray, Item> byId; // first answer per id
+    byId.reserve(members.size());
+    JsonScanner js(begin, end);
+    QByteArray key;
+    if (!js.enterArray())
+        return std::nullopt;
+    for (Next e; (e = js.nextElement()) != Next::End;) {
+        if (e == Next::Invalid)
+            return std::nullopt;
+        if (js.peek() != '{') {
+            if (!js.skipValue()) // not an object: parseAnswer() skips it too
+                return std::nullopt;
+            continue;
+        }
+        js.enterObject();
+        QByteArray id;
+        Item item;
+        bool haveId = false, haveText = false, idIsString = false, textIsString = false;
+        for (Next f; (f = js.nextKey(&key)) != Next::End;) {
+            if (f == Next::Invalid)
+                return std::nullopt;
+            if (key == "id" || key == "text") {
+                const bool isId = key == "id";
+                bool &seen = isId ? haveId : haveText;
+                if (seen)
+                    return std::nullopt;
+                seen = true;
+                const char c = js.peek();
+                if (c == '-' || (c >= '0' && c <= '9'))
+                    return std::nullopt; // a numeric id: parseAnswer() decides
+                if (c == '"') {
+                    if (!(isId ? js.readString(&id) : js.readString(&item.text, &item.utf16Size)))
+                        return std::nullopt;
+                    (isId ? idIsString : textIsString) = true;
+                    continue;
+                }
+            }
+            if (!js.skipValue())
+                return std::nullopt;
+        }
+        if (idIsString && textIsString && !byId.contains(id))
+            byId.insert(id, std::move(item));
+    }
+    if (!js.atEnd())
+        return std::nullopt;
+
+    QList<const Item *> found(members.size(), nullptr);
+    for (qsizetype i = 0; i < members.size(); ++i) {
+        const auto it = byId.constFind(members[i].id.toUtf8());
+        if (it != byId.cend())
+            found[i] = &*it;
+    }
+    QList<std::optional<MemberJson>> out(members.size());
+    const Shares s = shareUsage(pack.usage, members,
+                                [&found](qsizetype i) { return found[i] ? found[i]->utf16Size : qsizetype(-1); });
+    for (qsizetype k = 0; k < s.answered.size(); ++k) {
+        const qsizetype i = s.answered[k];
+        const Item &item = *found[i];
+        out[i] = memberJson(s, k, pack.finish, pack.tail, item.text.size(),
+                            [&item](QByteArray &b) { JsonBytes::appendUtf8String(b, item.text); });
     }
     return out;
 }

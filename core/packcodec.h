@@ -100,6 +100,15 @@ public:
     static QList<std::optional<MemberJson>> memberResponsesJson(const GeminiResponse &packResponse,
                                                                 const QList<Member> &members,
                                                                 const Answer &answer);
+    // The same, read straight from the pack answer's bytes (JsonScanner, no
+    // QJsonObject, no UTF-16): the client's hot path. Covers the usual shape
+    // (string finishReason, modelVersion and responseId; integer token
+    // counts; an unfenced array answer with string ids); for anything else,
+    // including bytes that are not JSON, nullopt, and the caller reads the
+    // body with GeminiResponse::parse() and the functions above. When it
+    // answers, the result equals theirs byte for byte (tst_packcodec).
+    static std::optional<QList<std::optional<MemberJson>>> memberResponsesJson(const QByteArray &packBody,
+                                                                               const QList<Member> &members);
 
     // Splits `total` into integer shares proportional to `weights` (largest
     // remainder), summing exactly to `total`; equal shares when all weights are 0.

@@ -436,17 +436,18 @@ void UpstreamWorker::onAnswer(const std::shared_ptr<Active> &a, int http, const 
         }
         out.chunks = a->chunks;
         out.body = GeminiResponse::aggregateStream(a->chunks);
+    } else if (a->call.rawAnswer) {
+        out.raw = body; // the caller reads it (and reports it unparseable with unparseableAnswer())
     } else {
         QString why;
         auto parsed = GeminiResponse::parse(body, &why);
         if (!parsed) {
-            Status s = Status::error(StatusCode::Internal, QStringLiteral("unparseable upstream answer: %1").arg(why));
-            s.upstreamHttpStatus = http;
-            complete(a, std::move(s));
+            complete(a, unparseableAnswer(why, http));
             return;
         }
         out.body = parsed->json();
     }
+    out.httpStatus = http;
     out.status = Status::success();
     out.protocol = a->protocol;
     out.attempts = a->attempts;
@@ -455,6 +456,13 @@ void UpstreamWorker::onAnswer(const std::shared_ptr<Active> &a, int http, const 
     m_load.fetch_sub(1, std::memory_order_relaxed);
     auto done = std::move(a->call.done);
     done(std::move(out));
+}
+
+Status UpstreamWorker::unparseableAnswer(const QString &why, int http)
+{
+    Status s = Status::error(StatusCode::Internal, QStringLiteral("unparseable upstream answer: %1").arg(why));
+    s.upstreamHttpStatus = http;
+    return s;
 }
 
 void UpstreamWorker::fail(const std::shared_ptr<Active> &a, Status status, bool retryable)

@@ -29,6 +29,8 @@ struct UpstreamOutcome {
     Status status;
     QJsonObject body;           // the response object (SSE: the aggregate of the chunks)
     QList<QJsonObject> chunks;  // SSE routes: the events, in order
+    QByteArray raw;             // the answer's bytes instead of `body`, when UpstreamCall::rawAnswer
+    int httpStatus = 0;         // of the answer (2xx on success)
     QByteArray protocol;        // "h2" or "http/1.1" of the last attempt that got an answer
     int attempts = 0;           // HTTP attempts made (0: refused by the circuit breaker first)
 };
@@ -41,6 +43,7 @@ struct UpstreamCall {
     QString query;              // without '?', e.g. "alt=sse"
     QByteArray body;            // JSON, for POST
     bool sse = false;           // parse the answer as text/event-stream
+    bool rawAnswer = false;     // hand a 2xx answer over unparsed (UpstreamOutcome::raw); not with sse
     SteadyTime deadline;
     RetryPolicy retry;
     std::function<void(UpstreamOutcome)> done; // exactly once, on the worker's thread
@@ -89,6 +92,10 @@ public:
     // Aborts everything in flight or waiting to retry; each call completes with
     // UNAVAILABLE ("client shutting down"). Later posts complete the same way.
     void shutdown();
+
+    // The INTERNAL status of a 2xx answer that is not a JSON object (`why`
+    // from GeminiResponse::parse()); not retried.
+    static Status unparseableAnswer(const QString &why, int http);
 
 protected:
     void timerEvent(QTimerEvent *event) override;

@@ -294,6 +294,123 @@ private slots:
         QVERIFY(!bytes[1]);
     }
 
+    // The bytes reader (the client's hot path) against the general path
+    // (GeminiResponse + parseAnswer + memberResponsesJson) on the same body:
+    // where it answers, every member's bytes and counts are the same; where
+    // the shape is unusual it must decline (and the general path answers).
+    void bytesReaderEqualsGeneralPath_data()
+    {
+        QTest::addColumn<QByteArray>("body");
+        QTest::addColumn<bool>("fast"); // expected to be read by the bytes reader
+
+        // {"candidates":[{"content":{"parts":[{"text":<answer>}],"role":"model"}<cand>}]<top>}
+        auto pack = [](const QByteArray &answerJson, const QByteArray &cand = ",\"finishReason\":\"STOP\",\"index\":0",
+                       const QByteArray &top = ",\"usageMetadata\":{\"promptTokenCount\":101,\"candidatesTokenCount\":37,"
+                                               "\"thoughtsTokenCount\":11,\"totalTokenCount\":152},"
+                                               "\"modelVersion\":\"gemini-2.0-flash\",\"responseId\":\"r-1\"") {
+            return "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":" + answerJson + "}],\"role\":\"model\"}" + cand
+                   + "}]" + top + "}";
+        };
+        // The answer text as Qt writes it into the outer JSON.
+        auto text = [](const QString &answer) {
+            const QByteArray a = QJsonDocument(QJsonArray{answer}).toJson(QJsonDocument::Compact);
+            return a.mid(1, a.size() - 2);
+        };
+        const QString usual = QStringLiteral(R"([{"id":"0","text":"four"},{"id":"2","text":"blue sky"},{"id":"3","text":"x"}])");
+
+        QTest::newRow("usual") << pack(text(usual)) << true;
+        QTest::newRow("escapes in answers")
+            << pack(text(QStringLiteral("[{\"id\":\"0\",\"text\":\"q \\\" b \\\\ s \\/ nl \\n tab \\t ctl \\u0001 del ") + QChar(0x7f)
+                         + QStringLiteral("\"},{\"id\":\"2\",\"text\":\"\\u00e9\\u20ac\\ud83d\\ude00\"}]")))
+            << true;
+        QTest::newRow("non-ascii raw") << pack(text(QString::fromUtf8("[{\"id\":\"0\",\"text\":\"caf\xc3\xa9 \xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x98\x80\"},{\"id\":\"3\",\"text\":\"\xe2\x82\xac\"}]")))
+                                       << true;
+        QTest::newRow("outer escapes by hand")
+            << pack("\"[{\\\"id\\\":\\\"0\\\",\\\"text\\\":\\\"caf\\u00e9\\\"},{\\\"id\\\":\\\"2\\\",\\\"text\\\":\\\"\\ud83d\\ude00 \\/\\\"}]\"")
+            << true;
+        QTest::newRow("whitespace everywhere")
+            << QByteArray("{ \"candidates\" : [ { \"content\" : { \"parts\" : [ { \"text\" : ")
+                   + text(QStringLiteral("\n  [ { \"id\" : \"0\" , \"text\" : \"a\" } ,\r\n {\"id\":\"2\",\"text\":\"b\"} ]  \n"))
+                   + " } ] } , \"finishReason\" : \"MAX_TOKENS\" } ] ,\n \"usageMetadata\" : { \"totalTokenCount\" : 9 } }"
+            << true;
+        QTest::newRow("keys in another order, extra fields")
+            << QByteArray("{\"usageMetadata\":{\"promptTokensDetails\":[{\"modality\":\"TEXT\",\"tokenCount\":9}],"
+                          "\"candidatesTokenCount\":5,\"promptTokenCount\":9,\"totalTokenCount\":20},"
+                          "\"responseId\":\"abc\",\"candidates\":[{\"index\":0,\"avgLogprobs\":-1.2345678901234567e-05,"
+                          "\"safetyRatings\":[{\"category\":\"HARM\",\"blocked\":false,\"p\":null}],\"finishReason\":\"STOP\","
+                          "\"content\":{\"role\":\"model\",\"parts\":[{\"text\":")
+                   + text(usual) + "}]}},{\"index\":1,\"content\":{}}],\"modelVersion\":\"m\",\"x\":{\"y\":[1,2.5e3,true]}}"
+            << true;
+        QTest::newRow("thought parts skipped, parts concatenated")
+            << QByteArray("{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"thinking...\",\"thought\":true},"
+                          "{\"text\":\"[{\\\"id\\\":\\\"0\\\",\"},{\"thought\":false,\"text\":\"\\\"text\\\":\\\"a\\\"}]\"},"
+                          "{\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"AA==\"}}]}}]}")
+            << true;
+        QTest::newRow("duplicate id keeps first, odd items skipped")
+            << pack(text(QStringLiteral(R"([{"id":"0","text":"first"},{"id":"0","text":"second"},7,"s",null,)"
+                                        R"({"id":"2"},{"id":null,"text":"t"},{"id":"3","text":{"a":1}},{"id":"3","text":"ok"}])")))
+            << true;
+        QTest::newRow("nobody answered") << pack(text(QStringLiteral("[]"))) << true;
+        QTest::newRow("no usage, no finishReason, no ids")
+            << pack(text(usual), QByteArray(), QByteArray()) << true;
+        QTest::newRow("unicode ids and members missing")
+            << pack(text(QString::fromUtf8("[{\"id\":\"\xc3\xa9\",\"text\":\"a\"},{\"id\":\"3\",\"text\":\"b\"}]"))) << true;
+
+        // Unusual shapes: left to the general path.
+        QTest::newRow("fenced") << pack(text(QStringLiteral("```json\n") + usual + QStringLiteral("\n```"))) << false;
+        QTest::newRow("numeric ids") << pack(text(QStringLiteral(R"([{"id":0,"text":"a"}])"))) << false;
+        QTest::newRow("leading no-break space") << pack(text(QChar(0xa0) + usual)) << false;
+        QTest::newRow("object answer") << pack(text(QStringLiteral(R"({"id":"0","text":"a"})"))) << false;
+        QTest::newRow("prose answer") << pack(text(QStringLiteral("Sure, here you are."))) << false;
+        QTest::newRow("truncated answer") << pack(text(QStringLiteral("[{\"id\":\"0\",\"text\":\"fo"))) << false;
+        QTest::newRow("lone surrogate in answer") << pack("\"[{\\\"id\\\":\\\"0\\\",\\\"text\\\":\\\"\\ud800\\\"}]\"") << false;
+        QTest::newRow("finishReason null") << pack(text(usual), ",\"finishReason\":null") << false;
+        QTest::newRow("modelVersion object") << pack(text(usual), QByteArray(), ",\"modelVersion\":{\"a\":1}") << false;
+        QTest::newRow("usage as strings") << pack(text(usual), QByteArray(), ",\"usageMetadata\":{\"promptTokenCount\":\"12\"}") << false;
+        QTest::newRow("usage as a real") << pack(text(usual), QByteArray(), ",\"usageMetadata\":{\"promptTokenCount\":12.0}") << false;
+        QTest::newRow("duplicate candidates") << pack(text(usual), QByteArray(), ",\"candidates\":[]") << false;
+        QTest::newRow("no candidates") << QByteArray("{\"usageMetadata\":{}}") << false;
+        QTest::newRow("empty candidates") << QByteArray("{\"candidates\":[]}") << false;
+        QTest::newRow("no parts") << QByteArray("{\"candidates\":[{\"content\":{\"role\":\"model\"}}]}") << false;
+        QTest::newRow("thought not a bool") << QByteArray("{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"[]\",\"thought\":1}]}}]}") << false;
+        QTest::newRow("garbage after") << pack(text(usual)) + "x" << false;
+        QTest::newRow("not json") << QByteArray("<html>busy</html>") << false;
+        QTest::newRow("array") << QByteArray("[]") << false;
+    }
+
+    void bytesReaderEqualsGeneralPath()
+    {
+        QFETCH(QByteArray, body);
+        QFETCH(bool, fast);
+        const QList<PackCodec::Member> members{{QStringLiteral("0"), QStringLiteral("first question")},
+                                               {QStringLiteral("1"), QStringLiteral("dropped")},
+                                               {QStringLiteral("2"), QStringLiteral("third one")},
+                                               {QStringLiteral("3"), QString::fromUtf8("caf\xc3\xa9?")}};
+        const auto viaBytes = PackCodec::memberResponsesJson(body, members);
+        QCOMPARE(bool(viaBytes), fast);
+        const std::optional<GeminiResponse> pack = GeminiResponse::parse(body);
+        if (!pack) {
+            QVERIFY(!viaBytes);
+            return;
+        }
+        const auto general = PackCodec::memberResponsesJson(*pack, members, PackCodec::parseAnswer(*pack));
+        if (!viaBytes)
+            return;
+        QCOMPARE(viaBytes->size(), general.size());
+        int answered = 0;
+        for (qsizetype i = 0; i < general.size(); ++i) {
+            QCOMPARE(bool(viaBytes->at(i)), bool(general[i]));
+            if (!general[i])
+                continue;
+            ++answered;
+            QCOMPARE(viaBytes->at(i)->json, general[i]->json);
+            QCOMPARE(viaBytes->at(i)->promptTokens, general[i]->promptTokens);
+            QCOMPARE(viaBytes->at(i)->outputTokens, general[i]->outputTokens);
+        }
+        if (QByteArray(QTest::currentDataTag()) != "nobody answered")
+            QVERIFY(answered > 0); // a row that answers nobody would compare nothing
+    }
+
     void unparseableAnswerAnswersNobody()
     {
         const QList<PackCodec::Member> members{{QStringLiteral("0"), QStringLiteral("a")}};
