@@ -13,11 +13,17 @@ inline char hexdig(uint u)
 
 void JsonBytes::appendString(QByteArray &out, QStringView s)
 {
+    out += '"';
+    appendEscaped(out, s);
+    out += '"';
+}
+
+void JsonBytes::appendEscaped(QByteArray &out, QStringView s)
+{
     const qsizetype start = out.size();
-    // Worst case: 6 bytes per UTF-16 unit (\uxxxx), plus the quotes.
-    out.resize(start + 2 + 6 * s.size());
+    // Worst case: 6 bytes per UTF-16 unit (\uxxxx).
+    out.resize(start + 6 * s.size());
     char *cursor = out.data() + start;
-    *cursor++ = '"';
     const char16_t *src = s.utf16();
     const char16_t *const end = src + s.size();
     while (src != end) {
@@ -66,7 +72,6 @@ void JsonBytes::appendString(QByteArray &out, QStringView s)
             *cursor++ = hexdig(u & 0x0f);
         }
     }
-    *cursor++ = '"';
     out.truncate(cursor - out.constData());
 }
 

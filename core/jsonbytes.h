@@ -19,6 +19,9 @@ namespace JsonBytes {
 
 // Appends `s` as a JSON string literal, quotes included.
 void appendString(QByteArray &out, QStringView s);
+// The same without the quotes: for a literal written in pieces. Each piece
+// must be whole (a surrogate pair never split across two pieces).
+void appendEscaped(QByteArray &out, QStringView s);
 
 // The same for text already in UTF-8 (well-formed, no surrogate code points,
 // as JsonScanner::readString() gives it): equal to

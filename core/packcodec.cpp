@@ -178,36 +178,78 @@ QJsonObject PackCodec::buildRequest(const QList<Member> &members, const QJsonObj
     return req;
 }
 
-QByteArray PackCodec::buildRequestJson(const QList<Member> &members, const QJsonObject &sharedBody)
+namespace {
+
+// A pack request's fields other than `contents`, as JSON: `before` holds the
+// members that sort before "contents" (with a trailing ','), `after` the
+// others (each with a leading ','), in QJsonObject's sorted key order.
+struct EnvelopeJson {
+    QByteArray before;
+    QByteArray after;
+};
+
+EnvelopeJson envelopeJson(const QJsonObject &envelope)
 {
-    // The prompt is most of the bytes: written straight in, never held in a
-    // QJsonObject. Keys in QJsonObject's (sorted) order, so the bytes equal
-    // QJsonDocument(buildRequest(...)).toJson(Compact).
-    const QJsonObject envelope = packEnvelope(members.size(), sharedBody);
-    const QString prompt = buildPrompt(members);
-    QByteArray out;
-    out.reserve(prompt.size() + 512);
-    out += '{';
-    bool contentsWritten = false;
-    auto writeContents = [&] {
-        if (out.size() > 1)
-            out += ',';
-        out += R"("contents":[{"parts":[{"text":)";
-        JsonBytes::appendString(out, prompt);
-        out += R"(}],"role":"user"}])";
-        contentsWritten = true;
-    };
+    EnvelopeJson e;
     for (auto it = envelope.constBegin(); it != envelope.constEnd(); ++it) {
-        if (!contentsWritten && it.key() > QLatin1String("contents"))
-            writeContents();
-        if (out.size() > 1)
+        const bool before = it.key() < QLatin1String("contents");
+        QByteArray &out = before ? e.before : e.after;
+        if (!before)
             out += ',';
         JsonBytes::appendString(out, it.key());
         out += ':';
         JsonBytes::appendValue(out, it.value());
+        if (before)
+            out += ',';
     }
-    if (!contentsWritten)
-        writeContents();
+    return e;
+}
+
+EnvelopeJson envelopeJson(qsizetype memberCount, const QJsonObject &sharedBody)
+{
+    // A member body with none of the fields the envelope copies (the usual
+    // agent request: contents only) always gets the same envelope.
+    static const EnvelopeJson plain = envelopeJson(packEnvelope(1, QJsonObject()));
+    for (const char *k : {"systemInstruction", "system_instruction", "safetySettings", "safety_settings",
+                          "cachedContent", "cached_content", "generationConfig", "generation_config"}) {
+        if (sharedBody.contains(L(k)))
+            return envelopeJson(packEnvelope(memberCount, sharedBody));
+    }
+    return plain;
+}
+
+} // namespace
+
+QByteArray PackCodec::buildRequestJson(const QList<Member> &members, const QJsonObject &sharedBody)
+{
+    // The prompt is most of the bytes: escaped straight into the request, in
+    // pieces, never held as one QString or in a QJsonObject. The bytes equal
+    // QJsonDocument(buildRequest(...)).toJson(Compact) (tst_packcodec).
+    static const QByteArray instructionJson = [] {
+        QByteArray out;
+        JsonBytes::appendEscaped(out, instruction() + QLatin1String("\n\n"));
+        return out;
+    }();
+    const EnvelopeJson envelope = envelopeJson(members.size(), sharedBody);
+    qsizetype textSize = 0;
+    for (const Member &m : members)
+        textSize += m.id.size() + m.text.size();
+    QByteArray out;
+    out.reserve(instructionJson.size() + envelope.before.size() + envelope.after.size() + 2 * textSize
+                + 40 * members.size() + 80);
+    out += '{';
+    out += envelope.before;
+    out += R"("contents":[{"parts":[{"text":")";
+    out += instructionJson;
+    for (const Member &m : members) {
+        out += R"(<request id=\")";
+        JsonBytes::appendEscaped(out, m.id);
+        out += R"(\">\n)";
+        JsonBytes::appendEscaped(out, m.text);
+        out += R"(\n</request>\n)";
+    }
+    out += R"("}],"role":"user"}])";
+    out += envelope.after;
     out += '}';
     return out;
 }

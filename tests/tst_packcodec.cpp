@@ -141,6 +141,25 @@ private slots:
         QCOMPARE(gen.value(QLatin1String("responseSchema")).toObject(), json(R"({"type":"ARRAY","items":{"type":"OBJECT","properties":{"id":{"type":"STRING"},"text":{"type":"STRING"}},"required":["id","text"]}})"));
     }
 
+    // The usual member body (contents only) takes the cached envelope.
+    void plainRequestJsonEqualsQtOutput()
+    {
+        QString odd = QStringLiteral("lone ");
+        odd += QChar(0xd800);
+        odd += QStringLiteral(" pair \U0001F600 ctl \x01 \"q\" \\ </request> ");
+        odd += QChar(0xdc00);
+        const QList<PackCodec::Member> members{{QStringLiteral("0"), QStringLiteral("What is 2+2?")},
+                                               {QStringLiteral("1"), odd},
+                                               {QStringLiteral("17"), QString::fromUtf8("caf\xc3\xa9 \xe4\xb8\xad\n")}};
+        for (const char *body : {R"({"contents":[{"parts":[{"text":"x"}]}]})", R"({"contents":[],"tools":[]})", "{}"}) {
+            for (qsizetype n = 1; n <= members.size(); ++n) {
+                const QList<PackCodec::Member> some = members.mid(0, n);
+                QCOMPARE(PackCodec::buildRequestJson(some, json(body)),
+                         QJsonDocument(PackCodec::buildRequest(some, json(body))).toJson(QJsonDocument::Compact));
+            }
+        }
+    }
+
     void parseAnswer_data()
     {
         QTest::addColumn<QString>("text");
