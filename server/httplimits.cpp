@@ -11,7 +11,7 @@ namespace {
 constexpr qint64 kLingerMs = 2000; // how long a rejected connection may keep sending before it is aborted
 
 // Case-insensitive header lookup in a raw header block; empty when absent.
-QByteArray headerValue(const QByteArray &block, const char *name)
+QByteArrayView headerValue(QByteArrayView block, const char *name)
 {
     const qsizetype nameLen = qsizetype(qstrlen(name));
     qsizetype pos = block.indexOf("\r\n");
@@ -22,7 +22,7 @@ QByteArray headerValue(const QByteArray &block, const char *name)
             break;
         if (end - start > nameLen && block.at(start + nameLen) == ':'
             && qstrnicmp(block.constData() + start, name, nameLen) == 0) {
-            return block.mid(start + nameLen + 1, end - start - nameLen - 1).trimmed();
+            return block.sliced(start + nameLen + 1, end - start - nameLen - 1).trimmed();
         }
         pos = end;
     }
@@ -103,8 +103,10 @@ void HttpLimitsTcpServer::onReadyRead(Connection *c)
     const qint64 available = c->socket->bytesAvailable();
     if (available <= 0)
         return;
-    const QByteArray fresh = c->socket->peek(available);
-    consume(c, fresh.constData(), fresh.size());
+    m_peekBuffer.resize(available);
+    const qint64 n = c->socket->peek(m_peekBuffer.data(), available);
+    if (n > 0)
+        consume(c, m_peekBuffer.constData(), n);
 }
 
 void HttpLimitsTcpServer::consume(Connection *c, const char *data, qint64 size)
@@ -117,23 +119,36 @@ void HttpLimitsTcpServer::consume(Connection *c, const char *data, qint64 size)
             c->headerStartMs = nowMs();
         }
         if (c->phase == Connection::Phase::Headers) {
-            const qsizetype before = c->headers.size();
-            c->headers.append(data + pos, qsizetype(size - pos));
-            const qsizetype end = c->headers.indexOf("\r\n\r\n", std::max<qsizetype>(0, before - 3));
-            if (end < 0) {
-                pos = size;
-                if (c->headers.size() > m_limits.maxHeaderBytes)
-                    reject(c, 431, QStringLiteral("request headers exceed %1 bytes").arg(m_limits.maxHeaderBytes));
-                break;
+            QByteArrayView block; // the complete header block, once its blank line is here
+            if (c->headers.isEmpty()) {
+                // The usual case, a whole header block in one read: checked in place.
+                const QByteArrayView chunk(data + pos, size - pos);
+                const qsizetype end = chunk.indexOf("\r\n\r\n");
+                if (end >= 0) {
+                    block = chunk.first(end + 4);
+                    pos += end + 4;
+                }
             }
-            const qsizetype headerLen = end + 4;
-            pos += headerLen - before;
-            c->headers.truncate(headerLen);
-            if (headerLen > m_limits.maxHeaderBytes) {
+            if (block.isNull()) {
+                // Headers split over reads: collected until the blank line.
+                const qsizetype before = c->headers.size();
+                c->headers.append(data + pos, qsizetype(size - pos));
+                const qsizetype end = c->headers.indexOf("\r\n\r\n", std::max<qsizetype>(0, before - 3));
+                if (end < 0) {
+                    pos = size;
+                    if (c->headers.size() > m_limits.maxHeaderBytes)
+                        reject(c, 431, QStringLiteral("request headers exceed %1 bytes").arg(m_limits.maxHeaderBytes));
+                    break;
+                }
+                pos += end + 4 - before;
+                c->headers.truncate(end + 4);
+                block = c->headers;
+            }
+            if (block.size() > m_limits.maxHeaderBytes) {
                 reject(c, 431, QStringLiteral("request headers exceed %1 bytes").arg(m_limits.maxHeaderBytes));
                 break;
             }
-            if (!headersComplete(c))
+            if (!headersComplete(c, block))
                 break;
             continue;
         }
@@ -147,16 +162,15 @@ void HttpLimitsTcpServer::consume(Connection *c, const char *data, qint64 size)
     }
 }
 
-bool HttpLimitsTcpServer::headersComplete(Connection *c)
+bool HttpLimitsTcpServer::headersComplete(Connection *c, QByteArrayView h)
 {
-    const QByteArray &h = c->headers;
-    const QByteArray te = headerValue(h, "transfer-encoding");
+    const QByteArrayView te = headerValue(h, "transfer-encoding");
     if (!te.isEmpty() && te.compare("identity", Qt::CaseInsensitive) != 0) {
         reject(c, 411, QStringLiteral("a request body needs a Content-Length (chunked request bodies are not accepted)"));
         return false;
     }
     qint64 length = 0;
-    const QByteArray cl = headerValue(h, "content-length");
+    const QByteArrayView cl = headerValue(h, "content-length");
     if (!cl.isEmpty()) {
         bool ok = false;
         length = cl.toLongLong(&ok);

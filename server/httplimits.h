@@ -81,7 +81,7 @@ private:
     struct Connection;
     void onReadyRead(Connection *c);
     void consume(Connection *c, const char *data, qint64 size);
-    bool headersComplete(Connection *c);
+    bool headersComplete(Connection *c, QByteArrayView block);
     void reject(Connection *c, int httpStatus, const QString &message);
     void discardInput(Connection *c);
     void sweep();
@@ -92,4 +92,5 @@ private:
     QElapsedTimer m_clock;
     QTimer m_sweepTimer;
     std::unordered_map<QTcpSocket *, std::unique_ptr<Connection>> m_connections;
+    QByteArray m_peekBuffer; // onReadyRead's copy of the unread bytes, kept to spare an allocation per read
 };
