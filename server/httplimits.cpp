@@ -10,23 +10,38 @@ namespace {
 
 constexpr qint64 kLingerMs = 2000; // how long a rejected connection may keep sending before it is aborted
 
-// Case-insensitive header lookup in a raw header block; empty when absent.
-QByteArrayView headerValue(QByteArrayView block, const char *name)
+// The headers this filter acts on, from a raw header block (the first of
+// each; empty when absent), found in one pass over the lines.
+struct FilterHeaders {
+    QByteArrayView transferEncoding;
+    QByteArrayView contentLength;
+    QByteArrayView expect;
+};
+
+FilterHeaders filterHeaders(QByteArrayView block)
 {
-    const qsizetype nameLen = qsizetype(qstrlen(name));
-    qsizetype pos = block.indexOf("\r\n");
+    FilterHeaders h;
+    qsizetype pos = block.indexOf("\r\n"); // past the request line
     while (pos >= 0 && pos + 2 < block.size()) {
         const qsizetype start = pos + 2;
         const qsizetype end = block.indexOf("\r\n", start);
         if (end < 0 || end == start)
             break;
-        if (end - start > nameLen && block.at(start + nameLen) == ':'
-            && qstrnicmp(block.constData() + start, name, nameLen) == 0) {
-            return block.sliced(start + nameLen + 1, end - start - nameLen - 1).trimmed();
-        }
+        const QByteArrayView line = block.sliced(start, end - start);
+        const qsizetype colon = line.indexOf(':');
+        const QByteArrayView name = line.first(std::max<qsizetype>(colon, 0));
+        QByteArrayView *slot = nullptr;
+        if (name.compare("content-length", Qt::CaseInsensitive) == 0)
+            slot = &h.contentLength;
+        else if (name.compare("transfer-encoding", Qt::CaseInsensitive) == 0)
+            slot = &h.transferEncoding;
+        else if (name.compare("expect", Qt::CaseInsensitive) == 0)
+            slot = &h.expect;
+        if (slot && slot->isNull())
+            *slot = line.sliced(colon + 1).trimmed();
         pos = end;
     }
-    return {};
+    return h;
 }
 
 } // namespace
@@ -162,15 +177,16 @@ void HttpLimitsTcpServer::consume(Connection *c, const char *data, qint64 size)
     }
 }
 
-bool HttpLimitsTcpServer::headersComplete(Connection *c, QByteArrayView h)
+bool HttpLimitsTcpServer::headersComplete(Connection *c, QByteArrayView block)
 {
-    const QByteArrayView te = headerValue(h, "transfer-encoding");
+    const FilterHeaders h = filterHeaders(block);
+    const QByteArrayView te = h.transferEncoding;
     if (!te.isEmpty() && te.compare("identity", Qt::CaseInsensitive) != 0) {
         reject(c, 411, QStringLiteral("a request body needs a Content-Length (chunked request bodies are not accepted)"));
         return false;
     }
     qint64 length = 0;
-    const QByteArrayView cl = headerValue(h, "content-length");
+    const QByteArrayView cl = h.contentLength;
     if (!cl.isEmpty()) {
         bool ok = false;
         length = cl.toLongLong(&ok);
@@ -184,7 +200,7 @@ bool HttpLimitsTcpServer::headersComplete(Connection *c, QByteArrayView h)
                            .arg(length).arg(m_limits.maxBodyBytes));
         return false;
     }
-    if (length > 0 && headerValue(h, "expect").compare("100-continue", Qt::CaseInsensitive) == 0)
+    if (length > 0 && h.expect.compare("100-continue", Qt::CaseInsensitive) == 0)
         c->socket->write("HTTP/1.1 100 Continue\r\n\r\n");
     ++c->outstanding;
     c->bodyLeft = length;
