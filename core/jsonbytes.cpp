@@ -77,8 +77,18 @@ void JsonBytes::appendEscaped(QByteArray &out, QStringView s)
 
 void JsonBytes::appendUtf8String(QByteArray &out, QByteArrayView utf8)
 {
+    // Sized exactly (one count of the characters to escape): a resize to the
+    // worst case would reallocate a buffer reserved for the usual case.
+    qsizetype extra = 0;
+    for (const char ch : utf8) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20)
+            extra += (c == 0x8 || c == 0xc || c == 0xa || c == 0xd || c == 0x9) ? 1 : 5;
+        else if (c == 0x22 || c == 0x5c)
+            extra += 1;
+    }
     const qsizetype start = out.size();
-    out.resize(start + 2 + 6 * utf8.size());
+    out.resize(start + 2 + utf8.size() + extra);
     char *cursor = out.data() + start;
     *cursor++ = '"';
     const char *src = utf8.data();
@@ -107,7 +117,7 @@ void JsonBytes::appendUtf8String(QByteArray &out, QByteArrayView utf8)
         }
     }
     *cursor++ = '"';
-    out.truncate(cursor - out.constData());
+    Q_ASSERT(cursor == out.constData() + out.size());
 }
 
 void JsonBytes::appendValue(QByteArray &out, const QJsonValue &v)

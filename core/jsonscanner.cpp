@@ -130,6 +130,21 @@ bool JsonScanner::readString(QByteArray *out, qsizetype *utf16Units)
     if (peek() != '"')
         return false;
     ++m_p;
+    if (out) {
+        // The decoded text is never longer than the literal: find its end
+        // (the first quote not escaped) and make room once.
+        const char *q = m_p;
+        while ((q = static_cast<const char *>(std::memchr(q, '"', size_t(m_end - q))))) {
+            qsizetype backslashes = 0;
+            while (q - backslashes > m_p && q[-1 - backslashes] == '\\')
+                ++backslashes;
+            if (backslashes % 2 == 0)
+                break;
+            ++q;
+        }
+        if (q)
+            out->reserve(out->size() + (q - m_p));
+    }
     qsizetype units = 0;
     for (;;) {
         // A run of plain ASCII goes over in one append.

@@ -474,8 +474,12 @@ bool readParts(JsonScanner &js, QByteArray *text)
                 return false;
             }
         }
-        if (!thought)
-            *text += partText;
+        if (!thought) {
+            if (text->isEmpty())
+                *text = std::move(partText); // the usual single part: no copy
+            else
+                *text += partText;
+        }
     }
     return true;
 }
