@@ -2,8 +2,11 @@
 
 #include <QJsonArray>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
+#include <string_view>
 
 namespace {
 
@@ -15,7 +18,9 @@ quint64 splitmix(quint64 &state)
     return z ^ (z >> 31);
 }
 
-const std::array<const char *, 64> kWords{{
+// Lower-case ASCII only: answers are ASCII, and a sentence starts with the
+// word's first letter upper-cased byte-wise.
+constexpr std::array<std::string_view, 64> kWords{{
     "the", "model", "answer", "request", "batch", "signal", "river", "gate", "flow", "light",
     "system", "token", "stream", "quiet", "rapid", "careful", "measure", "latency", "queue", "window",
     "because", "therefore", "clearly", "simple", "result", "value", "green", "blue", "northern", "bright",
@@ -125,56 +130,102 @@ QJsonValue valueFor(const QJsonObject &schema, const QString &seed, int depth)
 
 quint64 SimulatorContent::hash(const QString &text)
 {
-    quint64 h = 0xcbf29ce484222325ULL;
-    // FNV-1a over the UTF-8 bytes; ASCII text (the usual prompt) is its own
-    // UTF-8, so it is hashed without converting (no allocation per call).
+    // ASCII text (the usual prompt) is its own UTF-8, so it is hashed without
+    // converting (no allocation per call).
     bool ascii = true;
     for (QChar c : text)
         ascii = ascii && c.unicode() < 0x80;
-    if (ascii) {
-        for (QChar c : text) {
-            h ^= quint8(c.unicode());
-            h *= 0x100000001b3ULL;
-        }
-        return h;
+    if (!ascii)
+        return hash(QByteArrayView(text.toUtf8()));
+    quint64 h = 0xcbf29ce484222325ULL;
+    for (QChar c : text) {
+        h ^= quint8(c.unicode());
+        h *= 0x100000001b3ULL;
     }
-    const QByteArray bytes = text.toUtf8();
-    for (char c : bytes) {
+    return h;
+}
+
+quint64 SimulatorContent::hash(QByteArrayView utf8)
+{
+    quint64 h = 0xcbf29ce484222325ULL;
+    for (char c : utf8) {
         h ^= quint8(c);
         h *= 0x100000001b3ULL;
     }
     return h;
 }
 
-int SimulatorContent::tokensFor(const QString &text)
+int SimulatorContent::tokensForLength(qsizetype utf16Length)
 {
-    return std::max<int>(1, int((text.size() + 3) / 4));
+    return std::max<int>(1, int((utf16Length + 3) / 4));
 }
 
-QString SimulatorContent::answerFor(const QString &prompt, int words, int variant)
+namespace {
+
+static_assert([] {
+    for (std::string_view w : kWords) {
+        if (w.empty() || w.size() > 14 || w.front() < 'a' || w.front() > 'z')
+            return false;
+    }
+    return true;
+}(), "answer words are short and start lower-case");
+
+// kWords with room to copy each as one 16-byte block.
+struct PaddedWord {
+    char bytes[16] = {};
+    qsizetype size = 0;
+};
+
+constexpr std::array<PaddedWord, kWords.size()> kPaddedWords = [] {
+    std::array<PaddedWord, kWords.size()> padded;
+    for (size_t i = 0; i < kWords.size(); ++i) {
+        std::copy(kWords[i].begin(), kWords[i].end(), padded[i].bytes);
+        padded[i].size = qsizetype(kWords[i].size());
+    }
+    return padded;
+}();
+
+void appendAnswerFor(QByteArray &out, quint64 promptHash, int words, int variant)
 {
-    quint64 state = hash(prompt) ^ (quint64(variant) * 0xd1b54a32d192ed03ULL);
-    QString out;
-    out.reserve(words * 8);
+    quint64 state = promptHash ^ (quint64(variant) * 0xd1b54a32d192ed03ULL);
+    // Written through a pointer into room for 16 bytes per word (a word, its
+    // space and full stop are less), then cut to size: no append per word.
+    const qsizetype start = out.size();
+    out.resize(start + qsizetype(std::max(0, words)) * 16 + 16);
+    char *const begin = out.data() + start;
+    char *p = begin;
     int sentenceLeft = 0;
     for (int i = 0; i < words; ++i) {
         const quint64 r = splitmix(state);
-        const QLatin1StringView w(kWords[r % kWords.size()]);
-        if (!out.isEmpty())
-            out += QLatin1Char(' ');
+        const PaddedWord &w = kPaddedWords[r % kPaddedWords.size()];
+        if (p != begin)
+            *p++ = ' ';
+        std::memcpy(p, w.bytes, sizeof w.bytes);
         if (sentenceLeft == 0) {
-            out += QChar(w.front()).toUpper();
-            out += w.sliced(1);
+            *p = char(*p - 'a' + 'A');
             sentenceLeft = 6 + int((r >> 32) % 9);
-        } else {
-            out += w;
         }
+        p += w.size;
         if (--sentenceLeft == 0 || i == words - 1) {
-            out += QLatin1Char('.');
+            *p++ = '.';
             sentenceLeft = 0;
         }
     }
-    return out;
+    out.truncate(start + (p - begin));
+}
+
+} // namespace
+
+QString SimulatorContent::answerFor(const QString &prompt, int words, int variant)
+{
+    QByteArray out;
+    appendAnswerFor(out, hash(prompt), words, variant);
+    return QString::fromLatin1(out);
+}
+
+void SimulatorContent::appendAnswer(QByteArray &out, QByteArrayView promptUtf8, int words, int variant)
+{
+    appendAnswerFor(out, hash(promptUtf8), words, variant);
 }
 
 QList<double> SimulatorContent::embeddingFor(const QString &text, int dimensions)
@@ -215,6 +266,34 @@ QList<SimulatorContent::PackMember> SimulatorContent::parsePack(const QString &p
         if (textEnd > textStart && prompt.at(textEnd - 1) == QLatin1Char('\n'))
             --textEnd;
         members.append({prompt.mid(idStart, idEnd - idStart), prompt.mid(textStart, textEnd - textStart)});
+        pos = end + close.size();
+    }
+    return members;
+}
+
+QList<SimulatorContent::PackMemberView> SimulatorContent::parsePack(QByteArrayView prompt)
+{
+    // parsePack(QString) on the UTF-8 bytes: the tags are ASCII, and an ASCII
+    // byte never occurs inside a multi-byte UTF-8 sequence.
+    static constexpr QByteArrayView open("<request id=\"");
+    static constexpr QByteArrayView close("</request>");
+    QList<PackMemberView> members;
+    qsizetype pos = 0;
+    while ((pos = prompt.indexOf(open, pos)) >= 0) {
+        const qsizetype idStart = pos + open.size();
+        const qsizetype idEnd = prompt.indexOf('"', idStart);
+        if (idEnd < 0 || idEnd + 1 >= prompt.size() || prompt.at(idEnd + 1) != '>')
+            break;
+        qsizetype textStart = idEnd + 2;
+        const qsizetype end = prompt.indexOf(close, textStart);
+        if (end < 0)
+            break;
+        qsizetype textEnd = end;
+        if (textStart < textEnd && prompt.at(textStart) == '\n')
+            ++textStart;
+        if (textEnd > textStart && prompt.at(textEnd - 1) == '\n')
+            --textEnd;
+        members.append({prompt.sliced(idStart, idEnd - idStart), prompt.sliced(textStart, textEnd - textStart)});
         pos = end + close.size();
     }
     return members;

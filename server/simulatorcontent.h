@@ -1,5 +1,7 @@
 #pragma once
 
+#include <QByteArray>
+#include <QByteArrayView>
 #include <QJsonObject>
 #include <QJsonValue>
 #include <QList>
@@ -14,11 +16,16 @@ class SimulatorContent
 {
 public:
     // ~4 characters per token, at least 1 (also for empty text).
-    static int tokensFor(const QString &text);
+    static int tokensFor(const QString &text) { return tokensForLength(text.size()); }
+    // The same for a text of `utf16Length` UTF-16 code units (QString::size()).
+    static int tokensForLength(qsizetype utf16Length);
 
     // The answer to `prompt`: exactly `words` words of pseudo-prose chosen by a
     // hash of the prompt; `variant` gives a different answer per candidate index.
     static QString answerFor(const QString &prompt, int words, int variant = 0);
+    // The same answer (it is ASCII) for a prompt given as UTF-8, appended to
+    // `out` as bytes: the answer paths that never hold a QString use this.
+    static void appendAnswer(QByteArray &out, QByteArrayView promptUtf8, int words, int variant = 0);
 
     // A unit-length (L2) vector of `dimensions` values derived from `text`.
     static QList<double> embeddingFor(const QString &text, int dimensions);
@@ -29,6 +36,12 @@ public:
         QString text; // inner text without the newline after the opening and before the closing tag
     };
     static QList<PackMember> parsePack(const QString &prompt);
+    // The same members of a prompt given as UTF-8, as views into it.
+    struct PackMemberView {
+        QByteArrayView id;
+        QByteArrayView text;
+    };
+    static QList<PackMemberView> parsePack(QByteArrayView promptUtf8);
 
     // True for Sluice's pack schema: an ARRAY whose items are OBJECTs with
     // properties "id" and "text" (responseSchema or responseJsonSchema spelling).
@@ -41,4 +54,5 @@ public:
     static QJsonValue valueForSchema(const QJsonObject &schema, const QString &seedText);
 
     static quint64 hash(const QString &text); // FNV-1a 64 of the UTF-8 bytes
+    static quint64 hash(QByteArrayView utf8);
 };

@@ -120,6 +120,9 @@ private slots:
 
     void generateResponseBytesEqualQtWriter_data();
     void generateResponseBytesEqualQtWriter();
+    void answersAreStable();
+    void utf8PromptsAnswerLikeQStrings_data();
+    void utf8PromptsAnswerLikeQStrings();
     void generateContentMatchesFixtureShape();
     void generateContentIsDeterministic();
     void colonMayBePercentEncoded();
@@ -335,6 +338,59 @@ void TestGeminiSimulator::generateResponseBytesEqualQtWriter()
     QCOMPARE(SimulatorWire::generateResponse(texts, reasons, QStringLiteral("gemini-2.0-flash"), QStringLiteral("sim-abc"),
                                              prompt, output),
              QJsonDocument(expected).toJson(QJsonDocument::Compact));
+}
+
+void TestGeminiSimulator::answersAreStable()
+{
+    // Clients, tests and benchmarks predict answers from their prompts: the
+    // words are part of the contract, pinned here.
+    QCOMPARE(SimulatorContent::answerFor(QStringLiteral("hi"), 20),
+             QStringLiteral("Useful stream therefore over signal request channel. Token future water agent common token "
+                            "question rare within measure history. Under pressure."));
+    QCOMPARE(SimulatorContent::answerFor(QStringLiteral("hi"), 20, 3),
+             QStringLiteral("Stream quiet rare agent shape under detail within reason northern. Agent steady between token "
+                            "system system pattern pressure. Closed steady."));
+    QCOMPARE(SimulatorContent::answerFor(QStringLiteral("caf\u00e9 \U0001F600"), 20),
+             QStringLiteral("History moment large result question every across rapid pattern engine question rare. Large "
+                            "green through across flow green. Under rapid."));
+    QCOMPARE(SimulatorContent::hash(QStringLiteral("caf\u00e9 \U0001F600")), 0x6787a27c3bc30e12ULL);
+}
+
+void TestGeminiSimulator::utf8PromptsAnswerLikeQStrings_data()
+{
+    QTest::addColumn<QString>("prompt");
+    QTest::newRow("empty") << QString();
+    QTest::newRow("ASCII") << QStringLiteral("why is the sky blue?");
+    QTest::newRow("non-ASCII") << QStringLiteral("caf\u00e9 \u4e2d\u6587 \U0001F600");
+    QTest::newRow("escapes") << QStringLiteral("quote \" backslash \\ nl \n ctl \x01");
+    QTest::newRow("pack") << QStringLiteral("Answer.\n\n<request id=\"0\">\nq 1\n</request>\n<request id=\"\u00e9\">\n\U0001F600\n</request>\n");
+    QTest::newRow("pack, odd blocks")
+        << QStringLiteral("<request id=\"a\"></request><request id=\"\">\n\n</request> <request id=\"b\"x>no <request id=\"c\">open");
+    QTest::newRow("pack, unclosed") << QStringLiteral("<request id=\"a\">\nno close tag");
+    QTest::newRow("pack, nested") << QStringLiteral("<request id=\"q\">\ninner <request id=\"z\">nested</request>\n</request>");
+}
+
+void TestGeminiSimulator::utf8PromptsAnswerLikeQStrings()
+{
+    // The hot path reads prompts as UTF-8 bytes; what it derives from them
+    // must be what the QString functions derive.
+    QFETCH(QString, prompt);
+    const QByteArray utf8 = prompt.toUtf8();
+    QCOMPARE(SimulatorContent::hash(QByteArrayView(utf8)), SimulatorContent::hash(prompt));
+    for (int words : {0, 1, 48, 200}) {
+        for (int variant : {0, 5}) {
+            QByteArray out = "prefix ";
+            SimulatorContent::appendAnswer(out, utf8, words, variant);
+            QCOMPARE(out, "prefix " + SimulatorContent::answerFor(prompt, words, variant).toLatin1());
+        }
+    }
+    const auto members = SimulatorContent::parsePack(prompt);
+    const auto views = SimulatorContent::parsePack(QByteArrayView(utf8));
+    QCOMPARE(views.size(), members.size());
+    for (qsizetype i = 0; i < members.size(); ++i) {
+        QCOMPARE(QString::fromUtf8(views[i].id), members[i].id);
+        QCOMPARE(QString::fromUtf8(views[i].text), members[i].text);
+    }
 }
 
 void TestGeminiSimulator::generateContentMatchesFixtureShape()
