@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QByteArrayView>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QString>
@@ -11,7 +12,8 @@
 // Bodies the GeminiSimulator sends that are not generated content: the Gemini
 // error envelope {"error":{"code","message","status","details"?}} in the exact
 // shapes of the recorded fixtures (../shared/fixtures/gemini), and the model
-// catalogue of GET /v1beta/models.
+// catalogue of GET /v1beta/models. Also the byte-level writers and the reader
+// of the hot generateContent path.
 //
 // Thread: stateless; every function is thread-safe.
 class SimulatorWire
@@ -48,4 +50,36 @@ public:
     static QByteArray generateResponse(const QStringList &texts, const QStringList &finishReasons,
                                        const QString &modelVersion, const QString &responseId,
                                        int promptTokens, int candidatesTokens);
+    // The same with every text already written as a JSON string literal
+    // (quotes included), by JsonBytes::appendString or appendJsonString.
+    static QByteArray generateResponse(const QList<QByteArray> &textLiterals, const QStringList &finishReasons,
+                                       const QString &modelVersion, const QString &responseId,
+                                       int promptTokens, int candidatesTokens);
+
+    // Appends `utf8` as a JSON string literal, byte-for-byte what
+    // JsonBytes::appendString(out, QString::fromUtf8(utf8)) writes. `utf8`
+    // must be valid UTF-8 (no encoded surrogates), as every text the
+    // simulator builds from JSON-escaped ids and ASCII answers is.
+    static void appendJsonString(QByteArray &out, QByteArrayView utf8);
+    // QString::fromUtf8(utf8).size() of valid UTF-8, without converting.
+    static qsizetype utf16Length(QByteArrayView utf8);
+
+    // What the simulator reads of a generateContent body of the plain shape
+    // every client sends, taken straight from its bytes:
+    //   {"contents": [{"parts": [{"text": "..."}, ...], "role": "..."}, ...],
+    //    "generationConfig": {...}}
+    // (keys in any order, any JSON whitespace, role and generationConfig
+    // optional). The prompt is what QJsonDocument would give as a QString,
+    // in UTF-8.
+    struct PlainGenerateRequest {
+        QByteArray prompt;                // every text part, joined with '\n'
+        qsizetype promptLength = 0;       // in UTF-16 code units (QString::size())
+        QByteArrayView generationConfig;  // the object's bytes, empty when absent
+    };
+    // False for anything else: other keys, escaped keys, duplicate keys, raw
+    // control characters, unknown escapes, unpaired surrogates, invalid UTF-8
+    // or noncharacters, a generationConfig that is not {...}. The caller then
+    // parses the body with QJsonDocument, whose reading this must equal;
+    // generationConfig's bytes are only delimited here, not validated.
+    static bool scanGenerateRequest(QByteArrayView body, PlainGenerateRequest *out);
 };
