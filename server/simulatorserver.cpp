@@ -172,6 +172,17 @@ const QString kRouteCount = QStringLiteral("countTokens");
 
 } // namespace
 
+// A generateContent request as planGenerate() reads it. A scanned body's
+// prompt stays UTF-8 bytes, so the hot answer paths never build its UTF-16
+// copy; a parsed body's prompt is the QString QJsonDocument gave.
+struct SimulatorServer::GenerateRequest {
+    bool scanned = false;
+    QByteArray promptUtf8; // scanned
+    Prompt prompt;         // parsed
+    int promptTokens = 0;
+    GenerationSettings settings;
+};
+
 SimulatorServer::SimulatorServer(std::shared_ptr<SimulatorShared> shared, QObject *parent)
     : QObject(parent), m_shared(std::move(shared))
 {
@@ -388,8 +399,13 @@ void SimulatorServer::handleModelCall(SimHttpConnection *conn, SimHttpConnection
                                       const QString &model, const QString &method)
 {
     const bool streamRoute = method == kRouteStream;
+    const bool generateRoute = method == kRouteGenerate || streamRoute;
+    // The plain generateContent body is read straight from its bytes; anything
+    // else (and every other route) goes through QJsonDocument.
+    GenerateRequest generate;
+    const bool scanned = generateRoute && scanGenerate(req.body, &generate);
     QJsonObject body;
-    if (!req.body.trimmed().isEmpty()) {
+    if (!scanned && !req.body.trimmed().isEmpty()) {
         QJsonParseError pe;
         const QJsonDocument doc = QJsonDocument::fromJson(req.body, &pe);
         if (pe.error != QJsonParseError::NoError || !doc.isObject()) {
@@ -405,10 +421,13 @@ void SimulatorServer::handleModelCall(SimHttpConnection *conn, SimHttpConnection
 
     Work work;
     Failure failure;
-    if (method == kRouteGenerate || streamRoute) {
+    if (generateRoute) {
         work.stream = streamRoute;
         work.sse = req.queryItem("alt") == "sse";
-        failure = planGenerate(body, model, streamRoute, &work);
+        if (!scanned)
+            failure = readGenerate(body, &generate);
+        if (failure.status == 0)
+            failure = planGenerate(generate, model, streamRoute, &work);
     } else if (method == kRouteEmbed || method == kRouteBatchEmbed) {
         failure = planEmbed(body, method == kRouteBatchEmbed, &work);
     } else {
@@ -479,17 +498,46 @@ void SimulatorServer::handleModelCall(SimHttpConnection *conn, SimHttpConnection
     enqueue(job);
 }
 
-SimulatorServer::Failure SimulatorServer::planGenerate(const QJsonObject &body, const QString &model, bool stream,
-                                                      Work *work)
+bool SimulatorServer::scanGenerate(const QByteArray &body, GenerateRequest *out)
 {
-    const QString request = QStringLiteral("GenerateContentRequest");
-    Prompt prompt;
+    SimulatorWire::PlainGenerateRequest plain;
+    if (!SimulatorWire::scanGenerateRequest(body, &plain))
+        return false;
+    if (plain.generationConfig.isEmpty()) {
+        out->settings = {};
+    } else {
+        if (plain.generationConfig != QByteArrayView(m_lastGenerationConfig)) {
+            // Invalid JSON or a refused config: the general path answers it, in its words.
+            QJsonParseError pe;
+            const QJsonDocument doc = QJsonDocument::fromJson(plain.generationConfig.toByteArray(), &pe);
+            GenerationSettings settings;
+            if (pe.error != QJsonParseError::NoError || !doc.isObject()
+                || readGenerationConfig(doc.object(), &settings).status != 0)
+                return false;
+            m_lastGenerationConfig = plain.generationConfig.toByteArray();
+            m_lastGenerationSettings = settings;
+        }
+        out->settings = m_lastGenerationSettings;
+    }
+    out->scanned = true;
+    out->promptUtf8 = std::move(plain.prompt);
+    out->promptTokens = SimulatorContent::tokensForLength(plain.promptLength); // no system instruction
+    return true;
+}
+
+SimulatorServer::Failure SimulatorServer::readGenerate(const QJsonObject &body, GenerateRequest *out)
+{
     Prompt system;
-    QString e = parseContents(body, request, &prompt, &system);
+    const QString e = parseContents(body, QStringLiteral("GenerateContentRequest"), &out->prompt, &system);
     if (!e.isEmpty())
         return {400, SimulatorWire::invalidArgument(e)};
+    out->promptTokens = promptTokens(out->prompt, system);
+    return readGenerationConfig(pick(body, "generationConfig", "generation_config"), &out->settings);
+}
 
-    const QJsonValue gcValue = pick(body, "generationConfig", "generation_config");
+SimulatorServer::Failure SimulatorServer::readGenerationConfig(const QJsonValue &gcValue, GenerationSettings *out)
+{
+    const QString request = QStringLiteral("GenerateContentRequest");
     if (!gcValue.isUndefined() && !gcValue.isNull() && !gcValue.isObject())
         return {400, SimulatorWire::invalidArgument(invalidValue(QStringLiteral("generation_config"),
             "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerationConfig", gcValue))};
@@ -529,60 +577,156 @@ SimulatorServer::Failure SimulatorServer::planGenerate(const QJsonObject &body, 
         return {400, SimulatorWire::invalidArgument(QStringLiteral("* %1.generation_config.response_mime_type: "
             "response_mime_type must be application/json when response_schema is set.\n").arg(request))};
 
-    work->promptTokens = promptTokens(prompt, system);
+    out->maxOutputTokens = maxOutputTokens;
+    out->candidateCount = candidateCount;
+    out->jsonMode = jsonMode;
+    out->hasSchema = schema.isObject();
+    out->schema = schema.toObject();
+    out->packSchema = jsonMode && out->hasSchema && SimulatorContent::isPackSchema(out->schema);
+    return {};
+}
+
+namespace {
+
+// The pack writer's helpers for both kinds of members: QString (parsed body)
+// and UTF-8 views (scanned body).
+void appendJson(QByteArray &out, const QString &s)
+{
+    JsonBytes::appendString(out, s);
+}
+
+void appendJson(QByteArray &out, QByteArrayView utf8)
+{
+    SimulatorWire::appendJsonString(out, utf8);
+}
+
+QByteArray toUtf8(const QString &s)
+{
+    return s.toUtf8(); // what SimulatorContent::hash(QString) hashes, also for a lone surrogate
+}
+
+QByteArrayView toUtf8(QByteArrayView utf8)
+{
+    return utf8;
+}
+
+bool listed(const QStringList &ids, const QString &id)
+{
+    return ids.contains(id);
+}
+
+bool listed(const QStringList &ids, QByteArrayView utf8)
+{
+    return !ids.isEmpty() && ids.contains(QString::fromUtf8(utf8));
+}
+
+} // namespace
+
+template <typename Members>
+QByteArray SimulatorServer::packAnswers(const Members &members, int variant, int *dropped)
+{
+    // [{"id":..,"text":..},...] written directly, as QJsonDocument would
+    // (keys sorted): this is the hot path of every packed call.
     const int words = m_config.responseWords;
-    QStringList texts;
+    QByteArray answers;
+    answers.reserve(2 + members.size() * (32 + qsizetype(words) * 9));
+    answers += '[';
+    for (const auto &m : members) {
+        const bool drop = listed(m_config.packDropIds, m.id)
+            || (m_config.packDropRate > 0
+                && std::uniform_real_distribution<double>(0.0, 1.0)(m_rng) < m_config.packDropRate);
+        if (drop) {
+            ++*dropped;
+            continue;
+        }
+        if (answers.size() > 1)
+            answers += ',';
+        answers += "{\"id\":";
+        appendJson(answers, m.id);
+        // An answer is letters, spaces and full stops: nothing to escape.
+        answers += ",\"text\":\"";
+        SimulatorContent::appendAnswer(answers, toUtf8(m.text), words, variant);
+        answers += "\"}";
+    }
+    answers += ']';
+    return answers;
+}
+
+SimulatorServer::Failure SimulatorServer::planGenerate(const GenerateRequest &request, const QString &model,
+                                                      bool stream, Work *work)
+{
+    const GenerationSettings &settings = request.settings;
+    work->promptTokens = request.promptTokens;
+    const int words = m_config.responseWords;
+
+    QList<SimulatorContent::PackMember> members;
+    QList<SimulatorContent::PackMemberView> memberViews;
+    if (settings.packSchema) {
+        if (request.scanned)
+            memberViews = SimulatorContent::parsePack(QByteArrayView(request.promptUtf8));
+        else
+            members = SimulatorContent::parsePack(request.prompt.text);
+    }
+    const bool packed = !members.isEmpty() || !memberViews.isEmpty();
+    // The rarer answers are made from the prompt as a QString.
+    QString promptText = request.prompt.text;
+    if (request.scanned && settings.jsonMode && !packed)
+        promptText = QString::fromUtf8(request.promptUtf8);
+
+    QList<QByteArray> texts; // each candidate's text as a JSON string literal
     QStringList finishReasons;
+    QString streamText;      // candidate 0's text, when streaming
     int packDropped = 0;
-    for (int i = 0; i < candidateCount; ++i) {
+    for (int i = 0; i < settings.candidateCount; ++i) {
+        // The hot paths write the answer as UTF-8 bytes, the others as a QString.
+        QByteArray utf8;
         QString text;
-        if (jsonMode && schema.isObject() && SimulatorContent::isPackSchema(schema.toObject())) {
-            const auto members = SimulatorContent::parsePack(prompt.text);
-            if (members.isEmpty()) {
-                text = QString::fromUtf8(QJsonDocument(SimulatorContent::valueForSchema(schema.toObject(), prompt.text)
-                                                           .toArray()).toJson(QJsonDocument::Compact));
-            } else {
-                // [{"id":..,"text":..},...] written directly, as QJsonDocument would
-                // (keys sorted): this is the hot path of every packed call.
-                QByteArray answers = "[";
-                for (const auto &m : members) {
-                    const bool drop = m_config.packDropIds.contains(m.id)
-                        || (m_config.packDropRate > 0
-                            && std::uniform_real_distribution<double>(0.0, 1.0)(m_rng) < m_config.packDropRate);
-                    if (drop) {
-                        ++packDropped;
-                        continue;
-                    }
-                    if (answers.size() > 1)
-                        answers += ',';
-                    answers += "{\"id\":";
-                    JsonBytes::appendString(answers, m.id);
-                    answers += ",\"text\":";
-                    JsonBytes::appendString(answers, SimulatorContent::answerFor(m.text, words, i));
-                    answers += '}';
-                }
-                answers += ']';
-                text = QString::fromUtf8(answers);
-            }
-        } else if (jsonMode) {
-            const QJsonValue v = schema.isObject()
-                ? SimulatorContent::valueForSchema(schema.toObject(), prompt.text + QString::number(i))
-                : QJsonValue(QJsonObject{{QStringLiteral("answer"), SimulatorContent::answerFor(prompt.text, words, i)}});
+        bool isUtf8 = true;
+        if (packed) {
+            utf8 = request.scanned ? packAnswers(memberViews, i, &packDropped) : packAnswers(members, i, &packDropped);
+        } else if (settings.packSchema) {
+            text = QString::fromUtf8(QJsonDocument(SimulatorContent::valueForSchema(settings.schema, promptText)
+                                                       .toArray()).toJson(QJsonDocument::Compact));
+            isUtf8 = false;
+        } else if (settings.jsonMode) {
+            const QJsonValue v = settings.hasSchema
+                ? SimulatorContent::valueForSchema(settings.schema, promptText + QString::number(i))
+                : QJsonValue(QJsonObject{{QStringLiteral("answer"), SimulatorContent::answerFor(promptText, words, i)}});
             QJsonArray wrapper{v};
             QByteArray compact = QJsonDocument(wrapper).toJson(QJsonDocument::Compact);
             text = QString::fromUtf8(compact.mid(1, compact.size() - 2)); // a scalar has no document of its own
+            isUtf8 = false;
+        } else if (request.scanned) {
+            SimulatorContent::appendAnswer(utf8, request.promptUtf8, words, i);
         } else {
-            text = SimulatorContent::answerFor(prompt.text, words, i);
+            text = SimulatorContent::answerFor(request.prompt.text, words, i);
+            isUtf8 = false;
         }
+        qsizetype length = isUtf8 ? SimulatorWire::utf16Length(utf8) : text.size();
         QString reason = QStringLiteral("STOP");
-        // Like Gemini, a JSON answer cut by maxOutputTokens is cut mid-value.
-        if (maxOutputTokens > 0 && SimulatorContent::tokensFor(text) > maxOutputTokens) {
-            text.truncate(qsizetype(maxOutputTokens) * 4);
+        // Like Gemini, a JSON answer cut by maxOutputTokens is cut mid-value
+        // (in UTF-16 code units, so the cut may split a surrogate pair).
+        if (settings.maxOutputTokens > 0 && SimulatorContent::tokensForLength(length) > settings.maxOutputTokens) {
+            if (isUtf8)
+                text = QString::fromUtf8(utf8);
+            isUtf8 = false;
+            text.truncate(qsizetype(settings.maxOutputTokens) * 4);
+            length = text.size();
             reason = QStringLiteral("MAX_TOKENS");
         }
-        texts << text;
+        if (stream) {
+            if (i == 0)
+                streamText = isUtf8 ? QString::fromUtf8(utf8) : text;
+        } else {
+            QByteArray literal;
+            if (isUtf8)
+                SimulatorWire::appendJsonString(literal, utf8);
+            else
+                JsonBytes::appendString(literal, text);
+            texts << literal;
+        }
         finishReasons << reason;
-        work->outputTokens += SimulatorContent::tokensFor(text);
+        work->outputTokens += SimulatorContent::tokensForLength(length);
     }
     if (packDropped > 0)
         stat([packDropped](SimulatorStats &s) { s.faults[QStringLiteral("packDrop")] += packDropped; });
@@ -597,7 +741,7 @@ SimulatorServer::Failure SimulatorServer::planGenerate(const QJsonObject &body, 
         return {};
     }
     // Streaming serves candidate 0 in pieces of ~12 tokens; usage is cumulative.
-    const QString &text = texts.first();
+    const QString &text = streamText;
     const int pieces = std::clamp(SimulatorContent::tokensFor(text) / 12, 2, 32);
     const QStringList parts = splitText(text, pieces);
     QString sent;

@@ -65,6 +65,16 @@ private:
         int status = 0;
         QByteArray body;
     };
+    // What a generateContent request's generationConfig asks for, validated.
+    struct GenerationSettings {
+        int maxOutputTokens = 0;      // 0 = no limit
+        int candidateCount = 1;
+        bool jsonMode = false;        // responseMimeType application/json
+        QJsonObject schema;           // responseSchema or responseJsonSchema, when set
+        bool hasSchema = false;
+        bool packSchema = false;      // schema is Sluice's pack schema
+    };
+    struct GenerateRequest; // the request planGenerate() reads (simulatorserver.cpp)
 
     void onNewConnection();
     void onRequest(SimHttpConnection *conn, SimHttpConnection::Request &req);
@@ -73,7 +83,12 @@ private:
                          const QString &method);
     void handleControl(SimHttpConnection *conn, SimHttpConnection::Request &req, bool configRoute);
 
-    Failure planGenerate(const QJsonObject &body, const QString &model, bool stream, Work *work);
+    bool scanGenerate(const QByteArray &body, GenerateRequest *out);
+    static Failure readGenerate(const QJsonObject &body, GenerateRequest *out);
+    static Failure readGenerationConfig(const QJsonValue &value, GenerationSettings *out);
+    Failure planGenerate(const GenerateRequest &request, const QString &model, bool stream, Work *work);
+    template <typename Members>
+    QByteArray packAnswers(const Members &members, int variant, int *dropped);
     Failure planEmbed(const QJsonObject &body, bool batch, Work *work);
     Failure planCountTokens(const QJsonObject &body, Work *work);
 
@@ -103,4 +118,8 @@ private:
     SimulatorQuota m_quota;
     std::mt19937_64 m_rng;
     quint64 m_idState = 0;
+    // The generationConfig bytes of the last scanned request and what they
+    // say: a packing gateway sends the very same bytes with every call.
+    QByteArray m_lastGenerationConfig;
+    GenerationSettings m_lastGenerationSettings;
 };

@@ -135,6 +135,8 @@ private slots:
     void jsonModeFollowsSchema();
     void packModeAnswersEveryId();
     void packModeDrops();
+    void scannedBodiesAnswerLikeParsedOnes_data();
+    void scannedBodiesAnswerLikeParsedOnes();
     void embedContent();
     void batchEmbedContents();
     void batchEmbedOver100();
@@ -627,6 +629,96 @@ void TestGeminiSimulator::packModeDrops()
     answers = QJsonDocument::fromJson(firstText(r.json).toUtf8()).array();
     QCOMPARE(r.status, 200);
     QCOMPARE(answers.size(), 0);
+}
+
+static QByteArray withoutResponseIds(QByteArray body)
+{
+    // Every answer has its own id; the rest of two answers may be compared.
+    static const QByteArray key = "\"responseId\":\"";
+    for (qsizetype at = body.indexOf(key); at >= 0; at = body.indexOf(key, at + key.size())) {
+        const qsizetype end = body.indexOf('"', at + key.size());
+        body.remove(at + key.size(), end - at - key.size());
+    }
+    return body;
+}
+
+void TestGeminiSimulator::scannedBodiesAnswerLikeParsedOnes_data()
+{
+    QTest::addColumn<QString>("route");
+    QTest::addColumn<QJsonObject>("request");
+    QTest::addColumn<QStringList>("dropIds");
+    const QString generate = QStringLiteral("/v1beta/models/gemini-2.5-flash:generateContent");
+    const QString sse = QStringLiteral("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
+    const QString array = QStringLiteral("/v1beta/models/gemini-2.5-flash:streamGenerateContent");
+    const QJsonObject json{{QStringLiteral("responseMimeType"), QStringLiteral("application/json")}};
+    auto with = [](QJsonObject request, const QJsonObject &generationConfig) {
+        QJsonObject gc = request.value(QLatin1String("generationConfig")).toObject();
+        for (auto it = generationConfig.begin(); it != generationConfig.end(); ++it)
+            gc.insert(it.key(), it.value());
+        request.insert(QStringLiteral("generationConfig"), gc);
+        return request;
+    };
+    const QJsonObject pack = packRequest({QStringLiteral("a"), QStringLiteral("req-2"), QStringLiteral("3")},
+                                         {QStringLiteral("why is the sky blue?"), QStringLiteral("two\nlines"), QString()});
+    // A quote ends an id, and the reading of blocks with it: last.
+    const QJsonObject oddIds = packRequest(
+        {QStringLiteral("\u00e9"), QStringLiteral("back\\slash"), QStringLiteral("tab\tid"), QStringLiteral("\U0001F600"),
+         QStringLiteral("ctl\x01"), QStringLiteral("a\"b")},
+        {QStringLiteral("caf\u00e9"), QStringLiteral("\"quoted\""), QStringLiteral("\n\nblank lines\n\n"), QStringLiteral("x"),
+         QStringLiteral("\u4e2d"), QStringLiteral("y")});
+    // Cut after 12 UTF-16 units: `[{"id":"x` and one and a half emoji.
+    const QJsonObject splitPair = with(packRequest({QStringLiteral("x\U0001F600\U0001F600\U0001F600")}, {QStringLiteral("q")}),
+                                       {{QStringLiteral("maxOutputTokens"), 3}});
+
+    QTest::newRow("plain") << generate << textRequest(QStringLiteral("why is the sky blue?")) << QStringList();
+    QTest::newRow("non-ASCII prompt") << generate << textRequest(QStringLiteral("caf\u00e9 \u4e2d \U0001F600 \x01")) << QStringList();
+    QTest::newRow("candidates, cut")
+        << generate << textRequest(QStringLiteral("hi"), {{QStringLiteral("candidateCount"), 3}, {QStringLiteral("maxOutputTokens"), 7}})
+        << QStringList();
+    QTest::newRow("json mode") << generate << textRequest(QStringLiteral("caf\u00e9"), json) << QStringList();
+    QTest::newRow("json schema")
+        << generate
+        << textRequest(QStringLiteral("caf\u00e9"),
+                       {{QStringLiteral("responseMimeType"), QStringLiteral("application/json")},
+                        {QStringLiteral("responseSchema"),
+                         QJsonObject{{QStringLiteral("type"), QStringLiteral("OBJECT")},
+                                     {QStringLiteral("properties"),
+                                      QJsonObject{{QStringLiteral("n"), QJsonObject{{QStringLiteral("type"), QStringLiteral("INTEGER")}}}}}}}})
+        << QStringList();
+    QTest::newRow("pack") << generate << pack << QStringList();
+    QTest::newRow("pack, two candidates") << generate << with(pack, {{QStringLiteral("candidateCount"), 2}}) << QStringList();
+    QTest::newRow("pack, cut") << generate << with(pack, {{QStringLiteral("maxOutputTokens"), 20}}) << QStringList();
+    QTest::newRow("pack, odd ids") << generate << oddIds << QStringList();
+    QTest::newRow("pack, odd ids dropped")
+        << generate << oddIds << QStringList{QStringLiteral("\u00e9"), QStringLiteral("tab\tid"), QStringLiteral("none")};
+    QTest::newRow("pack, cut in a surrogate pair") << generate << splitPair << QStringList();
+    QTest::newRow("pack, no blocks") << generate << packRequest({}, {}) << QStringList();
+    QTest::newRow("pack, sse") << sse << oddIds << QStringList();
+    QTest::newRow("pack, array stream") << array << pack << QStringList();
+    QTest::newRow("plain, sse") << sse << textRequest(QStringLiteral("caf\u00e9")) << QStringList();
+}
+
+void TestGeminiSimulator::scannedBodiesAnswerLikeParsedOnes()
+{
+    // The simulator reads the plain body shape straight from its bytes and any
+    // other through QJsonDocument; both must answer alike. An extra key the
+    // simulator ignores sends the same request down the general path.
+    QFETCH(QString, route);
+    QFETCH(QJsonObject, request);
+    QFETCH(QStringList, dropIds);
+    configure([&](SimulatorConfig &c) { c.packDropIds = dropIds; });
+    const QByteArray plain = compact(request);
+    SimulatorWire::PlainGenerateRequest scanned;
+    QVERIFY(SimulatorWire::scanGenerateRequest(plain, &scanned));
+    request.insert(QStringLiteral("safetySettings"), QJsonArray());
+    const QByteArray general = compact(request);
+    QVERIFY(!SimulatorWire::scanGenerateRequest(general, &scanned));
+
+    const Reply fast = call("POST", route, plain);
+    const Reply slow = call("POST", route, general);
+    QCOMPARE(fast.status, 200);
+    QCOMPARE(slow.status, 200);
+    QCOMPARE(withoutResponseIds(fast.body), withoutResponseIds(slow.body));
 }
 
 static double norm(const QJsonArray &values)
