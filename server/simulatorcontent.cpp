@@ -1,5 +1,6 @@
 #include "simulatorcontent.h"
 
+#include <QByteArrayMatcher>
 #include <QJsonArray>
 
 #include <algorithm>
@@ -274,18 +275,23 @@ QList<SimulatorContent::PackMember> SimulatorContent::parsePack(const QString &p
 QList<SimulatorContent::PackMemberView> SimulatorContent::parsePack(QByteArrayView prompt)
 {
     // parsePack(QString) on the UTF-8 bytes: the tags are ASCII, and an ASCII
-    // byte never occurs inside a multi-byte UTF-8 sequence.
-    static constexpr QByteArrayView open("<request id=\"");
-    static constexpr QByteArrayView close("</request>");
+    // byte never occurs inside a multi-byte UTF-8 sequence. The matchers are
+    // built once (indexOf() builds one per call in a long prompt).
+    static constexpr char openTag[] = "<request id=\"";
+    static constexpr char closeTag[] = "</request>";
+    static constexpr auto open = qMakeStaticByteArrayMatcher(openTag);
+    static constexpr auto close = qMakeStaticByteArrayMatcher(closeTag);
+    constexpr qsizetype openSize = sizeof openTag - 1;
+    constexpr qsizetype closeSize = sizeof closeTag - 1;
     QList<PackMemberView> members;
     qsizetype pos = 0;
-    while ((pos = prompt.indexOf(open, pos)) >= 0) {
-        const qsizetype idStart = pos + open.size();
+    while ((pos = open.indexIn(prompt, pos)) >= 0) {
+        const qsizetype idStart = pos + openSize;
         const qsizetype idEnd = prompt.indexOf('"', idStart);
         if (idEnd < 0 || idEnd + 1 >= prompt.size() || prompt.at(idEnd + 1) != '>')
             break;
         qsizetype textStart = idEnd + 2;
-        const qsizetype end = prompt.indexOf(close, textStart);
+        const qsizetype end = close.indexIn(prompt, textStart);
         if (end < 0)
             break;
         qsizetype textEnd = end;
@@ -294,7 +300,7 @@ QList<SimulatorContent::PackMemberView> SimulatorContent::parsePack(QByteArrayVi
         if (textEnd > textStart && prompt.at(textEnd - 1) == '\n')
             --textEnd;
         members.append({prompt.sliced(idStart, idEnd - idStart), prompt.sliced(textStart, textEnd - textStart)});
-        pos = end + close.size();
+        pos = end + closeSize;
     }
     return members;
 }
