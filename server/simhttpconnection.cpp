@@ -2,6 +2,8 @@
 
 #include <QTcpSocket>
 
+#include <algorithm>
+
 namespace {
 
 constexpr qsizetype kMaxHeaderBytes = 64 * 1024;
@@ -85,40 +87,54 @@ void SimHttpConnection::parse()
             fail(431, "request header too large");
             break;
         }
-        const QList<QByteArray> lines = m_buffer.left(headerEnd).split('\n');
-        const QByteArray requestLine = lines.first().trimmed();
-        const QList<QByteArray> parts = requestLine.split(' ');
-        if (parts.size() != 3 || parts[0].isEmpty() || !parts[1].startsWith('/')
-            || (parts[2] != "HTTP/1.1" && parts[2] != "HTTP/1.0")) {
+        // The header block is read in place: lines end at '\n' (a '\r' before it
+        // is trimmed away with the rest of the whitespace).
+        const QByteArrayView head(m_buffer.constData(), headerEnd);
+        qsizetype requestLineEnd = head.indexOf('\n');
+        if (requestLineEnd < 0)
+            requestLineEnd = head.size();
+        const QByteArrayView requestLine = head.first(requestLineEnd).trimmed();
+        // Exactly three parts, one space apart.
+        const qsizetype sp1 = requestLine.indexOf(' ');
+        const qsizetype sp2 = sp1 < 0 ? -1 : requestLine.indexOf(' ', sp1 + 1);
+        const QByteArrayView method = requestLine.first(std::max<qsizetype>(sp1, 0));
+        const QByteArrayView target = sp2 < 0 ? QByteArrayView() : requestLine.sliced(sp1 + 1, sp2 - sp1 - 1);
+        const QByteArrayView version = sp2 < 0 ? QByteArrayView() : requestLine.sliced(sp2 + 1);
+        if (sp2 < 0 || version.contains(' ') || method.isEmpty() || !target.startsWith('/')
+            || (version != "HTTP/1.1" && version != "HTTP/1.0")) {
             fail(400, "malformed request line");
             break;
         }
         bool methodOk = true;
-        for (char c : parts[0])
+        for (char c : method)
             methodOk = methodOk && c >= 'A' && c <= 'Z';
         if (!methodOk) {
             fail(400, "malformed request line");
             break;
         }
         Request req;
-        req.method = parts[0];
-        const qsizetype q = parts[1].indexOf('?');
-        req.path = QByteArray::fromPercentEncoding(q < 0 ? parts[1] : parts[1].left(q));
-        req.query = q < 0 ? QByteArray() : parts[1].mid(q + 1);
-        req.keepAlive = parts[2] == "HTTP/1.1";
+        req.method = method.toByteArray();
+        const qsizetype q = target.indexOf('?');
+        req.path = QByteArray::fromPercentEncoding((q < 0 ? target : target.first(q)).toByteArray());
+        req.query = q < 0 ? QByteArray() : target.sliced(q + 1).toByteArray();
+        req.keepAlive = version == "HTTP/1.1";
         qint64 contentLength = 0;
         bool headersOk = true;
-        for (qsizetype i = 1; i < lines.size(); ++i) {
-            const QByteArray &line = lines[i];
+        for (qsizetype start = requestLineEnd + 1; start <= head.size(); ) {
+            qsizetype end = head.indexOf('\n', start);
+            if (end < 0)
+                end = head.size();
+            const QByteArrayView line = head.sliced(start, end - start);
+            start = end + 1;
             const qsizetype colon = line.indexOf(':');
             if (colon <= 0) {
                 headersOk = false;
                 break;
             }
-            QByteArray name = line.left(colon).toLower();
+            QByteArray name = line.first(colon).toByteArray().toLower();
             for (char c : name)
                 headersOk = headersOk && isTokenChar(c);
-            const QByteArray value = line.mid(colon + 1).trimmed();
+            const QByteArray value = line.sliced(colon + 1).trimmed().toByteArray();
             if (name == "content-length") {
                 bool ok = false;
                 contentLength = value.toLongLong(&ok);
