@@ -156,6 +156,7 @@ private slots:
     void garbageDoesNotCrash_data();
     void garbageDoesNotCrash();
     void keepAliveAndConnectionClose();
+    void headLinesAreReadLeniently();
 
 private:
     Reply call(const QByteArray &verb, const QString &path, const QByteArray &body = {},
@@ -1102,6 +1103,11 @@ void TestGeminiSimulator::garbageDoesNotCrash_data()
     QTest::newRow("huge body") << QByteArray("POST /v1beta/models/x:generateContent HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n")
                                << QByteArray("HTTP/1.1 413");
     QTest::newRow("bad length") << QByteArray("POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n") << QByteArray("HTTP/1.1 400");
+    QTest::newRow("two spaces") << QByteArray("GET  / HTTP/1.1\r\n\r\n") << QByteArray("HTTP/1.1 400");
+    QTest::newRow("four parts") << QByteArray("GET / x HTTP/1.1\r\n\r\n") << QByteArray("HTTP/1.1 400");
+    QTest::newRow("lower-case method") << QByteArray("get / HTTP/1.1\r\n\r\n") << QByteArray("HTTP/1.1 400");
+    QTest::newRow("space in header name") << QByteArray("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n") << QByteArray("HTTP/1.1 400");
+    QTest::newRow("empty header line") << QByteArray("GET / HTTP/1.1\nHost: x\n\r\n\r\n") << QByteArray("HTTP/1.1 400");
 }
 
 void TestGeminiSimulator::garbageDoesNotCrash()
@@ -1127,6 +1133,17 @@ void TestGeminiSimulator::keepAliveAndConnectionClose()
     QVERIFY(got.indexOf("gemini-2.5-flash") < got.indexOf("gemini-2.0-flash"));
     QCOMPARE(got.count("Connection: close"), 1);
     QTRY_COMPARE(m_sim->stats().openConnections, before);
+}
+
+void TestGeminiSimulator::headLinesAreReadLeniently()
+{
+    // Bare '\n' line ends, whitespace around the request line and header
+    // values, and stray CRLFs before a request are all accepted.
+    const QByteArray got = raw("\r\n\r\n GET /v1beta/models/gemini-2.5-flash HTTP/1.1 \nHost:x\nX-A: \t v \t\r\n"
+                               "Content-Length:  0  \r\nConnection: Close\r\n\r\n", true);
+    QVERIFY2(got.startsWith("HTTP/1.1 200 OK"), got.left(80).constData());
+    QVERIFY(got.contains("gemini-2.5-flash"));
+    QVERIFY(got.contains("Connection: close"));
 }
 
 QTEST_GUILESS_MAIN(TestGeminiSimulator)
