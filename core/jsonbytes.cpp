@@ -3,6 +3,9 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 
+#include <algorithm>
+#include <cstring>
+
 
 namespace {
 inline char hexdig(uint u)
@@ -75,49 +78,95 @@ void JsonBytes::appendEscaped(QByteArray &out, QStringView s)
     out.truncate(cursor - out.constData());
 }
 
+namespace {
+
+// Eight bytes at a time for the long ASCII runs of answer texts. Each test
+// is non-zero exactly when some byte matches: a borrow only reaches a byte
+// from a lower byte that matched already.
+constexpr quint64 kOnes = 0x0101010101010101ULL;
+constexpr quint64 kHighs = 0x8080808080808080ULL;
+
+constexpr quint64 anyBelow(quint64 w, uchar n) // n <= 0x80
+{
+    return (w - kOnes * n) & ~w & kHighs;
+}
+
+constexpr quint64 anyEqual(quint64 w, uchar c)
+{
+    return anyBelow(w ^ (kOnes * c), 1);
+}
+
+bool needsEscape(uchar c)
+{
+    return c < 0x20 || c == '"' || c == '\\';
+}
+
+// The first byte in [p, end) JSON must escape, or end.
+const char *nextEscape(const char *p, const char *end)
+{
+    while (end - p >= 8) {
+        quint64 w;
+        std::memcpy(&w, p, 8);
+        if (anyBelow(w, 0x20) | anyEqual(w, '"') | anyEqual(w, '\\'))
+            break;
+        p += 8;
+    }
+    while (p != end && !needsEscape(uchar(*p)))
+        ++p;
+    return p;
+}
+
+// The letter of a two-character escape (\n), or 0 for a \u00xx one.
+char escapeLetter(uchar c)
+{
+    switch (c) {
+    case '"': return '"';
+    case '\\': return '\\';
+    case 0x8: return 'b';
+    case 0xc: return 'f';
+    case 0xa: return 'n';
+    case 0xd: return 'r';
+    case 0x9: return 't';
+    default: return 0;
+    }
+}
+
+} // namespace
+
 void JsonBytes::appendUtf8String(QByteArray &out, QByteArrayView utf8)
 {
-    // Sized exactly (one count of the characters to escape): a resize to the
-    // worst case would reallocate a buffer reserved for the usual case.
-    qsizetype extra = 0;
-    for (const char ch : utf8) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c < 0x20)
-            extra += (c == 0x8 || c == 0xc || c == 0xa || c == 0xd || c == 0x9) ? 1 : 5;
-        else if (c == 0x22 || c == 0x5c)
-            extra += 1;
-    }
+    // One pass sizes the literal exactly (a resize to the worst case would
+    // reallocate a buffer reserved for the usual case), the next writes it,
+    // copying the runs between escapes whole. UTF-8 sequences stay as they
+    // are: Qt writes non-ASCII as UTF-8.
+    const char *const begin = utf8.data();
+    const char *const end = begin + utf8.size();
+    qsizetype size = 2 + utf8.size();
+    for (const char *s = nextEscape(begin, end); s != end; s = nextEscape(s + 1, end))
+        size += escapeLetter(uchar(*s)) ? 1 : 5;
     const qsizetype start = out.size();
-    out.resize(start + 2 + utf8.size() + extra);
-    char *cursor = out.data() + start;
-    *cursor++ = '"';
-    const char *src = utf8.data();
-    const char *const end = src + utf8.size();
-    while (src != end) {
-        const unsigned char c = static_cast<unsigned char>(*src++);
-        if (c >= 0x20 && c != 0x22 && c != 0x5c) {
-            *cursor++ = char(c); // ASCII or a byte of a multi-byte sequence: as is
-            continue;
-        }
-        *cursor++ = '\\';
-        switch (c) {
-        case 0x22: *cursor++ = '"'; break;
-        case 0x5c: *cursor++ = '\\'; break;
-        case 0x8: *cursor++ = 'b'; break;
-        case 0xc: *cursor++ = 'f'; break;
-        case 0xa: *cursor++ = 'n'; break;
-        case 0xd: *cursor++ = 'r'; break;
-        case 0x9: *cursor++ = 't'; break;
-        default:
-            *cursor++ = 'u';
-            *cursor++ = '0';
-            *cursor++ = '0';
-            *cursor++ = hexdig(c >> 4);
-            *cursor++ = hexdig(c & 0xf);
+    out.resize(start + size);
+    char *p = out.data() + start;
+    *p++ = '"';
+    const char *run = begin;
+    for (const char *s = nextEscape(run, end); s != end; s = nextEscape(run, end)) {
+        p = std::copy(run, s, p);
+        run = s + 1;
+        const uchar c = uchar(*s);
+        *p++ = '\\';
+        if (const char letter = escapeLetter(c)) {
+            *p++ = letter;
+        } else {
+            *p++ = 'u';
+            *p++ = '0';
+            *p++ = '0';
+            *p++ = hexdig(c >> 4);
+            *p++ = hexdig(c & 0xf);
         }
     }
-    *cursor++ = '"';
-    Q_ASSERT(cursor == out.constData() + out.size());
+    p = std::copy(run, end, p);
+    *p++ = '"';
+    Q_ASSERT(p == out.constData() + out.size());
 }
 
 void JsonBytes::appendValue(QByteArray &out, const QJsonValue &v)

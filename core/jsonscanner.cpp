@@ -196,8 +196,8 @@ bool JsonScanner::readString(QByteArray *out, qsizetype *utf16Units)
                         return false;
                     cp = 0x10000 + ((char32_t(u) - 0xd800) << 10) + (low - 0xdc00);
                     units += 2;
-                } else if (u >= 0xdc00 && u <= 0xdfff) {
-                    return false; // unpaired low surrogate
+                } else if ((u >= 0xdc00 && u <= 0xdfff) || u >= 0xfffe) {
+                    return false; // unpaired low surrogate, or a noncharacter
                 } else {
                     units += 1;
                 }
@@ -336,6 +336,16 @@ bool JsonScanner::skipNumber()
             return false;
     }
     m_p = p;
+    return true;
+}
+
+bool JsonScanner::skipValue(QByteArrayView *raw)
+{
+    peek();
+    const char *start = m_p;
+    if (!skipValue(0))
+        return false;
+    *raw = QByteArrayView(start, m_p - start);
     return true;
 }
 

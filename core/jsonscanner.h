@@ -13,7 +13,8 @@
 // and fall back to Qt whenever it says no:
 // - RFC 8259 grammar, whitespace " \t\n\r", nesting up to kMaxDepth;
 // - strings of well-formed UTF-8 with the standard escapes; a raw control
-//   character or an unpaired surrogate (raw or \u-escaped) is refused;
+//   character, an unpaired surrogate or U+FFFE/U+FFFF (raw or \u-escaped)
+//   is refused;
 // - numbers only where a double surely holds them (at most 20 integer
 //   digits, 40 fraction digits, exponent within +-250): Qt refuses what
 //   overflows, this reader refuses a little more.
@@ -55,6 +56,8 @@ public:
     bool readBool(bool *out);
     // Any value, checked for validity and thrown away.
     bool skipValue() { return skipValue(0); }
+    // The same, with *raw set to the value's bytes as they stand.
+    bool skipValue(QByteArrayView *raw);
 
 private:
     bool enter(char bracket);

@@ -597,7 +597,7 @@ void appendJson(QByteArray &out, const QString &s)
 
 void appendJson(QByteArray &out, QByteArrayView utf8)
 {
-    SimulatorWire::appendJsonString(out, utf8);
+    JsonBytes::appendUtf8String(out, utf8);
 }
 
 QByteArray toUtf8(const QString &s)
@@ -720,7 +720,7 @@ SimulatorServer::Failure SimulatorServer::planGenerate(const GenerateRequest &re
         } else {
             QByteArray literal;
             if (isUtf8)
-                SimulatorWire::appendJsonString(literal, utf8);
+                JsonBytes::appendUtf8String(literal, utf8);
             else
                 JsonBytes::appendString(literal, text);
             texts << literal;

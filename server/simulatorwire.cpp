@@ -1,6 +1,7 @@
 #include "simulatorwire.h"
 
 #include "jsonbytes.h"
+#include "jsonscanner.h"
 
 #include <QJsonDocument>
 #include <QStringList>
@@ -105,103 +106,11 @@ QByteArray SimulatorWire::generateResponse(const QList<QByteArray> &textLiterals
         finishReasons, modelVersion, responseId, promptTokens, candidatesTokens);
 }
 
-namespace {
-
-// Eight bytes at a time for the byte loops of the hot path (answer texts are
-// long ASCII runs). Each test is non-zero exactly when some byte matches: a
-// borrow only reaches a byte from a lower byte that matched already.
-constexpr quint64 kOnes = 0x0101010101010101ULL;
-constexpr quint64 kHighs = 0x8080808080808080ULL;
-
-quint64 load8(const char *p)
-{
-    quint64 w;
-    std::memcpy(&w, p, 8);
-    return w;
-}
-
-constexpr quint64 anyBelow(quint64 w, uchar n) // n <= 0x80
-{
-    return (w - kOnes * n) & ~w & kHighs;
-}
-
-constexpr quint64 anyEqual(quint64 w, uchar c)
-{
-    return anyBelow(w ^ (kOnes * c), 1);
-}
-
-bool needsEscape(uchar c)
-{
-    return c < 0x20 || c == '"' || c == '\\';
-}
-
-// The first byte in [p, end) JSON must escape, or end.
-const char *nextEscape(const char *p, const char *end)
-{
-    while (end - p >= 8) {
-        const quint64 w = load8(p);
-        if (anyBelow(w, 0x20) | anyEqual(w, '"') | anyEqual(w, '\\'))
-            break;
-        p += 8;
-    }
-    while (p != end && !needsEscape(uchar(*p)))
-        ++p;
-    return p;
-}
-
-// The letter of a two-character escape (\n), or 0 for a \u00xx one.
-char escapeLetter(uchar c)
-{
-    switch (c) {
-    case '"': return '"';
-    case '\\': return '\\';
-    case 0x8: return 'b';
-    case 0xc: return 'f';
-    case 0xa: return 'n';
-    case 0xd: return 'r';
-    case 0x9: return 't';
-    default: return 0;
-    }
-}
-
-} // namespace
-
-void SimulatorWire::appendJsonString(QByteArray &out, QByteArrayView utf8)
-{
-    // JsonBytes::appendString's escapes for ASCII; UTF-8 sequences stay as they are
-    // (Qt writes non-ASCII as UTF-8). One pass sizes the literal, the next
-    // writes it, copying the runs between escapes whole.
-    static constexpr char hex[] = "0123456789abcdef";
-    const char *const begin = utf8.data();
-    const char *const end = begin + utf8.size();
-    qsizetype size = 2 + utf8.size();
-    for (const char *s = nextEscape(begin, end); s != end; s = nextEscape(s + 1, end))
-        size += escapeLetter(uchar(*s)) ? 1 : 5;
-    const qsizetype start = out.size();
-    out.resize(start + size);
-    char *p = out.data() + start;
-    *p++ = '"';
-    const char *run = begin;
-    for (const char *s = nextEscape(run, end); s != end; s = nextEscape(run, end)) {
-        p = std::copy(run, s, p);
-        run = s + 1;
-        const uchar c = uchar(*s);
-        *p++ = '\\';
-        if (const char letter = escapeLetter(c)) {
-            *p++ = letter;
-        } else {
-            p = std::copy_n("u00", 3, p);
-            *p++ = hex[c >> 4];
-            *p++ = hex[c & 0xf];
-        }
-    }
-    p = std::copy(run, end, p);
-    *p = '"';
-}
-
 qsizetype SimulatorWire::utf16Length(QByteArrayView utf8)
 {
-    // One unit per sequence (its lead byte is no 10xxxxxx), two for a 4-byte one.
+    // One unit per sequence (its lead byte is no 10xxxxxx), two for a 4-byte
+    // one; eight ASCII bytes at a time.
+    constexpr quint64 kHighs = 0x8080808080808080ULL;
     auto units = [](char b) {
         const uchar c = uchar(b);
         return int((c & 0xc0) != 0x80) + int(c >= 0xf0);
@@ -210,7 +119,9 @@ qsizetype SimulatorWire::utf16Length(QByteArrayView utf8)
     const char *const end = p + utf8.size();
     qsizetype n = 0;
     for (; end - p >= 8; p += 8) {
-        if ((load8(p) & kHighs) == 0) {
+        quint64 w;
+        std::memcpy(&w, p, 8);
+        if ((w & kHighs) == 0) {
             n += 8;
             continue;
         }
@@ -224,324 +135,89 @@ qsizetype SimulatorWire::utf16Length(QByteArrayView utf8)
 
 namespace {
 
-// The strict reader behind scanGenerateRequest(): it accepts only what
-// QJsonDocument surely reads the same way, and says no to the rest.
-class PlainBodyScanner
+using Next = JsonScanner::Next;
+
+// [{"text": "..."}, ...], at least one part, each nothing but its text;
+// joined as parseContents() joins them.
+bool scanParts(JsonScanner &js, SimulatorWire::PlainGenerateRequest *out)
 {
-public:
-    explicit PlainBodyScanner(QByteArrayView body) : m_p(body.data()), m_end(body.data() + body.size()) {}
-
-    bool scan(SimulatorWire::PlainGenerateRequest *out)
-    {
-        bool haveContents = false;
-        bool haveConfig = false;
-        if (!take('{'))
-            return false;
-        do {
-            QByteArrayView k;
-            if (!key(&k))
-                return false;
-            if (k == "contents" && !haveContents) {
-                haveContents = true;
-                if (!contents(out))
-                    return false;
-            } else if (k == "generationConfig" && !haveConfig) {
-                haveConfig = true;
-                if (!objectSpan(&out->generationConfig))
-                    return false;
-            } else {
-                return false;
-            }
-        } while (take(','));
-        if (!take('}'))
-            return false;
-        skipSpace();
-        return haveContents && m_p == m_end;
-    }
-
-private:
-    void skipSpace()
-    {
-        while (m_p != m_end && (*m_p == ' ' || *m_p == '\t' || *m_p == '\n' || *m_p == '\r'))
-            ++m_p;
-    }
-
-    bool take(char c)
-    {
-        skipSpace();
-        if (m_p == m_end || *m_p != c)
-            return false;
-        ++m_p;
-        return true;
-    }
-
-    // "name": with a plain ASCII name (no escapes).
-    bool key(QByteArrayView *name)
-    {
-        if (!take('"'))
-            return false;
-        const char *start = m_p;
-        while (m_p != m_end && *m_p != '"') {
-            const uchar c = uchar(*m_p);
-            if (c < 0x20 || c >= 0x80 || c == '\\')
-                return false;
-            ++m_p;
-        }
-        if (m_p == m_end)
-            return false;
-        *name = QByteArrayView(start, m_p - start);
-        ++m_p;
-        return take(':');
-    }
-
-    // [{"parts": [...], "role": "..."}, ...], at least one.
-    bool contents(SimulatorWire::PlainGenerateRequest *out)
-    {
-        if (!take('['))
-            return false;
-        do {
-            if (!content(out))
-                return false;
-        } while (take(','));
-        return take(']');
-    }
-
-    bool content(SimulatorWire::PlainGenerateRequest *out)
-    {
-        bool haveParts = false;
-        bool haveRole = false;
-        if (!take('{'))
-            return false;
-        do {
-            QByteArrayView k;
-            if (!key(&k))
-                return false;
-            if (k == "parts" && !haveParts) {
-                haveParts = true;
-                if (!parts(out))
-                    return false;
-            } else if (k == "role" && !haveRole) {
-                haveRole = true;
-                qsizetype ignored = 0;
-                if (!string(nullptr, &ignored))
-                    return false;
-            } else {
-                return false;
-            }
-        } while (take(','));
-        return take('}') && haveParts;
-    }
-
-    // [{"text": "..."}, ...], at least one; joined as parseContent() joins them.
-    bool parts(SimulatorWire::PlainGenerateRequest *out)
-    {
-        if (!take('['))
-            return false;
-        do {
-            QByteArrayView k;
-            if (!take('{') || !key(&k) || k != "text")
-                return false;
-            if (!out->prompt.isEmpty()) {
-                out->prompt += '\n';
-                ++out->promptLength;
-            }
-            if (!string(&out->prompt, &out->promptLength) || !take('}'))
-                return false;
-        } while (take(','));
-        return take(']');
-    }
-
-    // A string value, decoded to UTF-8 onto *out (when not null).
-    bool string(QByteArray *out, qsizetype *utf16)
-    {
-        if (!take('"'))
-            return false;
-        for (;;) {
-            const char *run = m_p;
-            while (m_end - m_p >= 8) {
-                const quint64 w = load8(m_p);
-                if ((w & kHighs) | anyBelow(w, 0x20) | anyEqual(w, '"') | anyEqual(w, '\\'))
-                    break;
-                m_p += 8;
-            }
-            while (m_p != m_end && uchar(*m_p) < 0x80 && !needsEscape(uchar(*m_p)))
-                ++m_p;
-            if (out)
-                out->append(run, m_p - run);
-            *utf16 += m_p - run;
-            if (m_p == m_end)
-                return false;
-            const uchar c = uchar(*m_p);
-            if (c == '"') {
-                ++m_p;
-                return true;
-            }
-            if (c < 0x20) // QJsonDocument takes raw control characters; left to it
-                return false;
-            const bool ok = c == '\\' ? escape(out, utf16) : utf8Sequence(out, utf16);
-            if (!ok)
-                return false;
-        }
-    }
-
-    bool escape(QByteArray *out, qsizetype *utf16)
-    {
-        if (m_end - m_p < 2)
-            return false;
-        const char e = m_p[1];
-        m_p += 2;
-        char32_t u = 0;
-        switch (e) {
-        case '"': case '\\': case '/': u = char32_t(e); break;
-        case 'b': u = 0x8; break;
-        case 'f': u = 0xc; break;
-        case 'n': u = 0xa; break;
-        case 'r': u = 0xd; break;
-        case 't': u = 0x9; break;
-        case 'u': {
-            if (!hex4(&u) || QChar::isLowSurrogate(u))
-                return false;
-            if (QChar::isHighSurrogate(u)) {
-                // Only a whole pair; QJsonDocument keeps a lone half, which UTF-8 cannot.
-                char32_t low = 0;
-                if (m_end - m_p < 2 || m_p[0] != '\\' || m_p[1] != 'u')
-                    return false;
-                m_p += 2;
-                if (!hex4(&low) || !QChar::isLowSurrogate(low))
-                    return false;
-                u = QChar::surrogateToUcs4(char16_t(u), char16_t(low));
-            }
-            break;
-        }
-        default: // QJsonDocument reads an unknown escape as the character itself
-            return false;
-        }
-        if (QChar::isNonCharacter(u))
-            return false;
-        appendUtf8(out, u);
-        *utf16 += QChar::requiresSurrogates(u) ? 2 : 1;
-        return true;
-    }
-
-    bool hex4(char32_t *u)
-    {
-        if (m_end - m_p < 4)
-            return false;
-        for (int i = 0; i < 4; ++i) {
-            const char c = *m_p++;
-            *u <<= 4;
-            if (c >= '0' && c <= '9')
-                *u |= char32_t(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                *u |= char32_t(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F')
-                *u |= char32_t(c - 'A' + 10);
-            else
-                return false;
-        }
-        return true;
-    }
-
-    // One well-formed multi-byte UTF-8 sequence: no overlong forms, no
-    // surrogates, nothing above U+10FFFF and no noncharacters.
-    bool utf8Sequence(QByteArray *out, qsizetype *utf16)
-    {
-        const auto *s = reinterpret_cast<const uchar *>(m_p);
-        int len = 0;
-        char32_t u = 0;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-            len = 2;
-            u = s[0] & 0x1f;
-        } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-            len = 3;
-            u = s[0] & 0x0f;
-        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-            len = 4;
-            u = s[0] & 0x07;
-        } else {
-            return false;
-        }
-        if (m_end - m_p < len)
-            return false;
-        for (int i = 1; i < len; ++i) {
-            if ((s[i] & 0xc0) != 0x80)
-                return false;
-            u = (u << 6) | (s[i] & 0x3f);
-        }
-        if ((len == 3 && u < 0x800) || (len == 4 && (u < 0x10000 || u > 0x10ffff)) || QChar::isSurrogate(u)
-            || QChar::isNonCharacter(u))
-            return false;
-        if (out)
-            out->append(m_p, len);
-        m_p += len;
-        *utf16 += len == 4 ? 2 : 1;
-        return true;
-    }
-
-    static void appendUtf8(QByteArray *out, char32_t u)
-    {
-        if (!out)
-            return;
-        if (u < 0x80) {
-            *out += char(u);
-        } else if (u < 0x800) {
-            *out += char(0xc0 | (u >> 6));
-            *out += char(0x80 | (u & 0x3f));
-        } else if (u < 0x10000) {
-            *out += char(0xe0 | (u >> 12));
-            *out += char(0x80 | ((u >> 6) & 0x3f));
-            *out += char(0x80 | (u & 0x3f));
-        } else {
-            *out += char(0xf0 | (u >> 18));
-            *out += char(0x80 | ((u >> 12) & 0x3f));
-            *out += char(0x80 | ((u >> 6) & 0x3f));
-            *out += char(0x80 | (u & 0x3f));
-        }
-    }
-
-    // {...}: delimited by brackets outside strings; QJsonDocument validates it.
-    bool objectSpan(QByteArrayView *span)
-    {
-        if (!take('{'))
-            return false;
-        const char *start = m_p - 1;
-        int depth = 1;
-        while (m_p != m_end) {
-            const char c = *m_p++;
-            if (c == '"') {
-                while (m_p != m_end && *m_p != '"') {
-                    if (*m_p == '\\' && ++m_p == m_end)
-                        return false;
-                    ++m_p;
-                }
-                if (m_p == m_end)
-                    return false;
-                ++m_p;
-            } else if (c == '{' || c == '[') {
-                // Shallow enough that its own document and the body nest alike
-                // for QJsonDocument's depth limit.
-                if (++depth > 64)
-                    return false;
-            } else if (c == '}' || c == ']') {
-                if (--depth == 0) {
-                    *span = QByteArrayView(start, m_p - start);
-                    return true;
-                }
-            }
-        }
+    QByteArray key;
+    if (!js.enterArray())
         return false;
+    int count = 0;
+    for (Next e; (e = js.nextElement()) != Next::End; ++count) {
+        if (e == Next::Invalid || !js.enterObject() || js.nextKey(&key) != Next::Item || key != "text")
+            return false;
+        if (!out->prompt.isEmpty()) {
+            out->prompt += '\n';
+            ++out->promptLength;
+        }
+        qsizetype units = 0;
+        if (!js.readString(&out->prompt, &units) || js.nextKey(&key) != Next::End)
+            return false;
+        out->promptLength += units;
     }
+    return count > 0;
+}
 
-    const char *m_p;
-    const char *m_end;
-};
+// {"parts": [...], "role": "..."}: parts required, role optional.
+bool scanContent(JsonScanner &js, SimulatorWire::PlainGenerateRequest *out)
+{
+    QByteArray key;
+    bool haveParts = false, haveRole = false;
+    if (!js.enterObject())
+        return false;
+    for (Next n; (n = js.nextKey(&key)) != Next::End;) {
+        if (n == Next::Invalid)
+            return false;
+        if (key == "parts" && !haveParts) {
+            haveParts = true;
+            if (!scanParts(js, out))
+                return false;
+        } else if (key == "role" && !haveRole) {
+            haveRole = true;
+            if (!js.readString(nullptr))
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return haveParts;
+}
 
 } // namespace
 
 bool SimulatorWire::scanGenerateRequest(QByteArrayView body, PlainGenerateRequest *out)
 {
     *out = {};
-    return PlainBodyScanner(body).scan(out);
+    JsonScanner js(body);
+    QByteArray key;
+    bool haveContents = false, haveConfig = false;
+    if (!js.enterObject())
+        return false;
+    for (Next n; (n = js.nextKey(&key)) != Next::End;) {
+        if (n == Next::Invalid)
+            return false;
+        if (key == "contents" && !haveContents) {
+            haveContents = true;
+            if (!js.enterArray())
+                return false;
+            int count = 0;
+            for (Next e; (e = js.nextElement()) != Next::End; ++count) {
+                if (e == Next::Invalid || !scanContent(js, out))
+                    return false;
+            }
+            if (count == 0)
+                return false;
+        } else if (key == "generationConfig" && !haveConfig) {
+            haveConfig = true;
+            if (js.peek() != '{' || !js.skipValue(&out->generationConfig))
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return haveContents && js.atEnd();
 }
 
 QByteArray SimulatorWire::error(int code, const QString &status, const QString &message, const QJsonArray &details)

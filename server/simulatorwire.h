@@ -51,16 +51,11 @@ public:
                                        const QString &modelVersion, const QString &responseId,
                                        int promptTokens, int candidatesTokens);
     // The same with every text already written as a JSON string literal
-    // (quotes included), by JsonBytes::appendString or appendJsonString.
+    // (quotes included), by JsonBytes::appendString or appendUtf8String.
     static QByteArray generateResponse(const QList<QByteArray> &textLiterals, const QStringList &finishReasons,
                                        const QString &modelVersion, const QString &responseId,
                                        int promptTokens, int candidatesTokens);
 
-    // Appends `utf8` as a JSON string literal, byte-for-byte what
-    // JsonBytes::appendString(out, QString::fromUtf8(utf8)) writes. `utf8`
-    // must be valid UTF-8 (no encoded surrogates), as every text the
-    // simulator builds from JSON-escaped ids and ASCII answers is.
-    static void appendJsonString(QByteArray &out, QByteArrayView utf8);
     // QString::fromUtf8(utf8).size() of valid UTF-8, without converting.
     static qsizetype utf16Length(QByteArrayView utf8);
 
@@ -76,10 +71,10 @@ public:
         qsizetype promptLength = 0;       // in UTF-16 code units (QString::size())
         QByteArrayView generationConfig;  // the object's bytes, empty when absent
     };
-    // False for anything else: other keys, escaped keys, duplicate keys, raw
-    // control characters, unknown escapes, unpaired surrogates, invalid UTF-8
-    // or noncharacters, a generationConfig that is not {...}. The caller then
-    // parses the body with QJsonDocument, whose reading this must equal;
-    // generationConfig's bytes are only delimited here, not validated.
+    // False for anything else: other or duplicate keys, a generationConfig
+    // that is not an object, and whatever JsonScanner refuses (raw control
+    // characters, unknown escapes, unpaired surrogates, invalid UTF-8, ...).
+    // The caller then parses the body with QJsonDocument, whose reading this
+    // equals; generationConfig's bytes are checked as JSON, not as a config.
     static bool scanGenerateRequest(QByteArrayView body, PlainGenerateRequest *out);
 };

@@ -1,4 +1,3 @@
-#include "jsonbytes.h"
 #include "jsonscanner.h"
 
 #include <QJsonArray>
@@ -199,28 +198,6 @@ private slots:
         QVERIFY(bools.skipValue());
         QCOMPARE(bools.nextKey(&key), JsonScanner::Next::End);
         QVERIFY(bools.atEnd());
-    }
-
-    // appendUtf8String writes what appendString writes for the same text.
-    void appendUtf8StringEqualsAppendString_data()
-    {
-        QTest::addColumn<QString>("text");
-        QTest::newRow("ascii") << QStringLiteral("plain text");
-        QTest::newRow("escapes") << QStringLiteral("q\" b\\ s/ \b\f\n\r\t \x01\x1f \x7f");
-        QTest::newRow("nul") << QString(QChar(0));
-        QTest::newRow("non-ascii") << QString::fromUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe4\xb8\xad");
-        QTest::newRow("empty") << QString();
-    }
-
-    void appendUtf8StringEqualsAppendString()
-    {
-        QFETCH(QString, text);
-        QByteArray viaUtf16("x");
-        QByteArray viaUtf8("x");
-        JsonBytes::appendString(viaUtf16, text);
-        JsonBytes::appendUtf8String(viaUtf8, text.toUtf8());
-        QCOMPARE(viaUtf8, viaUtf16);
-        QCOMPARE(viaUtf8.mid(1), QJsonDocument(QJsonArray{text}).toJson(QJsonDocument::Compact).chopped(1).mid(1));
     }
 };
 

@@ -1,5 +1,6 @@
 // SimulatorWire's byte-level hot path against its references: the UTF-8
-// JSON string writer against JsonBytes (itself checked against Qt's writer),
+// JSON string writer it uses (JsonBytes::appendUtf8String) against
+// JsonBytes::appendString (itself checked against Qt's writer), utf16Length,
 // and the plain generateContent body scanner against QJsonDocument, on
 // chosen and on seeded random inputs.
 #include "jsonbytes.h"
@@ -116,16 +117,16 @@ class TestSimulatorWire : public QObject
 {
     Q_OBJECT
 private slots:
-    void appendJsonStringEqualsJsonBytes_data();
-    void appendJsonStringEqualsJsonBytes();
-    void appendJsonStringRandom();
+    void appendUtf8StringEqualsAppendString_data();
+    void appendUtf8StringEqualsAppendString();
+    void appendUtf8StringRandom();
     void generateResponseFromLiterals();
     void scanGenerateRequest_data();
     void scanGenerateRequest();
     void scanGenerateRequestRandom();
 };
 
-void TestSimulatorWire::appendJsonStringEqualsJsonBytes_data()
+void TestSimulatorWire::appendUtf8StringEqualsAppendString_data()
 {
     QTest::addColumn<QString>("text");
     QTest::newRow("empty") << QString();
@@ -147,22 +148,22 @@ void TestSimulatorWire::appendJsonStringEqualsJsonBytes_data()
     }
 }
 
-void TestSimulatorWire::appendJsonStringEqualsJsonBytes()
+void TestSimulatorWire::appendUtf8StringEqualsAppendString()
 {
     QFETCH(QString, text);
     QByteArray ours = "prefix";
-    SimulatorWire::appendJsonString(ours, text.toUtf8());
+    JsonBytes::appendUtf8String(ours, text.toUtf8());
     QCOMPARE(ours, "prefix" + jsonLiteral(text));
     QCOMPARE(SimulatorWire::utf16Length(text.toUtf8()), text.size());
 }
 
-void TestSimulatorWire::appendJsonStringRandom()
+void TestSimulatorWire::appendUtf8StringRandom()
 {
     std::mt19937 rng(20240601);
     for (int i = 0; i < 5000; ++i) {
         const QString text = randomText(rng, 40);
         QByteArray ours;
-        SimulatorWire::appendJsonString(ours, text.toUtf8());
+        JsonBytes::appendUtf8String(ours, text.toUtf8());
         QCOMPARE(ours, jsonLiteral(text));
         QCOMPARE(SimulatorWire::utf16Length(text.toUtf8()), text.size());
     }
@@ -216,7 +217,8 @@ void TestSimulatorWire::scanGenerateRequest_data()
     QTest::newRow("duplicate contents")
         << QByteArray(R"({"contents":[{"parts":[{"text":"x"}]}],"contents":[{"parts":[{"text":"y"}]}]})") << false;
     QTest::newRow("duplicate text") << QByteArray(R"({"contents":[{"parts":[{"text":"x","text":"y"}]}]})") << false;
-    QTest::newRow("escaped key") << QByteArray(R"({"\u0063ontents":[{"parts":[{"text":"x"}]}]})") << false;
+    QTest::newRow("escaped key") << QByteArray(R"({"\u0063ontents":[{"parts":[{"text":"x"}]}]})") << true; // Qt reads "contents" too
+    QTest::newRow("escaped noncharacter") << QByteArray(R"({"contents":[{"parts":[{"text":"\ufffe"}]}]})") << false;
     QTest::newRow("inline data") << QByteArray(R"({"contents":[{"parts":[{"inlineData":{"data":""}}]}]})") << false;
     QTest::newRow("empty parts") << QByteArray(R"({"contents":[{"parts":[]}]})") << false;
     QTest::newRow("no parts") << QByteArray(R"({"contents":[{"role":"user"}]})") << false;
