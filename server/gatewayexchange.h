@@ -2,6 +2,7 @@
 
 #include <QByteArray>
 #include <QHttpServerResponder>
+#include <QJsonObject>
 #include <QMetaObject>
 #include <QPointer>
 #include <QTcpSocket>
@@ -28,4 +29,11 @@ struct GatewayExchange {
     bool written = false;
     quint64 ticket = 0;       // engine request id, for cancel() on disconnect
     QMetaObject::Connection onDisconnect;
+    // Shared copies of what the submitted request allocated here (the parsed
+    // body, the member text), so that its memory is freed here too, when the
+    // exchange goes after its answer, rather than by the upstream thread that
+    // drops the batch: glibc makes a free from another thread take this
+    // thread's arena lock, which the server thread contends for meanwhile.
+    QJsonObject requestBody;
+    QString requestText;
 };

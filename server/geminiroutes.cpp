@@ -162,6 +162,8 @@ void GeminiRoutes::modelCall(const std::shared_ptr<GatewayExchange> &ex, const Q
     req.wantsBodyJson = true; // complete() writes result.bodyJson as is
     req.packable = request.value(QByteArrayLiteral("x-sluice-pack")).trimmed().toLower() != "off";
     PackCodec::markPackability(req); // here, while the body is hot in cache; not again per batch
+    ex->requestBody = req.body;
+    ex->requestText = req.packText;
 
     const BatchInferenceEngine::Ticket ticket = deps.engine->submit(std::move(req), completion(ex, op));
     if (ticket.admitted && ex->socket) {
