@@ -625,9 +625,23 @@ PackCodec::memberResponsesJson(const QByteArray &packBody, const QList<Member> &
     struct Item {
         QByteArray text;
         qsizetype utf16Size = 0;
+        bool found = false;
     };
-    QHash<QByteArray, Item> byId; // first answer per id
-    byId.reserve(members.size());
+    QList<Item> found(members.size()); // each member's answer, the first for its id
+    // The member an answer's id names. Ids are usually the members' own
+    // positions ("0", "1", ...): that is tried first, the others are looked up.
+    QHash<QByteArray, qsizetype> byId;
+    auto memberFor = [&](const QByteArray &id) -> qsizetype {
+        bool ok = false;
+        const qsizetype k = id.toLongLong(&ok);
+        if (ok && k >= 0 && k < members.size() && members[k].id == QLatin1StringView(id))
+            return k;
+        if (byId.isEmpty()) {
+            for (qsizetype i = 0; i < members.size(); ++i)
+                byId.insert(members[i].id.toUtf8(), i);
+        }
+        return byId.value(id, -1);
+    };
     JsonScanner js(begin, end);
     QByteArray key;
     if (!js.enterArray())
@@ -666,24 +680,23 @@ PackCodec::memberResponsesJson(const QByteArray &packBody, const QList<Member> &
             if (!js.skipValue())
                 return std::nullopt;
         }
-        if (idIsString && textIsString && !byId.contains(id))
-            byId.insert(id, std::move(item));
+        if (!idIsString || !textIsString)
+            continue;
+        const qsizetype m = memberFor(id);
+        if (m >= 0 && !found[m].found) {
+            item.found = true;
+            found[m] = std::move(item);
+        }
     }
     if (!js.atEnd())
         return std::nullopt;
 
-    QList<const Item *> found(members.size(), nullptr);
-    for (qsizetype i = 0; i < members.size(); ++i) {
-        const auto it = byId.constFind(members[i].id.toUtf8());
-        if (it != byId.cend())
-            found[i] = &*it;
-    }
     QList<std::optional<MemberJson>> out(members.size());
     const Shares s = shareUsage(pack.usage, members,
-                                [&found](qsizetype i) { return found[i] ? found[i]->utf16Size : qsizetype(-1); });
+                                [&found](qsizetype i) { return found[i].found ? found[i].utf16Size : qsizetype(-1); });
     for (qsizetype k = 0; k < s.answered.size(); ++k) {
         const qsizetype i = s.answered[k];
-        const Item &item = *found[i];
+        const Item &item = found[i];
         out[i] = memberJson(s, k, pack.finish, pack.tail, item.text.size(),
                             [&item](QByteArray &b) { JsonBytes::appendUtf8String(b, item.text); });
     }

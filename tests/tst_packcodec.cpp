@@ -401,30 +401,36 @@ private slots:
     {
         QFETCH(QByteArray, body);
         QFETCH(bool, fast);
-        const QList<PackCodec::Member> members{{QStringLiteral("0"), QStringLiteral("first question")},
+        // Members at the positions their ids name (the client's usual pack),
+        // and the same ids elsewhere (a pack of some members of a batch).
+        const QList<PackCodec::Member> inOrder{{QStringLiteral("0"), QStringLiteral("first question")},
                                                {QStringLiteral("1"), QStringLiteral("dropped")},
                                                {QStringLiteral("2"), QStringLiteral("third one")},
                                                {QStringLiteral("3"), QString::fromUtf8("caf\xc3\xa9?")}};
-        const auto viaBytes = PackCodec::memberResponsesJson(body, members);
-        QCOMPARE(bool(viaBytes), fast);
-        const std::optional<GeminiResponse> pack = GeminiResponse::parse(body);
-        if (!pack) {
-            QVERIFY(!viaBytes);
-            return;
-        }
-        const auto general = PackCodec::memberResponsesJson(*pack, members, PackCodec::parseAnswer(*pack));
-        if (!viaBytes)
-            return;
-        QCOMPARE(viaBytes->size(), general.size());
+        const QList<PackCodec::Member> shuffled{inOrder[3], inOrder[2], {QStringLiteral("9"), QStringLiteral("ninth")},
+                                                inOrder[0]};
         int answered = 0;
-        for (qsizetype i = 0; i < general.size(); ++i) {
-            QCOMPARE(bool(viaBytes->at(i)), bool(general[i]));
-            if (!general[i])
-                continue;
-            ++answered;
-            QCOMPARE(viaBytes->at(i)->json, general[i]->json);
-            QCOMPARE(viaBytes->at(i)->promptTokens, general[i]->promptTokens);
-            QCOMPARE(viaBytes->at(i)->outputTokens, general[i]->outputTokens);
+        for (const QList<PackCodec::Member> &members : {inOrder, shuffled}) {
+            const auto viaBytes = PackCodec::memberResponsesJson(body, members);
+            QCOMPARE(bool(viaBytes), fast);
+            const std::optional<GeminiResponse> pack = GeminiResponse::parse(body);
+            if (!pack) {
+                QVERIFY(!viaBytes);
+                return;
+            }
+            const auto general = PackCodec::memberResponsesJson(*pack, members, PackCodec::parseAnswer(*pack));
+            if (!viaBytes)
+                return;
+            QCOMPARE(viaBytes->size(), general.size());
+            for (qsizetype i = 0; i < general.size(); ++i) {
+                QCOMPARE(bool(viaBytes->at(i)), bool(general[i]));
+                if (!general[i])
+                    continue;
+                ++answered;
+                QCOMPARE(viaBytes->at(i)->json, general[i]->json);
+                QCOMPARE(viaBytes->at(i)->promptTokens, general[i]->promptTokens);
+                QCOMPARE(viaBytes->at(i)->outputTokens, general[i]->outputTokens);
+            }
         }
         if (QByteArray(QTest::currentDataTag()) != "nobody answered")
             QVERIFY(answered > 0); // a row that answers nobody would compare nothing
