@@ -64,10 +64,10 @@ bool JsonScanner::enter(char bracket)
     return true;
 }
 
-JsonScanner::Next JsonScanner::nextKey(QByteArray *key)
+JsonScanner::Next JsonScanner::next(char close)
 {
     const char c = peek();
-    if (c == '}') {
+    if (c == close) {
         ++m_p;
         m_first = false;
         return Next::End;
@@ -78,10 +78,16 @@ JsonScanner::Next JsonScanner::nextKey(QByteArray *key)
         ++m_p;
     }
     m_first = false;
+    return Next::Item;
+}
+
+JsonScanner::Next JsonScanner::nextKey(QByteArray *key)
+{
+    const Next n = next('}');
+    if (n != Next::Item)
+        return n;
     key->clear();
-    if (!readString(key))
-        return Next::Invalid;
-    if (peek() != ':')
+    if (!readString(key) || peek() != ':')
         return Next::Invalid;
     ++m_p;
     return Next::Item;
@@ -89,19 +95,7 @@ JsonScanner::Next JsonScanner::nextKey(QByteArray *key)
 
 JsonScanner::Next JsonScanner::nextElement()
 {
-    const char c = peek();
-    if (c == ']') {
-        ++m_p;
-        m_first = false;
-        return Next::End;
-    }
-    if (!m_first) {
-        if (c != ',')
-            return Next::Invalid;
-        ++m_p;
-    }
-    m_first = false;
-    return Next::Item;
+    return next(']');
 }
 
 bool JsonScanner::readHex4(char16_t *out)

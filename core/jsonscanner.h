@@ -61,6 +61,9 @@ public:
 
 private:
     bool enter(char bracket);
+    // The step between members or elements: the closing `close` (End), or the
+    // ',' that must precede every one but the first (Item).
+    Next next(char close);
     bool skipValue(int depth);
     bool skipNumber();
     bool readHex4(char16_t *out);
