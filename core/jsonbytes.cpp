@@ -1,5 +1,7 @@
 #include "jsonbytes.h"
 
+#include "bytescan.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 
@@ -80,22 +82,6 @@ void JsonBytes::appendEscaped(QByteArray &out, QStringView s)
 
 namespace {
 
-// Eight bytes at a time for the long ASCII runs of answer texts. Each test
-// is non-zero exactly when some byte matches: a borrow only reaches a byte
-// from a lower byte that matched already.
-constexpr quint64 kOnes = 0x0101010101010101ULL;
-constexpr quint64 kHighs = 0x8080808080808080ULL;
-
-constexpr quint64 anyBelow(quint64 w, uchar n) // n <= 0x80
-{
-    return (w - kOnes * n) & ~w & kHighs;
-}
-
-constexpr quint64 anyEqual(quint64 w, uchar c)
-{
-    return anyBelow(w ^ (kOnes * c), 1);
-}
-
 bool needsEscape(uchar c)
 {
     return c < 0x20 || c == '"' || c == '\\';
@@ -104,9 +90,9 @@ bool needsEscape(uchar c)
 // The first byte in [p, end) JSON must escape, or end.
 const char *nextEscape(const char *p, const char *end)
 {
+    using namespace ByteScan;
     while (end - p >= 8) {
-        quint64 w;
-        std::memcpy(&w, p, 8);
+        const quint64 w = load8(p);
         if (anyBelow(w, 0x20) | anyEqual(w, '"') | anyEqual(w, '\\'))
             break;
         p += 8;

@@ -1,5 +1,7 @@
 #include "jsonscanner.h"
 
+#include "bytescan.h"
+
 #include <cstring>
 #include <limits>
 
@@ -143,6 +145,8 @@ bool JsonScanner::readString(QByteArray *out, qsizetype *utf16Units)
     for (;;) {
         // A run of plain ASCII goes over in one append.
         const char *run = m_p;
+        while (m_end - m_p >= 8 && !ByteScan::anySpecial(ByteScan::load8(m_p)))
+            m_p += 8;
         while (m_p != m_end) {
             const unsigned char c = static_cast<unsigned char>(*m_p);
             if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')

@@ -1,5 +1,6 @@
 #include "simulatorwire.h"
 
+#include "bytescan.h"
 #include "jsonbytes.h"
 #include "jsonscanner.h"
 
@@ -110,7 +111,6 @@ qsizetype SimulatorWire::utf16Length(QByteArrayView utf8)
 {
     // One unit per sequence (its lead byte is no 10xxxxxx), two for a 4-byte
     // one; eight ASCII bytes at a time.
-    constexpr quint64 kHighs = 0x8080808080808080ULL;
     auto units = [](char b) {
         const uchar c = uchar(b);
         return int((c & 0xc0) != 0x80) + int(c >= 0xf0);
@@ -119,9 +119,7 @@ qsizetype SimulatorWire::utf16Length(QByteArrayView utf8)
     const char *const end = p + utf8.size();
     qsizetype n = 0;
     for (; end - p >= 8; p += 8) {
-        quint64 w;
-        std::memcpy(&w, p, 8);
-        if ((w & kHighs) == 0) {
+        if ((ByteScan::load8(p) & ByteScan::kHighs) == 0) {
             n += 8;
             continue;
         }
