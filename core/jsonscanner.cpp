@@ -88,7 +88,8 @@ JsonScanner::Next JsonScanner::nextKey(QByteArray *key)
     const Next n = next('}');
     if (n != Next::Item)
         return n;
-    key->clear();
+    if (key)
+        key->clear();
     if (!readString(key) || peek() != ':')
         return Next::Invalid;
     ++m_p;
@@ -351,31 +352,17 @@ bool JsonScanner::skipValue(int depth)
 {
     const char c = peek();
     switch (c) {
-    case '{': {
-        if (depth >= kMaxDepth)
-            return false;
-        ++m_p;
-        m_first = true;
-        for (;;) {
-            const Next n = nextKey(&m_scratch);
-            if (n == Next::End)
-                return true;
-            if (n == Next::Invalid || !skipValue(depth + 1))
-                return false;
-        }
-    }
+    case '{':
     case '[': {
         if (depth >= kMaxDepth)
             return false;
-        ++m_p;
-        m_first = true;
-        for (;;) {
-            const Next n = nextElement();
-            if (n == Next::End)
-                return true;
+        const bool object = c == '{';
+        enter(c);
+        for (Next n; (n = object ? nextKey(nullptr) : nextElement()) != Next::End;) {
             if (n == Next::Invalid || !skipValue(depth + 1))
                 return false;
         }
+        return true;
     }
     case '"':
         return readString(nullptr);

@@ -3,6 +3,8 @@
 #include <QByteArray>
 #include <QByteArrayView>
 
+#include <utility>
+
 // A strict forward reader over JSON text in UTF-8 that walks values without
 // building a tree: the hot path reads the few fields it needs from a large
 // answer and skips the rest, where QJsonDocument would decode every string
@@ -35,14 +37,26 @@ public:
     // True when only whitespace is left.
     bool atEnd() { return peek() == 0; }
 
+    // An object, member by member: consumes '{', then reads each key and
+    // calls onMember(key), which reads or skips the member's value and says
+    // whether to go on; true once the closing '}' is consumed, false on
+    // invalid JSON or as soon as onMember says no.
+    template <typename OnMember>
+    bool readObject(OnMember &&onMember);
+    // An array, element by element, the same way: onElement() reads or skips
+    // each value.
+    template <typename OnElement>
+    bool readArray(OnElement &&onElement);
+
+    // The steps readObject() and readArray() take, for a caller that walks
+    // by hand. Objects: enterObject() consumes '{'; then each nextKey()
+    // either reads the next key and its ':' into *key (Item: read or skip the
+    // value next; a null key is only checked), or consumes the closing '}'
+    // (End). Arrays: enterArray() consumes '['; each nextElement() says
+    // whether a value follows (Item) or consumes the closing ']' (End).
     enum class Next { Item, End, Invalid };
-    // Objects: enterObject() consumes '{'; then each nextKey() either reads
-    // the next key and its ':' into *key (Item: read or skip the value next),
-    // or consumes the closing '}' (End).
     bool enterObject() { return enter('{'); }
     Next nextKey(QByteArray *key);
-    // Arrays: enterArray() consumes '['; each nextElement() says whether a
-    // value follows (Item) or consumes the closing ']' (End).
     bool enterArray() { return enter('['); }
     Next nextElement();
 
@@ -70,6 +84,30 @@ private:
 
     const char *m_p;
     const char *m_end;
-    bool m_first = true;  // no member or element read yet at the innermost open level
-    QByteArray m_scratch; // keys of skipped objects
+    bool m_first = true; // no member or element read yet at the innermost open level
 };
+
+template <typename OnMember>
+bool JsonScanner::readObject(OnMember &&onMember)
+{
+    if (!enterObject())
+        return false;
+    QByteArray key;
+    for (Next n; (n = nextKey(&key)) != Next::End;) {
+        if (n == Next::Invalid || !onMember(std::as_const(key)))
+            return false;
+    }
+    return true;
+}
+
+template <typename OnElement>
+bool JsonScanner::readArray(OnElement &&onElement)
+{
+    if (!enterArray())
+        return false;
+    for (Next n; (n = nextElement()) != Next::End;) {
+        if (n == Next::Invalid || !onElement())
+            return false;
+    }
+    return true;
+}

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <limits>
 #include <numeric>
+#include <utility>
 
 namespace {
 QLatin1StringView L(const char *s)
@@ -442,100 +443,67 @@ struct PackBytes {
     UsageMetadata usage;
 };
 
-using Next = JsonScanner::Next;
-
 // Each reader below takes the usual shape of its part of a generateContent
 // answer and returns false for anything else (the caller then reads the whole
-// answer with QJsonDocument). A repeated key of interest counts as unusual.
+// answer with QJsonDocument). A key of interest that comes twice is unusual:
+// `!std::exchange(seen, true)` is true only the first time.
 
 // content.parts[]: appends the text of the non-thought parts.
 bool readParts(JsonScanner &js, QByteArray *text)
 {
-    QByteArray key;
-    if (!js.enterArray())
-        return false;
-    for (Next e; (e = js.nextElement()) != Next::End;) {
-        if (e == Next::Invalid || !js.enterObject())
-            return false;
+    return js.readArray([&] {
         QByteArray partText;
         bool haveText = false, haveThought = false, thought = false;
-        for (Next f; (f = js.nextKey(&key)) != Next::End;) {
-            if (f == Next::Invalid)
-                return false;
-            if (key == "text") {
-                if (haveText || !js.readString(&partText))
-                    return false;
-                haveText = true;
-            } else if (key == "thought") {
-                if (haveThought || !js.readBool(&thought))
-                    return false;
-                haveThought = true;
-            } else if (!js.skipValue()) {
-                return false;
-            }
-        }
-        if (!thought) {
+        const bool ok = js.readObject([&](const QByteArray &key) {
+            if (key == "text")
+                return !std::exchange(haveText, true) && js.readString(&partText);
+            if (key == "thought")
+                return !std::exchange(haveThought, true) && js.readBool(&thought);
+            return js.skipValue();
+        });
+        if (ok && !thought) {
             if (text->isEmpty())
                 *text = std::move(partText); // the usual single part: no copy
             else
                 *text += partText;
         }
-    }
-    return true;
+        return ok;
+    });
 }
 
 // candidates[0]: its content's text and its finishReason.
 bool readCandidate(JsonScanner &js, PackBytes *pack)
 {
-    QByteArray key;
     bool haveContent = false, haveFinish = false;
-    if (!js.enterObject())
-        return false;
-    for (Next c; (c = js.nextKey(&key)) != Next::End;) {
-        if (c == Next::Invalid)
-            return false;
+    const bool ok = js.readObject([&](const QByteArray &key) {
         if (key == "finishReason") {
             QByteArray reason;
-            if (haveFinish || !js.readString(&reason))
+            if (std::exchange(haveFinish, true) || !js.readString(&reason))
                 return false;
-            haveFinish = true;
             JsonBytes::appendUtf8String(pack->finish, reason);
-        } else if (key == "content") {
-            if (haveContent || !js.enterObject())
-                return false;
-            haveContent = true;
-            bool haveParts = false;
-            for (Next p; (p = js.nextKey(&key)) != Next::End;) {
-                if (p == Next::Invalid)
-                    return false;
-                if (key == "parts") {
-                    if (haveParts || !readParts(js, &pack->text))
-                        return false;
-                    haveParts = true;
-                } else if (!js.skipValue()) {
-                    return false;
-                }
-            }
-            if (!haveParts)
-                return false;
-        } else if (!js.skipValue()) {
-            return false;
+            return true;
         }
-    }
+        if (key == "content") {
+            bool haveParts = false;
+            return !std::exchange(haveContent, true)
+                && js.readObject([&](const QByteArray &field) {
+                       if (field == "parts")
+                           return !std::exchange(haveParts, true) && readParts(js, &pack->text);
+                       return js.skipValue();
+                   })
+                && haveParts;
+        }
+        return js.skipValue();
+    });
     if (!haveFinish)
         pack->finish = QByteArrayLiteral("\"STOP\"");
-    return haveContent;
+    return ok && haveContent;
 }
 
 // usageMetadata: integer counts only.
 bool readUsage(JsonScanner &js, UsageMetadata *u)
 {
-    QByteArray key;
-    if (!js.enterObject())
-        return false;
-    for (Next f; (f = js.nextKey(&key)) != Next::End;) {
-        if (f == Next::Invalid)
-            return false;
+    return js.readObject([&](const QByteArray &key) {
         std::optional<int> *count = key == "promptTokenCount"          ? &u->promptTokenCount
                                     : key == "candidatesTokenCount"    ? &u->candidatesTokenCount
                                     : key == "thoughtsTokenCount"      ? &u->thoughtsTokenCount
@@ -543,55 +511,41 @@ bool readUsage(JsonScanner &js, UsageMetadata *u)
                                     : key == "toolUsePromptTokenCount" ? &u->toolUsePromptTokenCount
                                     : key == "totalTokenCount"         ? &u->totalTokenCount
                                                                        : nullptr;
-        if (!count) {
-            if (!js.skipValue())
-                return false;
-            continue;
-        }
+        if (!count)
+            return js.skipValue();
         int value = 0;
         if (count->has_value() || !js.readInt(&value))
             return false;
         *count = value;
-    }
-    return true;
+        return true;
+    });
 }
 
 bool readPackBytes(QByteArrayView body, PackBytes *pack)
 {
     JsonScanner js(body);
-    QByteArray key;
     bool haveCandidates = false, haveUsage = false;
     QByteArray modelVersion, responseId; // as JSON, empty when absent
-    if (!js.enterObject())
-        return false;
-    for (Next n; (n = js.nextKey(&key)) != Next::End;) {
-        if (n == Next::Invalid)
-            return false;
+    const bool ok = js.readObject([&](const QByteArray &key) {
         if (key == "candidates") {
-            if (haveCandidates || !js.enterArray())
-                return false;
-            haveCandidates = true;
-            if (js.nextElement() != Next::Item || !readCandidate(js, pack))
-                return false; // no candidate 0, or an unusual one
-            for (Next e; (e = js.nextElement()) != Next::End;) {
-                if (e == Next::Invalid || !js.skipValue())
-                    return false;
-            }
-        } else if (key == "usageMetadata") {
-            if (haveUsage || !readUsage(js, &pack->usage))
-                return false;
-            haveUsage = true;
-        } else if (key == "modelVersion" || key == "responseId") {
+            bool first = true; // candidate 0 is read, the others skipped
+            return !std::exchange(haveCandidates, true)
+                && js.readArray([&] { return std::exchange(first, false) ? readCandidate(js, pack) : js.skipValue(); })
+                && !first;
+        }
+        if (key == "usageMetadata")
+            return !std::exchange(haveUsage, true) && readUsage(js, &pack->usage);
+        if (key == "modelVersion" || key == "responseId") {
             QByteArray &json = key == "modelVersion" ? modelVersion : responseId;
             QByteArray value;
             if (!json.isEmpty() || !js.readString(&value))
                 return false;
             JsonBytes::appendUtf8String(json, value);
-        } else if (!js.skipValue()) {
-            return false;
+            return true;
         }
-    }
-    if (!js.atEnd() || !haveCandidates)
+        return js.skipValue();
+    });
+    if (!ok || !js.atEnd() || !haveCandidates)
         return false;
     if (!modelVersion.isEmpty())
         pack->tail += ",\"modelVersion\":" + modelVersion;
@@ -643,52 +597,38 @@ PackCodec::memberResponsesJson(const QByteArray &packBody, const QList<Member> &
         return byId.value(id, -1);
     };
     JsonScanner js(begin, end);
-    QByteArray key;
-    if (!js.enterArray())
-        return std::nullopt;
-    for (Next e; (e = js.nextElement()) != Next::End;) {
-        if (e == Next::Invalid)
-            return std::nullopt;
-        if (js.peek() != '{') {
-            if (!js.skipValue()) // not an object: parseAnswer() skips it too
-                return std::nullopt;
-            continue;
-        }
-        js.enterObject();
+    const bool ok = js.readArray([&] {
+        if (js.peek() != '{')
+            return js.skipValue(); // not an object: parseAnswer() skips it too
         QByteArray id;
         Item item;
         bool haveId = false, haveText = false, idIsString = false, textIsString = false;
-        for (Next f; (f = js.nextKey(&key)) != Next::End;) {
-            if (f == Next::Invalid)
-                return std::nullopt;
-            if (key == "id" || key == "text") {
-                const bool isId = key == "id";
-                bool &seen = isId ? haveId : haveText;
-                if (seen)
-                    return std::nullopt;
-                seen = true;
-                const char c = js.peek();
-                if (c == '-' || (c >= '0' && c <= '9'))
-                    return std::nullopt; // a numeric id: parseAnswer() decides
-                if (c == '"') {
-                    if (!(isId ? js.readString(&id) : js.readString(&item.text, &item.utf16Size)))
-                        return std::nullopt;
-                    (isId ? idIsString : textIsString) = true;
-                    continue;
-                }
+        const bool objectOk = js.readObject([&](const QByteArray &key) {
+            if (key != "id" && key != "text")
+                return js.skipValue();
+            const bool isId = key == "id";
+            if (std::exchange(isId ? haveId : haveText, true))
+                return false;
+            const char c = js.peek();
+            if (c == '-' || (c >= '0' && c <= '9'))
+                return false; // a numeric id: parseAnswer() decides
+            if (c != '"')
+                return js.skipValue(); // neither read nor kept, as parseAnswer() does
+            (isId ? idIsString : textIsString) = true;
+            return isId ? js.readString(&id) : js.readString(&item.text, &item.utf16Size);
+        });
+        if (!objectOk)
+            return false;
+        if (idIsString && textIsString) {
+            const qsizetype m = memberFor(id);
+            if (m >= 0 && !found[m].found) {
+                item.found = true;
+                found[m] = std::move(item);
             }
-            if (!js.skipValue())
-                return std::nullopt;
         }
-        if (!idIsString || !textIsString)
-            continue;
-        const qsizetype m = memberFor(id);
-        if (m >= 0 && !found[m].found) {
-            item.found = true;
-            found[m] = std::move(item);
-        }
-    }
-    if (!js.atEnd())
+        return true;
+    });
+    if (!ok || !js.atEnd())
         return std::nullopt;
 
     QList<std::optional<MemberJson>> out(members.size());

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 namespace {
 
@@ -133,54 +134,45 @@ qsizetype SimulatorWire::utf16Length(QByteArrayView utf8)
 
 namespace {
 
-using Next = JsonScanner::Next;
-
 // [{"text": "..."}, ...], at least one part, each nothing but its text;
 // joined as parseContents() joins them.
 bool scanParts(JsonScanner &js, SimulatorWire::PlainGenerateRequest *out)
 {
-    QByteArray key;
-    if (!js.enterArray())
-        return false;
     int count = 0;
-    for (Next e; (e = js.nextElement()) != Next::End; ++count) {
-        if (e == Next::Invalid || !js.enterObject() || js.nextKey(&key) != Next::Item || key != "text")
-            return false;
-        if (!out->prompt.isEmpty()) {
-            out->prompt += '\n';
-            ++out->promptLength;
-        }
-        qsizetype units = 0;
-        if (!js.readString(&out->prompt, &units) || js.nextKey(&key) != Next::End)
-            return false;
-        out->promptLength += units;
-    }
-    return count > 0;
+    return js.readArray([&] {
+               ++count;
+               bool haveText = false;
+               return js.readObject([&](const QByteArray &key) {
+                          if (key != "text" || std::exchange(haveText, true))
+                              return false;
+                          if (!out->prompt.isEmpty()) {
+                              out->prompt += '\n';
+                              ++out->promptLength;
+                          }
+                          qsizetype units = 0;
+                          if (!js.readString(&out->prompt, &units))
+                              return false;
+                          out->promptLength += units;
+                          return true;
+                      })
+                   && haveText;
+           })
+        && count > 0;
 }
 
-// {"parts": [...], "role": "..."}: parts required, role optional.
+// {"parts": [...], "role": "..."}: parts required, role optional. A key that
+// comes twice, or any other key, is not the plain shape.
 bool scanContent(JsonScanner &js, SimulatorWire::PlainGenerateRequest *out)
 {
-    QByteArray key;
     bool haveParts = false, haveRole = false;
-    if (!js.enterObject())
-        return false;
-    for (Next n; (n = js.nextKey(&key)) != Next::End;) {
-        if (n == Next::Invalid)
-            return false;
-        if (key == "parts" && !haveParts) {
-            haveParts = true;
-            if (!scanParts(js, out))
-                return false;
-        } else if (key == "role" && !haveRole) {
-            haveRole = true;
-            if (!js.readString(nullptr))
-                return false;
-        } else {
-            return false;
-        }
-    }
-    return haveParts;
+    return js.readObject([&](const QByteArray &key) {
+               if (key == "parts")
+                   return !std::exchange(haveParts, true) && scanParts(js, out);
+               if (key == "role")
+                   return !std::exchange(haveRole, true) && js.readString(nullptr);
+               return false;
+           })
+        && haveParts;
 }
 
 } // namespace
@@ -189,33 +181,21 @@ bool SimulatorWire::scanGenerateRequest(QByteArrayView body, PlainGenerateReques
 {
     *out = {};
     JsonScanner js(body);
-    QByteArray key;
     bool haveContents = false, haveConfig = false;
-    if (!js.enterObject())
-        return false;
-    for (Next n; (n = js.nextKey(&key)) != Next::End;) {
-        if (n == Next::Invalid)
-            return false;
-        if (key == "contents" && !haveContents) {
-            haveContents = true;
-            if (!js.enterArray())
-                return false;
-            int count = 0;
-            for (Next e; (e = js.nextElement()) != Next::End; ++count) {
-                if (e == Next::Invalid || !scanContent(js, out))
-                    return false;
-            }
-            if (count == 0)
-                return false;
-        } else if (key == "generationConfig" && !haveConfig) {
-            haveConfig = true;
-            if (js.peek() != '{' || !js.skipValue(&out->generationConfig))
-                return false;
-        } else {
-            return false;
+    int contents = 0;
+    const bool ok = js.readObject([&](const QByteArray &key) {
+        if (key == "contents") {
+            return !std::exchange(haveContents, true)
+                && js.readArray([&] {
+                       ++contents;
+                       return scanContent(js, out);
+                   });
         }
-    }
-    return haveContents && js.atEnd();
+        if (key == "generationConfig")
+            return !std::exchange(haveConfig, true) && js.peek() == '{' && js.skipValue(&out->generationConfig);
+        return false;
+    });
+    return ok && haveContents && contents > 0 && js.atEnd();
 }
 
 QByteArray SimulatorWire::error(int code, const QString &status, const QString &message, const QJsonArray &details)
