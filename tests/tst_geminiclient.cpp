@@ -232,6 +232,18 @@ private:
 
     static QString memberPrompt(int i) { return QStringLiteral("Question number %1: why is the sky blue?").arg(i); }
 
+    // generateContent with `text` on m_client, deadline 5 s from now, and
+    // its result; nullopt when none came within 5 s.
+    std::optional<InferenceResult> generate(const QString &text, std::optional<RetryPolicy> retry = std::nullopt)
+    {
+        auto w = std::make_shared<ResultWaiter>();
+        m_client->call(Operation::GenerateContent, kModel, userText(text), steady_clock::now() + 5s,
+                       [w](InferenceResult r) { w->callback()(std::move(r)); }, retry);
+        if (!QTest::qWaitFor([&w] { return w->done(); }, 5000))
+            return std::nullopt;
+        return w->get();
+    }
+
 private slots:
     void initTestCase_data()
     {
@@ -406,10 +418,9 @@ private slots:
         GeminiClientConfig c = clientConfig();
         c.apiKey = "s3cret";
         makeClient(c);
-        ResultWaiter w;
-        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s, w.callback());
-        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
-        QVERIFY2(w.get().status.ok(), qPrintable(w.get().status.message));
+        const std::optional<InferenceResult> w = generate(QStringLiteral("hi"));
+        QVERIFY(w);
+        QVERIFY2(w->status.ok(), qPrintable(w->status.message));
     }
 
     void noRetryOnClientErrors_data()
@@ -471,10 +482,9 @@ private slots:
         sc.timeScale = 0.02;
         QVERIFY(m_sim->setConfig(sc).isNull());
 
-        ResultWaiter first;
-        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("one")), steady_clock::now() + 5s, first.callback());
-        QTRY_VERIFY_WITH_TIMEOUT(first.done(), 5000);
-        QVERIFY(first.get().status.ok());
+        const std::optional<InferenceResult> first = generate(QStringLiteral("one"));
+        QVERIFY(first);
+        QVERIFY(first->status.ok());
 
         // The second is refused with RetryInfo ≈ the rest of the window; the
         // client waits at least that long (its own backoff is at most 20 ms
@@ -498,9 +508,8 @@ private slots:
         sc.rpmLimit = 1;
         sc.timeScale = 0.05; // a 3 s window
         QVERIFY(m_sim->setConfig(sc).isNull());
-        ResultWaiter first;
-        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("one")), steady_clock::now() + 5s, first.callback());
-        QTRY_VERIFY_WITH_TIMEOUT(first.done(), 5000);
+        const std::optional<InferenceResult> first = generate(QStringLiteral("one"));
+        QVERIFY(first);
 
         QElapsedTimer t;
         t.start();
@@ -578,32 +587,29 @@ private slots:
         makeClient(c);
 
         for (int i = 0; i < 3; ++i) {
-            ResultWaiter w;
-            m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("x")), steady_clock::now() + 5s, w.callback());
-            QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
-            QCOMPARE(w.get().status.upstreamHttpStatus, 503);
+            const std::optional<InferenceResult> w = generate(QStringLiteral("x"));
+            QVERIFY(w);
+            QCOMPARE(w->status.upstreamHttpStatus, 503);
         }
         QCOMPARE(m_client->circuit().state, CircuitBreaker::State::Open);
         QCOMPARE(m_sim->stats().route(QStringLiteral("generateContent")), qint64(3));
 
         // Open: fail fast, nothing sent.
-        ResultWaiter fast;
-        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("x")), steady_clock::now() + 5s, fast.callback());
-        QTRY_VERIFY_WITH_TIMEOUT(fast.done(), 5000);
-        QCOMPARE(fast.get().status.code, StatusCode::Unavailable);
-        QCOMPARE(fast.get().status.reason, RejectReason::CircuitOpen);
-        QVERIFY(fast.get().status.retryAfter > 0ms);
-        QCOMPARE(fast.get().upstreamAttempts, 0);
+        const std::optional<InferenceResult> fast = generate(QStringLiteral("x"));
+        QVERIFY(fast);
+        QCOMPARE(fast->status.code, StatusCode::Unavailable);
+        QCOMPARE(fast->status.reason, RejectReason::CircuitOpen);
+        QVERIFY(fast->status.retryAfter > 0ms);
+        QCOMPARE(fast->upstreamAttempts, 0);
         QCOMPARE(m_sim->stats().route(QStringLiteral("generateContent")), qint64(3));
 
         // The upstream heals; after the cool-down one probe goes through and closes it.
         sc.http503Rate = 0;
         QVERIFY(m_sim->setConfig(sc).isNull());
         QTRY_COMPARE_WITH_TIMEOUT(m_client->circuit().state, CircuitBreaker::State::HalfOpen, 3000);
-        ResultWaiter probe;
-        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("x")), steady_clock::now() + 5s, probe.callback());
-        QTRY_VERIFY_WITH_TIMEOUT(probe.done(), 5000);
-        QVERIFY2(probe.get().status.ok(), qPrintable(probe.get().status.message));
+        const std::optional<InferenceResult> probe = generate(QStringLiteral("x"));
+        QVERIFY(probe);
+        QVERIFY2(probe->status.ok(), qPrintable(probe->status.message));
         QCOMPARE(m_client->circuit().state, CircuitBreaker::State::Closed);
         QCOMPARE(m_client->circuit().timesOpened, quint64(1));
     }
@@ -938,11 +944,10 @@ private slots:
         if (!native())
             QSKIP("native transport only");
         for (int i = 0; i < 20; ++i) {
-            ResultWaiter w;
-            m_client->call(Operation::GenerateContent, kModel, userText(memberPrompt(i)), steady_clock::now() + 5s, w.callback());
-            QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
-            QVERIFY2(w.get().status.ok(), qPrintable(w.get().status.message));
-            QCOMPARE(w.get().upstreamAttempts, 1);
+            const std::optional<InferenceResult> w = generate(memberPrompt(i));
+            QVERIFY(w);
+            QVERIFY2(w->status.ok(), qPrintable(w->status.message));
+            QCOMPARE(w->upstreamAttempts, 1);
         }
         QCOMPARE(m_sim->stats().requests, qint64(20));
         QCOMPARE(m_sim->stats().openConnections, 1);
@@ -955,21 +960,19 @@ private slots:
     {
         if (!native())
             QSKIP("native transport only");
-        ResultWaiter first;
-        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("one")), steady_clock::now() + 5s, first.callback());
-        QTRY_VERIFY_WITH_TIMEOUT(first.done(), 5000);
-        QVERIFY(first.get().status.ok());
+        const std::optional<InferenceResult> first = generate(QStringLiteral("one"));
+        QVERIFY(first);
+        QVERIFY(first->status.ok());
         QCOMPARE(m_sim->stats().openConnections, 1);
 
         const quint16 port = m_sim->port();
         m_sim->stop();
         QVERIFY2(m_sim->start(QHostAddress::LocalHost, port), qPrintable(m_sim->errorString()));
 
-        ResultWaiter second;
-        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("two")), steady_clock::now() + 5s, second.callback());
-        QTRY_VERIFY_WITH_TIMEOUT(second.done(), 5000);
-        QVERIFY2(second.get().status.ok(), qPrintable(second.get().status.message));
-        QCOMPARE(second.get().upstreamAttempts, 1);
+        const std::optional<InferenceResult> second = generate(QStringLiteral("two"));
+        QVERIFY(second);
+        QVERIFY2(second->status.ok(), qPrintable(second->status.message));
+        QCOMPARE(second->upstreamAttempts, 1);
         QCOMPARE(m_client->upstreamAttempts(), quint64(2));
         QCOMPARE(m_client->circuit().consecutiveFailures, 0);
     }
@@ -988,11 +991,10 @@ private slots:
         makeClientFor(peer);
 
         for (int i = 0; i < 2; ++i) {
-            ResultWaiter w;
-            m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s, w.callback());
-            QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
-            QVERIFY2(w.get().status.ok(), qPrintable(w.get().status.message));
-            QCOMPARE(w.get().upstreamAttempts, 1);
+            const std::optional<InferenceResult> w = generate(QStringLiteral("hi"));
+            QVERIFY(w);
+            QVERIFY2(w->status.ok(), qPrintable(w->status.message));
+            QCOMPARE(w->upstreamAttempts, 1);
         }
         QCOMPARE(peer.requests.size(), 3);  // the second call's request went twice
         QCOMPARE(peer.connections, 2);
@@ -1013,16 +1015,13 @@ private slots:
         };
         makeClientFor(peer);
 
-        ResultWaiter first;
-        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s, first.callback());
-        QTRY_VERIFY_WITH_TIMEOUT(first.done(), 5000);
-        QVERIFY(first.get().status.ok());
+        const std::optional<InferenceResult> first = generate(QStringLiteral("hi"));
+        QVERIFY(first);
+        QVERIFY(first->status.ok());
 
-        ResultWaiter w;
-        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s,
-                       w.callback(), RetryPolicy{3, 10, 50});
-        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
-        const InferenceResult r = w.get();
+        const std::optional<InferenceResult> w = generate(QStringLiteral("hi"), RetryPolicy{3, 10, 50});
+        QVERIFY(w);
+        const InferenceResult r = *w;
         QCOMPARE(r.status.code, StatusCode::Unavailable);
         QCOMPARE(r.status.upstreamHttpStatus, 0);
         QCOMPARE(r.status.message, QStringLiteral("upstream transport error: connection closed by 127.0.0.1:%1 without a response")
@@ -1046,11 +1045,9 @@ private slots:
         GeminiClientConfig c = clientConfig();
         c.baseUrl = QUrl(QStringLiteral("http://127.0.0.1:%1").arg(port));
         makeClient(c);
-        ResultWaiter w;
-        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s,
-                       w.callback(), RetryPolicy{3, 10, 50});
-        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
-        const InferenceResult r = w.get();
+        const std::optional<InferenceResult> w = generate(QStringLiteral("hi"), RetryPolicy{3, 10, 50});
+        QVERIFY(w);
+        const InferenceResult r = *w;
         QCOMPARE(r.status.code, StatusCode::Unavailable);
         QCOMPARE(r.status.message, QStringLiteral("upstream transport error: connection refused by 127.0.0.1:%1").arg(port));
         QCOMPARE(r.upstreamAttempts, 3);
@@ -1165,11 +1162,9 @@ private slots:
         QVERIFY(peer.listen());
         peer.handler = [answer](const RawPeer::Request &) { return RawPeer::Reply{answer}; };
         makeClientFor(peer);
-        ResultWaiter w;
-        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s,
-                       w.callback(), RetryPolicy{2, 10, 50});
-        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
-        const InferenceResult r = w.get();
+        const std::optional<InferenceResult> w = generate(QStringLiteral("hi"), RetryPolicy{2, 10, 50});
+        QVERIFY(w);
+        const InferenceResult r = *w;
         QCOMPARE(r.status.code, StatusCode::Unavailable);
         QCOMPARE(r.status.message, QStringLiteral("upstream transport error: %1 from 127.0.0.1:%2").arg(what).arg(peer.port()));
         QCOMPARE(r.upstreamAttempts, 2);
@@ -1243,10 +1238,9 @@ private slots:
         GeminiClientConfig c = clientConfig();
         c.idleConnectionTimeout = 100ms;
         makeClient(c);
-        ResultWaiter w;
-        m_client->call(Operation::GenerateContent, kModel, userText(QStringLiteral("hi")), steady_clock::now() + 5s, w.callback());
-        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 5000);
-        QVERIFY(w.get().status.ok());
+        const std::optional<InferenceResult> w = generate(QStringLiteral("hi"));
+        QVERIFY(w);
+        QVERIFY(w->status.ok());
         QCOMPARE(m_sim->stats().openConnections, 1);
         QTRY_COMPARE_WITH_TIMEOUT(m_sim->stats().openConnections, 0, 3000);
     }
