@@ -1,4 +1,4 @@
-#include "appconfig.h"
+#include "app/appconfig.h"
 
 #include <QCommandLineParser>
 #include <QFile>

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "engineconfig.h"
-#include "simulatorconfig.h"
-#include "upstreamtransport.h"
+#include "core/engine/engineconfig.h"
+#include "core/gemini/upstreamtransport.h"
+#include "server/simulator/simulatorconfig.h"
 
 #include <QByteArray>
 #include <QHostAddress>

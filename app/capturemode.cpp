@@ -1,10 +1,10 @@
-#include "capturemode.h"
+#include "app/capturemode.h"
 
-#include "appconfig.h"
-#include "gatewayruntime.h"
-#include "inferencemetricscollector.h"
-#include "loadtestcontroller.h"
-#include "unixsignalwatcher.h"
+#include "app/appconfig.h"
+#include "app/gatewayruntime.h"
+#include "app/unixsignalwatcher.h"
+#include "core/loadtest/loadtestcontroller.h"
+#include "core/metrics/inferencemetricscollector.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>

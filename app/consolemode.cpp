@@ -1,11 +1,11 @@
-#include "consolemode.h"
+#include "app/consolemode.h"
 
-#include "appconfig.h"
-#include "batchinferenceengine.h"
-#include "consolesettings.h"
-#include "gatewayruntime.h"
-#include "mainwindow.h"
-#include "unixsignalwatcher.h"
+#include "app/appconfig.h"
+#include "app/gatewayruntime.h"
+#include "app/unixsignalwatcher.h"
+#include "core/engine/batchinferenceengine.h"
+#include "ui/consolesettings.h"
+#include "ui/mainwindow.h"
 
 #include <QApplication>
 #include <QLoggingCategory>

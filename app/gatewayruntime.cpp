@@ -1,12 +1,12 @@
-#include "gatewayruntime.h"
+#include "app/gatewayruntime.h"
 
-#include "batchinferenceengine.h"
-#include "driftmonitor.h"
-#include "loadtestcontroller.h"
-#include "gatewayserver.h"
-#include "geminiclient.h"
-#include "geminisimulator.h"
-#include "inferencemetricscollector.h"
+#include "core/drift/driftmonitor.h"
+#include "core/engine/batchinferenceengine.h"
+#include "core/gemini/geminiclient.h"
+#include "core/loadtest/loadtestcontroller.h"
+#include "core/metrics/inferencemetricscollector.h"
+#include "server/gatewayserver.h"
+#include "server/simulator/geminisimulator.h"
 
 #include <QJsonObject>
 #include <QLoggingCategory>

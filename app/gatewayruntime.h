@@ -1,6 +1,6 @@
 #pragma once
 
-#include "appconfig.h"
+#include "app/appconfig.h"
 
 #include <QObject>
 #include <QUrl>

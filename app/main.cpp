@@ -4,14 +4,14 @@
 // The application class is chosen before any other QObject exists: a
 // QApplication only for the console, so --server needs no display.
 
-#include "appconfig.h"
-#include "capturemode.h"
-#include "engineconfig.h"
-#include "servermode.h"
-#include "simulatormode.h"
+#include "app/appconfig.h"
+#include "app/capturemode.h"
+#include "app/servermode.h"
+#include "app/simulatormode.h"
+#include "core/engine/engineconfig.h"
 
 #if SLUICE_WITH_CONSOLE
-#include "consolemode.h"
+#include "app/consolemode.h"
 #include <QApplication>
 #endif
 

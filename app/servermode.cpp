@@ -1,9 +1,9 @@
-#include "servermode.h"
+#include "app/servermode.h"
 
-#include "appconfig.h"
-#include "batchinferenceengine.h"
-#include "gatewayruntime.h"
-#include "unixsignalwatcher.h"
+#include "app/appconfig.h"
+#include "app/gatewayruntime.h"
+#include "app/unixsignalwatcher.h"
+#include "core/engine/batchinferenceengine.h"
 
 #include <QCoreApplication>
 #include <QLoggingCategory>

@@ -1,7 +1,7 @@
-#include "simulatormode.h"
+#include "app/simulatormode.h"
 
-#include "geminisimulator.h"
-#include "unixsignalwatcher.h"
+#include "app/unixsignalwatcher.h"
+#include "server/simulator/geminisimulator.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>

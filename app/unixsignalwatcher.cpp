@@ -1,4 +1,4 @@
-#include "unixsignalwatcher.h"
+#include "app/unixsignalwatcher.h"
 
 #include <QSocketNotifier>
 

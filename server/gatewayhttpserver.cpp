@@ -1,12 +1,12 @@
-#include "gatewayhttpserver.h"
+#include "server/gatewayhttpserver.h"
 
-#include "batchinferenceengine.h"
-#include "dashboardassets.h"
-#include "errormapping.h"
-#include "gatewaytcpserver.h"
-#include "geminiroutes.h"
-#include "metricsstream.h"
-#include "opsroutes.h"
+#include "core/engine/batchinferenceengine.h"
+#include "server/http/errormapping.h"
+#include "server/http/gatewaytcpserver.h"
+#include "server/routes/dashboardassets.h"
+#include "server/routes/geminiroutes.h"
+#include "server/routes/opsroutes.h"
+#include "server/stream/metricsstream.h"
 
 #include <QDateTime>
 #include <QLocale>

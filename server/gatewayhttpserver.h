@@ -1,9 +1,9 @@
 #pragma once
 
-#include "gatewayexchange.h"
-#include "gatewayserver.h"
-#include "httplimits.h"
-#include "httpreply.h"
+#include "server/gatewayexchange.h"
+#include "server/gatewayserver.h"
+#include "server/http/httplimitstcpserver.h"
+#include "server/http/httpreply.h"
 
 #include <QAbstractHttpServer>
 #include <QElapsedTimer>

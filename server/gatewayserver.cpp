@@ -1,7 +1,7 @@
-#include "gatewayserver.h"
+#include "server/gatewayserver.h"
 
-#include "gatewayhttpserver.h"
-#include "metricsstream.h"
+#include "server/gatewayhttpserver.h"
+#include "server/stream/metricsstream.h"
 
 #include <QThread>
 

@@ -1,4 +1,4 @@
-#include "consolesettings.h"
+#include "ui/consolesettings.h"
 
 #include <QDir>
 #include <QFile>

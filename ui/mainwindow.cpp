@@ -1,13 +1,13 @@
-#include "mainwindow.h"
+#include "ui/mainwindow.h"
 
-#include "batchinferenceengine.h"
-#include "enginecontrolpanel.h"
-#include "driftmonitor.h"
-#include "inferencemetricscollector.h"
-#include "loadtestcontroller.h"
-#include "loadtestpanel.h"
-#include "metricscharts.h"
-#include "upstreamsettingsdialog.h"
+#include "core/drift/driftmonitor.h"
+#include "core/engine/batchinferenceengine.h"
+#include "core/loadtest/loadtestcontroller.h"
+#include "core/metrics/inferencemetricscollector.h"
+#include "ui/charts/metricscharts.h"
+#include "ui/panels/enginecontrolpanel.h"
+#include "ui/panels/loadtestpanel.h"
+#include "ui/panels/upstreamsettingsdialog.h"
 
 #include <QAction>
 #include <QApplication>

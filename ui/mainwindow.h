@@ -1,9 +1,9 @@
 #pragma once
 
-#include "consoledeps.h"
-#include "consolesettings.h"
-#include "engineconfig.h"
-#include "metricssnapshot.h"
+#include "core/engine/engineconfig.h"
+#include "core/metrics/metricssnapshot.h"
+#include "ui/consoledeps.h"
+#include "ui/consolesettings.h"
 
 #include <QElapsedTimer>
 #include <QMainWindow>

@@ -10,15 +10,15 @@
 // Uses the offscreen platform unless QT_QPA_PLATFORM is set (painting is
 // real raster work either way; no compositor or GPU involved).
 
-#include "benchcpu.h"
-#include "batchinferenceengine.h"
-#include "geminiclient.h"
-#include "geminisimulator.h"
-#include "inferencemetricscollector.h"
-#include "latencyhistogram.h"
-#include "mainwindow.h"
-#include "metricscharts.h"
-#include "userturn.h"
+#include "core/engine/batchinferenceengine.h"
+#include "core/gemini/geminiclient.h"
+#include "core/metrics/inferencemetricscollector.h"
+#include "core/metrics/latencyhistogram.h"
+#include "server/simulator/geminisimulator.h"
+#include "tests/bench/benchcpu.h"
+#include "tests/support/userturn.h"
+#include "ui/charts/metricscharts.h"
+#include "ui/mainwindow.h"
 
 #include <QApplication>
 #include <QEventLoop>

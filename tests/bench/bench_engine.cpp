@@ -5,8 +5,8 @@
 // Targets (issue 2, 2-core machine): >= 300,000 requests/s; p99 added delay
 // <= maxWaitMs + 0.5 ms; <= 1 KiB of engine memory per queued request.
 
-#include "batchinferenceengine.h"
-#include "latencyhistogram.h"
+#include "core/engine/batchinferenceengine.h"
+#include "core/metrics/latencyhistogram.h"
 
 #include <QCoreApplication>
 

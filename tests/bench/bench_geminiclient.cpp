@@ -11,10 +11,10 @@
 // the simulator's ("sluice-simulato…"), so it includes the workers, Qt's
 // per-manager HTTP threads and the driver; "process" is getrusage(RUSAGE_SELF).
 
-#include "benchcpu.h"
-#include "geminiclient.h"
-#include "geminisimulator.h"
-#include "userturn.h"
+#include "core/gemini/geminiclient.h"
+#include "server/simulator/geminisimulator.h"
+#include "tests/bench/benchcpu.h"
+#include "tests/support/userturn.h"
 
 #include <QCoreApplication>
 #include <QThread>

@@ -13,14 +13,14 @@
 // in-process clients' thread (their cost competes for the same cores), snapshots
 // received per client per second, and wrk's req/s for C and D
 // (wrk -t1 -c32 with tests/bench/generate.lua, a separate process).
-#include "benchcpu.h"
-#include "batchinferenceengine.h"
-#include "gatewayserver.h"
-#include "geminiclient.h"
-#include "geminisimulator.h"
-#include "inferencemetricscollector.h"
-#include "metricssnapshot.h"
-#include "metricsstream.h"
+#include "core/engine/batchinferenceengine.h"
+#include "core/gemini/geminiclient.h"
+#include "core/metrics/inferencemetricscollector.h"
+#include "core/metrics/metricssnapshot.h"
+#include "server/gatewayserver.h"
+#include "server/simulator/geminisimulator.h"
+#include "server/stream/metricsstream.h"
+#include "tests/bench/benchcpu.h"
 
 #include <QCoreApplication>
 #include <QElapsedTimer>

@@ -1,4 +1,4 @@
-#include "benchcpu.h"
+#include "tests/bench/benchcpu.h"
 
 #include <QDir>
 #include <QFile>

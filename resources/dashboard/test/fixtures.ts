@@ -1,5 +1,5 @@
 // JSON shaped exactly like MetricsSnapshot::toJson / EngineConfig::toJson
-// (core/metricssnapshot.cpp, core/engineconfig.cpp), for the tests.
+// (core/metrics/metricssnapshot.cpp, core/engine/engineconfig.cpp), for the tests.
 
 const BUCKETS = ['1', '2-3', '4-7', '8-15', '16-31', '32-63', '64-127', '128-255', '256-511', '512-1023', '1024+'];
 

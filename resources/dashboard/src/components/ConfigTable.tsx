@@ -1,6 +1,6 @@
 import type { ConfigValue, EngineConfig } from '../protocol';
 
-/** Units and meanings of the knobs we know (core/engineconfig.cpp); others are shown as they come. */
+/** Units and meanings of the knobs we know (core/engine/engineconfig.cpp); others are shown as they come. */
 const KNOWN: Record<string, { unit?: string; meaning: string }> = {
   maxBatchSize: { unit: 'requests', meaning: 'dispatch a batch as soon as it is this full' },
   maxWaitMs: { unit: 'ms', meaning: 'longest wait of the oldest request for its batch to fill' },

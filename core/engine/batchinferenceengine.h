@@ -1,0 +1,192 @@
+#pragma once
+
+#include "core/engine/batchpolicy.h"
+#include "core/engine/engineconfig.h"
+#include "core/engine/inferencebackend.h"
+#include "core/engine/inferencerequest.h"
+#include "core/metrics/inferencemetricscollector.h"
+#include "core/util/clock.h"
+
+#include <QFuture>
+#include <QObject>
+#include <QThread>
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <unordered_map>
+#include <vector>
+
+// Admits Gemini requests, groups those with equal batch keys into batches
+// (BatchPolicy), and dispatches them to an InferenceBackend through a bounded
+// pool of in-flight batches (DESIGN.md §5, §6).
+//
+// Every submitted request completes exactly once through its callback:
+// rejected at admission (queue full / draining, with a computed retry-after),
+// expired in the queue (DEADLINE_EXCEEDED, never sent upstream), cancelled
+// while queued, or answered by the backend.
+//
+// Accounting invariant, true in every counters() snapshot:
+//   admitted = completed + failed + expired + cancelled + queued + inflight
+//
+// Thread: the engine runs its own thread ("sluice-engine") between start()
+// and stop(); the object itself may live on any thread. submit(), cancel(),
+// setConfig(), drain(), config(), counters(), gauges() are thread-safe.
+// drained() is emitted from the engine thread or the upstream thread that
+// finished the last batch, configChanged() from the caller of setConfig():
+// receivers on other threads get them queued.
+
+struct EngineCounters {
+    quint64 submitted = 0;        // submit() calls
+    quint64 admitted = 0;
+    quint64 rejected = 0;         // refused at admission (not admitted)
+    quint64 completed = 0;        // answered OK by the upstream
+    quint64 failed = 0;           // answered with an error by the upstream
+    quint64 expired = 0;          // deadline passed while queued
+    quint64 cancelled = 0;        // client went away while queued
+    quint64 queued = 0;
+    quint64 inflight = 0;         // requests in batches with the upstream
+    quint64 inflightBatches = 0;
+    quint64 batchesDispatched = 0;
+    quint64 upstreamCalls = 0;    // as counted for rpmLimit
+
+    bool invariantHolds() const
+    {
+        return admitted == completed + failed + expired + cancelled + queued + inflight;
+    }
+};
+
+class BatchInferenceEngine : public QObject
+{
+    Q_OBJECT
+public:
+    // `backend` and `clock` must outlive the engine; `metrics` may be null.
+    BatchInferenceEngine(InferenceBackend *backend, const EngineConfig &config,
+                         Clock &clock = Clock::steady(),
+                         InferenceMetricsCollector *metrics = nullptr, QObject *parent = nullptr);
+    ~BatchInferenceEngine() override; // stop()s
+
+    void start();
+    // Stops the engine thread. Requests still queued complete with UNAVAILABLE;
+    // batches in flight still complete through the backend. Prefer drain() first.
+    void stop();
+
+    struct Ticket {
+        quint64 id = 0;          // for cancel(); 0 when not admitted
+        bool admitted = false;
+    };
+    // Thread-safe. `done` runs exactly once (see CompletionCallback).
+    Ticket submit(InferenceRequest request, CompletionCallback done);
+    // The same, resolved through a future (InferenceResult is copyable, so no
+    // QPromise of a move-only type is involved).
+    QFuture<InferenceResult> submit(InferenceRequest request);
+
+    // Removes the request if it is still queued and completes it with CANCELLED.
+    // Returns false when it has already been dispatched or finished.
+    bool cancel(quint64 requestId);
+
+    // Validates and swaps in a new config atomically; queued and in-flight
+    // requests are kept. Returns the validation error (nothing changes) or null.
+    ConfigError setConfig(const EngineConfig &config);
+    EngineConfig config() const;
+
+    // Stop admitting (new work gets UNAVAILABLE/draining), dispatch everything
+    // queued without waiting for batches to fill, emit drained() once nothing
+    // is queued or in flight.
+    void drain();
+    bool isDraining() const;
+
+    EngineCounters counters() const;
+    EngineGauges gauges() const;
+
+    // Retry-after a client refused now should be told: the time for the
+    // current queue to drain at the measured completion rate.
+    std::chrono::milliseconds retryAfterHint() const;
+
+    // The clock time at which the engine thread last evaluated the batch
+    // policy. Lets a test know the engine has acted on a clock advance
+    // (lastEvaluation() >= clock.now()) without sleeping.
+    SteadyTime lastEvaluation() const;
+
+signals:
+    void configChanged(const EngineConfig &config);
+    void drained();
+
+private:
+    struct Pending;
+    struct KeyQueue;
+    using Deadline = std::pair<SteadyTime, quint64>;
+
+    void run();
+    void wake();
+    void expireLocked(SteadyTime now, std::vector<std::unique_ptr<Pending>> &expired);
+    std::unique_ptr<Pending> removeQueuedLocked(std::unordered_map<quint64, Pending *>::iterator it);
+    std::shared_ptr<Batch> takeBatchLocked(KeyQueue &q, int count, SteadyTime now,
+                                           std::vector<std::unique_ptr<Pending>> &members);
+    void onBatchDone(std::shared_ptr<const Batch> batch, std::vector<std::unique_ptr<Pending>> members,
+                     std::vector<InferenceResult> results);
+    SteadyTime quotaAvailableAtLocked(SteadyTime now, int calls, int tokens);
+    void pruneQuotaLocked(SteadyTime now);
+    std::chrono::milliseconds retryAfterLocked(SteadyTime now) const;
+    double drainRateLocked(SteadyTime now) const;
+    void completeOutsideLock(std::vector<std::unique_ptr<Pending>> &pending, const Status &status,
+                             InferenceMetricsCollector::Outcome outcome, SteadyTime now);
+    void maybeSignalDrainedLocked(bool &signal);
+
+    InferenceBackend *m_backend;
+    Clock &m_clock;
+    InferenceMetricsCollector *m_metrics;
+    int m_clockListener = -1;
+
+    mutable std::mutex m_mutex;
+    std::condition_variable m_cv;
+    bool m_wakePending = false;
+    // The engine thread is in a short timed wait right after dispatching, with
+    // nothing queued: it looks at the queues again within maxWaitMs anyway,
+    // so a submit() that makes a queue non-empty need not wake it.
+    bool m_lingering = false;
+    bool m_stopping = false;
+    bool m_draining = false;
+    bool m_drainedSignalled = false;
+    std::shared_ptr<const EngineConfig> m_config;
+    std::unordered_map<QByteArray, std::unique_ptr<KeyQueue>> m_queues;
+    std::vector<KeyQueue *> m_queueOrder;    // stable iteration order for the policy
+    std::unordered_map<quint64, Pending *> m_index; // queued requests by id
+    std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> m_deadlines;
+    quint64 m_nextId = 1;
+    quint64 m_nextBatchId = 1;
+    EngineCounters m_counters;
+    SteadyTime m_lastEvaluation{};
+
+    // Upstream quota: calls and tokens dispatched in the last 60 s.
+    std::deque<std::tuple<SteadyTime, int, int>> m_quotaLog;
+    long long m_quotaCalls = 0;
+    long long m_quotaTokens = 0;
+
+    // Drain-rate estimate: completions per 1 s bucket over the last 10 s.
+    std::array<std::pair<qint64, quint64>, 10> m_rateBuckets{};
+    SteadyTime m_rateOrigin;
+
+    QThread *m_thread = nullptr;
+
+    // Lets a backend finish a batch after the engine is gone without touching
+    // freed memory: completions enter() the guard; the destructor detach()es
+    // it and waits for completions already inside.
+    class LifeGuard
+    {
+    public:
+        explicit LifeGuard(BatchInferenceEngine *e) : m_engine(e) {}
+        BatchInferenceEngine *enter();
+        void leave();
+        void detach();
+
+    private:
+        std::mutex m_mutex;
+        std::condition_variable m_idle;
+        BatchInferenceEngine *m_engine;
+        int m_active = 0;
+    };
+    std::shared_ptr<LifeGuard> m_guard;
+};

@@ -1,0 +1,66 @@
+#include "core/engine/batchpolicy.h"
+
+#include <algorithm>
+#include <limits>
+
+PolicyDecision BatchPolicy::decide(const PolicyInput &in)
+{
+    const EngineConfig &cfg = *in.config;
+    PolicyDecision d;
+    if (in.queues.empty())
+        return d;
+
+    bool anyQueued = false;
+    for (const auto &q : in.queues)
+        anyQueued = anyQueued || q.size > 0;
+    if (!anyQueued)
+        return d;
+
+    if (in.inflightBatches >= cfg.maxInflightBatches) {
+        d.kind = PolicyDecision::Kind::WaitForSlot;
+        return d;
+    }
+    if (in.quotaAvailableAt > in.now) {
+        d.kind = PolicyDecision::Kind::Wait;
+        d.wait = in.quotaAvailableAt - in.now;
+        return d;
+    }
+
+    const Nanos maxWait = std::chrono::milliseconds(cfg.maxWaitMs);
+    const bool overTarget = cfg.adaptive && in.liveP95 > std::chrono::milliseconds(cfg.targetP95Ms);
+
+    int best = -1;
+    Nanos bestAge{-1};
+    Nanos soonest = Nanos::max();
+    for (int i = 0; i < int(in.queues.size()); ++i) {
+        const KeyQueueView &q = in.queues[size_t(i)];
+        if (q.size <= 0)
+            continue;
+        const Nanos age = in.now - q.oldestEnqueued;
+        bool ready = in.draining || q.size >= cfg.maxBatchSize || age >= maxWait || overTarget;
+        if (!ready && cfg.adaptive) {
+            // Waiting pays only if at least one more member is expected to
+            // arrive before the oldest member's wait runs out.
+            const double remainingSec = std::chrono::duration<double>(maxWait - age).count();
+            ready = q.arrivalsPerSecond * remainingSec < 1.0;
+        }
+        if (ready) {
+            if (age > bestAge) {
+                bestAge = age;
+                best = i;
+            }
+        } else {
+            soonest = std::min(soonest, maxWait - age);
+        }
+    }
+
+    if (best >= 0) {
+        d.kind = PolicyDecision::Kind::Dispatch;
+        d.queueIndex = best;
+        d.count = std::min(in.queues[size_t(best)].size, cfg.maxBatchSize);
+        return d;
+    }
+    d.kind = PolicyDecision::Kind::Wait;
+    d.wait = std::max(soonest, Nanos(0));
+    return d;
+}

@@ -1,0 +1,58 @@
+#pragma once
+
+#include "core/engine/engineconfig.h"
+#include "core/util/clock.h"
+
+#include <QByteArray>
+
+#include <span>
+
+// When to dispatch a batch: a pure function of its inputs (DESIGN.md §6,
+// STYLE.md "split policy from machinery"). The engine thread calls decide()
+// and either dispatches or sleeps for the returned wait; nothing here reads
+// a clock or touches a queue.
+//
+// Rules, in order:
+//  1. No in-flight slot free, or the upstream quota not yet available → wait
+//     (for the quota: until it frees; for a slot: until a batch completes).
+//  2. Among key queues that are ready — full (size ≥ maxBatchSize), oldest
+//     member waited ≥ maxWaitMs, draining, or (adaptive) predicted not to
+//     gain a member before the wait runs out / live p95 over target — pick
+//     the one whose oldest member has waited longest; dispatch min(size,
+//     maxBatchSize) of it.
+//  3. Otherwise wait until the earliest queue's maxWaitMs elapses.
+//
+// Thread: pure, thread-safe.
+
+struct KeyQueueView {
+    int size = 0;
+    SteadyTime oldestEnqueued;
+    double arrivalsPerSecond = 0; // recent arrival rate for this key (adaptive mode)
+};
+
+struct PolicyInput {
+    SteadyTime now;
+    const EngineConfig *config = nullptr;
+    int inflightBatches = 0;
+    bool draining = false;
+    SteadyTime quotaAvailableAt;   // ≤ now when the rpm/tpm window allows a call
+    Nanos liveP95{0};              // recent end-to-end p95 (adaptive mode), 0 when unknown
+    std::span<const KeyQueueView> queues;
+};
+
+struct PolicyDecision {
+    enum class Kind {
+        Idle,         // nothing queued
+        Dispatch,     // dispatch `count` from queues[queueIndex]
+        Wait,         // re-evaluate after `wait` (or earlier on new arrivals)
+        WaitForSlot,  // all in-flight slots busy; re-evaluate when one frees
+    };
+    Kind kind = Kind::Idle;
+    int queueIndex = -1;
+    int count = 0;
+    Nanos wait{0};
+};
+
+namespace BatchPolicy {
+PolicyDecision decide(const PolicyInput &in);
+}

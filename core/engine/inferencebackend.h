@@ -1,0 +1,55 @@
+#pragma once
+
+#include "core/engine/engineconfig.h"
+#include "core/engine/inferencerequest.h"
+#include "core/util/clock.h"
+
+#include <QByteArray>
+#include <QString>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+struct BatchMember {
+    quint64 requestId = 0;
+    InferenceRequest request;
+    SteadyTime deadline;     // the backend must give up (DEADLINE_EXCEEDED) by then, retries included
+};
+
+// One dispatched batch. All members share the batch key, hence model and operation.
+struct Batch {
+    quint64 id = 0;
+    QByteArray key;
+    QString model;
+    Operation operation = Operation::GenerateContent;
+    PackingMode packing = PackingMode::Pack;
+    RetryPolicy retry;
+    SteadyTime dispatchedAt;
+    std::vector<BatchMember> members;
+};
+
+// Results for a batch: exactly members.size() entries, in member order.
+// Thread-safe; call exactly once, from any thread.
+using BatchCompletion = std::function<void(std::vector<InferenceResult>)>;
+
+// The upstream the engine dispatches to. GeminiClient implements it against
+// the Gemini REST API; tests provide their own.
+//
+// Thread: execute() is called on the engine thread and must not block; the
+// backend does its work elsewhere and calls `done` from any thread.
+class InferenceBackend
+{
+public:
+    virtual ~InferenceBackend() = default;
+
+    virtual void execute(std::shared_ptr<const Batch> batch, BatchCompletion done) = 0;
+
+    // Upstream calls this batch will cost, for the engine's rpmLimit accounting.
+    virtual int upstreamCallsFor(const Batch &batch) const;
+};
+
+// The default count: pack → one call for the packable members plus one per
+// non-packable member; fanout and countTokens → one per member;
+// embeddings → ceil(n / 100) batchEmbedContents calls.
+int defaultUpstreamCalls(const Batch &batch);

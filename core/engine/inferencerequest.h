@@ -1,0 +1,89 @@
+#pragma once
+
+#include "core/util/clock.h"
+#include "core/util/status.h"
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QList>
+#include <QMetaType>
+#include <QString>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+
+// What an agent asked for and what it gets back, as the engine and the
+// upstream see them. Plain values: safe to copy and move across threads
+// (JSON members are implicitly shared, so copies are cheap).
+
+enum class Operation {
+    GenerateContent,
+    StreamGenerateContent,
+    EmbedContent,
+    BatchEmbedContents,
+    CountTokens,
+};
+
+QString operationName(Operation op); // the Gemini method name, e.g. "generateContent"
+std::optional<Operation> operationFromName(const QString &method);
+
+struct InferenceRequest {
+    QString model;          // bare model id, e.g. "gemini-2.0-flash" (no "models/" prefix)
+    Operation operation = Operation::GenerateContent;
+    QJsonObject body;       // the agent's Gemini request body
+    QByteArray batchKey;    // BatchKey::compute(); submit() fills it when empty
+    bool packable = true;   // false when the agent sent `X-Sluice-Pack: off`
+    // PackCodec::markPackability() already ran: `packable` then holds the
+    // whole answer of PackCodec::isPackable(), which trusts it instead of
+    // inspecting the body again (it is asked once per member per batch).
+    bool packableChecked = false;
+    // With packableChecked and packable: PackCodec::memberText() of the body,
+    // taken while the body was inspected anyway.
+    QString packText;
+    // Bound on the whole wait (queue + upstream), from X-Request-Deadline-Ms;
+    // when absent EngineConfig::requestTimeoutMs applies.
+    std::optional<std::chrono::milliseconds> timeout;
+    // Tokens this request is expected to cost upstream (prompt + expected
+    // output); used for tpmLimit accounting. submit() estimates it when 0.
+    int estimatedTokens = 0;
+    // The caller only writes the answer out as JSON (the gateway): a backend
+    // may then deliver it as InferenceResult::bodyJson and leave body empty,
+    // which spares building a QJsonObject only to serialise it again.
+    bool wantsBodyJson = false;
+};
+
+struct InferenceResult {
+    Status status;
+    QJsonObject body;          // the Gemini response body for this member
+    // When not empty: the compact JSON of the body (exactly what
+    // QJsonDocument(body).toJson(Compact) gives), and `body` may be empty.
+    // Only set for requests with wantsBodyJson.
+    QByteArray bodyJson;
+    QList<QJsonObject> chunks; // streamGenerateContent: SSE events in order (cumulative usage on the last)
+    int promptTokens = 0;
+    int outputTokens = 0;
+    QByteArray protocol;       // upstream protocol actually used: "http/1.1", "h2"
+    int upstreamAttempts = 0;  // attempts the upstream needed for this member (0 = never sent)
+
+    // Filled by the engine.
+    Nanos queueWait{0};        // admission to dispatch
+    Nanos upstreamTime{0};     // dispatch to the backend's answer
+    Nanos totalTime{0};        // admission to completion
+    int batchSize = 0;         // members in the batch this request travelled in
+
+    static InferenceResult fromStatus(Status s)
+    {
+        InferenceResult r;
+        r.status = std::move(s);
+        return r;
+    }
+};
+
+// Invoked exactly once per submitted request, on whichever thread finished it
+// (the caller of submit() for an immediate rejection, the engine thread for
+// expiry/cancellation, an upstream thread for an answer). It must be cheap and
+// must not call back into the engine synchronously; hop threads instead.
+using CompletionCallback = std::function<void(InferenceResult)>;
+
+Q_DECLARE_METATYPE(InferenceResult)

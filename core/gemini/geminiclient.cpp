@@ -1,0 +1,483 @@
+#include "core/gemini/geminiclient.h"
+
+#include "core/gemini/geminiresponse.h"
+#include "core/gemini/packcodec.h"
+#include "core/gemini/upstreamworker.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QThread>
+#include <QUrlQuery>
+
+#include <algorithm>
+#include <mutex>
+
+using namespace std::chrono;
+
+namespace {
+QLatin1StringView L(const char *s)
+{
+    return QLatin1StringView(s);
+}
+
+constexpr int kMaxEmbedPerCall = 100; // the API rejects more (error_400_batchEmbedContents_over_100.json)
+constexpr int kQnamConnectionsPerWorker = 6;   // Qt 6.4's HTTP/1.1 limit per host and manager
+constexpr int kNativeCallsPerWorker = 64;      // one worker thread's share of in-flight calls
+
+QString bareModel(const QString &model)
+{
+    return model.startsWith(L("models/")) ? model.mid(7) : model;
+}
+
+QString modelPath(const QString &model)
+{
+    return QStringLiteral("/v1beta/models/")
+         + QString::fromUtf8(QUrl::toPercentEncoding(bareModel(model), QByteArrayLiteral("-._~")));
+}
+
+SteadyTime earliestDeadline(const Batch &batch, const std::vector<size_t> &indices)
+{
+    SteadyTime d = SteadyTime::max();
+    for (size_t i : indices)
+        d = std::min(d, batch.members[i].deadline);
+    return d;
+}
+
+int embedCallsFor(const QJsonObject &batchEmbedBody)
+{
+    const auto n = batchEmbedBody.value(L("requests")).toArray().size();
+    return std::max<int>(1, int((n + kMaxEmbedPerCall - 1) / kMaxEmbedPerCall));
+}
+} // namespace
+
+UpstreamTransport GeminiClientConfig::effectiveTransport() const
+{
+    const bool plainHttp = baseUrl.scheme() == L("http") && !http2Direct;
+    return plainHttp && transport != UpstreamTransport::Qnam ? UpstreamTransport::Native : UpstreamTransport::Qnam;
+}
+
+int GeminiClientConfig::effectiveWorkers() const
+{
+    if (workers > 0)
+        return std::min(workers, 256);
+    const int perWorker = effectiveTransport() == UpstreamTransport::Native ? kNativeCallsPerWorker
+                                                                           : kQnamConnectionsPerWorker;
+    return std::clamp((concurrency + perWorker - 1) / perWorker, 1, 256);
+}
+
+struct GeminiClient::BatchState {
+    std::shared_ptr<const Batch> batch;
+    std::vector<InferenceResult> results;
+    std::atomic<int> remaining{0};
+    BatchCompletion done;
+
+    // Each member slot is written once, by whichever thread finished it; the
+    // acq_rel decrement makes every write visible to the last finisher.
+    void complete(size_t index, InferenceResult r)
+    {
+        results[index] = std::move(r);
+        if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            auto fn = std::move(done);
+            fn(std::move(results));
+        }
+    }
+};
+
+InferenceResult inferenceResultFrom(const UpstreamOutcome &o)
+{
+    InferenceResult r;
+    r.status = o.status;
+    r.body = o.body;
+    r.chunks = o.chunks;
+    r.protocol = o.protocol;
+    r.upstreamAttempts = o.attempts;
+    if (o.status.ok()) {
+        const UsageMetadata u = GeminiResponse(o.body).usage();
+        r.promptTokens = u.promptTokens();
+        r.outputTokens = u.outputTokens();
+    }
+    return r;
+}
+
+GeminiClient::GeminiClient(GeminiClientConfig config, Clock &clock)
+    : m_config(std::move(config)), m_clock(clock), m_breaker(m_config.breaker, clock)
+{
+    auto settings = std::make_shared<UpstreamSettings>();
+    settings->baseUrl = m_config.baseUrl;
+    settings->apiKey = m_config.apiKey;
+    settings->http2Direct = m_config.http2Direct;
+    settings->transport = m_config.effectiveTransport();
+    settings->maxConnectionsPerWorker = m_config.maxConnectionsPerWorker;
+    settings->idleConnectionTimeout = m_config.idleConnectionTimeout;
+    settings->clock = &m_clock;
+    settings->breaker = &m_breaker;
+    settings->attemptCounter = &m_attempts;
+    m_settings = settings;
+
+    const int n = m_config.effectiveWorkers();
+    for (int i = 0; i < n; ++i) {
+        auto *thread = new QThread;
+        thread->setObjectName(QStringLiteral("sluice-upstream-%1").arg(i));
+        auto *worker = new UpstreamWorker(m_settings);
+        worker->moveToThread(thread);
+        // The worker (and its QNetworkAccessManager) is destroyed on its own thread.
+        QObject::connect(thread, &QThread::finished, worker, &QObject::deleteLater);
+        thread->start();
+        m_threads.push_back(thread);
+        m_workers.push_back(worker);
+    }
+}
+
+GeminiClient::~GeminiClient()
+{
+    for (size_t i = 0; i < m_workers.size(); ++i) {
+        UpstreamWorker *w = m_workers[i];
+        QMetaObject::invokeMethod(w, [w] { w->shutdown(); }, Qt::BlockingQueuedConnection);
+        m_threads[i]->quit();
+        m_threads[i]->wait();
+        delete m_threads[i];
+    }
+}
+
+CircuitBreaker::Snapshot GeminiClient::circuit() const
+{
+    return m_breaker.snapshot();
+}
+
+void GeminiClient::send(UpstreamCall call)
+{
+    // Least-loaded worker, scanning from a rotating start so ties spread out.
+    static std::atomic<unsigned> rotor{0};
+    const size_t n = m_workers.size();
+    const size_t start = rotor.fetch_add(1, std::memory_order_relaxed) % n;
+    UpstreamWorker *best = m_workers[start];
+    int bestLoad = best->load();
+    for (size_t k = 1; k < n && bestLoad > 0; ++k) {
+        UpstreamWorker *w = m_workers[(start + k) % n];
+        const int load = w->load();
+        if (load < bestLoad) {
+            best = w;
+            bestLoad = load;
+        }
+    }
+    m_calls.fetch_add(1, std::memory_order_relaxed);
+    best->post(std::move(call));
+}
+
+UpstreamCall GeminiClient::makeCall(Operation op, const QString &model, const QJsonObject &body,
+                                    SteadyTime deadline, const RetryPolicy &retry) const
+{
+    UpstreamCall c;
+    c.verb = "POST";
+    c.path = modelPath(model) + QLatin1Char(':') + operationName(op);
+    if (op == Operation::StreamGenerateContent) {
+        c.query = QStringLiteral("alt=sse");
+        c.sse = true;
+    }
+    c.body = QJsonDocument(body).toJson(QJsonDocument::Compact);
+    c.deadline = deadline;
+    c.retry = retry;
+    return c;
+}
+
+void GeminiClient::call(Operation op, const QString &model, const QJsonObject &body, SteadyTime deadline,
+                        ResultCallback done, std::optional<RetryPolicy> retry)
+{
+    UpstreamCall c = makeCall(op, model, body, deadline, retry.value_or(m_config.retry));
+    c.done = [done = std::move(done)](UpstreamOutcome o) { done(inferenceResultFrom(o)); };
+    send(std::move(c));
+}
+
+void GeminiClient::listModels(int pageSize, const QString &pageToken, SteadyTime deadline, ResultCallback done)
+{
+    UpstreamCall c;
+    c.verb = "GET";
+    c.path = QStringLiteral("/v1beta/models");
+    QUrlQuery q;
+    if (pageSize > 0)
+        q.addQueryItem(QStringLiteral("pageSize"), QString::number(pageSize));
+    if (!pageToken.isEmpty())
+        q.addQueryItem(QStringLiteral("pageToken"), QString::fromUtf8(QUrl::toPercentEncoding(pageToken)));
+    c.query = q.toString(QUrl::FullyEncoded);
+    c.deadline = deadline;
+    c.retry = m_config.retry;
+    c.done = [done = std::move(done)](UpstreamOutcome o) { done(inferenceResultFrom(o)); };
+    send(std::move(c));
+}
+
+void GeminiClient::getModel(const QString &model, SteadyTime deadline, ResultCallback done)
+{
+    UpstreamCall c;
+    c.verb = "GET";
+    c.path = modelPath(model);
+    c.deadline = deadline;
+    c.retry = m_config.retry;
+    c.done = [done = std::move(done)](UpstreamOutcome o) { done(inferenceResultFrom(o)); };
+    send(std::move(c));
+}
+
+int GeminiClient::upstreamCallsFor(const Batch &batch) const
+{
+    const int n = int(batch.members.size());
+    switch (batch.operation) {
+    case Operation::EmbedContent:
+        return (n + kMaxEmbedPerCall - 1) / kMaxEmbedPerCall;
+    case Operation::BatchEmbedContents: {
+        int calls = 0;
+        for (const auto &m : batch.members)
+            calls += embedCallsFor(m.request.body);
+        return calls;
+    }
+    case Operation::CountTokens:
+        return n;
+    case Operation::GenerateContent:
+    case Operation::StreamGenerateContent: {
+        if (batch.packing == PackingMode::Fanout)
+            return n;
+        int packable = 0;
+        for (const auto &m : batch.members)
+            packable += PackCodec::isPackable(m.request) ? 1 : 0;
+        // A lone packable member is sent as a normal call: one call either way.
+        // Re-issues of members missing from a pack answer are not predictable here.
+        return (packable > 0 ? 1 : 0) + (n - packable);
+    }
+    }
+    return n;
+}
+
+void GeminiClient::execute(std::shared_ptr<const Batch> batch, BatchCompletion done)
+{
+    const size_t n = batch->members.size();
+    if (n == 0) {
+        done({});
+        return;
+    }
+    auto state = std::make_shared<BatchState>();
+    state->batch = batch;
+    state->results.resize(n);
+    state->remaining.store(int(n));
+    state->done = std::move(done);
+
+    switch (batch->operation) {
+    case Operation::CountTokens:
+        for (size_t i = 0; i < n; ++i)
+            runSingle(state, i, batch->operation, 0);
+        return;
+    case Operation::EmbedContent: {
+        for (size_t first = 0; first < n; first += kMaxEmbedPerCall) {
+            std::vector<size_t> chunk;
+            for (size_t i = first; i < std::min(n, first + kMaxEmbedPerCall); ++i)
+                chunk.push_back(i);
+            runEmbedMerge(state, std::move(chunk));
+        }
+        return;
+    }
+    case Operation::BatchEmbedContents:
+        for (size_t i = 0; i < n; ++i)
+            runEmbedSplit(state, i);
+        return;
+    case Operation::GenerateContent:
+    case Operation::StreamGenerateContent: {
+        std::vector<size_t> packable;
+        std::vector<size_t> single;
+        for (size_t i = 0; i < n; ++i) {
+            if (batch->packing == PackingMode::Pack && PackCodec::isPackable(batch->members[i].request))
+                packable.push_back(i);
+            else
+                single.push_back(i);
+        }
+        if (packable.size() == 1)
+            single.push_back(packable.front());
+        else if (!packable.empty())
+            runPack(state, std::move(packable));
+        for (size_t i : single)
+            runSingle(state, i, batch->operation, 0);
+        return;
+    }
+    }
+}
+
+void GeminiClient::runSingle(const std::shared_ptr<BatchState> &state, size_t index, Operation op,
+                             int priorAttempts)
+{
+    const Batch &batch = *state->batch;
+    const BatchMember &m = batch.members[index];
+    UpstreamCall c = makeCall(op, batch.model, m.request.body, m.deadline, batch.retry);
+    c.done = [state, index, priorAttempts](UpstreamOutcome o) {
+        InferenceResult r = inferenceResultFrom(o);
+        r.upstreamAttempts += priorAttempts;
+        state->complete(index, std::move(r));
+    };
+    send(std::move(c));
+}
+
+void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector<size_t> indices)
+{
+    const Batch &batch = *state->batch;
+    QList<PackCodec::Member> members;
+    for (size_t i : indices)
+        members.append({QString::number(i), PackCodec::memberText(batch.members[i].request)});
+    UpstreamCall c = makeCall(Operation::GenerateContent, batch.model, QJsonObject(), earliestDeadline(batch, indices),
+                              batch.retry);
+    c.body = PackCodec::buildRequestJson(members, batch.members[indices.front()].request.body);
+    c.rawAnswer = true; // read below: straight from the bytes when the answer has the usual shape
+    c.done = [this, state, indices, members](UpstreamOutcome o) {
+        const Batch &b = *state->batch;
+        if (!o.status.ok()) {
+            for (size_t i : indices)
+                state->complete(i, inferenceResultFrom(o));
+            return;
+        }
+        const bool wantJson = std::all_of(indices.begin(), indices.end(), [&b](size_t i) {
+            return b.members[i].request.wantsBodyJson;
+        });
+        std::optional<QList<std::optional<PackCodec::MemberJson>>> answers;
+        if (wantJson)
+            answers = PackCodec::memberResponsesJson(o.raw, members);
+        std::optional<GeminiResponse> pack;
+        if (!answers) {
+            QString why;
+            pack = GeminiResponse::parse(o.raw, &why);
+            if (!pack) {
+                o.status = UpstreamWorker::unparseableAnswer(why, o.httpStatus);
+                for (size_t i : indices)
+                    state->complete(i, inferenceResultFrom(o));
+                return;
+            }
+        }
+        const PackCodec::Answer answer = pack ? PackCodec::parseAnswer(*pack) : PackCodec::Answer();
+        if (wantJson) {
+            // The gateway's path: every member's answer as bytes, no QJsonObject per member.
+            if (!answers)
+                answers = PackCodec::memberResponsesJson(*pack, members, answer);
+            for (size_t k = 0; k < indices.size(); ++k) {
+                const size_t i = indices[k];
+                const auto &a = (*answers)[qsizetype(k)];
+                if (!a) {
+                    runSingle(state, i, b.operation, o.attempts);
+                    continue;
+                }
+                InferenceResult r;
+                r.status = Status::success();
+                r.bodyJson = a->json;
+                r.promptTokens = a->promptTokens;
+                r.outputTokens = a->outputTokens;
+                r.protocol = o.protocol;
+                r.upstreamAttempts = o.attempts;
+                state->complete(i, std::move(r));
+            }
+            return;
+        }
+        const auto bodies = PackCodec::memberResponses(*pack, members, answer);
+        for (size_t k = 0; k < indices.size(); ++k) {
+            const size_t i = indices[k];
+            if (!bodies[qsizetype(k)]) {
+                // Missing from the answer (or the answer was unparseable): ask again, alone.
+                runSingle(state, i, b.operation, o.attempts);
+                continue;
+            }
+            UpstreamOutcome member;
+            member.status = Status::success();
+            member.body = *bodies[qsizetype(k)];
+            if (b.operation == Operation::StreamGenerateContent)
+                member.chunks = {member.body};
+            member.protocol = o.protocol;
+            member.attempts = o.attempts;
+            state->complete(i, inferenceResultFrom(member));
+        }
+    };
+    send(std::move(c));
+}
+
+void GeminiClient::runEmbedMerge(const std::shared_ptr<BatchState> &state, std::vector<size_t> indices)
+{
+    const Batch &batch = *state->batch;
+    const QString modelName = QStringLiteral("models/") + bareModel(batch.model);
+    QJsonArray requests;
+    for (size_t i : indices) {
+        QJsonObject r = batch.members[i].request.body;
+        r.insert(L("model"), modelName); // batchEmbedContents requires it per request
+        requests.append(r);
+    }
+    UpstreamCall c = makeCall(Operation::BatchEmbedContents, batch.model, QJsonObject{{L("requests"), requests}},
+                              earliestDeadline(batch, indices), batch.retry);
+    c.done = [state, indices](UpstreamOutcome o) {
+        if (!o.status.ok()) {
+            for (size_t i : indices)
+                state->complete(i, inferenceResultFrom(o));
+            return;
+        }
+        const QJsonArray embeddings = GeminiResponse(o.body).embeddings();
+        if (embeddings.size() != qsizetype(indices.size())) {
+            UpstreamOutcome bad = o;
+            bad.status = Status::error(StatusCode::Internal,
+                                       QStringLiteral("upstream returned %1 embeddings for %2 requests")
+                                           .arg(embeddings.size()).arg(indices.size()));
+            bad.body = {};
+            for (size_t i : indices)
+                state->complete(i, inferenceResultFrom(bad));
+            return;
+        }
+        for (size_t k = 0; k < indices.size(); ++k) {
+            UpstreamOutcome member = o;
+            member.body = QJsonObject{{L("embedding"), embeddings.at(qsizetype(k))}};
+            state->complete(indices[k], inferenceResultFrom(member));
+        }
+    };
+    send(std::move(c));
+}
+
+void GeminiClient::runEmbedSplit(const std::shared_ptr<BatchState> &state, size_t index)
+{
+    const Batch &batch = *state->batch;
+    const BatchMember &m = batch.members[index];
+    const QJsonArray requests = m.request.body.value(L("requests")).toArray();
+    if (requests.size() <= kMaxEmbedPerCall) {
+        runSingle(state, index, Operation::BatchEmbedContents, 0);
+        return;
+    }
+
+    struct Split {
+        std::mutex mutex;
+        std::vector<UpstreamOutcome> parts;
+        int remaining = 0;
+    };
+    auto split = std::make_shared<Split>();
+    const qsizetype chunks = (requests.size() + kMaxEmbedPerCall - 1) / kMaxEmbedPerCall;
+    split->parts.resize(size_t(chunks));
+    split->remaining = int(chunks);
+
+    for (qsizetype c = 0; c < chunks; ++c) {
+        QJsonObject body = m.request.body; // keeps the agent's other fields
+        QJsonArray part;
+        for (qsizetype j = c * kMaxEmbedPerCall; j < std::min(requests.size(), (c + 1) * kMaxEmbedPerCall); ++j)
+            part.append(requests.at(j));
+        body.insert(L("requests"), part);
+        UpstreamCall call = makeCall(Operation::BatchEmbedContents, batch.model, body, m.deadline, batch.retry);
+        call.done = [state, index, split, c](UpstreamOutcome o) {
+            {
+                std::lock_guard lock(split->mutex);
+                split->parts[size_t(c)] = std::move(o);
+                if (--split->remaining > 0)
+                    return;
+            }
+            // Last chunk in: reassemble in order, or report the first failure.
+            UpstreamOutcome all;
+            QJsonArray embeddings;
+            for (const UpstreamOutcome &p : split->parts) {
+                all.attempts += p.attempts;
+                all.protocol = p.protocol;
+                if (!p.status.ok() && all.status.ok())
+                    all.status = p.status;
+                for (const QJsonValue &e : GeminiResponse(p.body).embeddings())
+                    embeddings.append(e);
+            }
+            if (all.status.ok()) {
+                all.body = split->parts.back().body;
+                all.body.insert(L("embeddings"), embeddings);
+            }
+            state->complete(index, inferenceResultFrom(all));
+        };
+        send(std::move(call));
+    }
+}

@@ -1,0 +1,141 @@
+#pragma once
+
+#include "core/engine/engineconfig.h"
+#include "core/engine/inferencebackend.h"
+#include "core/engine/inferencerequest.h"
+#include "core/gemini/circuitbreaker.h"
+#include "core/gemini/upstreamtransport.h"
+#include "core/util/clock.h"
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QString>
+#include <QUrl>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+class QThread;
+class UpstreamWorker;
+struct UpstreamCall;
+struct UpstreamOutcome;
+struct UpstreamSettings;
+
+struct GeminiClientConfig {
+    // scheme://host[:port][/prefix]; the API paths (/v1beta/...) are appended.
+    QUrl baseUrl = QUrl(QStringLiteral("https://generativelanguage.googleapis.com"));
+    QByteArray apiKey;          // sent as the x-goog-api-key header only; never logged
+    // Upstream calls expected in flight at once (e.g. the engine's
+    // maxInflightBatches × members); sizes the worker pool per transport
+    // (effectiveWorkers()).
+    int concurrency = 64;
+    int workers = 0;            // explicit worker count; 0 = derive from concurrency
+    // http:// upstreams: speak HTTP/2 with prior knowledge (h2c). https://
+    // upstreams always offer HTTP/2 through ALPN.
+    bool http2Direct = false;
+    // See upstreamtransport.h; Auto = Native for http:// without http2Direct.
+    UpstreamTransport transport = UpstreamTransport::Auto;
+    // Native transport: connections per worker (busy or idle; calls beyond
+    // wait in the worker), and how long an idle keep-alive connection stays open.
+    int maxConnectionsPerWorker = 256;
+    std::chrono::milliseconds idleConnectionTimeout{30000};
+    CircuitBreaker::Config breaker;
+    RetryPolicy retry;          // for the direct calls; batches carry their own
+
+    // Qnam or Native: what `transport` resolves to for baseUrl and http2Direct.
+    UpstreamTransport effectiveTransport() const;
+    // The explicit `workers`, else derived from `concurrency`: with Qnam,
+    // ceil(concurrency / 6) workers (Qt 6.4's 6 HTTP/1.1 connections per host
+    // and manager; one HTTP/2 connection multiplexes, so the same sizing
+    // spreads its CPU); with Native, where one worker carries many
+    // connections, ceil(concurrency / 64). At least 1, at most 256.
+    int effectiveWorkers() const;
+};
+
+// The Gemini REST client (DESIGN.md §2, §6): the InferenceBackend the engine
+// dispatches batches to, and a direct API for the routes the gateway passes
+// through (countTokens, models list/get).
+//
+// Batches are served per Batch::packing and operation:
+// - fanout: one call per member, concurrently;
+// - pack (generateContent/streamGenerateContent): the packable members
+//   (PackCodec::isPackable) go in ONE JSON-mode generateContent call whose
+//   answer is split by id; a member missing from the answer, or all of them
+//   when the answer is unparseable, is re-issued alone; non-packable members
+//   go fanout. A single packable member is sent as a normal call. Packed
+//   stream members get one SSE chunk holding text, finishReason and usage.
+// - embedContent: merged into batchEmbedContents calls of at most 100;
+//   batchEmbedContents members are split into chunks of at most 100 and
+//   reassembled;
+// - countTokens: one call per member.
+// Every HTTP attempt goes through one CircuitBreaker and RetryBackoff within
+// the member's deadline (a pack call uses the earliest deadline of its members).
+//
+// Thread: construct and destroy on one thread (the destructor shuts the
+// workers down, completing calls still in flight with UNAVAILABLE, then
+// quit()s and wait()s the "sluice-upstream-N" threads); destroy it only after
+// the engine using it has stopped. execute(), call(), listModels(),
+// getModel(), circuit() and the counters are thread-safe and never block.
+// Results are delivered on an upstream thread.
+class GeminiClient final : public InferenceBackend
+{
+public:
+    using ResultCallback = std::function<void(InferenceResult)>;
+
+    explicit GeminiClient(GeminiClientConfig config = {}, Clock &clock = Clock::steady());
+    ~GeminiClient() override;
+
+    GeminiClient(const GeminiClient &) = delete;
+    GeminiClient &operator=(const GeminiClient &) = delete;
+
+    // InferenceBackend
+    void execute(std::shared_ptr<const Batch> batch, BatchCompletion done) override;
+    int upstreamCallsFor(const Batch &batch) const override;
+
+    // One unbatched call of `op` for `model` (bare id or "models/id") with the
+    // agent's body, retried per `retry` (default: the config's) until
+    // `deadline`. StreamGenerateContent fills result.chunks and an aggregate body.
+    void call(Operation op, const QString &model, const QJsonObject &body, SteadyTime deadline,
+              ResultCallback done, std::optional<RetryPolicy> retry = std::nullopt);
+    // GET /v1beta/models (pageSize 0 and an empty token are left out).
+    void listModels(int pageSize, const QString &pageToken, SteadyTime deadline, ResultCallback done);
+    // GET /v1beta/models/{model}
+    void getModel(const QString &model, SteadyTime deadline, ResultCallback done);
+
+    CircuitBreaker::Snapshot circuit() const;   // for /health and 503 Retry-After
+    CircuitBreaker &circuitBreaker() { return m_breaker; }
+    int workerCount() const { return int(m_workers.size()); }
+    const GeminiClientConfig &config() const { return m_config; }
+    // HTTP attempts sent upstream so far (retries and re-issues included).
+    quint64 upstreamAttempts() const { return m_attempts.load(std::memory_order_relaxed); }
+    // Logical upstream calls started so far (each may take several attempts).
+    quint64 upstreamCalls() const { return m_calls.load(std::memory_order_relaxed); }
+
+private:
+    struct BatchState;
+
+    void send(UpstreamCall call);
+    void runSingle(const std::shared_ptr<BatchState> &state, size_t index, Operation op, int priorAttempts);
+    void runPack(const std::shared_ptr<BatchState> &state, std::vector<size_t> indices);
+    void runEmbedMerge(const std::shared_ptr<BatchState> &state, std::vector<size_t> indices);
+    void runEmbedSplit(const std::shared_ptr<BatchState> &state, size_t index);
+    UpstreamCall makeCall(Operation op, const QString &model, const QJsonObject &body, SteadyTime deadline,
+                          const RetryPolicy &retry) const;
+
+    GeminiClientConfig m_config;
+    Clock &m_clock;
+    CircuitBreaker m_breaker;
+    std::atomic<quint64> m_attempts{0};
+    std::atomic<quint64> m_calls{0};
+    std::shared_ptr<const UpstreamSettings> m_settings;
+    std::vector<QThread *> m_threads;
+    std::vector<UpstreamWorker *> m_workers;
+};
+
+// Maps a finished upstream call to the result an agent gets (usage → token
+// counts, protocol, attempts). Exposed for tests.
+InferenceResult inferenceResultFrom(const UpstreamOutcome &outcome);

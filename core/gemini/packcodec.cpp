@@ -1,0 +1,692 @@
+#include "core/gemini/packcodec.h"
+
+#include "core/json/jsonbytes.h"
+#include "core/json/jsonscanner.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+#include <utility>
+
+namespace {
+QLatin1StringView L(const char *s)
+{
+    return QLatin1StringView(s);
+}
+
+QJsonValue either(const QJsonObject &o, const char *camel, const char *snake)
+{
+    const QJsonValue v = o.value(L(camel));
+    return v.isUndefined() ? o.value(L(snake)) : v;
+}
+
+bool hasEither(const QJsonObject &o, const char *camel, const char *snake)
+{
+    return o.contains(L(camel)) || o.contains(L(snake));
+}
+
+const QLatin1StringView kCloseTag("</request>");
+} // namespace
+
+bool PackCodec::isPackable(const InferenceRequest &request)
+{
+    if (!request.packable)
+        return false;
+    if (request.packableChecked)
+        return true;
+    if (request.operation != Operation::GenerateContent && request.operation != Operation::StreamGenerateContent)
+        return false;
+    const QJsonObject &body = request.body;
+    if (hasEither(body, "tools", "tools") || hasEither(body, "toolConfig", "tool_config"))
+        return false;
+    const QJsonArray contents = body.value(L("contents")).toArray();
+    if (contents.size() != 1 || !contents.at(0).isObject())
+        return false;
+    const QJsonObject turn = contents.at(0).toObject();
+    const QJsonValue role = turn.value(L("role"));
+    if (!role.isUndefined() && !role.isNull() && role.toString() != L("user"))
+        return false;
+    const QJsonArray parts = turn.value(L("parts")).toArray();
+    if (parts.isEmpty())
+        return false;
+    for (const QJsonValue &p : parts) {
+        const QJsonObject part = p.toObject();
+        if (part.size() != 1)
+            return false;
+        const QJsonValue text = part.value(L("text"));
+        if (!text.isString() || text.toString().contains(kCloseTag))
+            return false;
+    }
+    const QJsonObject gen = either(body, "generationConfig", "generation_config").toObject();
+    if (hasEither(gen, "responseMimeType", "response_mime_type")
+        || hasEither(gen, "responseSchema", "response_schema")
+        || hasEither(gen, "responseJsonSchema", "response_json_schema"))
+        return false;
+    if (either(gen, "candidateCount", "candidate_count").toInt(1) > 1)
+        return false;
+    return true;
+}
+
+void PackCodec::markPackability(InferenceRequest &request)
+{
+    request.packable = isPackable(request);
+    request.packableChecked = true;
+    if (request.packable)
+        request.packText = memberText(request.body);
+}
+
+QString PackCodec::memberText(const InferenceRequest &request)
+{
+    if (request.packableChecked && request.packable)
+        return request.packText;
+    return memberText(request.body);
+}
+
+QString PackCodec::memberText(const QJsonObject &body)
+{
+    QString text;
+    const QJsonArray parts = body.value(L("contents")).toArray().at(0).toObject().value(L("parts")).toArray();
+    for (const QJsonValue &p : parts) {
+        if (!text.isEmpty())
+            text += QLatin1Char('\n');
+        text += p.toObject().value(L("text")).toString();
+    }
+    return text;
+}
+
+QString PackCodec::instruction()
+{
+    return QStringLiteral(
+        "You will receive several independent requests, each in its own request block tagged with an id. "
+        "Answer each request independently, as if it were the only one, and do not mention the other "
+        "requests. Return a JSON array with exactly one object {\"id\": \"<the request id>\", \"text\": "
+        "\"<your answer>\"} per request.");
+}
+
+QString PackCodec::buildPrompt(const QList<Member> &members)
+{
+    QString prompt = instruction();
+    prompt += QLatin1String("\n\n");
+    for (const Member &m : members) {
+        prompt += QLatin1String("<request id=\"") + m.id + QLatin1String("\">\n");
+        prompt += m.text;
+        prompt += QLatin1String("\n</request>\n");
+    }
+    return prompt;
+}
+
+namespace {
+
+// The answer's shape, built once: {"type":"ARRAY","items":{...id, text...}}.
+const QJsonObject &answerSchema()
+{
+    static const QJsonObject schema{
+        {L("type"), L("ARRAY")},
+        {L("items"), QJsonObject{
+                         {L("type"), L("OBJECT")},
+                         {L("properties"), QJsonObject{
+                                               {L("id"), QJsonObject{{L("type"), L("STRING")}}},
+                                               {L("text"), QJsonObject{{L("type"), L("STRING")}}},
+                                           }},
+                         {L("required"), QJsonArray{L("id"), L("text")}},
+                     }},
+    };
+    return schema;
+}
+
+// Everything of a pack request except `contents`.
+QJsonObject packEnvelope(qsizetype memberCount, const QJsonObject &sharedBody)
+{
+    QJsonObject req;
+    const QJsonValue sys = either(sharedBody, "systemInstruction", "system_instruction");
+    if (!sys.isUndefined())
+        req.insert(L("systemInstruction"), sys);
+    const QJsonValue safety = either(sharedBody, "safetySettings", "safety_settings");
+    if (!safety.isUndefined())
+        req.insert(L("safetySettings"), safety);
+    const QJsonValue cached = either(sharedBody, "cachedContent", "cached_content");
+    if (!cached.isUndefined())
+        req.insert(L("cachedContent"), cached);
+
+    QJsonObject gen = either(sharedBody, "generationConfig", "generation_config").toObject();
+    for (const char *k : {"responseMimeType", "response_mime_type", "responseSchema", "response_schema",
+                          "responseJsonSchema", "response_json_schema", "candidateCount", "candidate_count"})
+        gen.remove(L(k));
+    for (const char *k : {"maxOutputTokens", "max_output_tokens"}) {
+        if (gen.value(L(k)).isDouble()) {
+            const qint64 scaled = qint64(gen.value(L(k)).toInteger()) * std::max<qsizetype>(1, memberCount);
+            gen.insert(L(k), double(std::min<qint64>(scaled, std::numeric_limits<int>::max())));
+        }
+    }
+    gen.insert(L("responseMimeType"), L("application/json"));
+    gen.insert(L("responseSchema"), answerSchema());
+    req.insert(L("generationConfig"), gen);
+    return req;
+}
+
+} // namespace
+
+QJsonObject PackCodec::buildRequest(const QList<Member> &members, const QJsonObject &sharedBody)
+{
+    QJsonObject req = packEnvelope(members.size(), sharedBody);
+    req.insert(L("contents"), QJsonArray{QJsonObject{
+                                  {L("role"), L("user")},
+                                  {L("parts"), QJsonArray{QJsonObject{{L("text"), buildPrompt(members)}}}},
+                              }});
+    return req;
+}
+
+namespace {
+
+// A pack request's fields other than `contents`, as JSON: `before` holds the
+// members that sort before "contents" (with a trailing ','), `after` the
+// others (each with a leading ','), in QJsonObject's sorted key order.
+struct EnvelopeJson {
+    QByteArray before;
+    QByteArray after;
+};
+
+EnvelopeJson envelopeJson(const QJsonObject &envelope)
+{
+    EnvelopeJson e;
+    for (auto it = envelope.constBegin(); it != envelope.constEnd(); ++it) {
+        const bool before = it.key() < QLatin1String("contents");
+        QByteArray &out = before ? e.before : e.after;
+        if (!before)
+            out += ',';
+        JsonBytes::appendString(out, it.key());
+        out += ':';
+        JsonBytes::appendValue(out, it.value());
+        if (before)
+            out += ',';
+    }
+    return e;
+}
+
+EnvelopeJson envelopeJson(qsizetype memberCount, const QJsonObject &sharedBody)
+{
+    // A member body with none of the fields the envelope copies (the usual
+    // agent request: contents only) always gets the same envelope.
+    static const EnvelopeJson plain = envelopeJson(packEnvelope(1, QJsonObject()));
+    for (const char *k : {"systemInstruction", "system_instruction", "safetySettings", "safety_settings",
+                          "cachedContent", "cached_content", "generationConfig", "generation_config"}) {
+        if (sharedBody.contains(L(k)))
+            return envelopeJson(packEnvelope(memberCount, sharedBody));
+    }
+    return plain;
+}
+
+} // namespace
+
+QByteArray PackCodec::buildRequestJson(const QList<Member> &members, const QJsonObject &sharedBody)
+{
+    // The prompt is most of the bytes: escaped straight into the request, in
+    // pieces, never held as one QString or in a QJsonObject. The bytes equal
+    // QJsonDocument(buildRequest(...)).toJson(Compact) (tst_packcodec).
+    static const QByteArray instructionJson = [] {
+        QByteArray out;
+        JsonBytes::appendEscaped(out, instruction() + QLatin1String("\n\n"));
+        return out;
+    }();
+    const EnvelopeJson envelope = envelopeJson(members.size(), sharedBody);
+    qsizetype textSize = 0;
+    for (const Member &m : members)
+        textSize += m.id.size() + m.text.size();
+    QByteArray out;
+    out.reserve(instructionJson.size() + envelope.before.size() + envelope.after.size() + 2 * textSize
+                + 40 * members.size() + 80);
+    out += '{';
+    out += envelope.before;
+    out += R"("contents":[{"parts":[{"text":")";
+    out += instructionJson;
+    for (const Member &m : members) {
+        out += R"(<request id=\")";
+        JsonBytes::appendEscaped(out, m.id);
+        out += R"(\">\n)";
+        JsonBytes::appendEscaped(out, m.text);
+        out += R"(\n</request>\n)";
+    }
+    out += R"("}],"role":"user"}])";
+    out += envelope.after;
+    out += '}';
+    return out;
+}
+
+PackCodec::Answer PackCodec::parseAnswer(const GeminiResponse &packResponse)
+{
+    Answer a;
+    QString text = packResponse.text().trimmed();
+    if (text.startsWith(QLatin1String("```"))) {
+        const qsizetype nl = text.indexOf(QLatin1Char('\n'));
+        text = nl < 0 ? QString() : text.mid(nl + 1);
+        if (text.endsWith(QLatin1String("```")))
+            text.chop(3);
+    }
+    const QJsonDocument doc = QJsonDocument::fromJson(text.toUtf8());
+    if (!doc.isArray())
+        return a;
+    a.parsed = true;
+    for (const QJsonValue &v : doc.array()) {
+        const QJsonObject o = v.toObject();
+        const QJsonValue id = o.value(L("id"));
+        const QJsonValue t = o.value(L("text"));
+        if (!t.isString())
+            continue;
+        QString key;
+        if (id.isString())
+            key = id.toString();
+        else if (id.isDouble())
+            key = QString::number(id.toInteger());
+        else
+            continue;
+        if (!a.textById.contains(key))
+            a.textById.insert(key, t.toString());
+    }
+    return a;
+}
+
+QList<int> PackCodec::apportion(int total, const QList<qint64> &weights)
+{
+    QList<int> out(weights.size(), 0);
+    if (weights.isEmpty() || total <= 0)
+        return out;
+    qint64 sum = std::accumulate(weights.begin(), weights.end(), qint64(0));
+    QList<qint64> w = weights;
+    if (sum <= 0) {
+        std::fill(w.begin(), w.end(), 1);
+        sum = w.size();
+    }
+    QList<std::pair<qint64, qsizetype>> remainders; // (remainder numerator, index)
+    int given = 0;
+    for (qsizetype i = 0; i < w.size(); ++i) {
+        const qint64 num = qint64(total) * std::max<qint64>(0, w[i]);
+        out[i] = int(num / sum);
+        given += out[i];
+        remainders.append({num % sum, i});
+    }
+    std::stable_sort(remainders.begin(), remainders.end(),
+                     [](const auto &a, const auto &b) { return a.first > b.first; });
+    for (qsizetype k = 0; given < total; ++k, ++given)
+        ++out[remainders[k % remainders.size()].second];
+    return out;
+}
+
+namespace {
+
+// What memberResponses() and memberResponsesJson() share: the answered
+// members and their apportioned token counts.
+struct Shares {
+    QList<qsizetype> answered;
+    QList<int> prompt, candTok, thoughts, extra;
+    bool hasThoughts = false;
+};
+
+// `answeredLength(i)`: the UTF-16 length of member i's answer, or -1 when the
+// answer does not contain it.
+template<typename AnswerLength>
+Shares shareUsage(const UsageMetadata &u, const QList<PackCodec::Member> &members, AnswerLength answeredLength)
+{
+    Shares s;
+    QList<qint64> promptW, outputW;
+    s.answered.reserve(members.size());
+    promptW.reserve(members.size());
+    outputW.reserve(members.size());
+    for (qsizetype i = 0; i < members.size(); ++i) {
+        const qsizetype length = answeredLength(i);
+        if (length < 0)
+            continue;
+        s.answered.append(i);
+        promptW.append(members[i].text.size());
+        outputW.append(length);
+    }
+    if (s.answered.isEmpty())
+        return s;
+    s.prompt = PackCodec::apportion(u.promptTokenCount.value_or(0), promptW);
+    s.candTok = PackCodec::apportion(u.candidatesTokenCount.value_or(0), outputW);
+    s.thoughts = PackCodec::apportion(u.thoughtsTokenCount.value_or(0), outputW);
+    const int known = u.promptTokens() + u.outputTokens();
+    s.extra = PackCodec::apportion(std::max(0, u.totalTokenCount.value_or(known) - known), promptW);
+    s.hasThoughts = u.thoughtsTokenCount.has_value();
+    return s;
+}
+
+Shares shareUsage(const GeminiResponse &packResponse, const QList<PackCodec::Member> &members,
+                  const PackCodec::Answer &answer)
+{
+    return shareUsage(packResponse.usage(), members, [&](qsizetype i) -> qsizetype {
+        const auto it = answer.textById.constFind(members[i].id);
+        return it == answer.textById.cend() ? -1 : it->size();
+    });
+}
+
+// One member's GenerateContentResponse bytes. `finish` is the finishReason
+// value and `tail` the ,"modelVersion":...,"responseId":... members, both as
+// JSON; keys in QJsonObject's (sorted) order, so the bytes equal
+// compact(memberResponses()). `appendText` writes the answer text literal.
+template<typename AppendText>
+PackCodec::MemberJson memberJson(const Shares &s, qsizetype k, const QByteArray &finish, const QByteArray &tail,
+                                 qsizetype textSize, AppendText appendText)
+{
+    PackCodec::MemberJson m;
+    QByteArray &b = m.json;
+    b.reserve(textSize + finish.size() + tail.size() + 240);
+    b += "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":";
+    appendText(b);
+    b += "}],\"role\":\"model\"},\"finishReason\":";
+    b += finish;
+    b += ",\"index\":0}]";
+    b += tail;
+    b += ",\"usageMetadata\":{\"candidatesTokenCount\":";
+    b += QByteArray::number(s.candTok[k]);
+    b += ",\"promptTokenCount\":";
+    b += QByteArray::number(s.prompt[k]);
+    if (s.hasThoughts) {
+        b += ",\"thoughtsTokenCount\":";
+        b += QByteArray::number(s.thoughts[k]);
+    }
+    b += ",\"totalTokenCount\":";
+    b += QByteArray::number(s.prompt[k] + s.candTok[k] + s.thoughts[k] + s.extra[k]);
+    b += "}}";
+    m.promptTokens = s.prompt[k];
+    m.outputTokens = s.candTok[k] + (s.hasThoughts ? s.thoughts[k] : 0);
+    return m;
+}
+
+} // namespace
+
+QList<std::optional<PackCodec::MemberJson>> PackCodec::memberResponsesJson(const GeminiResponse &packResponse,
+                                                                           const QList<Member> &members,
+                                                                           const Answer &answer)
+{
+    QList<std::optional<MemberJson>> out(members.size());
+    const Shares s = shareUsage(packResponse, members, answer);
+    if (s.answered.isEmpty())
+        return out;
+
+    // The fields every member copies from the pack, written once.
+    QByteArray finish;
+    const QJsonValue finishReason = packResponse.candidates().at(0).toObject().value(L("finishReason"));
+    if (finishReason.isUndefined())
+        finish = QByteArrayLiteral("\"STOP\"");
+    else
+        JsonBytes::appendValue(finish, finishReason);
+    QByteArray tail; // ,"modelVersion":...,"responseId":...
+    for (const char *k : {"modelVersion", "responseId"}) {
+        const QJsonValue v = packResponse.json().value(L(k));
+        if (v.isUndefined())
+            continue;
+        tail += ",\"";
+        tail += k;
+        tail += "\":";
+        JsonBytes::appendValue(tail, v);
+    }
+
+    for (qsizetype k = 0; k < s.answered.size(); ++k) {
+        const qsizetype i = s.answered[k];
+        const QString &text = *answer.textById.constFind(members[i].id);
+        out[i] = memberJson(s, k, finish, tail, text.size(),
+                            [&text](QByteArray &b) { JsonBytes::appendString(b, text); });
+    }
+    return out;
+}
+
+namespace {
+
+// What the fast path takes from a pack answer's bytes.
+struct PackBytes {
+    QByteArray text;   // candidate 0's non-thought text parts, UTF-8
+    QByteArray finish; // finishReason as JSON
+    QByteArray tail;   // ,"modelVersion":...,"responseId":...
+    UsageMetadata usage;
+};
+
+// Each reader below takes the usual shape of its part of a generateContent
+// answer and returns false for anything else (the caller then reads the whole
+// answer with QJsonDocument). A key of interest that comes twice is unusual:
+// `!std::exchange(seen, true)` is true only the first time.
+
+// content.parts[]: appends the text of the non-thought parts.
+bool readParts(JsonScanner &js, QByteArray *text)
+{
+    return js.readArray([&] {
+        QByteArray partText;
+        bool haveText = false, haveThought = false, thought = false;
+        const bool ok = js.readObject([&](const QByteArray &key) {
+            if (key == "text")
+                return !std::exchange(haveText, true) && js.readString(&partText);
+            if (key == "thought")
+                return !std::exchange(haveThought, true) && js.readBool(&thought);
+            return js.skipValue();
+        });
+        if (ok && !thought) {
+            if (text->isEmpty())
+                *text = std::move(partText); // the usual single part: no copy
+            else
+                *text += partText;
+        }
+        return ok;
+    });
+}
+
+// candidates[0]: its content's text and its finishReason.
+bool readCandidate(JsonScanner &js, PackBytes *pack)
+{
+    bool haveContent = false, haveFinish = false;
+    const bool ok = js.readObject([&](const QByteArray &key) {
+        if (key == "finishReason") {
+            QByteArray reason;
+            if (std::exchange(haveFinish, true) || !js.readString(&reason))
+                return false;
+            JsonBytes::appendUtf8String(pack->finish, reason);
+            return true;
+        }
+        if (key == "content") {
+            bool haveParts = false;
+            return !std::exchange(haveContent, true)
+                && js.readObject([&](const QByteArray &field) {
+                       if (field == "parts")
+                           return !std::exchange(haveParts, true) && readParts(js, &pack->text);
+                       return js.skipValue();
+                   })
+                && haveParts;
+        }
+        return js.skipValue();
+    });
+    if (!haveFinish)
+        pack->finish = QByteArrayLiteral("\"STOP\"");
+    return ok && haveContent;
+}
+
+// usageMetadata: integer counts only.
+bool readUsage(JsonScanner &js, UsageMetadata *u)
+{
+    return js.readObject([&](const QByteArray &key) {
+        std::optional<int> *count = key == "promptTokenCount"          ? &u->promptTokenCount
+                                    : key == "candidatesTokenCount"    ? &u->candidatesTokenCount
+                                    : key == "thoughtsTokenCount"      ? &u->thoughtsTokenCount
+                                    : key == "cachedContentTokenCount" ? &u->cachedContentTokenCount
+                                    : key == "toolUsePromptTokenCount" ? &u->toolUsePromptTokenCount
+                                    : key == "totalTokenCount"         ? &u->totalTokenCount
+                                                                       : nullptr;
+        if (!count)
+            return js.skipValue();
+        int value = 0;
+        if (count->has_value() || !js.readInt(&value))
+            return false;
+        *count = value;
+        return true;
+    });
+}
+
+bool readPackBytes(QByteArrayView body, PackBytes *pack)
+{
+    JsonScanner js(body);
+    bool haveCandidates = false, haveUsage = false;
+    QByteArray modelVersion, responseId; // as JSON, empty when absent
+    const bool ok = js.readObject([&](const QByteArray &key) {
+        if (key == "candidates") {
+            bool first = true; // candidate 0 is read, the others skipped
+            return !std::exchange(haveCandidates, true)
+                && js.readArray([&] { return std::exchange(first, false) ? readCandidate(js, pack) : js.skipValue(); })
+                && !first;
+        }
+        if (key == "usageMetadata")
+            return !std::exchange(haveUsage, true) && readUsage(js, &pack->usage);
+        if (key == "modelVersion" || key == "responseId") {
+            QByteArray &json = key == "modelVersion" ? modelVersion : responseId;
+            QByteArray value;
+            if (!json.isEmpty() || !js.readString(&value))
+                return false;
+            JsonBytes::appendUtf8String(json, value);
+            return true;
+        }
+        return js.skipValue();
+    });
+    if (!ok || !js.atEnd() || !haveCandidates)
+        return false;
+    if (!modelVersion.isEmpty())
+        pack->tail += ",\"modelVersion\":" + modelVersion;
+    if (!responseId.isEmpty())
+        pack->tail += ",\"responseId\":" + responseId;
+    return true;
+}
+
+} // namespace
+
+std::optional<QList<std::optional<PackCodec::MemberJson>>>
+PackCodec::memberResponsesJson(const QByteArray &packBody, const QList<Member> &members)
+{
+    PackBytes pack;
+    if (!readPackBytes(packBody, &pack))
+        return std::nullopt;
+
+    // The answer text, as parseAnswer() reads it; a fence or a text that may
+    // start or end with Unicode white space is left to parseAnswer().
+    auto isSpace = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+    const char *begin = pack.text.constData();
+    const char *end = begin + pack.text.size();
+    while (begin != end && isSpace(*begin))
+        ++begin;
+    while (end != begin && isSpace(end[-1]))
+        --end;
+    if (begin == end || *begin == '`' || static_cast<unsigned char>(*begin) >= 0x80
+        || static_cast<unsigned char>(end[-1]) >= 0x80)
+        return std::nullopt;
+
+    struct Item {
+        QByteArray text;
+        qsizetype utf16Size = 0;
+        bool found = false;
+    };
+    QList<Item> found(members.size()); // each member's answer, the first for its id
+    // The member an answer's id names. Ids are usually the members' own
+    // positions ("0", "1", ...): that is tried first, the others are looked up.
+    QHash<QByteArray, qsizetype> byId;
+    auto memberFor = [&](const QByteArray &id) -> qsizetype {
+        bool ok = false;
+        const qsizetype k = id.toLongLong(&ok);
+        if (ok && k >= 0 && k < members.size() && members[k].id == QLatin1StringView(id))
+            return k;
+        if (byId.isEmpty()) {
+            for (qsizetype i = 0; i < members.size(); ++i)
+                byId.insert(members[i].id.toUtf8(), i);
+        }
+        return byId.value(id, -1);
+    };
+    JsonScanner js(begin, end);
+    const bool ok = js.readArray([&] {
+        if (js.peek() != '{')
+            return js.skipValue(); // not an object: parseAnswer() skips it too
+        QByteArray id;
+        Item item;
+        bool haveId = false, haveText = false, idIsString = false, textIsString = false;
+        const bool objectOk = js.readObject([&](const QByteArray &key) {
+            if (key != "id" && key != "text")
+                return js.skipValue();
+            const bool isId = key == "id";
+            if (std::exchange(isId ? haveId : haveText, true))
+                return false;
+            const char c = js.peek();
+            if (c == '-' || (c >= '0' && c <= '9'))
+                return false; // a numeric id: parseAnswer() decides
+            if (c != '"')
+                return js.skipValue(); // neither read nor kept, as parseAnswer() does
+            (isId ? idIsString : textIsString) = true;
+            return isId ? js.readString(&id) : js.readString(&item.text, &item.utf16Size);
+        });
+        if (!objectOk)
+            return false;
+        if (idIsString && textIsString) {
+            const qsizetype m = memberFor(id);
+            if (m >= 0 && !found[m].found) {
+                item.found = true;
+                found[m] = std::move(item);
+            }
+        }
+        return true;
+    });
+    if (!ok || !js.atEnd())
+        return std::nullopt;
+
+    QList<std::optional<MemberJson>> out(members.size());
+    const Shares s = shareUsage(pack.usage, members,
+                                [&found](qsizetype i) { return found[i].found ? found[i].utf16Size : qsizetype(-1); });
+    for (qsizetype k = 0; k < s.answered.size(); ++k) {
+        const qsizetype i = s.answered[k];
+        const Item &item = found[i];
+        out[i] = memberJson(s, k, pack.finish, pack.tail, item.text.size(),
+                            [&item](QByteArray &b) { JsonBytes::appendUtf8String(b, item.text); });
+    }
+    return out;
+}
+
+QList<std::optional<QJsonObject>> PackCodec::memberResponses(const GeminiResponse &packResponse,
+                                                             const QList<Member> &members,
+                                                             const Answer &answer)
+{
+    QList<std::optional<QJsonObject>> out(members.size());
+    const Shares s = shareUsage(packResponse, members, answer);
+    if (s.answered.isEmpty())
+        return out;
+    const UsageMetadata u = packResponse.usage();
+    const QList<qsizetype> &answered = s.answered;
+    const QList<int> &prompt = s.prompt;
+    const QList<int> &candTok = s.candTok;
+    const QList<int> &thoughts = s.thoughts;
+    const QList<int> &extra = s.extra;
+
+    const QJsonObject packCand = packResponse.candidates().at(0).toObject();
+    const QJsonValue finishReason = packCand.value(L("finishReason"));
+    for (qsizetype k = 0; k < answered.size(); ++k) {
+        const qsizetype i = answered[k];
+        QJsonObject cand{
+            {L("content"), QJsonObject{
+                               {L("parts"), QJsonArray{QJsonObject{{L("text"), answer.textById.value(members[i].id)}}}},
+                               {L("role"), L("model")},
+                           }},
+            {L("index"), 0},
+        };
+        cand.insert(L("finishReason"), finishReason.isUndefined() ? QJsonValue(L("STOP")) : finishReason);
+        QJsonObject usage{
+            {L("promptTokenCount"), prompt[k]},
+            {L("candidatesTokenCount"), candTok[k]},
+            {L("totalTokenCount"), prompt[k] + candTok[k] + thoughts[k] + extra[k]},
+        };
+        if (u.thoughtsTokenCount)
+            usage.insert(L("thoughtsTokenCount"), thoughts[k]);
+        QJsonObject body{
+            {L("candidates"), QJsonArray{cand}},
+            {L("usageMetadata"), usage},
+        };
+        for (const char *k2 : {"modelVersion", "responseId"}) {
+            const QJsonValue v = packResponse.json().value(L(k2));
+            if (!v.isUndefined())
+                body.insert(L(k2), v);
+        }
+        out[i] = body;
+    }
+    return out;
+}

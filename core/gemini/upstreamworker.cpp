@@ -1,0 +1,540 @@
+#include "core/gemini/upstreamworker.h"
+
+#include "core/gemini/geminierror.h"
+#include "core/gemini/geminiresponse.h"
+#include "core/gemini/retrybackoff.h"
+#include "core/http/http1connectionpool.h"
+#include "core/http/sseparser.h"
+
+#include <QHostAddress>
+#include <QLoggingCategory>
+#include <QNetworkAccessManager>
+#include <QNetworkProxy>
+#include <QNetworkReply>
+#include <QNetworkRequest>
+#include <QPointer>
+#include <QTimer>
+#include <QTimerEvent>
+
+#include <limits>
+#include <optional>
+
+// Per-attempt lines are debug output, off unless QT_LOGGING_RULES enables them.
+Q_LOGGING_CATEGORY(lcUpstream, "sluice.upstream", QtInfoMsg)
+
+using namespace std::chrono;
+
+struct UpstreamWorker::Active : Http1ConnectionPool::Exchange, std::enable_shared_from_this<Active> {
+    UpstreamWorker *worker = nullptr;
+    UpstreamCall call;
+    int attempts = 0;
+    Status lastStatus;
+    QByteArray protocol;
+    QPointer<QNetworkReply> reply;
+    QTimer *retryTimer = nullptr;   // owned by the worker while waiting to retry
+    std::optional<SseParser> sse;
+    QList<QJsonObject> chunks;
+    bool timedOut = false;          // our deadline timer aborted the attempt
+    bool cancelled = false;         // shutdown aborted it
+    bool done = false;
+    // Native transport
+    QByteArray request;             // serialized once per call, sent by every attempt
+    std::multimap<SteadyTime, Active *>::iterator deadlineEntry;
+    bool watched = false;           // in m_deadlines
+
+    void bodyReceived(QByteArray bytes) override
+    {
+        if (sse)
+            chunks += sse->feed(bytes);
+    }
+    void responseReceived(Http1Connection::Response response) override
+    {
+        auto self = shared_from_this();
+        worker->unwatchDeadline(this);
+        protocol = QByteArrayLiteral("http/1.1");
+        worker->onAnswer(self, response.status, response.body, response.header("retry-after"));
+    }
+    void failed(const QString &message) override
+    {
+        auto self = shared_from_this();
+        worker->unwatchDeadline(this);
+        worker->onTransportError(self, message);
+    }
+};
+
+namespace {
+
+// Whether `part` goes on the wire as it is, both from QUrl (which QNAM's
+// request target comes from) and from plain concatenation: unreserved
+// characters and the given delimiters, no '%' (QUrl::setPath() would encode
+// it again) and no dot segment (QNAM normalizes those away).
+bool sentVerbatim(const QString &part, QLatin1StringView delimiters)
+{
+    for (QChar ch : part) {
+        const char16_t c = ch.unicode();
+        const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                             || c == '-' || c == '.' || c == '_' || c == '~';
+        if (!unreserved && !(c < 0x80 && delimiters.contains(QLatin1Char(char(c)))))
+            return false;
+    }
+    return !part.contains(QLatin1String("/."));
+}
+
+} // namespace
+
+UpstreamWorker::UpstreamWorker(std::shared_ptr<const UpstreamSettings> settings, QObject *parent)
+    : QObject(parent), m_settings(std::move(settings))
+{
+    if (m_settings->transport == UpstreamTransport::Native) {
+        const QUrl &base = m_settings->baseUrl;
+        const QByteArray host = base.host(QUrl::FullyEncoded).toLatin1();
+        m_hostHeader = host.contains(':') ? '[' + host + ']' : host;
+        if (base.port(80) != 80)
+            m_hostHeader += ':' + QByteArray::number(base.port());
+        QString prefix = base.path();
+        while (prefix.endsWith(QLatin1Char('/')))
+            prefix.chop(1);
+        m_verbatimPrefix = sentVerbatim(prefix, QLatin1StringView("/"));
+        if (m_verbatimPrefix)
+            m_pathPrefix = prefix.toLatin1();
+    }
+}
+
+UpstreamWorker::~UpstreamWorker()
+{
+    // Normally shutdown() already ran on the worker thread; this covers a worker
+    // destroyed without it (calls still complete exactly once).
+    shutdown();
+}
+
+void UpstreamWorker::post(UpstreamCall call)
+{
+    m_load.fetch_add(1, std::memory_order_relaxed);
+    auto a = std::make_shared<Active>();
+    a->worker = this;
+    a->call = std::move(call);
+    QMetaObject::invokeMethod(this, [this, a] { start(a); }, Qt::QueuedConnection);
+}
+
+QNetworkAccessManager *UpstreamWorker::nam()
+{
+    if (!m_nam) {
+        m_nam = new QNetworkAccessManager(this);
+        // A loopback upstream (the simulator) must never go through a proxy
+        // picked up from the environment.
+        const QString host = m_settings->baseUrl.host();
+        const QHostAddress addr(host);
+        if (host == QLatin1String("localhost") || (!addr.isNull() && addr.isLoopback()))
+            m_nam->setProxy(QNetworkProxy::NoProxy);
+    }
+    return m_nam;
+}
+
+Http1ConnectionPool *UpstreamWorker::pool()
+{
+    if (!m_pool) {
+        Http1ConnectionPool::Config c;
+        c.host = m_settings->baseUrl.host();
+        c.port = quint16(m_settings->baseUrl.port(80));
+        c.maxConnections = m_settings->maxConnectionsPerWorker;
+        c.idleTimeout = m_settings->idleConnectionTimeout;
+        m_pool = new Http1ConnectionPool(c, this);
+    }
+    return m_pool;
+}
+
+void UpstreamWorker::start(std::shared_ptr<Active> a)
+{
+    if (m_shutdown) {
+        m_active.insert(a);
+        complete(a, Status::error(StatusCode::Unavailable, QStringLiteral("upstream client shutting down")));
+        return;
+    }
+    m_active.insert(a);
+    attempt(a);
+}
+
+void UpstreamWorker::attempt(const std::shared_ptr<Active> &a)
+{
+    a->retryTimer = nullptr;
+    Clock &clock = *m_settings->clock;
+    const SteadyTime now = clock.now();
+    if (now >= a->call.deadline) {
+        complete(a, a->attempts > 0 && !a->lastStatus.ok()
+                        ? a->lastStatus
+                        : Status::error(StatusCode::DeadlineExceeded,
+                                        QStringLiteral("deadline passed before the upstream answered")));
+        return;
+    }
+    CircuitBreaker *breaker = m_settings->breaker;
+    if (breaker && !breaker->allowRequest()) {
+        const auto snap = breaker->snapshot();
+        complete(a, Status::rejected(RejectReason::CircuitOpen,
+                                     QStringLiteral("upstream circuit breaker is open"),
+                                     std::max(snap.retryAfter, milliseconds(1))));
+        return;
+    }
+
+    ++a->attempts;
+    a->timedOut = false;
+    a->chunks.clear();
+    a->sse.reset();
+    if (a->call.sse)
+        a->sse.emplace();
+    if (m_settings->attemptCounter)
+        m_settings->attemptCounter->fetch_add(1, std::memory_order_relaxed);
+
+    if (m_settings->transport == UpstreamTransport::Native)
+        sendNative(a);
+    else
+        sendQnam(a, now);
+}
+
+QUrl UpstreamWorker::callUrl(const UpstreamCall &call) const
+{
+    QUrl url = m_settings->baseUrl;
+    QString path = url.path();
+    while (path.endsWith(QLatin1Char('/')))
+        path.chop(1);
+    url.setPath(path + call.path);
+    if (!call.query.isEmpty())
+        url.setQuery(call.query);
+    return url;
+}
+
+QByteArray UpstreamWorker::requestTarget(const UpstreamCall &call) const
+{
+    if (m_verbatimPrefix && sentVerbatim(call.path, QLatin1StringView("/:"))
+        && sentVerbatim(call.query, QLatin1StringView("=&"))) {
+        // The usual case ("/v1beta/models/gemini-2.0-flash:generateContent"): no QUrl needed.
+        QByteArray target = m_pathPrefix + call.path.toLatin1();
+        if (!call.query.isEmpty())
+            target += '?' + call.query.toLatin1();
+        return target;
+    }
+    // What QNAM would send for the same call (QHttpNetworkRequest::uri()).
+    QUrl url = callUrl(call);
+    if (url.path().isEmpty())
+        url.setPath(QStringLiteral("/"));
+    return url.toEncoded(QUrl::RemoveScheme | QUrl::RemoveAuthority | QUrl::RemoveUserInfo | QUrl::RemoveFragment
+                         | QUrl::NormalizePathSegments | QUrl::FullyEncoded);
+}
+
+void UpstreamWorker::sendQnam(const std::shared_ptr<Active> &a, SteadyTime now)
+{
+    const QUrl url = callUrl(a->call);
+    QNetworkRequest req(url);
+    const bool https = url.scheme() == QLatin1String("https");
+    req.setAttribute(QNetworkRequest::Http2AllowedAttribute, https || m_settings->http2Direct);
+    if (!https && m_settings->http2Direct)
+        req.setAttribute(QNetworkRequest::Http2DirectAttribute, true);
+    req.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::NoLessSafeRedirectPolicy);
+    if (!m_settings->apiKey.isEmpty())
+        req.setRawHeader("x-goog-api-key", m_settings->apiKey);
+    if (a->call.sse)
+        req.setRawHeader("Accept", "text/event-stream");
+    else
+        req.setRawHeader("Accept", "application/json");
+
+    qCDebug(lcUpstream).noquote() << a->call.verb << url.toDisplayString() << "attempt" << a->attempts;
+
+    QNetworkReply *reply;
+    if (a->call.verb == "GET") {
+        reply = nam()->get(req);
+    } else {
+        req.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
+        reply = nam()->post(req, a->call.body);
+    }
+    a->reply = reply;
+    if (a->sse) {
+        connect(reply, &QNetworkReply::readyRead, this, [a, reply] {
+            // Only a 2xx body is a stream of events; errors are read whole at the end.
+            const int http = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+            if (a->sse && http >= 200 && http < 300)
+                a->chunks += a->sse->feed(reply->readAll());
+        });
+    }
+    connect(reply, &QNetworkReply::finished, this, [this, a, reply] { onFinished(a, reply); });
+
+    const auto remaining = duration_cast<milliseconds>(a->call.deadline - now) + milliseconds(1);
+    QTimer::singleShot(remaining, reply, [a, reply] {
+        a->timedOut = true;
+        reply->abort();
+    });
+}
+
+void UpstreamWorker::sendNative(const std::shared_ptr<Active> &a)
+{
+    if (a->request.isEmpty())
+        a->request = nativeRequest(a->call);
+    qCDebug(lcUpstream).noquote() << a->call.verb << m_settings->baseUrl.toDisplayString() + a->call.path
+                                  << "attempt" << a->attempts << "(native)";
+    watchDeadline(a.get());
+    pool()->start(a.get(), a->request, a->call.sse);
+}
+
+QByteArray UpstreamWorker::nativeRequest(const UpstreamCall &call) const
+{
+    const bool hasBody = call.verb != "GET";
+    QByteArray out;
+    out.reserve(320 + m_pathPrefix.size() + call.path.size() + call.query.size() + m_settings->apiKey.size()
+                + (hasBody ? call.body.size() : 0));
+    out += call.verb;
+    out += ' ';
+    out += requestTarget(call);
+    out += " HTTP/1.1\r\nHost: ";
+    out += m_hostHeader;
+    out += "\r\n";
+    if (hasBody) {
+        out += "Content-Type: application/json\r\nContent-Length: ";
+        out += QByteArray::number(call.body.size());
+        out += "\r\n";
+    }
+    out += call.sse ? "Accept: text/event-stream\r\n" : "Accept: application/json\r\n";
+    if (!m_settings->apiKey.isEmpty()) {
+        out += "x-goog-api-key: ";
+        out += m_settings->apiKey;
+        out += "\r\n";
+    }
+    out += "Connection: keep-alive\r\n\r\n";
+    if (hasBody)
+        out += call.body;
+    return out;
+}
+
+void UpstreamWorker::watchDeadline(Active *a)
+{
+    a->deadlineEntry = m_deadlines.emplace(a->call.deadline, a);
+    a->watched = true;
+    // Deadlines mostly grow with time, so the timer armed for an earlier one
+    // rarely needs moving.
+    if (!m_deadlineTimer.isActive() || a->call.deadline < m_deadlineTimerAt)
+        armDeadlineTimer();
+}
+
+void UpstreamWorker::unwatchDeadline(Active *a)
+{
+    if (!a->watched)
+        return;
+    m_deadlines.erase(a->deadlineEntry);
+    a->watched = false;
+    // The timer stays armed; when it fires it re-arms for the earliest left.
+}
+
+void UpstreamWorker::armDeadlineTimer()
+{
+    if (m_deadlines.empty()) {
+        m_deadlineTimer.stop();
+        return;
+    }
+    m_deadlineTimerAt = m_deadlines.begin()->first;
+    const auto wait = m_deadlineTimerAt - m_settings->clock->now();
+    // Rounded up, so the deadline has passed when it fires (the QNAM path adds 1 ms too).
+    const auto ms = std::max<qint64>(0, duration_cast<milliseconds>(wait).count() + 1);
+    m_deadlineTimer.start(int(std::min<qint64>(ms, std::numeric_limits<int>::max())), Qt::PreciseTimer, this);
+}
+
+void UpstreamWorker::timerEvent(QTimerEvent *event)
+{
+    if (event->timerId() != m_deadlineTimer.timerId()) {
+        QObject::timerEvent(event);
+        return;
+    }
+    m_deadlineTimer.stop();
+    const SteadyTime now = m_settings->clock->now();
+    while (!m_deadlines.empty() && m_deadlines.begin()->first <= now) {
+        std::shared_ptr<Active> a = m_deadlines.begin()->second->shared_from_this();
+        unwatchDeadline(a.get());
+        if (m_pool)
+            m_pool->cancel(a.get());
+        a->timedOut = true;
+        onAbandoned(a);
+    }
+    armDeadlineTimer();
+}
+
+void UpstreamWorker::onFinished(const std::shared_ptr<Active> &a, QNetworkReply *reply)
+{
+    reply->deleteLater();
+    a->reply = nullptr;
+    if (a->done)
+        return;
+    if (a->cancelled || a->timedOut) {
+        onAbandoned(a);
+        return;
+    }
+    const QVariant httpAttr = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute);
+    const int http = httpAttr.isValid() ? httpAttr.toInt() : 0;
+    if (http == 0) {
+        onTransportError(a, reply->errorString());
+        return;
+    }
+    a->protocol = reply->attribute(QNetworkRequest::Http2WasUsedAttribute).toBool() ? QByteArrayLiteral("h2")
+                                                                                      : QByteArrayLiteral("http/1.1");
+    onAnswer(a, http, reply->readAll(), reply->rawHeader("Retry-After"));
+}
+
+void UpstreamWorker::onAbandoned(const std::shared_ptr<Active> &a)
+{
+    if (a->done)
+        return;
+    CircuitBreaker *breaker = m_settings->breaker;
+    if (a->cancelled) {
+        if (breaker)
+            breaker->recordAbandoned();
+        complete(a, Status::error(StatusCode::Unavailable, QStringLiteral("upstream client shutting down")));
+        return;
+    }
+    // Our own deadline cut the attempt short: that says more about the
+    // caller's budget than about the upstream's health.
+    if (breaker)
+        breaker->recordAbandoned();
+    complete(a, Status::error(StatusCode::DeadlineExceeded,
+                              QStringLiteral("deadline passed before the upstream answered")));
+}
+
+void UpstreamWorker::onTransportError(const std::shared_ptr<Active> &a, const QString &why)
+{
+    if (m_settings->breaker)
+        m_settings->breaker->recordFailure();
+    fail(a, Status::error(StatusCode::Unavailable, QStringLiteral("upstream transport error: %1").arg(why)), true);
+}
+
+void UpstreamWorker::onAnswer(const std::shared_ptr<Active> &a, int http, const QByteArray &body,
+                              const QByteArray &retryAfter)
+{
+    CircuitBreaker *breaker = m_settings->breaker;
+    if (http < 200 || http >= 300) {
+        const GeminiError err = GeminiError::fromHttp(http, body, retryAfter);
+        const bool unhealthy = http >= 500 || http == 408;
+        if (breaker)
+            unhealthy ? breaker->recordFailure() : breaker->recordSuccess();
+        fail(a, err.toStatus(), GeminiError::isRetryableHttp(http));
+        return;
+    }
+
+    if (breaker)
+        breaker->recordSuccess();
+
+    UpstreamOutcome out;
+    if (a->sse) {
+        // `body` is what the stream handler has not fed yet.
+        a->chunks += a->sse->feed(body);
+        a->chunks += a->sse->finish();
+        for (const QJsonObject &ev : std::as_const(a->chunks)) {
+            if (auto err = GeminiError::fromEnvelope(ev, 0)) {
+                // An error sent inside a 200 stream: classify it by its own code.
+                err->httpStatus = err->code;
+                Status s = err->toStatus();
+                fail(a, std::move(s), GeminiError::isRetryableHttp(err->code));
+                return;
+            }
+        }
+        if (a->chunks.isEmpty()) {
+            complete(a, Status::error(StatusCode::Internal, QStringLiteral("upstream stream had no events")));
+            return;
+        }
+        out.chunks = a->chunks;
+        out.body = GeminiResponse::aggregateStream(a->chunks);
+    } else if (a->call.rawAnswer) {
+        out.raw = body; // the caller reads it (and reports it unparseable with unparseableAnswer())
+    } else {
+        QString why;
+        auto parsed = GeminiResponse::parse(body, &why);
+        if (!parsed) {
+            complete(a, unparseableAnswer(why, http));
+            return;
+        }
+        out.body = parsed->json();
+    }
+    out.httpStatus = http;
+    out.status = Status::success();
+    out.protocol = a->protocol;
+    out.attempts = a->attempts;
+    a->done = true;
+    m_active.erase(a);
+    m_load.fetch_sub(1, std::memory_order_relaxed);
+    auto done = std::move(a->call.done);
+    done(std::move(out));
+}
+
+Status UpstreamWorker::unparseableAnswer(const QString &why, int http)
+{
+    Status s = Status::error(StatusCode::Internal, QStringLiteral("unparseable upstream answer: %1").arg(why));
+    s.upstreamHttpStatus = http;
+    return s;
+}
+
+void UpstreamWorker::fail(const std::shared_ptr<Active> &a, Status status, bool retryable)
+{
+    a->lastStatus = status;
+    const SteadyTime now = m_settings->clock->now();
+    std::optional<milliseconds> serverDelay;
+    if (status.retryAfter > milliseconds(0))
+        serverDelay = status.retryAfter;
+    const auto d = RetryBackoff::decide(a->call.retry, a->attempts, retryable && !m_shutdown, serverDelay, now,
+                                        a->call.deadline, RetryBackoff::randomUnit());
+    if (!d.retry) {
+        complete(a, std::move(status));
+        return;
+    }
+    qCDebug(lcUpstream) << "retrying in" << d.delay.count() << "ms after" << statusCodeName(status.code);
+    auto *timer = new QTimer(this);
+    timer->setSingleShot(true);
+    a->retryTimer = timer;
+    connect(timer, &QTimer::timeout, this, [this, a, timer] {
+        timer->deleteLater();
+        if (!a->done)
+            attempt(a);
+    });
+    timer->start(d.delay);
+}
+
+void UpstreamWorker::complete(const std::shared_ptr<Active> &a, Status status)
+{
+    if (a->done)
+        return;
+    // The pool must not call back an exchange that is gone.
+    unwatchDeadline(a.get());
+    if (m_pool && a->isPending())
+        m_pool->cancel(a.get());
+    a->done = true;
+    m_active.erase(a);
+    m_load.fetch_sub(1, std::memory_order_relaxed);
+    UpstreamOutcome out;
+    out.status = std::move(status);
+    out.protocol = a->protocol;
+    out.attempts = a->attempts;
+    auto done = std::move(a->call.done);
+    if (done)
+        done(std::move(out));
+}
+
+void UpstreamWorker::shutdown()
+{
+    m_shutdown = true;
+    const auto active = m_active; // complete() edits m_active
+    // Native attempts in flight end like aborted QNAM replies; closing the
+    // pool first keeps it from starting queued ones as others are cancelled.
+    std::unordered_set<Active *> nativeInFlight;
+    for (const auto &a : active) {
+        if (a->isPending())
+            nativeInFlight.insert(a.get());
+    }
+    if (m_pool)
+        m_pool->closeAll();
+    for (const auto &a : active) {
+        a->cancelled = true;
+        if (a->retryTimer) {
+            a->retryTimer->stop();
+            a->retryTimer->deleteLater();
+            a->retryTimer = nullptr;
+        }
+        if (a->reply)
+            a->reply->abort(); // finishes synchronously → onFinished → complete
+        if (nativeInFlight.count(a.get()))
+            onAbandoned(a); // → complete
+        complete(a, Status::error(StatusCode::Unavailable, QStringLiteral("upstream client shutting down")));
+    }
+    m_deadlineTimer.stop();
+}

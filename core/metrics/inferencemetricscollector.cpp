@@ -1,0 +1,301 @@
+#include "core/metrics/inferencemetricscollector.h"
+
+#include <QDateTime>
+
+#include <algorithm>
+
+using namespace std::chrono;
+
+namespace {
+
+enum Counter : int {
+    kOk,
+    kFailed,
+    kExpired,
+    kCancelled,
+    kPromptTokens,
+    kOutputTokens,
+    kBatches,
+    kBatchMembers,
+    kUpstreamCalls,
+    kUpstreamErrors,
+    kRejectFirst, // one per RejectReason
+    kCounterCount = kRejectFirst + 5,
+};
+
+constexpr std::array<RejectReason, 5> kReasons{RejectReason::None, RejectReason::QueueFull, RejectReason::Draining,
+                                               RejectReason::CircuitOpen, RejectReason::QuotaExhausted};
+
+struct CounterSet {
+    std::array<std::atomic<quint64>, kCounterCount> c{};
+    std::array<std::atomic<quint64>, kBatchSizeBuckets> batchSizes{};
+
+    void add(int i, quint64 n) { c[size_t(i)].fetch_add(n, std::memory_order_relaxed); }
+    quint64 get(int i) const { return c[size_t(i)].load(std::memory_order_relaxed); }
+    void clear()
+    {
+        for (auto &x : c)
+            x.store(0, std::memory_order_relaxed);
+        for (auto &x : batchSizes)
+            x.store(0, std::memory_order_relaxed);
+    }
+};
+
+LatencySummary summarize(const LatencyHistogram &h)
+{
+    LatencySummary s;
+    s.count = h.count();
+    if (s.count == 0)
+        return s;
+    const auto ms = [](uint64_t ns) { return double(ns) / 1e6; };
+    s.meanMs = h.meanNs() / 1e6;
+    s.p50Ms = ms(h.quantileNs(0.50));
+    s.p95Ms = ms(h.quantileNs(0.95));
+    s.p99Ms = ms(h.quantileNs(0.99));
+    s.p999Ms = ms(h.quantileNs(0.999));
+    s.maxMs = ms(h.maxNs());
+    return s;
+}
+
+} // namespace
+
+struct InferenceMetricsCollector::Slot {
+    std::atomic<qint64> second{-1};
+    std::mutex resetMutex;
+    AtomicLatencyHistogram latency;
+    AtomicLatencyHistogram queueWait;
+    AtomicLatencyHistogram upstream;
+    CounterSet counters;
+};
+
+struct InferenceMetricsCollector::Totals {
+    AtomicLatencyHistogram latency;
+    AtomicLatencyHistogram queueWait;
+    AtomicLatencyHistogram upstream;
+    CounterSet counters;
+};
+
+InferenceMetricsCollector::InferenceMetricsCollector(Clock &clock, QObject *parent)
+    : QObject(parent)
+    , m_clock(clock)
+    , m_start(clock.now())
+    , m_startWallMs(QDateTime::currentMSecsSinceEpoch())
+    , m_slots(std::make_unique<std::array<Slot, kSlots>>())
+    , m_totals(std::make_unique<Totals>())
+{
+    qRegisterMetaType<MetricsSnapshot>();
+    connect(&m_timer, &QTimer::timeout, this, [this] { emit snapshotReady(snapshot()); });
+    m_timer.setTimerType(Qt::PreciseTimer);
+    m_timer.start(250);
+}
+
+InferenceMetricsCollector::~InferenceMetricsCollector() = default;
+
+void InferenceMetricsCollector::setGaugeSource(std::function<EngineGauges()> source)
+{
+    std::lock_guard lock(m_gaugeMutex);
+    m_gaugeSource = std::move(source);
+}
+
+void InferenceMetricsCollector::setPublishInterval(milliseconds interval)
+{
+    if (interval.count() <= 0)
+        m_timer.stop();
+    else
+        m_timer.start(int(interval.count()));
+}
+
+qint64 InferenceMetricsCollector::secondOf(SteadyTime t) const
+{
+    return duration_cast<seconds>(t - m_start).count();
+}
+
+InferenceMetricsCollector::Slot &InferenceMetricsCollector::currentSlot(qint64 second)
+{
+    Slot &s = (*m_slots)[size_t(second % kSlots)];
+    if (s.second.load(std::memory_order_acquire) != second) {
+        std::lock_guard lock(s.resetMutex);
+        if (s.second.load(std::memory_order_relaxed) != second) {
+            s.latency.clear();
+            s.queueWait.clear();
+            s.upstream.clear();
+            s.counters.clear();
+            s.second.store(second, std::memory_order_release);
+        }
+    }
+    return s;
+}
+
+void InferenceMetricsCollector::recordCompletion(Outcome outcome, Nanos total, Nanos queueWait, int promptTokens,
+                                                 int outputTokens)
+{
+    Slot &s = currentSlot(secondOf(m_clock.now()));
+    const int idx = outcome == Outcome::Ok       ? kOk
+                    : outcome == Outcome::Failed  ? kFailed
+                    : outcome == Outcome::Expired ? kExpired
+                                                  : kCancelled;
+    for (CounterSet *c : {&s.counters, &m_totals->counters}) {
+        c->add(idx, 1);
+        if (promptTokens > 0)
+            c->add(kPromptTokens, quint64(promptTokens));
+        if (outputTokens > 0)
+            c->add(kOutputTokens, quint64(outputTokens));
+    }
+    if (outcome == Outcome::Ok) {
+        s.latency.record(total);
+        m_totals->latency.record(total);
+    }
+    s.queueWait.record(queueWait);
+    m_totals->queueWait.record(queueWait);
+}
+
+void InferenceMetricsCollector::recordRejection(RejectReason reason)
+{
+    Slot &s = currentSlot(secondOf(m_clock.now()));
+    const int idx = kRejectFirst + int(std::find(kReasons.begin(), kReasons.end(), reason) - kReasons.begin());
+    s.counters.add(idx, 1);
+    m_totals->counters.add(idx, 1);
+}
+
+void InferenceMetricsCollector::recordBatch(int size, Nanos upstreamTime, int upstreamCalls, int upstreamErrors)
+{
+    Slot &s = currentSlot(secondOf(m_clock.now()));
+    const size_t bucket = size_t(batchSizeBucket(size));
+    for (CounterSet *c : {&s.counters, &m_totals->counters}) {
+        c->add(kBatches, 1);
+        c->add(kBatchMembers, quint64(std::max(size, 0)));
+        c->add(kUpstreamCalls, quint64(std::max(upstreamCalls, 0)));
+        c->add(kUpstreamErrors, quint64(std::max(upstreamErrors, 0)));
+        c->batchSizes[bucket].fetch_add(1, std::memory_order_relaxed);
+    }
+    s.upstream.record(upstreamTime);
+    m_totals->upstream.record(upstreamTime);
+}
+
+namespace {
+template <typename Source>
+WindowStats statsFrom(int seconds, double spanSeconds, const LatencyHistogram &lat, const LatencyHistogram &qw,
+                      const LatencyHistogram &up, Source &&counter, const std::array<quint64, kBatchSizeBuckets> &sizes)
+{
+    WindowStats w;
+    w.seconds = seconds;
+    w.ok = counter(kOk);
+    w.failed = counter(kFailed);
+    w.expired = counter(kExpired);
+    w.cancelled = counter(kCancelled);
+    w.requests = w.ok + w.failed + w.expired + w.cancelled;
+    w.latency = summarize(lat);
+    w.queueWait = summarize(qw);
+    w.upstream = summarize(up);
+    w.promptTokens = counter(kPromptTokens);
+    w.outputTokens = counter(kOutputTokens);
+    w.batches = counter(kBatches);
+    w.meanBatchSize = w.batches ? double(counter(kBatchMembers)) / double(w.batches) : 0.0;
+    w.batchSizeBuckets = sizes;
+    w.upstreamCalls = counter(kUpstreamCalls);
+    w.upstreamErrors = counter(kUpstreamErrors);
+    for (size_t i = 1; i < kReasons.size(); ++i) {
+        const quint64 n = counter(kRejectFirst + int(i));
+        w.rejected += n;
+        if (n)
+            w.rejections.insert(rejectReasonName(kReasons[i]), n);
+    }
+    if (spanSeconds > 0) {
+        w.requestsPerSecond = double(w.requests) / spanSeconds;
+        w.promptTokensPerSecond = double(w.promptTokens) / spanSeconds;
+        w.outputTokensPerSecond = double(w.outputTokens) / spanSeconds;
+    }
+    return w;
+}
+} // namespace
+
+WindowStats InferenceMetricsCollector::window(int seconds, qint64 nowSecond) const
+{
+    // The last `seconds` complete seconds (the current, partial second is
+    // left out so rates are not diluted); early on, as many as exist.
+    LatencyHistogram lat, qw, up;
+    std::array<quint64, kCounterCount> counts{};
+    std::array<quint64, kBatchSizeBuckets> sizes{};
+    const qint64 first = std::max<qint64>(0, nowSecond - seconds);
+    int covered = 0;
+    for (qint64 sec = first; sec < nowSecond; ++sec) {
+        ++covered;
+        const Slot &s = (*m_slots)[size_t(sec % kSlots)];
+        if (s.second.load(std::memory_order_acquire) != sec)
+            continue;
+        s.latency.addTo(lat);
+        s.queueWait.addTo(qw);
+        s.upstream.addTo(up);
+        for (int i = 0; i < kCounterCount; ++i)
+            counts[size_t(i)] += s.counters.get(i);
+        for (int i = 0; i < kBatchSizeBuckets; ++i)
+            sizes[size_t(i)] += s.counters.batchSizes[size_t(i)].load(std::memory_order_relaxed);
+    }
+    return statsFrom(seconds, covered, lat, qw, up, [&](int i) { return counts[size_t(i)]; }, sizes);
+}
+
+WindowStats InferenceMetricsCollector::totals() const
+{
+    LatencyHistogram lat, qw, up;
+    m_totals->latency.addTo(lat);
+    m_totals->queueWait.addTo(qw);
+    m_totals->upstream.addTo(up);
+    std::array<quint64, kBatchSizeBuckets> sizes{};
+    for (int i = 0; i < kBatchSizeBuckets; ++i)
+        sizes[size_t(i)] = m_totals->counters.batchSizes[size_t(i)].load(std::memory_order_relaxed);
+    const double span = duration<double>(m_clock.now() - m_start).count();
+    return statsFrom(0, span, lat, qw, up, [&](int i) { return m_totals->counters.get(i); }, sizes);
+}
+
+LatencyHistogram InferenceMetricsCollector::windowHistogram(Histogram which, int seconds) const
+{
+    seconds = std::clamp(seconds, 1, kSlots - 4);
+    const qint64 nowSecond = secondOf(m_clock.now());
+    LatencyHistogram h;
+    for (qint64 sec = std::max<qint64>(0, nowSecond - seconds); sec < nowSecond; ++sec) {
+        const Slot &s = (*m_slots)[size_t(sec % kSlots)];
+        if (s.second.load(std::memory_order_acquire) != sec)
+            continue;
+        const AtomicLatencyHistogram &src = which == Histogram::Latency     ? s.latency
+                                            : which == Histogram::QueueWait ? s.queueWait
+                                                                            : s.upstream;
+        src.addTo(h);
+    }
+    return h;
+}
+
+LatencyHistogram InferenceMetricsCollector::cumulativeHistogram(Histogram which) const
+{
+    LatencyHistogram h;
+    const AtomicLatencyHistogram &src = which == Histogram::Latency     ? m_totals->latency
+                                        : which == Histogram::QueueWait ? m_totals->queueWait
+                                                                        : m_totals->upstream;
+    src.addTo(h);
+    return h;
+}
+
+MetricsSnapshot InferenceMetricsCollector::snapshot() const
+{
+    MetricsSnapshot snap;
+    const SteadyTime now = m_clock.now();
+    snap.uptimeSeconds = duration<double>(now - m_start).count();
+    snap.timestampMs = m_startWallMs + qint64(snap.uptimeSeconds * 1000.0);
+    {
+        std::lock_guard lock(m_gaugeMutex);
+        if (m_gaugeSource) {
+            const EngineGauges g = m_gaugeSource();
+            snap.queueDepth = g.queueDepth;
+            snap.queueCapacity = g.queueCapacity;
+            snap.inflightBatches = g.inflightBatches;
+            snap.maxInflightBatches = g.maxInflightBatches;
+            snap.backpressure = g.backpressure;
+            snap.draining = g.draining;
+        }
+    }
+    const qint64 sec = secondOf(now);
+    snap.last1s = window(1, sec);
+    snap.last10s = window(10, sec);
+    snap.last60s = window(60, sec);
+    snap.total = totals();
+    return snap;
+}

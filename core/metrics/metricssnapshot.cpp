@@ -1,0 +1,87 @@
+#include "core/metrics/metricssnapshot.h"
+
+#include <QJsonArray>
+
+#include <bit>
+
+QJsonObject LatencySummary::toJson() const
+{
+    return {
+        {QStringLiteral("count"), double(count)},
+        {QStringLiteral("meanMs"), meanMs},
+        {QStringLiteral("p50Ms"), p50Ms},
+        {QStringLiteral("p95Ms"), p95Ms},
+        {QStringLiteral("p99Ms"), p99Ms},
+        {QStringLiteral("p999Ms"), p999Ms},
+        {QStringLiteral("maxMs"), maxMs},
+    };
+}
+
+int batchSizeBucket(int size)
+{
+    if (size <= 1)
+        return 0;
+    const int b = 31 - std::countl_zero(unsigned(size));
+    return std::min(b, kBatchSizeBuckets - 1);
+}
+
+QString batchSizeBucketLabel(int bucket)
+{
+    if (bucket <= 0)
+        return QStringLiteral("1");
+    if (bucket >= kBatchSizeBuckets - 1)
+        return QStringLiteral("%1+").arg(1 << bucket);
+    return QStringLiteral("%1-%2").arg(1 << bucket).arg((1 << (bucket + 1)) - 1);
+}
+
+QJsonObject WindowStats::toJson() const
+{
+    QJsonObject rej;
+    for (auto it = rejections.begin(); it != rejections.end(); ++it)
+        rej.insert(it.key(), double(it.value()));
+    QJsonArray sizes;
+    for (int i = 0; i < kBatchSizeBuckets; ++i)
+        sizes.append(QJsonObject{{QStringLiteral("size"), batchSizeBucketLabel(i)},
+                                 {QStringLiteral("batches"), double(batchSizeBuckets[size_t(i)])}});
+    return {
+        {QStringLiteral("seconds"), seconds},
+        {QStringLiteral("requests"), double(requests)},
+        {QStringLiteral("ok"), double(ok)},
+        {QStringLiteral("failed"), double(failed)},
+        {QStringLiteral("expired"), double(expired)},
+        {QStringLiteral("cancelled"), double(cancelled)},
+        {QStringLiteral("requestsPerSecond"), requestsPerSecond},
+        {QStringLiteral("latency"), latency.toJson()},
+        {QStringLiteral("queueWait"), queueWait.toJson()},
+        {QStringLiteral("upstream"), upstream.toJson()},
+        {QStringLiteral("promptTokens"), double(promptTokens)},
+        {QStringLiteral("outputTokens"), double(outputTokens)},
+        {QStringLiteral("promptTokensPerSecond"), promptTokensPerSecond},
+        {QStringLiteral("outputTokensPerSecond"), outputTokensPerSecond},
+        {QStringLiteral("batches"), double(batches)},
+        {QStringLiteral("meanBatchSize"), meanBatchSize},
+        {QStringLiteral("batchSizes"), sizes},
+        {QStringLiteral("upstreamCalls"), double(upstreamCalls)},
+        {QStringLiteral("upstreamErrors"), double(upstreamErrors)},
+        {QStringLiteral("rejected"), double(rejected)},
+        {QStringLiteral("rejections"), rej},
+    };
+}
+
+QJsonObject MetricsSnapshot::toJson() const
+{
+    return {
+        {QStringLiteral("timestampMs"), double(timestampMs)},
+        {QStringLiteral("uptimeSeconds"), uptimeSeconds},
+        {QStringLiteral("queueDepth"), queueDepth},
+        {QStringLiteral("queueCapacity"), queueCapacity},
+        {QStringLiteral("inflightBatches"), inflightBatches},
+        {QStringLiteral("maxInflightBatches"), maxInflightBatches},
+        {QStringLiteral("backpressure"), backpressure},
+        {QStringLiteral("draining"), draining},
+        {QStringLiteral("last1s"), last1s.toJson()},
+        {QStringLiteral("last10s"), last10s.toJson()},
+        {QStringLiteral("last60s"), last60s.toJson()},
+        {QStringLiteral("total"), total.toJson()},
+    };
+}

@@ -1,0 +1,6 @@
+#include "loadtest/locustfile.h"
+
+QString LocustFile::resourcePath()
+{
+    return QStringLiteral(":/loadtest/locustfile.py");
+}

@@ -1,0 +1,43 @@
+#pragma once
+
+#include "core/engine/inferencerequest.h"
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QString>
+
+// Validates an agent's Gemini request body (DESIGN.md §4) before anything is
+// queued, and normalises snake_case field names to the lowerCamel spelling the
+// engine, PackCodec and BatchKey reason about (both are valid on Google's REST
+// API; user-defined names inside schemas and function arguments are kept).
+//
+// Every failure names the offending field in the message, e.g.
+// "contents[0].parts must be a list", and carries the HTTP status the HTTP
+// layer uses: 400 (INVALID_ARGUMENT) or 415 (a non-JSON Content-Type).
+// Unknown fields are ignored and passed upstream untouched.
+//
+// Thread: pure functions, thread-safe.
+class GeminiRequestParser
+{
+public:
+    struct Error {
+        int httpStatus = 0;  // 0 = no error
+        QString field;       // JSON path, empty for body-level errors
+        QString message;
+        bool isNull() const { return httpStatus == 0; }
+    };
+
+    // `contentType` is the request's Content-Type header (may be empty).
+    static Error parseBody(Operation op, const QByteArray &contentType, const QByteArray &body, QJsonObject *out);
+
+    // Structure checks on an already parsed body, per operation.
+    static Error validate(Operation op, const QJsonObject &body);
+
+    // Recursively rewrites snake_case keys to lowerCamel (skipping the
+    // contents of free-form maps: schema "properties", function "args" and
+    // "response", "labels"). Returns the object unchanged (shared, no copy)
+    // when no key contains '_'.
+    static QJsonObject normalizeKeys(const QJsonObject &object);
+
+    static bool isJsonContentType(const QByteArray &contentType);
+};

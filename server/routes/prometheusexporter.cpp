@@ -1,0 +1,120 @@
+#include "server/routes/prometheusexporter.h"
+
+#include <cmath>
+
+namespace {
+
+constexpr double kLatencyBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                     0.5,    1,     2.5,    5,     10,   30,    60,   120};
+
+void header(QByteArray &out, const char *name, const char *type, const char *help)
+{
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+}
+
+QByteArray number(double v)
+{
+    if (std::isinf(v))
+        return v > 0 ? QByteArrayLiteral("+Inf") : QByteArrayLiteral("-Inf");
+    return QByteArray::number(v, 'g', 12);
+}
+
+void histogram(QByteArray &out, const char *name, const char *help, const LatencyHistogram &h)
+{
+    header(out, name, "histogram", help);
+    quint64 previous = 0;
+    for (double le : kLatencyBounds) {
+        // countBelow interpolates inside a bucket; keep the series integral and monotonic.
+        quint64 c = quint64(std::llround(h.countBelow(uint64_t(le * 1e9))));
+        c = std::min<quint64>(std::max(c, previous), h.count());
+        previous = c;
+        out += name;
+        out += "_bucket{le=\"" + number(le) + "\"} " + QByteArray::number(c) + '\n';
+    }
+    out += name;
+    out += "_bucket{le=\"+Inf\"} " + QByteArray::number(h.count()) + '\n';
+    out += name;
+    out += "_sum " + number(double(h.sumNs()) / 1e9) + '\n';
+    out += name;
+    out += "_count " + QByteArray::number(h.count()) + '\n';
+}
+
+void gauge(QByteArray &out, const char *name, const char *help, double value)
+{
+    header(out, name, "gauge", help);
+    out += name;
+    out += ' ' + number(value) + '\n';
+}
+
+} // namespace
+
+QByteArray PrometheusExporter::render(const Inputs &in)
+{
+    QByteArray out;
+    out.reserve(8192);
+    const WindowStats &total = in.snapshot.total;
+
+    header(out, "sluice_requests_total", "counter", "HTTP requests answered by the gateway, by route and HTTP status code.");
+    for (const auto &[key, count] : in.requests)
+        out += "sluice_requests_total{route=\"" + key.first + "\",code=\"" + QByteArray::number(key.second) + "\"} "
+            + QByteArray::number(count) + '\n';
+
+    histogram(out, "sluice_request_duration_seconds",
+              "Admission to answer of requests that went through the batching engine (successful ones).", in.latency);
+    histogram(out, "sluice_queue_wait_seconds", "Admission to dispatch of batched requests.", in.queueWait);
+    histogram(out, "sluice_upstream_duration_seconds", "Dispatch to upstream answer, per batch.", in.upstream);
+
+    gauge(out, "sluice_queue_depth", "Requests waiting in the engine's queue.", in.gauges.queueDepth);
+    gauge(out, "sluice_queue_capacity", "Queue capacity (maxQueue); admission refuses beyond it.", in.gauges.queueCapacity);
+    gauge(out, "sluice_inflight_batches", "Batches being served by the upstream now.", in.gauges.inflightBatches);
+    gauge(out, "sluice_backpressure", "How close admission is to refusing, 0 to 1.", in.gauges.backpressure);
+
+    header(out, "sluice_batch_size", "histogram", "Members per dispatched batch.");
+    {
+        quint64 cumulative = 0;
+        for (int b = 0; b < kBatchSizeBuckets - 1; ++b) {
+            cumulative += total.batchSizeBuckets[size_t(b)];
+            const int upper = (2 << b) - 1; // bucket b holds [2^b, 2^(b+1)-1]
+            out += "sluice_batch_size_bucket{le=\"" + QByteArray::number(upper) + "\"} " + QByteArray::number(cumulative) + '\n';
+        }
+        out += "sluice_batch_size_bucket{le=\"+Inf\"} " + QByteArray::number(total.batches) + '\n';
+        out += "sluice_batch_size_sum " + number(std::round(total.meanBatchSize * double(total.batches))) + '\n';
+        out += "sluice_batch_size_count " + QByteArray::number(total.batches) + '\n';
+    }
+
+    header(out, "sluice_tokens_total", "counter", "Tokens reported by the upstream, by kind.");
+    out += "sluice_tokens_total{kind=\"prompt\"} " + QByteArray::number(total.promptTokens) + '\n';
+    out += "sluice_tokens_total{kind=\"output\"} " + QByteArray::number(total.outputTokens) + '\n';
+
+    header(out, "sluice_rejected_total", "counter", "Requests refused at admission or before dispatch, by reason.");
+    QMap<QString, quint64> reasons = total.rejections;
+    for (const char *r : {"queue_full", "draining", "circuit_open", "quota_exhausted"})
+        if (!reasons.contains(QLatin1String(r)))
+            reasons.insert(QLatin1String(r), 0);
+    for (auto it = reasons.cbegin(); it != reasons.cend(); ++it)
+        out += "sluice_rejected_total{reason=\"" + it.key().toUtf8() + "\"} " + QByteArray::number(it.value()) + '\n';
+
+    header(out, "sluice_upstream_requests_total", "counter",
+           "Upstream calls made for batches, by outcome (code=\"ok\" or \"error\"; HTTP codes are not broken out yet).");
+    const quint64 errors = std::min(total.upstreamErrors, total.upstreamCalls);
+    out += "sluice_upstream_requests_total{code=\"ok\"} " + QByteArray::number(total.upstreamCalls - errors) + '\n';
+    out += "sluice_upstream_requests_total{code=\"error\"} " + QByteArray::number(errors) + '\n';
+
+    gauge(out, "sluice_latency_drift_score",
+          "LatencyDriftSignal score against the performance baseline (1.0 = drift threshold; 0 without a baseline).",
+          in.driftScore);
+    gauge(out, "sluice_latency_drift_state", "Latency drift state: 0 ok, 1 warn, 2 drift, -1 unknown (no baseline yet).",
+          in.driftState);
+    gauge(out, "sluice_stream_clients", "Connected /api/v1/stream WebSocket clients.", in.streamClients);
+    header(out, "sluice_stream_dropped_frames_total", "counter", "Snapshot frames not sent to backed-up stream clients.");
+    out += "sluice_stream_dropped_frames_total " + QByteArray::number(in.streamDroppedFrames) + '\n';
+    return out;
+}

@@ -1,0 +1,42 @@
+#pragma once
+
+#include "core/metrics/inferencemetricscollector.h"
+#include "core/metrics/latencyhistogram.h"
+#include "core/metrics/metricssnapshot.h"
+
+#include <QByteArray>
+
+#include <map>
+#include <utility>
+
+// GET /metrics: Prometheus text exposition format 0.0.4 with the names of
+// DESIGN.md §7, each with HELP and TYPE lines. Latency histograms are built
+// from the collector's cumulative LatencyHistogram (since start) with
+// countBelow() at fixed `le` bounds in seconds, so they are monotonic and
+// consistent with _count and _sum. Validated by `promtool check metrics` in
+// tst_gatewayserver.
+//
+// Limitation: sluice_upstream_requests_total{code} distinguishes "ok" and
+// "error" calls only (the collector counts calls and errors, not HTTP codes).
+//
+// Thread: pure function, thread-safe.
+class PrometheusExporter
+{
+public:
+    struct Inputs {
+        // sluice_requests_total by (route, HTTP code), answered by the gateway.
+        std::map<std::pair<QByteArray, int>, quint64> requests;
+        MetricsSnapshot snapshot;  // snapshot.total: tokens, rejections, batches, upstream calls
+        LatencyHistogram latency;  // cumulative end to end
+        LatencyHistogram queueWait;
+        LatencyHistogram upstream;
+        EngineGauges gauges;
+        double driftScore = 0;
+        int driftState = -1;            // 0 ok, 1 warn, 2 drift, -1 unknown (no baseline or not judged yet)
+        int streamClients = 0;          // connected /api/v1/stream clients
+        quint64 streamDroppedFrames = 0; // snapshot frames dropped for slow stream clients
+    };
+
+    static QByteArray render(const Inputs &in);
+    static const char *contentType() { return "text/plain; version=0.0.4; charset=utf-8"; }
+};

@@ -1,0 +1,81 @@
+#pragma once
+
+#include "core/engine/engineconfig.h"
+
+#include <QHash>
+#include <QJsonObject>
+#include <QMetaType>
+#include <QString>
+#include <QStringList>
+
+// The GeminiSimulator's knobs as one validated value (latency model, capacity,
+// per-model quota, fault injection, time scale). A live change (setConfig() or
+// PATCH /sim/v1/config) builds a whole new value, validates it and swaps it in.
+//
+// Time scale: every duration the simulator waits for is multiplied by
+// `timeScale` before it is scheduled: service time (baseLatencyMs + output
+// tokens / tokensPerSecond), embedLatencyMs, timeoutHoldMs and the one-minute
+// quota window (60 s * timeScale). RetryInfo.retryDelay and the message of a
+// 429 report the *real* (scaled) time left in the window, with millisecond
+// precision when it is not a whole number of seconds ("0.412s"); Retry-After
+// (integral seconds by RFC 9110) is that value rounded up.
+//
+// Fault rates are disjoint probabilities drawn from one seeded RNG per
+// request: dropRate + timeoutRate + http500Rate + http503Rate <= 1.
+//
+// Thread: plain value type.
+
+struct SimulatorModelLimits {
+    int rpmLimit = 0; // requests per (scaled) minute for this model, 0 = unlimited
+    int tpmLimit = 0; // prompt + output tokens per (scaled) minute, 0 = unlimited
+
+    bool operator==(const SimulatorModelLimits &) const = default;
+};
+
+struct SimulatorConfig {
+    // An empty key accepts every request; otherwise x-goog-api-key or ?key= must match.
+    QString apiKey;
+
+    double baseLatencyMs = 450;   // fixed part of one generation's service time
+    double tokensPerSecond = 180; // decode speed; 0 = output tokens cost no time
+    double jitterSigma = 0.2;     // lognormal sigma of the service time (mean-preserving)
+    double embedLatencyMs = 60;   // service time of embedContent / batchEmbedContents
+    int maxConcurrent = 32;       // generations served at once; the rest wait FIFO
+    int responseWords = 48;       // words of every generated answer (before maxOutputTokens)
+
+    int rpmLimit = 0;             // default per-model requests per minute, 0 = unlimited
+    int tpmLimit = 0;             // default per-model tokens per minute, 0 = unlimited
+    QHash<QString, SimulatorModelLimits> modelLimits; // per-model overrides (model id without "models/")
+
+    double http500Rate = 0;
+    double http503Rate = 0;
+    double timeoutRate = 0;       // request is held timeoutHoldMs, then the connection is closed unanswered
+    double dropRate = 0;          // connection closed at once, without a response
+    double packDropRate = 0;      // each pack-mode member is left out of the answer with this probability
+    QStringList packDropIds;      // pack-mode members with these ids are always left out
+    double timeoutHoldMs = 600000;
+
+    double timeScale = 1.0;       // multiplies every simulated duration (see above)
+    qint64 seed = 42;             // RNG seed for jitter and faults; reseeded on every config change
+    qint64 maxBodyBytes = 32 * 1024 * 1024;
+
+    QStringList models;           // model ids served; defaultModels() when empty
+
+    bool operator==(const SimulatorConfig &) const = default;
+
+    // The same validation error as EngineConfig's: the field named, e.g. "dropRate".
+    using Error = ConfigError;
+
+    Error validate() const;
+    QJsonObject toJson() const;
+    // PATCH semantics: fields present in `json` replace base's, then validate.
+    // Unknown fields, wrong types and out-of-range values name the field; on
+    // error *out is untouched.
+    static Error fromJson(const QJsonObject &json, const SimulatorConfig &base, SimulatorConfig *out);
+
+    SimulatorModelLimits limitsFor(const QString &model) const;
+    QStringList effectiveModels() const;
+    static QStringList defaultModels();
+};
+
+Q_DECLARE_METATYPE(SimulatorConfig)

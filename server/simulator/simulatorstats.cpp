@@ -1,0 +1,39 @@
+#include "server/simulator/simulatorstats.h"
+
+namespace {
+
+template <typename Map>
+QJsonObject toObject(const Map &map)
+{
+    QJsonObject o;
+    for (auto it = map.cbegin(); it != map.cend(); ++it) {
+        if constexpr (std::is_same_v<typename Map::key_type, int>)
+            o.insert(QString::number(it.key()), double(it.value()));
+        else
+            o.insert(it.key(), double(it.value()));
+    }
+    return o;
+}
+
+} // namespace
+
+QJsonObject SimulatorStats::toJson() const
+{
+    return QJsonObject{
+        {QStringLiteral("requests"), double(requests)},
+        {QStringLiteral("badRequests"), double(badRequests)},
+        {QStringLiteral("callsPerRoute"), toObject(callsPerRoute)},
+        {QStringLiteral("callsPerModel"), toObject(callsPerModel)},
+        {QStringLiteral("responsesPerStatus"), toObject(responsesPerStatus)},
+        {QStringLiteral("faults"), toObject(faults)},
+        {QStringLiteral("rateLimited"), double(rateLimited)},
+        {QStringLiteral("inFlight"), inFlight},
+        {QStringLiteral("queued"), queued},
+        {QStringLiteral("maxInFlight"), maxInFlight},
+        {QStringLiteral("maxQueued"), maxQueued},
+        {QStringLiteral("completed"), double(completed)},
+        {QStringLiteral("promptTokens"), double(promptTokens)},
+        {QStringLiteral("outputTokens"), double(outputTokens)},
+        {QStringLiteral("openConnections"), openConnections},
+    };
+}

@@ -1,0 +1,86 @@
+// `sluice --capture-baseline` end to end: real Locust loads the embedded
+// gateway, whose upstream is a GeminiSimulator with a small, computable
+// capacity; the reported knee must sit at that capacity, and the written
+// PerformanceBaseline must load back and drive the drift detector.
+#include "core/drift/latencydriftsignal.h"
+#include "core/drift/performancebaseline.h"
+
+#include <QJsonDocument>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+namespace {
+const QString kSluice = QStringLiteral(SLUICE_BINARY_DIR "/app/sluice");
+}
+
+class TestCaptureBaseline : public QObject
+{
+    Q_OBJECT
+private slots:
+    void kneeMatchesTheSimulatorsCapacity()
+    {
+        // Capacity: K = 4 concurrent generations of 250 ms each = 16 req/s.
+        // fanout + batches of 1, so every agent request is one upstream call.
+        constexpr int K = 4;
+        constexpr double serviceSeconds = 0.25;
+        constexpr double capacity = K / serviceSeconds;
+        QTemporaryDir dir;
+        const QString config = dir.filePath(QStringLiteral("sluice.json"));
+        QFile f(config);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QJsonDocument(QJsonObject{
+                                  {QStringLiteral("simulator"), QJsonObject{{QStringLiteral("maxConcurrent"), K},
+                                                                            {QStringLiteral("baseLatencyMs"), serviceSeconds * 1000},
+                                                                            {QStringLiteral("tokensPerSecond"), 0},
+                                                                            {QStringLiteral("jitterSigma"), 0}}},
+                                  {QStringLiteral("engine"), QJsonObject{{QStringLiteral("packing"), QStringLiteral("fanout")},
+                                                                         {QStringLiteral("maxBatchSize"), 1},
+                                                                         {QStringLiteral("maxWaitMs"), 0},
+                                                                         // as many in flight as the upstream serves, so excess load queues in Sluice (visible as queue depth)
+                                                                         {QStringLiteral("maxInflightBatches"), K}}}})
+                    .toJson());
+        f.close();
+        const QString out = dir.filePath(QStringLiteral("baseline.json"));
+
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("SLUICE_MIX_LONG"), QStringLiteral("0"));
+        env.insert(QStringLiteral("SLUICE_MIX_STREAM"), QStringLiteral("0"));
+        env.insert(QStringLiteral("SLUICE_MIX_EMBED"), QStringLiteral("0"));
+        env.remove(QStringLiteral("GEMINI_API_KEY"));
+        p.setProcessEnvironment(env);
+        p.start(kSluice, {QStringLiteral("--capture-baseline"), out, QStringLiteral("--config"), config,
+                          QStringLiteral("--steps"), QStringLiteral("6"), QStringLiteral("--step-seconds"), QStringLiteral("5"),
+                          QStringLiteral("--users-per-step"), QStringLiteral("2")});
+        QVERIFY(p.waitForFinished(120000));
+        const QString log = QString::fromUtf8(p.readAllStandardError());
+        QVERIFY2(p.exitCode() == 0, qPrintable(log));
+        QVERIFY2(log.contains(QStringLiteral("step 6 done")), qPrintable(log));
+
+        PerformanceBaseline b;
+        QString error;
+        QVERIFY2(PerformanceBaseline::load(out, &b, &error), qPrintable(error));
+        QCOMPARE(b.steps.size(), 6);
+        QCOMPARE(b.loadProfile.value(QStringLiteral("tool")).toString(), QStringLiteral("locust"));
+        QCOMPARE(b.config.value(QStringLiteral("packing")).toString(), QStringLiteral("fanout"));
+        // The curve rises, then flattens at the capacity.
+        QVERIFY2(b.steps.first().achievedRps < capacity * 0.75, qPrintable(QString::number(b.steps.first().achievedRps)));
+        QVERIFY2(b.inflection.has_value(), qPrintable(log));
+        const double kneeRps = b.inflection->throughputRps;
+        QVERIFY2(qAbs(kneeRps - capacity) <= capacity * 0.15,
+                 qPrintable(QStringLiteral("knee at %1 req/s, capacity %2 req/s\n%3").arg(kneeRps).arg(capacity).arg(log)));
+        // Past the knee the gateway queues: latency and queue depth rise.
+        QVERIFY(b.steps.last().p95Ms > b.steps.first().p95Ms * 1.5);
+        QVERIFY(b.steps.last().queueDepthMean > b.steps.first().queueDepthMean);
+        // The healthy state is usable by the drift detector.
+        QVERIFY(b.healthy.p50Ms > serviceSeconds * 1000 * 0.9);
+        QCOMPARE(b.healthy.histogram.counts.size(), b.healthy.histogram.boundsMs.size() + 1);
+        LatencyDriftSignal drift;
+        drift.setBaseline(b);
+        QVERIFY(drift.hasBaseline());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCaptureBaseline)
+#include "tst_capturebaseline.moc"

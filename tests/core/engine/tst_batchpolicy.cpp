@@ -1,0 +1,140 @@
+#include "core/engine/batchpolicy.h"
+
+#include <QTest>
+
+#include <vector>
+
+using namespace std::chrono_literals;
+using Kind = PolicyDecision::Kind;
+
+Q_DECLARE_METATYPE(PolicyDecision::Kind)
+
+namespace {
+const SteadyTime t0 = SteadyTime{} + 1h;
+
+struct Q {
+    int size;
+    int ageMs;
+    double rate = 0;
+};
+} // namespace
+
+class TestBatchPolicy : public QObject
+{
+    Q_OBJECT
+private slots:
+    void decide_data()
+    {
+        QTest::addColumn<int>("maxBatch");
+        QTest::addColumn<int>("maxWaitMs");
+        QTest::addColumn<int>("maxInflight");
+        QTest::addColumn<int>("inflight");
+        QTest::addColumn<bool>("draining");
+        QTest::addColumn<bool>("adaptive");
+        QTest::addColumn<int>("quotaInMs");
+        QTest::addColumn<QList<int>>("sizes");
+        QTest::addColumn<QList<int>>("agesMs");
+        QTest::addColumn<QList<double>>("rates");
+        QTest::addColumn<PolicyDecision::Kind>("kind");
+        QTest::addColumn<int>("queueIndex");
+        QTest::addColumn<int>("count");
+        QTest::addColumn<int>("waitMs");
+
+        using L = QList<int>;
+        using D = QList<double>;
+        QTest::newRow("empty") << 8 << 10 << 4 << 0 << false << false << 0 << L{} << L{} << D{} << Kind::Idle << -1 << 0 << 0;
+        QTest::newRow("all queues empty") << 8 << 10 << 4 << 0 << false << false << 0 << L{0, 0} << L{0, 0} << D{0, 0}
+                                          << Kind::Idle << -1 << 0 << 0;
+        QTest::newRow("full batch dispatches at once") << 8 << 10 << 4 << 0 << false << false << 0 << L{8} << L{0} << D{0}
+                                                       << Kind::Dispatch << 0 << 8 << 0;
+        QTest::newRow("over-full takes maxBatch") << 8 << 10 << 4 << 0 << false << false << 0 << L{20} << L{0} << D{0}
+                                                  << Kind::Dispatch << 0 << 8 << 0;
+        QTest::newRow("partial waits remaining time") << 8 << 10 << 4 << 0 << false << false << 0 << L{3} << L{4} << D{0}
+                                                      << Kind::Wait << -1 << 0 << 6;
+        QTest::newRow("partial at max wait dispatches") << 8 << 10 << 4 << 0 << false << false << 0 << L{3} << L{10} << D{0}
+                                                        << Kind::Dispatch << 0 << 3 << 0;
+        QTest::newRow("zero wait dispatches singles") << 8 << 0 << 4 << 0 << false << false << 0 << L{1} << L{0} << D{0}
+                                                      << Kind::Dispatch << 0 << 1 << 0;
+        QTest::newRow("oldest ready key first") << 8 << 10 << 4 << 0 << false << false << 0 << L{8, 2, 3} << L{1, 30, 12}
+                                                << D{0, 0, 0} << Kind::Dispatch << 1 << 2 << 0;
+        QTest::newRow("earliest wait among keys") << 8 << 10 << 4 << 0 << false << false << 0 << L{1, 2} << L{2, 7}
+                                                  << D{0, 0} << Kind::Wait << -1 << 0 << 3;
+        QTest::newRow("no slot") << 8 << 10 << 4 << 4 << false << false << 0 << L{8} << L{50} << D{0}
+                                 << Kind::WaitForSlot << -1 << 0 << 0;
+        QTest::newRow("quota wait") << 8 << 10 << 4 << 0 << false << false << 250 << L{8} << L{50} << D{0}
+                                    << Kind::Wait << -1 << 0 << 250;
+        QTest::newRow("draining dispatches partial") << 8 << 10 << 4 << 0 << true << false << 0 << L{2} << L{0} << D{0}
+                                                     << Kind::Dispatch << 0 << 2 << 0;
+        QTest::newRow("adaptive: slow arrivals go now") << 8 << 10 << 4 << 0 << false << true << 0 << L{2} << L{1} << D{20}
+                                                        << Kind::Dispatch << 0 << 2 << 0;
+        QTest::newRow("adaptive: fast arrivals wait") << 8 << 10 << 4 << 0 << false << true << 0 << L{2} << L{1} << D{5000}
+                                                      << Kind::Wait << -1 << 0 << 9;
+    }
+
+    void decide()
+    {
+        QFETCH(int, maxBatch);
+        QFETCH(int, maxWaitMs);
+        QFETCH(int, maxInflight);
+        QFETCH(int, inflight);
+        QFETCH(bool, draining);
+        QFETCH(bool, adaptive);
+        QFETCH(int, quotaInMs);
+        QFETCH(QList<int>, sizes);
+        QFETCH(QList<int>, agesMs);
+        QFETCH(QList<double>, rates);
+        QFETCH(PolicyDecision::Kind, kind);
+        QFETCH(int, queueIndex);
+        QFETCH(int, count);
+        QFETCH(int, waitMs);
+
+        EngineConfig cfg;
+        cfg.maxBatchSize = maxBatch;
+        cfg.maxWaitMs = maxWaitMs;
+        cfg.maxInflightBatches = maxInflight;
+        cfg.adaptive = adaptive;
+
+        std::vector<KeyQueueView> views;
+        for (int i = 0; i < sizes.size(); ++i)
+            views.push_back({sizes[i], t0 - std::chrono::milliseconds(agesMs[i]), rates[i]});
+
+        PolicyInput in;
+        in.now = t0;
+        in.config = &cfg;
+        in.inflightBatches = inflight;
+        in.draining = draining;
+        in.quotaAvailableAt = t0 + std::chrono::milliseconds(quotaInMs);
+        in.queues = views;
+
+        const PolicyDecision d = BatchPolicy::decide(in);
+        QCOMPARE(d.kind, kind);
+        if (kind == Kind::Dispatch) {
+            QCOMPARE(d.queueIndex, queueIndex);
+            QCOMPARE(d.count, count);
+        }
+        if (kind == Kind::Wait)
+            QCOMPARE(std::chrono::duration_cast<std::chrono::milliseconds>(d.wait).count(), qint64(waitMs));
+    }
+
+    void adaptiveOverTargetStopsWaiting()
+    {
+        EngineConfig cfg;
+        cfg.maxBatchSize = 8;
+        cfg.maxWaitMs = 50;
+        cfg.adaptive = true;
+        cfg.targetP95Ms = 100;
+        const std::vector<KeyQueueView> views{{2, t0 - 1ms, 1e6}};
+        PolicyInput in;
+        in.now = t0;
+        in.config = &cfg;
+        in.queues = views;
+        in.quotaAvailableAt = t0;
+        in.liveP95 = 50ms;
+        QCOMPARE(BatchPolicy::decide(in).kind, Kind::Wait);
+        in.liveP95 = 150ms;
+        QCOMPARE(BatchPolicy::decide(in).kind, Kind::Dispatch);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestBatchPolicy)
+#include "tst_batchpolicy.moc"

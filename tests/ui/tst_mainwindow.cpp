@@ -1,0 +1,740 @@
+// MainWindow (the console) against a real gateway core: BatchInferenceEngine +
+// InferenceMetricsCollector + GeminiClient, with the real GeminiSimulator on
+// loopback as the upstream. Runs offscreen (QT_QPA_PLATFORM=offscreen).
+
+#include "core/drift/driftmonitor.h"
+#include "core/engine/batchinferenceengine.h"
+#include "core/gemini/geminiclient.h"
+#include "core/loadtest/loadtestcontroller.h"
+#include "core/metrics/inferencemetricscollector.h"
+#include "server/simulator/geminisimulator.h"
+#include "tests/support/userturn.h"
+#include "ui/charts/metricscharts.h"
+#include "ui/consolesettings.h"
+#include "ui/mainwindow.h"
+#include "ui/panels/enginecontrolpanel.h"
+#include "ui/panels/loadtestpanel.h"
+#include "ui/panels/upstreamsettingsdialog.h"
+
+#include <QAction>
+#include <QChartView>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDesktopServices>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonArray>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLineSeries>
+#include <QProgressBar>
+#include <QProgressDialog>
+#include <QPushButton>
+#include <QRadioButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QValueAxis>
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+using namespace std::chrono;
+using namespace std::chrono_literals;
+
+namespace {
+
+InferenceRequest request(int i)
+{
+    InferenceRequest r;
+    r.model = QStringLiteral("gemini-2.0-flash");
+    r.operation = Operation::GenerateContent;
+    r.body = userText(QStringLiteral("Question %1: why is the sky blue?").arg(i % 97));
+    return r;
+}
+
+// The embedded gateway core as app/ builds it, over a real simulator.
+struct Gateway {
+    GeminiSimulator sim;
+    std::unique_ptr<GeminiClient> client;
+    InferenceMetricsCollector metrics;
+    std::unique_ptr<BatchInferenceEngine> engine;
+
+    explicit Gateway(const SimulatorConfig &sc, const EngineConfig &ec = {})
+        : sim(sc)
+    {
+        if (!sim.start())
+            qFatal("simulator: %s", qPrintable(sim.errorString()));
+        GeminiClientConfig cc;
+        cc.baseUrl = sim.baseUrl();
+        cc.concurrency = 64;
+        client = std::make_unique<GeminiClient>(cc);
+        engine = std::make_unique<BatchInferenceEngine>(client.get(), ec, Clock::steady(), &metrics);
+        metrics.setGaugeSource([e = engine.get()] { return e->gauges(); });
+        engine->start();
+    }
+    ~Gateway()
+    {
+        metrics.setPublishInterval(0ms);
+        metrics.setGaugeSource({});
+        engine->stop();
+        engine.reset();
+        client.reset();
+        sim.stop();
+    }
+};
+
+SimulatorConfig fastSim()
+{
+    SimulatorConfig c;
+    c.baseLatencyMs = 0;
+    c.tokensPerSecond = 0;
+    c.jitterSigma = 0;
+    c.maxConcurrent = 256;
+    c.responseWords = 12;
+    return c;
+}
+
+// A closed-loop load generator on its own thread: keeps `target` requests
+// outstanding through the engine's submit path.
+class LoadThread
+{
+public:
+    LoadThread(BatchInferenceEngine *engine, int target)
+        : m_engine(engine), m_target(target)
+    {
+        m_thread = std::thread([this] { run(); });
+    }
+    ~LoadThread() { stop(); }
+    void setTarget(int t) { m_target.store(t); }
+    void stop()
+    {
+        m_stop.store(true);
+        if (m_thread.joinable())
+            m_thread.join();
+        while (m_outstanding.load() > 0)
+            std::this_thread::sleep_for(5ms);
+    }
+    quint64 completed() const { return m_completed.load(); }
+
+private:
+    void run()
+    {
+        int i = 0;
+        while (!m_stop.load()) {
+            if (m_outstanding.load() >= m_target.load()) {
+                std::this_thread::sleep_for(1ms);
+                continue;
+            }
+            m_outstanding.fetch_add(1);
+            const auto t = m_engine->submit(request(i++), [this](InferenceResult) {
+                m_completed.fetch_add(1);
+                m_outstanding.fetch_sub(1);
+            });
+            Q_UNUSED(t);
+        }
+    }
+    BatchInferenceEngine *m_engine;
+    std::atomic<int> m_target;
+    std::atomic<int> m_outstanding{0};
+    std::atomic<quint64> m_completed{0};
+    std::atomic<bool> m_stop{false};
+    std::thread m_thread;
+};
+
+// Lateness of a 20 ms QTimer on the UI thread: the event loop's latency.
+class LoopLatencyProbe : public QObject
+{
+public:
+    LoopLatencyProbe()
+    {
+        m_timer.setTimerType(Qt::PreciseTimer);
+        m_timer.setInterval(20);
+        QObject::connect(&m_timer, &QTimer::timeout, this, [this] {
+            const qint64 now = m_clock.nsecsElapsed();
+            if (m_last > 0)
+                m_lateMs.push_back(std::max(0.0, double(now - m_last) / 1e6 - 20.0));
+            m_last = now;
+        });
+        m_clock.start();
+        m_timer.start();
+    }
+    double percentile(double q) const
+    {
+        if (m_lateMs.empty())
+            return 0;
+        std::vector<double> v = m_lateMs;
+        std::sort(v.begin(), v.end());
+        return v[std::min(v.size() - 1, size_t(q * double(v.size())))];
+    }
+    size_t samples() const { return m_lateMs.size(); }
+
+private:
+    QTimer m_timer;
+    QElapsedTimer m_clock;
+    qint64 m_last = 0;
+    std::vector<double> m_lateMs;
+};
+
+ConsoleInfo info()
+{
+    ConsoleInfo i;
+    i.listeningUrl = QUrl(QStringLiteral("http://127.0.0.1:8080"));
+    i.dashboardUrl = QUrl(QStringLiteral("http://127.0.0.1:8080/"));
+    i.upstreamKind = QStringLiteral("simulator");
+    i.model = QStringLiteral("gemini-2.0-flash");
+    return i;
+}
+
+MetricsSnapshot snapshotAt(double t, double p99, int queue, int capacity)
+{
+    MetricsSnapshot s;
+    s.uptimeSeconds = t;
+    s.queueDepth = queue;
+    s.queueCapacity = capacity;
+    s.backpressure = double(queue) / capacity;
+    s.last10s.latency.p50Ms = p99 / 4;
+    s.last10s.latency.p95Ms = p99 / 2;
+    s.last10s.latency.p99Ms = p99;
+    s.last1s.requestsPerSecond = 100 + t;
+    s.last1s.promptTokensPerSecond = 1000;
+    s.last1s.outputTokensPerSecond = 500;
+    s.last10s.meanBatchSize = 8;
+    return s;
+}
+
+QSpinBox *spin(MainWindow &w, const char *field)
+{
+    return qobject_cast<QSpinBox *>(w.controls()->editor(QString::fromLatin1(field)));
+}
+
+} // namespace
+
+class UrlCatcher : public QObject
+{
+    Q_OBJECT
+public:
+    QList<QUrl> urls;
+public slots:
+    void open(const QUrl &url) { urls.append(url); }
+};
+
+class TestMainWindow : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        qunsetenv("GEMINI_API_KEY");
+        QFile::remove(ConsoleSettings::filePath());
+    }
+
+    void controlsApplyThroughValidatedPath()
+    {
+        Gateway gw(fastSim());
+        MainWindow w({gw.engine.get(), &gw.metrics}, info());
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QSignalSpy applied(w.controls(), &EngineControlPanel::configApplied);
+
+        // Controls start from the engine's config.
+        QCOMPARE(spin(w, "maxBatchSize")->value(), gw.engine->config().maxBatchSize);
+        QCOMPARE(spin(w, "maxQueue")->value(), gw.engine->config().maxQueue);
+
+        spin(w, "maxBatchSize")->setValue(32);
+        QCOMPARE(gw.engine->config().maxBatchSize, 32);
+
+        // Typed like a user: the value applies on Enter, not per keystroke.
+        QSpinBox *wait = spin(w, "maxWaitMs");
+        wait->setFocus();
+        wait->selectAll();
+        QTest::keyClicks(wait, QStringLiteral("25"));
+        QCOMPARE(gw.engine->config().maxWaitMs, EngineConfig().maxWaitMs);
+        QTest::keyClick(wait, Qt::Key_Return);
+        QCOMPARE(gw.engine->config().maxWaitMs, 25);
+
+        spin(w, "maxQueue")->setValue(500);
+        spin(w, "maxInflightBatches")->setValue(8);
+        spin(w, "requestTimeoutMs")->setValue(30000);
+        spin(w, "rpmLimit")->setValue(600);
+        spin(w, "tpmLimit")->setValue(100000);
+        auto *packing = qobject_cast<QComboBox *>(w.controls()->editor(QStringLiteral("packing")));
+        packing->setCurrentIndex(packing->findData(QStringLiteral("fanout")));
+        emit packing->activated(packing->currentIndex());
+        auto *adaptive = qobject_cast<QCheckBox *>(w.controls()->editor(QStringLiteral("adaptive")));
+        QVERIFY(!spin(w, "targetP95Ms")->isEnabled());
+        adaptive->setChecked(true);
+        QVERIFY(spin(w, "targetP95Ms")->isEnabled());
+        spin(w, "targetP95Ms")->setValue(750);
+
+        const EngineConfig c = gw.engine->config();
+        QCOMPARE(c.maxQueue, 500);
+        QCOMPARE(c.maxInflightBatches, 8);
+        QCOMPARE(c.requestTimeoutMs, 30000);
+        QCOMPARE(c.rpmLimit, 600);
+        QCOMPARE(c.tpmLimit, 100000);
+        QCOMPARE(c.packing, PackingMode::Fanout);
+        QVERIFY(c.adaptive);
+        QCOMPARE(c.targetP95Ms, 750);
+        QCOMPARE(applied.count(), 10);
+        // The queue gauge (and so /metrics, X-Queue-Capacity) follows the new limit.
+        QCOMPARE(gw.engine->gauges().queueCapacity, 500);
+    }
+
+    void invalidValueRefusedWithReason()
+    {
+        Gateway gw(fastSim());
+        MainWindow w({gw.engine.get(), &gw.metrics}, info());
+        w.show();
+        const EngineConfig before = gw.engine->config();
+        QSignalSpy refused(w.controls(), &EngineControlPanel::configRefused);
+        QSignalSpy changed(gw.engine.get(), &BatchInferenceEngine::configChanged);
+
+        spin(w, "maxQueue")->setValue(0);
+        QCOMPARE(gw.engine->config(), before);
+        QCOMPARE(refused.count(), 1);
+        QCOMPARE(refused.at(0).at(0).value<ConfigError>().field, QStringLiteral("maxQueue"));
+        const QString reason = w.controls()->errorText(QStringLiteral("maxQueue"));
+        QVERIFY2(reason.startsWith(QStringLiteral("maxQueue: must be an integer from 1 to")), qPrintable(reason));
+        QVERIFY(w.findChild<QLabel *>(QStringLiteral("maxQueueError"))->isVisible());
+
+        spin(w, "maxBatchSize")->setValue(5000);
+        QCOMPARE(gw.engine->config(), before);
+        QCOMPARE(w.controls()->errorText(QStringLiteral("maxBatchSize")),
+                 QStringLiteral("maxBatchSize: must be an integer from 1 to 1000"));
+        spin(w, "maxInflightBatches")->setValue(0);
+        QVERIFY(w.controls()->errorText(QStringLiteral("maxInflightBatches")).startsWith(QStringLiteral("maxInflightBatches:")));
+        QCOMPARE(gw.engine->config(), before);
+        QCOMPARE(changed.count(), 0);
+
+        // A valid value applies and clears the reasons.
+        spin(w, "maxBatchSize")->setValue(64);
+        QCOMPARE(gw.engine->config().maxBatchSize, 64);
+        QVERIFY(w.controls()->errorText(QStringLiteral("maxBatchSize")).isEmpty());
+    }
+
+    void changeElsewhereShowsWithoutEcho()
+    {
+        Gateway gw(fastSim());
+        MainWindow w({gw.engine.get(), &gw.metrics}, info());
+        w.show();
+        QSignalSpy applied(w.controls(), &EngineControlPanel::configApplied);
+        QSignalSpy changed(gw.engine.get(), &BatchInferenceEngine::configChanged);
+
+        // As PATCH /api/v1/config does, from another thread.
+        EngineConfig c = gw.engine->config();
+        c.maxBatchSize = 77;
+        c.maxQueue = 999;
+        c.packing = PackingMode::Fanout;
+        c.adaptive = true;
+        c.rpmLimit = 1200;
+        std::thread([&] { QVERIFY(gw.engine->setConfig(c).isNull()); }).join();
+
+        QTRY_COMPARE(spin(w, "maxBatchSize")->value(), 77);
+        QCOMPARE(spin(w, "maxQueue")->value(), 999);
+        QCOMPARE(spin(w, "rpmLimit")->value(), 1200);
+        QCOMPARE(qobject_cast<QComboBox *>(w.controls()->editor(QStringLiteral("packing")))->currentData().toString(),
+                 QStringLiteral("fanout"));
+        QVERIFY(qobject_cast<QCheckBox *>(w.controls()->editor(QStringLiteral("adaptive")))->isChecked());
+        QTest::qWait(50);
+        QCOMPARE(applied.count(), 0); // nothing was applied back
+        QCOMPARE(changed.count(), 1); // only the external change
+        QCOMPARE(gw.engine->config(), c);
+    }
+
+    void chartsFromSnapshotsDirectly()
+    {
+        Gateway gw(fastSim());
+        MainWindow w({gw.engine.get(), nullptr}, info());
+        w.show();
+        MetricsCharts *charts = w.charts();
+        for (int i = 1; i <= 20; ++i)
+            w.showSnapshot(snapshotAt(i * 0.25, 10.0 * i, i, 100));
+        QLineSeries *p99 = charts->series(MetricsCharts::Series::LatencyP99);
+        QCOMPARE(p99->count(), 20);
+        QCOMPARE(p99->at(19), QPointF(0, 200)); // newest at x = 0 ("seconds before now")
+        QCOMPARE(p99->at(0).x(), -4.75);
+        QCOMPARE(charts->series(MetricsCharts::Series::QueueCapacity)->at(19).y(), 100.0);
+        QCOMPARE(charts->series(MetricsCharts::Series::Backpressure)->at(19).y(), 20.0);
+        QCOMPARE(charts->series(MetricsCharts::Series::TokensPerSecond)->at(19).y(), 1500.0);
+        QCOMPARE(charts->series(MetricsCharts::Series::MaxBatchSize)->at(19).y(),
+                 double(gw.engine->config().maxBatchSize));
+        auto *y = qobject_cast<QValueAxis *>(charts->chartView(0)->chart()->axes(Qt::Vertical).first());
+        QVERIFY(y->max() >= 200);
+
+        // Pause: recorded, not drawn; resume draws the backlog.
+        QSignalSpy paused(charts, &MetricsCharts::pausedChanged);
+        w.pauseAction()->trigger();
+        QVERIFY(charts->isPaused());
+        const quint64 redraws = charts->redraws();
+        w.showSnapshot(snapshotAt(5.25, 300, 0, 100));
+        QCOMPARE(charts->redraws(), redraws);
+        QCOMPARE(p99->count(), 20);
+        QCOMPARE(charts->history(MetricsCharts::Series::LatencyP99).size(), 21);
+        w.pauseAction()->trigger();
+        QVERIFY(!charts->isPaused());
+        QCOMPARE(p99->count(), 21);
+        QCOMPARE(paused.count(), 2);
+
+        // Bounded: a long run keeps at most kHistoryCapacity samples and draws
+        // at most kMaxPointsPerSeries (+1) points per series.
+        for (int i = 0; i < 7000; ++i)
+            charts->addSnapshot(snapshotAt(6 + i * 0.1, 50, 10, 100));
+        QCOMPARE(charts->history(MetricsCharts::Series::LatencyP50).size(), MetricsCharts::kHistoryCapacity);
+        QVERIFY(p99->count() <= MetricsCharts::kMaxPointsPerSeries + 1);
+
+        // Window length selects the history shown.
+        charts->setWindowSeconds(30);
+        QVERIFY(p99->count() >= 300 && p99->count() <= 302);
+        QVERIFY(p99->at(0).x() >= -30);
+        auto *x = qobject_cast<QValueAxis *>(charts->chartView(2)->chart()->axes(Qt::Horizontal).first());
+        QCOMPARE(x->min(), -30.0);
+
+        // Zoom (what a rubber band does): all charts follow, live scrolling pauses.
+        qobject_cast<QValueAxis *>(charts->chartView(0)->chart()->axes(Qt::Horizontal).first())->setRange(-20, -10);
+        QVERIFY(charts->isZoomed());
+        QVERIFY(charts->isPaused());
+        QCOMPARE(x->min(), -20.0);
+        QCOMPARE(x->max(), -10.0);
+        charts->resetZoom();
+        QVERIFY(!charts->isZoomed());
+        QVERIFY(!charts->isPaused());
+        QCOMPARE(x->min(), -30.0);
+    }
+
+    void chartsFromCollectorTimer()
+    {
+        Gateway gw(fastSim());
+        MainWindow w({gw.engine.get(), &gw.metrics}, info());
+        w.show();
+        gw.metrics.setPublishInterval(100ms);
+        LoadThread load(gw.engine.get(), 16);
+        QTRY_VERIFY_WITH_TIMEOUT(w.charts()->snapshotsReceived() >= 25, 10000);
+        load.stop();
+        QLineSeries *rps = w.charts()->series(MetricsCharts::Series::RequestsPerSecond);
+        QVERIFY(rps->count() >= 25);
+        double top = 0;
+        for (const QPointF &p : rps->points())
+            top = std::max(top, p.y());
+        QVERIFY2(top > 0, "requests/s never rose above 0 under load");
+        QCOMPARE(w.charts()->series(MetricsCharts::Series::QueueCapacity)->points().constLast().y(),
+                 double(gw.engine->config().maxQueue));
+    }
+
+    void statusBarAndActions()
+    {
+        Gateway gw(fastSim());
+        MainWindow w({gw.engine.get(), &gw.metrics}, info());
+        w.show();
+        QVERIFY(w.driftText().contains(QStringLiteral("no baseline")));
+        QCOMPARE(w.upstreamText(), QStringLiteral("Upstream: GeminiSimulator (gemini-2.0-flash)"));
+        QVERIFY(w.backpressureText().contains(QStringLiteral("ok")));
+        QVERIFY(w.uptimeText().startsWith(QStringLiteral("Uptime 0:00:0")));
+        const auto labels = w.findChildren<QLabel *>();
+        const bool hasLink = std::any_of(labels.begin(), labels.end(), [](QLabel *l) {
+            return l->text().contains(QStringLiteral("<a href=\"http://127.0.0.1:8080/\">"));
+        });
+        QVERIFY(hasLink);
+
+        MetricsSnapshot full = snapshotAt(1, 10, 100, 100);
+        full.last1s.rejections.insert(QStringLiteral("queue_full"), 3);
+        w.showSnapshot(full);
+        QVERIFY2(w.backpressureText().contains(QStringLiteral("refusing")), qPrintable(w.backpressureText()));
+
+        ConsoleInfo gemini = info();
+        gemini.upstreamKind = QStringLiteral("gemini");
+        gemini.model = QStringLiteral("gemini-2.5-flash");
+        w.setConsoleInfo(gemini);
+        QCOMPARE(w.upstreamText(), QStringLiteral("Upstream: Gemini API (gemini-2.5-flash)"));
+        w.setDriftState(QStringLiteral("warn"), 0.42);
+        QVERIFY(w.driftText().contains(QStringLiteral("warn")));
+
+        UrlCatcher catcher;
+        QDesktopServices::setUrlHandler(QStringLiteral("http"), &catcher, "open");
+        w.openDashboardAction()->trigger();
+        QDesktopServices::unsetUrlHandler(QStringLiteral("http"));
+        QCOMPARE(catcher.urls, QList<QUrl>{QUrl(QStringLiteral("http://127.0.0.1:8080/"))});
+
+        QCOMPARE(w.pauseAction()->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_P));
+        QCOMPARE(w.openDashboardAction()->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_D));
+        QCOMPARE(w.exportBaselineAction()->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_E));
+        QCOMPARE(w.quitAction()->shortcut(), QKeySequence(QKeySequence::Quit));
+        w.activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QTest::keyClick(&w, Qt::Key_P, Qt::ControlModifier);
+        QVERIFY(w.charts()->isPaused());
+
+        // Without a LoadTestController and a baseline there is nothing to run or export, and it says why.
+        QVERIFY(!w.exportBaselineAction()->isEnabled());
+        QCOMPARE(w.exportBaselineAction()->toolTip(), QStringLiteral("Run a load test or import a baseline first"));
+        QVERIFY(!w.loadTestPanel()->startButton()->isEnabled());
+        QCOMPARE(w.loadTestPanel()->toolTip(), QStringLiteral("the load test needs the embedded gateway"));
+        QVERIFY(!w.loadTestPanel()->usersPerStep()->isEnabled());
+        QString error;
+        QVERIFY(!w.exportBaselineTo(QStringLiteral("/tmp/never-written.json"), &error));
+        QVERIFY(error.contains(QStringLiteral("no baseline yet")));
+        w.setBaselineExportAvailable(true);
+        QVERIFY(w.exportBaselineAction()->isEnabled());
+    }
+
+    void loadTestPanelRunsLocustAndExportsTheBaseline()
+    {
+        // Real Locust (2 steps x 3 s) against the simulator's Gemini routes;
+        // the panel shows progress and the curve, File → Export writes the
+        // baseline, and a loaded baseline drives the drift label.
+        Gateway gw(fastSim());
+        LoadTestController loadTests(&gw.metrics);
+        DriftMonitor drift(&gw.metrics);
+        ConsoleInfo i = info();
+        i.listeningUrl = gw.sim.baseUrl();
+        MainWindow w({gw.engine.get(), &gw.metrics, &loadTests, &drift}, i);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        LoadTestPanel *panel = w.loadTestPanel();
+        QVERIFY(panel->startButton()->isEnabled());
+        QVERIFY(!panel->stopButton()->isEnabled());
+        QVERIFY(!w.exportBaselineAction()->isEnabled());
+        QCOMPARE(w.driftText(), QStringLiteral("Drift: no baseline"));
+
+        panel->usersPerStep()->setValue(2);
+        panel->stepSeconds()->setValue(3);
+        panel->steps()->setValue(2);
+        QSignalSpy finished(&loadTests, &LoadTestController::finished);
+        panel->startButton()->click();
+        QTRY_VERIFY_WITH_TIMEOUT(panel->stopButton()->isEnabled(), 10000);
+        QVERIFY(!panel->startButton()->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(panel->progress()->text().contains(QStringLiteral("step")), 10000);
+        QVERIFY(finished.wait(60000));
+        QVERIFY2(finished.at(0).at(0).toBool(), qPrintable(finished.at(0).at(1).toString()));
+        QCOMPARE(panel->curvePoints(), 2);
+        QVERIFY(panel->startButton()->isEnabled());
+        QVERIFY(!panel->resultLabel()->text().isEmpty());
+        QVERIFY(w.exportBaselineAction()->isEnabled());
+
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("baseline.json"));
+        QString error;
+        QVERIFY2(w.exportBaselineTo(path, &error), qPrintable(error));
+        PerformanceBaseline b;
+        QVERIFY2(PerformanceBaseline::load(path, &b, &error), qPrintable(error));
+        QCOMPARE(b.steps.size(), 2);
+        QCOMPARE(b.loadProfile.value(QStringLiteral("stepSeconds")).toInt(), 3);
+
+        QVERIFY(drift.loadBaseline(path, &error));
+        QTRY_VERIFY(w.driftText().contains(QStringLiteral("unknown")));
+        QVERIFY(!drift.loadBaseline(dir.filePath(QStringLiteral("missing.json")), &error));
+        QVERIFY(error.contains(QStringLiteral("missing.json")));
+    }
+
+    void settingsPersist()
+    {
+        Gateway gw(fastSim());
+        {
+            MainWindow w({gw.engine.get(), &gw.metrics}, info());
+            w.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&w));
+            w.resize(1234, 777);
+            w.charts()->setWindowSeconds(300);
+            QVERIFY(w.close()); // idle: closes at once
+        }
+        struct stat st {};
+        QCOMPARE(::stat(QFile::encodeName(ConsoleSettings::filePath()).constData(), &st), 0);
+        QCOMPARE(st.st_mode & 0777, 0600u);
+        QVERIFY(ConsoleSettings::filePath().contains(QStringLiteral(".qttest")));
+
+        MainWindow w2({gw.engine.get(), &gw.metrics}, info());
+        w2.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w2));
+        QCOMPARE(w2.size(), QSize(1234, 777));
+        QCOMPARE(w2.charts()->windowSeconds(), 300);
+    }
+
+    void upstreamDialogKeepsKeySecret()
+    {
+        const QByteArray secret = "AIzaSy-test-secret-0123456789";
+        static QStringList logged;
+        logged.clear();
+        const QtMessageHandler previous = qInstallMessageHandler([](QtMsgType, const QMessageLogContext &, const QString &m) {
+            logged.append(m);
+        });
+        {
+            ConsoleSettings settings;
+            settings.setStoredApiKey({});
+            UpstreamSettingsDialog dialog(&settings);
+            QCOMPARE(dialog.apiKeyEdit()->echoMode(), QLineEdit::Password);
+            const auto labels = dialog.findChildren<QLabel *>();
+            QVERIFY(std::any_of(labels.begin(), labels.end(),
+                                [](QLabel *l) { return l->text().contains(QStringLiteral("next start")); }));
+
+            // Gemini without any key is refused.
+            dialog.geminiButton()->setChecked(true);
+            QString error;
+            QVERIFY(!dialog.save(&error));
+            QVERIFY(error.contains(QStringLiteral("API key")));
+
+            QSignalSpy saved(&dialog, &UpstreamSettingsDialog::upstreamSaved);
+            dialog.modelEdit()->setText(QStringLiteral("gemini-2.5-flash"));
+            QTest::keyClicks(dialog.apiKeyEdit(), QString::fromLatin1(secret));
+            QVERIFY(dialog.apiKeyEdit()->displayText() != QString::fromLatin1(secret));
+            dialog.accept();
+            QCOMPARE(saved.count(), 1);
+            QCOMPARE(saved.at(0).at(0).value<UpstreamChoice>().kind, UpstreamChoice::Kind::Gemini);
+            QVERIFY(dialog.apiKeyEdit()->text().isEmpty()); // not kept in the UI
+        }
+        qInstallMessageHandler(previous);
+        for (const QString &m : std::as_const(logged))
+            QVERIFY2(!m.contains(QString::fromLatin1(secret)), "the API key reached the log");
+
+        ConsoleSettings reread;
+        QCOMPARE(reread.effectiveApiKey(), secret);
+        QCOMPARE(reread.upstream().kind, UpstreamChoice::Kind::Gemini);
+        QCOMPARE(reread.upstream().model, QStringLiteral("gemini-2.5-flash"));
+        struct stat st {};
+        QCOMPARE(::stat(QFile::encodeName(ConsoleSettings::filePath()).constData(), &st), 0);
+        QCOMPARE(st.st_mode & 0777, 0600u);
+
+        // A reopened dialog never shows the stored key.
+        {
+            UpstreamSettingsDialog again(&reread);
+            QVERIFY(again.apiKeyEdit()->text().isEmpty());
+            QVERIFY(again.geminiButton()->isChecked());
+        }
+
+        // GEMINI_API_KEY wins over the file, and the field is disabled.
+        qputenv("GEMINI_API_KEY", "env-key");
+        QCOMPARE(reread.effectiveApiKey(), QByteArray("env-key"));
+        {
+            UpstreamSettingsDialog envDialog(&reread);
+            QVERIFY(!envDialog.apiKeyEdit()->isEnabled());
+        }
+        qunsetenv("GEMINI_API_KEY");
+        reread.setStoredApiKey({});
+        reread.setUpstream({});
+        QVERIFY(!reread.hasStoredApiKey());
+    }
+
+    void closeWhenIdleIsImmediate()
+    {
+        Gateway gw(fastSim());
+        MainWindow w({gw.engine.get(), &gw.metrics}, info());
+        w.show();
+        QSignalSpy closing(&w, &MainWindow::closeRequested);
+        QVERIFY(w.close());
+        QCOMPARE(closing.count(), 1);
+        QVERIFY(gw.engine->isDraining());
+    }
+
+    void closeDrainsWorkInFlight()
+    {
+        // Time-scaled simulator: ~225 ms per generation, 8 at once, so 240
+        // requests in batches of 8 take a while to finish.
+        SimulatorConfig sc;
+        sc.baseLatencyMs = 450;
+        sc.tokensPerSecond = 0;
+        sc.jitterSigma = 0.1;
+        sc.maxConcurrent = 8;
+        sc.responseWords = 12;
+        sc.timeScale = 0.5;
+        EngineConfig ec;
+        ec.maxBatchSize = 8;
+        ec.maxInflightBatches = 4;
+        ec.packing = PackingMode::Fanout;
+        Gateway gw(sc, ec);
+        MainWindow w({gw.engine.get(), &gw.metrics}, info());
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+
+        const int n = 240;
+        std::atomic<int> done{0}, ok{0};
+        for (int i = 0; i < n; ++i)
+            QVERIFY(gw.engine->submit(request(i), [&](InferenceResult r) {
+                if (r.status.ok())
+                    ok.fetch_add(1);
+                done.fetch_add(1);
+            }).admitted);
+        QTRY_VERIFY(gw.engine->counters().inflight > 0);
+
+        QSignalSpy closing(&w, &MainWindow::closeRequested);
+        QElapsedTimer t;
+        t.start();
+        QVERIFY(!w.close()); // deferred: work is queued / in flight
+        QCOMPARE(closing.count(), 1);
+        QVERIFY(w.isVisible());
+        QVERIFY(w.isDraining());
+        QVERIFY(w.drainDialog() && w.drainDialog()->isVisible());
+        QVERIFY2(w.drainDialog()->labelText().contains(QStringLiteral("in flight")), qPrintable(w.drainDialog()->labelText()));
+        // New work is refused while draining.
+        QVERIFY(!gw.engine->submit(request(0), [](InferenceResult) {}).admitted);
+
+        QTRY_VERIFY_WITH_TIMEOUT(!w.isVisible(), 30000);
+        qInfo("drain on close: %d requests finished in %lld ms before the window closed", n, t.elapsed());
+        const EngineCounters c = gw.engine->counters();
+        QCOMPARE(c.admitted, quint64(n));
+        QCOMPARE(c.completed, quint64(n));
+        QCOMPARE(c.queued, 0u);
+        QCOMPARE(c.inflight, 0u);
+        QCOMPARE(ok.load(), n);
+        QVERIFY(c.invariantHolds());
+    }
+
+    void responsiveUnderLoadAndScreenshot()
+    {
+        SimulatorConfig sc;
+        sc.baseLatencyMs = 120;
+        sc.tokensPerSecond = 400;
+        sc.jitterSigma = 0.35;
+        sc.maxConcurrent = 64;
+        sc.responseWords = 24;
+        sc.timeScale = 0.5;
+        EngineConfig ec;
+        ec.maxBatchSize = 16;
+        ec.maxWaitMs = 10;
+        ec.maxQueue = 1500;
+        ec.maxInflightBatches = 16;
+        Gateway gw(sc, ec);
+        MainWindow w({gw.engine.get(), &gw.metrics}, info());
+        w.resize(1400, 900);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.charts()->setWindowSeconds(30);
+        w.setConsoleInfo(info());
+
+        LoopLatencyProbe probe;
+        LoadThread load(gw.engine.get(), 50);
+        // A stepped load so the charts show the queue building up.
+        const int steps[] = {50, 150, 400, 900, 1200, 600};
+        for (int target : steps) {
+            load.setTarget(target);
+            QTest::qWait(4500);
+        }
+        const double p50 = probe.percentile(0.5), p99 = probe.percentile(0.99), max = probe.percentile(1.0);
+        const EngineCounters c = gw.engine->counters();
+        qInfo("UI event-loop latency under load (%zu samples of a 20 ms timer): p50 %.1f ms, p99 %.1f ms, max %.1f ms; "
+              "engine completed %llu requests, %llu batches, %llu snapshots drawn",
+              probe.samples(), p50, p99, max, static_cast<unsigned long long>(c.completed),
+              static_cast<unsigned long long>(c.batchesDispatched),
+              static_cast<unsigned long long>(w.charts()->redraws()));
+        QVERIFY2(p99 < 200, qPrintable(QStringLiteral("UI p99 latency %1 ms").arg(p99)));
+        QVERIFY(c.completed > 1000);
+        QVERIFY(w.charts()->snapshotsReceived() >= 60); // 4 Hz for 27 s
+
+        const QString dir = QStringLiteral(SLUICE_SOURCE_DIR "/tests/artifacts");
+        QVERIFY(QDir().mkpath(dir));
+        const QPixmap shot = w.grab();
+        QVERIFY(!shot.isNull());
+        QVERIFY(shot.save(dir + QStringLiteral("/console.png")));
+        qInfo("screenshot: %s/console.png (%dx%d)", qPrintable(dir), shot.width(), shot.height());
+        load.stop();
+    }
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_mainwindow.moc"
