@@ -62,20 +62,16 @@ BatchInferenceEngine::BatchInferenceEngine(InferenceBackend *backend, const Engi
     , m_clock(clock)
     , m_metrics(metrics)
     , m_config(std::make_shared<const EngineConfig>(config))
-    , m_rateOrigin(clock.now())
+    , m_drainRate(clock.now())
     , m_guard(std::make_shared<LifeGuard>(this))
 {
     qRegisterMetaType<EngineConfig>();
-    if (m_clock.isManual())
-        m_clockListener = m_clock.addListener([this] { wake(); });
 }
 
 BatchInferenceEngine::~BatchInferenceEngine()
 {
     stop();
     m_guard->detach();
-    if (m_clockListener >= 0)
-        m_clock.removeListener(m_clockListener);
 }
 
 void BatchInferenceEngine::start()
@@ -310,23 +306,10 @@ std::chrono::milliseconds BatchInferenceEngine::retryAfterHint() const
 
 double BatchInferenceEngine::drainRateLocked(SteadyTime now) const
 {
-    // Requests that left the queue (dispatched) per second over the last
-    // complete seconds of a 10 s ring.
-    const qint64 sec = duration_cast<seconds>(now - m_rateOrigin).count();
-    quint64 n = 0;
-    qint64 spanSeconds = 0;
-    for (const auto &[s, count] : m_rateBuckets) {
-        if (s < sec && s >= sec - qint64(m_rateBuckets.size())) {
-            n += count;
-        }
-    }
-    spanSeconds = std::min<qint64>(sec, qint64(m_rateBuckets.size()) - 1);
-    if (spanSeconds <= 0 || n == 0) {
-        // Nothing measured yet: a lower-bound estimate from the config,
-        // assuming one-second upstream calls on every in-flight slot.
-        return double(m_config->maxInflightBatches) * double(m_config->maxBatchSize);
-    }
-    return double(n) / double(spanSeconds);
+    // Nothing measured yet: a lower-bound estimate from the config, assuming
+    // one-second upstream calls on every in-flight slot.
+    return m_drainRate.perSecond(now).value_or(double(m_config->maxInflightBatches)
+                                               * double(m_config->maxBatchSize));
 }
 
 std::chrono::milliseconds BatchInferenceEngine::retryAfterLocked(SteadyTime now) const
@@ -335,15 +318,6 @@ std::chrono::milliseconds BatchInferenceEngine::retryAfterLocked(SteadyTime now)
     const double depth = double(m_counters.queued + m_counters.inflight) + 1.0;
     const double secs = std::clamp(depth / rate, 0.1, 600.0);
     return milliseconds(qint64(std::ceil(secs * 1000.0)));
-}
-
-void BatchInferenceEngine::wake()
-{
-    {
-        std::lock_guard lock(m_mutex);
-        m_wakePending = true;
-    }
-    m_cv.notify_one();
 }
 
 std::unique_ptr<BatchInferenceEngine::Pending>
@@ -386,39 +360,12 @@ void BatchInferenceEngine::expireLocked(SteadyTime now, std::vector<std::unique_
     }
 }
 
-void BatchInferenceEngine::pruneQuotaLocked(SteadyTime now)
-{
-    while (!m_quotaLog.empty() && std::get<0>(m_quotaLog.front()) <= now - minutes(1)) {
-        m_quotaCalls -= std::get<1>(m_quotaLog.front());
-        m_quotaTokens -= std::get<2>(m_quotaLog.front());
-        m_quotaLog.pop_front();
-    }
-}
-
 SteadyTime BatchInferenceEngine::quotaAvailableAtLocked(SteadyTime now, int calls, int tokens)
 {
+    // Each window only empties as time passes, so both fit from the later of their times on.
     const EngineConfig &cfg = *m_config;
-    if (cfg.rpmLimit <= 0 && cfg.tpmLimit <= 0)
-        return now;
-    pruneQuotaLocked(now);
-    // Walk the 60 s log from the oldest entry until enough has aged out.
-    long long usedCalls = m_quotaCalls;
-    long long usedTokens = m_quotaTokens;
-    const auto fits = [&] {
-        const bool callsOk = cfg.rpmLimit <= 0 || usedCalls + calls <= cfg.rpmLimit;
-        // A batch larger than the whole token budget may go once the window is empty.
-        const bool tokensOk = cfg.tpmLimit <= 0 || usedTokens + tokens <= cfg.tpmLimit || usedTokens == 0;
-        return callsOk && tokensOk;
-    };
-    if (fits())
-        return now;
-    for (const auto &[t, c, tok] : m_quotaLog) {
-        usedCalls -= c;
-        usedTokens -= tok;
-        if (fits())
-            return t + minutes(1);
-    }
-    return now;
+    return std::max(m_quotaCalls.availableAt(now, calls, cfg.rpmLimit),
+                    m_quotaTokens.availableAt(now, tokens, cfg.tpmLimit));
 }
 
 std::shared_ptr<Batch> BatchInferenceEngine::takeBatchLocked(KeyQueue &q, int count, SteadyTime now,
@@ -474,8 +421,6 @@ void BatchInferenceEngine::maybeSignalDrainedLocked(bool &signal)
 
 void BatchInferenceEngine::run()
 {
-    const std::shared_ptr<LifeGuard> guard = m_guard;
-
     std::vector<KeyQueueView> views;
     std::vector<std::unique_ptr<Pending>> expired;
     SteadyTime lastP95Read{};
@@ -538,98 +483,20 @@ void BatchInferenceEngine::run()
         }
 
         if (d.kind == PolicyDecision::Kind::Dispatch) {
-            KeyQueue &q = *m_queueOrder[size_t(d.queueIndex)];
-            // Exact quota cost of this batch before taking it (only when a quota is set).
-            const bool quota = cfg.rpmLimit > 0 || cfg.tpmLimit > 0;
-            int calls = 0;
-            int tokens = 0;
-            int packable = 0;
-            int n = 0;
-            for (const auto &p : q.items) {
-                if (!quota || n >= d.count)
-                    break;
-                if (!p->done)
-                    continue;
-                ++n;
-                tokens += p->request.estimatedTokens;
-                packable += p->request.packable ? 1 : 0;
-            }
-            SteadyTime at = now;
-            if (quota) {
-                Batch probe;
-                probe.operation = q.items.front()->request.operation;
-                probe.packing = cfg.packing;
-                probe.members.resize(size_t(n));
-                for (int i = 0; i < n; ++i) {
-                    probe.members[size_t(i)].request.operation = probe.operation;
-                    probe.members[size_t(i)].request.packable = i < packable;
-                    probe.members[size_t(i)].request.packableChecked = true;
-                }
-                calls = m_backend->upstreamCallsFor(probe);
-                at = quotaAvailableAtLocked(now, calls, tokens);
-            }
-            if (at > now) {
-                // Quota exhausted: hold the batch; admission keeps pushing back once the queue fills.
-                if (m_clock.isManual())
-                    m_cv.wait(lock, [this] { return m_wakePending || m_stopping; });
-                else
-                    m_cv.wait_until(lock, steady_clock::now() + (at - now), [this] { return m_wakePending || m_stopping; });
-                continue;
-            }
-
-            std::vector<std::unique_ptr<Pending>> members;
-            std::shared_ptr<Batch> batch = takeBatchLocked(q, d.count, now, members);
-            const int size = int(members.size());
-            if (size == 0)
-                continue;
-            if (!quota)
-                calls = m_backend->upstreamCallsFor(*batch);
-            m_quotaLog.emplace_back(now, calls, tokens);
-            m_quotaCalls += calls;
-            m_quotaTokens += tokens;
-            m_counters.queued -= quint64(size);
-            m_counters.inflight += quint64(size);
-            ++m_counters.inflightBatches;
-            ++m_counters.batchesDispatched;
-            m_counters.upstreamCalls += quint64(calls);
-            lastDispatch = now;
-            const qint64 sec = duration_cast<seconds>(now - m_rateOrigin).count();
-            auto &bucket = m_rateBuckets[size_t(sec % qint64(m_rateBuckets.size()))];
-            if (bucket.first != sec)
-                bucket = {sec, 0};
-            bucket.second += quint64(size);
-            lock.unlock();
-
-            auto shared = std::make_shared<std::vector<std::unique_ptr<Pending>>>(std::move(members));
-            auto once = std::make_shared<std::atomic_bool>(false);
-            std::shared_ptr<const Batch> constBatch = batch;
-            m_backend->execute(constBatch, [guard, constBatch, shared, once](std::vector<InferenceResult> results) {
-                if (once->exchange(true)) {
-                    qCWarning(lcEngine) << "backend completed batch" << constBatch->id << "twice; ignored";
-                    return;
-                }
-                if (BatchInferenceEngine *engine = guard->enter()) {
-                    engine->onBatchDone(constBatch, std::move(*shared), std::move(results));
-                    guard->leave();
-                    return;
-                }
-                for (size_t i = 0; i < shared->size(); ++i)
-                    (*shared)[i]->done(i < results.size() ? std::move(results[i])
-                                                          : InferenceResult::fromStatus(Status::error(StatusCode::Unavailable, QStringLiteral("engine stopped"))));
-            });
-            lock.lock();
+            if (dispatchLocked(lock, *m_queueOrder[size_t(d.queueIndex)], d.count, now, cfg))
+                lastDispatch = now;
             continue;
         }
 
-        // Sleep until the policy's wait, the earliest queued deadline, or a wake-up.
-        Nanos wait = Nanos::max();
-        if (d.kind == PolicyDecision::Kind::Wait)
-            wait = d.wait;
-        if (!m_deadlines.empty())
-            wait = std::min<Nanos>(wait, std::max<Nanos>(m_deadlines.top().first - now, Nanos(0)));
         if (m_wakePending)
             continue;
-        if (wait == Nanos::max() && !m_clock.isManual() && cfg.maxWaitMs > 0 && now - lastDispatch < seconds(1)) {
+        // Sleep until the policy's wait, the earliest queued deadline, or a wake-up.
+        SteadyTime until = SteadyTime::max();
+        if (d.kind == PolicyDecision::Kind::Wait)
+            until = now + d.wait;
+        if (!m_deadlines.empty())
+            until = std::min(until, m_deadlines.top().first);
+        if (until == SteadyTime::max() && cfg.maxWaitMs > 0 && now - lastDispatch < seconds(1)) {
             // Busy a moment ago and nothing queued now: linger for maxWaitMs
             // instead of sleeping until woken. Under load the next request
             // arrives within that time, and its submit() spares a futex wake
@@ -638,15 +505,71 @@ void BatchInferenceEngine::run()
             // newcomer's own maxWaitMs. One second after the last dispatch the
             // engine sleeps for good (no idle wake-ups).
             m_lingering = true;
-            m_cv.wait_until(lock, steady_clock::now() + milliseconds(cfg.maxWaitMs),
-                            [this] { return m_wakePending || m_stopping; });
+            m_clock.waitUntil(m_cv, lock, now + milliseconds(cfg.maxWaitMs), m_woken);
             m_lingering = false;
-        } else if (wait == Nanos::max() || m_clock.isManual()) {
-            m_cv.wait(lock, [this] { return m_wakePending || m_stopping; });
-        } else if (wait > Nanos(0)) {
-            m_cv.wait_until(lock, steady_clock::now() + wait, [this] { return m_wakePending || m_stopping; });
+        } else {
+            m_clock.waitUntil(m_cv, lock, until, m_woken);
         }
     }
+}
+
+bool BatchInferenceEngine::dispatchLocked(std::unique_lock<std::mutex> &lock, KeyQueue &q, int count,
+                                          SteadyTime now, const EngineConfig &cfg)
+{
+    // What the members this dispatch takes cost upstream, before taking them.
+    m_planned.clear();
+    int tokens = 0;
+    for (const auto &p : q.items) {
+        if (int(m_planned.size()) >= count)
+            break;
+        if (!p->done)
+            continue;
+        m_planned.push_back(&p->request);
+        tokens += p->request.estimatedTokens;
+    }
+    if (m_planned.empty())
+        return false;
+    const int calls = m_backend->upstreamCallsFor(m_planned.front()->operation, cfg.packing, m_planned);
+    const SteadyTime quotaAt = quotaAvailableAtLocked(now, calls, tokens);
+    if (quotaAt > now) {
+        // Quota exhausted: hold the batch; admission keeps pushing back once the queue fills.
+        m_clock.waitUntil(m_cv, lock, quotaAt, m_woken);
+        return false;
+    }
+
+    std::vector<std::unique_ptr<Pending>> members;
+    std::shared_ptr<Batch> batch = takeBatchLocked(q, count, now, members);
+    const int size = int(members.size());
+    batch->upstreamCalls = calls;
+    m_quotaCalls.record(now, calls);
+    m_quotaTokens.record(now, tokens);
+    m_drainRate.record(now, quint64(size));
+    m_counters.queued -= quint64(size);
+    m_counters.inflight += quint64(size);
+    ++m_counters.inflightBatches;
+    ++m_counters.batchesDispatched;
+    m_counters.upstreamCalls += quint64(calls);
+    lock.unlock();
+
+    auto shared = std::make_shared<std::vector<std::unique_ptr<Pending>>>(std::move(members));
+    auto once = std::make_shared<std::atomic_bool>(false);
+    std::shared_ptr<const Batch> constBatch = batch;
+    m_backend->execute(constBatch, [guard = m_guard, constBatch, shared, once](std::vector<InferenceResult> results) {
+        if (once->exchange(true)) {
+            qCWarning(lcEngine) << "backend completed batch" << constBatch->id << "twice; ignored";
+            return;
+        }
+        if (BatchInferenceEngine *engine = guard->enter()) {
+            engine->onBatchDone(constBatch, std::move(*shared), std::move(results));
+            guard->leave();
+            return;
+        }
+        for (size_t i = 0; i < shared->size(); ++i)
+            (*shared)[i]->done(i < results.size() ? std::move(results[i])
+                                                  : InferenceResult::fromStatus(Status::error(StatusCode::Unavailable, QStringLiteral("engine stopped"))));
+    });
+    lock.lock();
+    return true;
 }
 
 void BatchInferenceEngine::onBatchDone(std::shared_ptr<const Batch> batch,
@@ -690,7 +613,7 @@ void BatchInferenceEngine::onBatchDone(std::shared_ptr<const Batch> batch,
     if (wake)
         m_cv.notify_all();
     if (m_metrics) {
-        m_metrics->recordBatch(size, now - batch->dispatchedAt, m_backend->upstreamCallsFor(*batch), errors > 0 ? 1 : 0);
+        m_metrics->recordBatch(size, now - batch->dispatchedAt, batch->upstreamCalls, errors > 0 ? 1 : 0);
         for (int i = 0; i < size; ++i) {
             const InferenceResult &r = results[size_t(i)];
             m_metrics->recordCompletion(r.status.ok() ? Outcome::Ok : Outcome::Failed, r.totalTime, r.queueWait,

@@ -1,10 +1,12 @@
 #pragma once
 
 #include "core/engine/batchpolicy.h"
+#include "core/engine/drainrateestimator.h"
 #include "core/engine/engineconfig.h"
 #include "core/engine/inferencebackend.h"
 #include "core/engine/inferencerequest.h"
 #include "core/metrics/inferencemetricscollector.h"
+#include "core/quota/ratewindow.h"
 #include "core/util/clock.h"
 
 #include <QFuture>
@@ -107,7 +109,8 @@ public:
 
     // The clock time at which the engine thread last evaluated the batch
     // policy. Lets a test know the engine has acted on a clock advance
-    // (lastEvaluation() >= clock.now()) without sleeping.
+    // (lastEvaluation() >= clock.now()) without sleeping: the engine waits
+    // through Clock::waitUntil, which a ManualClock ends at every advance.
     SteadyTime lastEvaluation() const;
 
 signals:
@@ -120,7 +123,11 @@ private:
     using Deadline = std::pair<SteadyTime, quint64>;
 
     void run();
-    void wake();
+    // Takes `count` members of `q` and hands them to the backend (the lock is
+    // released meanwhile); false, after waiting at most until the quota
+    // frees, when the upstream quota does not allow them yet.
+    bool dispatchLocked(std::unique_lock<std::mutex> &lock, KeyQueue &q, int count, SteadyTime now,
+                        const EngineConfig &cfg);
     void expireLocked(SteadyTime now, std::vector<std::unique_ptr<Pending>> &expired);
     std::unique_ptr<Pending> removeQueuedLocked(std::unordered_map<quint64, Pending *>::iterator it);
     std::shared_ptr<Batch> takeBatchLocked(KeyQueue &q, int count, SteadyTime now,
@@ -128,7 +135,6 @@ private:
     void onBatchDone(std::shared_ptr<const Batch> batch, std::vector<std::unique_ptr<Pending>> members,
                      std::vector<InferenceResult> results);
     SteadyTime quotaAvailableAtLocked(SteadyTime now, int calls, int tokens);
-    void pruneQuotaLocked(SteadyTime now);
     std::chrono::milliseconds retryAfterLocked(SteadyTime now) const;
     double drainRateLocked(SteadyTime now) const;
     void completeOutsideLock(std::vector<std::unique_ptr<Pending>> &pending, const Status &status,
@@ -138,10 +144,11 @@ private:
     InferenceBackend *m_backend;
     Clock &m_clock;
     InferenceMetricsCollector *m_metrics;
-    int m_clockListener = -1;
 
     mutable std::mutex m_mutex;
     std::condition_variable m_cv;
+    const std::function<bool()> m_woken = [this] { return m_wakePending || m_stopping; };
+    std::vector<const InferenceRequest *> m_planned; // dispatchLocked()'s scratch, engine thread only
     bool m_wakePending = false;
     // The engine thread is in a short timed wait right after dispatching, with
     // nothing queued: it looks at the queues again within maxWaitMs anyway,
@@ -160,14 +167,11 @@ private:
     EngineCounters m_counters;
     SteadyTime m_lastEvaluation{};
 
-    // Upstream quota: calls and tokens dispatched in the last 60 s.
-    std::deque<std::tuple<SteadyTime, int, int>> m_quotaLog;
-    long long m_quotaCalls = 0;
-    long long m_quotaTokens = 0;
-
-    // Drain-rate estimate: completions per 1 s bucket over the last 10 s.
-    std::array<std::pair<qint64, quint64>, 10> m_rateBuckets{};
-    SteadyTime m_rateOrigin;
+    // Upstream quota (rpmLimit, tpmLimit): calls and tokens dispatched in the last minute.
+    RateWindow m_quotaCalls;
+    RateWindow m_quotaTokens;
+    // Requests dispatched per second, for the Retry-After of a full queue.
+    DrainRateEstimator m_drainRate;
 
     QThread *m_thread = nullptr;
 

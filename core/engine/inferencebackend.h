@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <vector>
 
 struct BatchMember {
@@ -26,6 +27,7 @@ struct Batch {
     PackingMode packing = PackingMode::Pack;
     RetryPolicy retry;
     SteadyTime dispatchedAt;
+    int upstreamCalls = 0;   // what upstreamCallsFor() counted at dispatch
     std::vector<BatchMember> members;
 };
 
@@ -45,11 +47,14 @@ public:
 
     virtual void execute(std::shared_ptr<const Batch> batch, BatchCompletion done) = 0;
 
-    // Upstream calls this batch will cost, for the engine's rpmLimit accounting.
-    virtual int upstreamCallsFor(const Batch &batch) const;
+    // Upstream calls `requests` (one batch key) will cost when dispatched
+    // together in `mode`, for the engine's rpmLimit accounting. The default:
+    // pack → one call for the packable members plus one per other member;
+    // fanout and countTokens → one per member; embeddings → ceil(n / 100)
+    // batchEmbedContents calls. Called on the engine thread, under its lock:
+    // it must be cheap and must not call back into the engine.
+    virtual int upstreamCallsFor(Operation op, PackingMode mode,
+                                 std::span<const InferenceRequest *const> requests) const;
+    // The same for a built batch.
+    int upstreamCallsFor(const Batch &batch) const;
 };
-
-// The default count: pack → one call for the packable members plus one per
-// non-packable member; fanout and countTokens → one per member;
-// embeddings → ceil(n / 100) batchEmbedContents calls.
-int defaultUpstreamCalls(const Batch &batch);

@@ -216,27 +216,28 @@ void GeminiClient::getModel(const QString &model, SteadyTime deadline, ResultCal
     send(std::move(c));
 }
 
-int GeminiClient::upstreamCallsFor(const Batch &batch) const
+int GeminiClient::upstreamCallsFor(Operation op, PackingMode mode,
+                                   std::span<const InferenceRequest *const> requests) const
 {
-    const int n = int(batch.members.size());
-    switch (batch.operation) {
+    const int n = int(requests.size());
+    switch (op) {
     case Operation::EmbedContent:
         return (n + kMaxEmbedPerCall - 1) / kMaxEmbedPerCall;
     case Operation::BatchEmbedContents: {
         int calls = 0;
-        for (const auto &m : batch.members)
-            calls += embedCallsFor(m.request.body);
+        for (const InferenceRequest *r : requests)
+            calls += embedCallsFor(r->body);
         return calls;
     }
     case Operation::CountTokens:
         return n;
     case Operation::GenerateContent:
     case Operation::StreamGenerateContent: {
-        if (batch.packing == PackingMode::Fanout)
+        if (mode == PackingMode::Fanout)
             return n;
         int packable = 0;
-        for (const auto &m : batch.members)
-            packable += PackCodec::isPackable(m.request) ? 1 : 0;
+        for (const InferenceRequest *r : requests)
+            packable += PackCodec::isPackable(*r) ? 1 : 0;
         // A lone packable member is sent as a normal call: one call either way.
         // Re-issues of members missing from a pack answer are not predictable here.
         return (packable > 0 ? 1 : 0) + (n - packable);

@@ -94,7 +94,9 @@ public:
 
     // InferenceBackend
     void execute(std::shared_ptr<const Batch> batch, BatchCompletion done) override;
-    int upstreamCallsFor(const Batch &batch) const override;
+    int upstreamCallsFor(Operation op, PackingMode mode,
+                         std::span<const InferenceRequest *const> requests) const override;
+    using InferenceBackend::upstreamCallsFor;
 
     // One unbatched call of `op` for `model` (bare id or "models/id") with the
     // agent's body, retried per `retry` (default: the config's) until
