@@ -1,5 +1,7 @@
 #include "core/http/http1responseparser.h"
 
+#include "core/http/httpheaderblock.h"
+
 #include <algorithm>
 #include <limits>
 
@@ -8,20 +10,6 @@ namespace {
 // A chunk-size line is a hex number plus optional extensions; nothing real is
 // longer than this.
 constexpr qsizetype kMaxChunkSizeLine = 4096;
-
-bool isTchar(char c)
-{
-    // RFC 9110 token characters.
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        return true;
-    default:
-        return false;
-    }
-}
 
 bool isDigit(char c)
 {
@@ -37,39 +25,6 @@ int hexValue(char c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
-}
-
-// A non-empty run of digits, no sign, no overflow; -1 otherwise.
-qint64 parseDecimal(QByteArrayView s)
-{
-    if (s.isEmpty())
-        return -1;
-    qint64 v = 0;
-    for (char c : s) {
-        if (!isDigit(c))
-            return -1;
-        const int d = c - '0';
-        if (v > (std::numeric_limits<qint64>::max() - d) / 10)
-            return -1;
-        v = v * 10 + d;
-    }
-    return v;
-}
-
-// Calls fn(token) for each comma-separated, trimmed, non-empty element.
-template <typename Fn>
-void forEachListElement(QByteArrayView list, Fn fn)
-{
-    qsizetype start = 0;
-    while (start <= list.size()) {
-        qsizetype comma = list.indexOf(',', start);
-        if (comma < 0)
-            comma = list.size();
-        const QByteArrayView element = list.sliced(start, comma - start).trimmed();
-        if (!element.isEmpty())
-            fn(element);
-        start = comma + 1;
-    }
 }
 
 } // namespace
@@ -271,17 +226,12 @@ bool Http1ResponseParser::onHeaderLine(QByteArrayView line, Headers &into)
         }
         return true;
     }
-    const qsizetype colon = line.indexOf(':');
-    if (colon <= 0) {
+    HttpHeaderBlock::Field field;
+    if (HttpHeaderBlock::parseFieldLine(line, &field) != HttpHeaderBlock::Error::None) {
         fail(QStringLiteral("malformed header line"));
         return false;
     }
-    const QByteArrayView name = line.first(colon);
-    if (!std::all_of(name.begin(), name.end(), isTchar)) {
-        fail(QStringLiteral("malformed header line"));
-        return false;
-    }
-    into.append({name.toByteArray().toLower(), line.sliced(colon + 1).trimmed().toByteArray()});
+    into.append({field.name.toByteArray().toLower(), field.value.toByteArray()});
     return true;
 }
 
@@ -308,7 +258,7 @@ bool Http1ResponseParser::onHeadersEnd()
     bool badLength = false;
     for (const auto &h : std::as_const(m_headers)) {
         if (h.first == "connection") {
-            forEachListElement(h.second, [&](QByteArrayView token) {
+            HttpHeaderBlock::forEachListElement(h.second, [&](QByteArrayView token) {
                 if (token.compare("close", Qt::CaseInsensitive) == 0)
                     close = true;
                 else if (token.compare("keep-alive", Qt::CaseInsensitive) == 0)
@@ -316,12 +266,12 @@ bool Http1ResponseParser::onHeadersEnd()
             });
         } else if (h.first == "transfer-encoding") {
             hasTransferEncoding = true;
-            forEachListElement(h.second, [&](QByteArrayView coding) { lastCoding = coding; });
+            HttpHeaderBlock::forEachListElement(h.second, [&](QByteArrayView coding) { lastCoding = coding; });
         } else if (h.first == "content-length") {
             bool any = false;
-            forEachListElement(h.second, [&](QByteArrayView value) {
+            HttpHeaderBlock::forEachListElement(h.second, [&](QByteArrayView value) {
                 any = true;
-                const qint64 v = parseDecimal(value);
+                const qint64 v = HttpHeaderBlock::parseDecimal(value);
                 if (v < 0 || (length >= 0 && v != length))
                     badLength = true;
                 else

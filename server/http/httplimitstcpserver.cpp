@@ -1,5 +1,7 @@
 #include "server/http/httplimitstcpserver.h"
 
+#include "core/http/httpheaderblock.h"
+
 #include <QTcpSocket>
 
 #include <sys/socket.h>
@@ -10,38 +12,34 @@ namespace {
 
 constexpr qint64 kLingerMs = 2000; // how long a rejected connection may keep sending before it is aborted
 
-// The headers this filter acts on, from a raw header block (the first of
-// each; empty when absent), found in one pass over the lines.
-struct FilterHeaders {
-    QByteArrayView transferEncoding;
-    QByteArrayView contentLength;
-    QByteArrayView expect;
-};
-
-FilterHeaders filterHeaders(QByteArrayView block)
+// A request line as RFC 9112 §3 has it: method SP request-target SP HTTP/1.x,
+// the method a token, the target without whitespace or control characters.
+bool validRequestLine(QByteArrayView line)
 {
-    FilterHeaders h;
-    qsizetype pos = block.indexOf("\r\n"); // past the request line
-    while (pos >= 0 && pos + 2 < block.size()) {
-        const qsizetype start = pos + 2;
-        const qsizetype end = block.indexOf("\r\n", start);
-        if (end < 0 || end == start)
-            break;
-        const QByteArrayView line = block.sliced(start, end - start);
-        const qsizetype colon = line.indexOf(':');
-        const QByteArrayView name = line.first(std::max<qsizetype>(colon, 0));
-        QByteArrayView *slot = nullptr;
-        if (name.compare("content-length", Qt::CaseInsensitive) == 0)
-            slot = &h.contentLength;
-        else if (name.compare("transfer-encoding", Qt::CaseInsensitive) == 0)
-            slot = &h.transferEncoding;
-        else if (name.compare("expect", Qt::CaseInsensitive) == 0)
-            slot = &h.expect;
-        if (slot && slot->isNull())
-            *slot = line.sliced(colon + 1).trimmed();
-        pos = end;
+    const qsizetype sp1 = line.indexOf(' ');
+    const qsizetype sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
+    if (sp2 < 0 || !HttpHeaderBlock::isToken(line.first(sp1)))
+        return false;
+    const QByteArrayView target = line.sliced(sp1 + 1, sp2 - sp1 - 1);
+    const QByteArrayView version = line.sliced(sp2 + 1);
+    if (target.isEmpty() || (version != "HTTP/1.1" && version != "HTTP/1.0"))
+        return false;
+    for (char c : target) {
+        if (uchar(c) <= 0x20 || uchar(c) == 0x7f)
+            return false;
     }
-    return h;
+    return true;
+}
+
+// Qt's parser acts on a request line as soon as its line end is in (it
+// closes the connection, without an answer, on one it cannot read), so a
+// head still incomplete is judged on its first line already.
+bool requestLinePlausible(QByteArrayView partialHead)
+{
+    const qsizetype lf = partialHead.indexOf('\n');
+    if (lf < 0)
+        return true;
+    return lf > 0 && partialHead[lf - 1] == '\r' && validRequestLine(partialHead.first(lf - 1));
 }
 
 } // namespace
@@ -108,6 +106,12 @@ void HttpLimitsTcpServer::responseWritten(QTcpSocket *socket)
     c->lastActivityMs = nowMs();
 }
 
+void HttpLimitsTcpServer::release(QTcpSocket *socket)
+{
+    if (m_connections.erase(socket) > 0)
+        disconnect(socket, nullptr, this, nullptr);
+}
+
 void HttpLimitsTcpServer::onReadyRead(Connection *c)
 {
     c->lastActivityMs = nowMs();
@@ -129,35 +133,48 @@ void HttpLimitsTcpServer::consume(Connection *c, const char *data, qint64 size)
     qint64 pos = 0;
     while (pos < size && c->phase != Connection::Phase::Rejected) {
         if (c->phase == Connection::Phase::Idle) {
+            // Line ends between requests are skipped, as Qt's parser skips them.
+            while (pos < size && (data[pos] == '\r' || data[pos] == '\n'))
+                ++pos;
+            if (pos == size)
+                break;
             c->phase = Connection::Phase::Headers;
             c->headers.clear();
             c->headerStartMs = nowMs();
         }
         if (c->phase == Connection::Phase::Headers) {
-            QByteArrayView block; // the complete header block, once its blank line is here
+            QByteArrayView block; // the complete header block, once its empty line is here
+            HttpHeaderBlock::End end;
             if (c->headers.isEmpty()) {
                 // The usual case, a whole header block in one read: checked in place.
-                const QByteArrayView chunk(data + pos, size - pos);
-                const qsizetype end = chunk.indexOf("\r\n\r\n");
-                if (end >= 0) {
-                    block = chunk.first(end + 4);
-                    pos += end + 4;
+                end = HttpHeaderBlock::findEnd(QByteArrayView(data + pos, size - pos));
+                if (end.end >= 0) {
+                    block = QByteArrayView(data + pos, end.end);
+                    pos += end.end;
                 }
             }
-            if (block.isNull()) {
-                // Headers split over reads: collected until the blank line.
+            if (block.isNull() && end.error == HttpHeaderBlock::Error::None) {
+                // Headers split over reads: collected until the empty line.
                 const qsizetype before = c->headers.size();
                 c->headers.append(data + pos, qsizetype(size - pos));
-                const qsizetype end = c->headers.indexOf("\r\n\r\n", std::max<qsizetype>(0, before - 3));
-                if (end < 0) {
+                end = HttpHeaderBlock::findEnd(c->headers, before);
+                if (end.end < 0 && end.error == HttpHeaderBlock::Error::None) {
                     pos = size;
                     if (c->headers.size() > m_limits.maxHeaderBytes)
                         reject(c, 431, QStringLiteral("request headers exceed %1 bytes").arg(m_limits.maxHeaderBytes));
+                    else if (!requestLinePlausible(c->headers))
+                        reject(c, 400, QStringLiteral("malformed request line (expected METHOD SP TARGET SP HTTP/1.1)"));
                     break;
                 }
-                pos += end + 4 - before;
-                c->headers.truncate(end + 4);
-                block = c->headers;
+                if (end.end >= 0) {
+                    pos += end.end - before;
+                    c->headers.truncate(end.end);
+                    block = c->headers;
+                }
+            }
+            if (end.error != HttpHeaderBlock::Error::None) {
+                reject(c, 400, QStringLiteral("malformed request head: %1").arg(HttpHeaderBlock::describe(end.error)));
+                break;
             }
             if (block.size() > m_limits.maxHeaderBytes) {
                 reject(c, 431, QStringLiteral("request headers exceed %1 bytes").arg(m_limits.maxHeaderBytes));
@@ -179,18 +196,54 @@ void HttpLimitsTcpServer::consume(Connection *c, const char *data, qint64 size)
 
 bool HttpLimitsTcpServer::headersComplete(Connection *c, QByteArrayView block)
 {
-    const FilterHeaders h = filterHeaders(block);
-    const QByteArrayView te = h.transferEncoding;
-    if (!te.isEmpty() && te.compare("identity", Qt::CaseInsensitive) != 0) {
-        reject(c, 411, QStringLiteral("a request body needs a Content-Length (chunked request bodies are not accepted)"));
+    HttpHeaderBlock head(block);
+    if (!validRequestLine(head.startLine())) {
+        reject(c, 400, QStringLiteral("malformed request line (expected METHOD SP TARGET SP HTTP/1.1)"));
         return false;
     }
+    // The fields this filter acts on. A request whose framing two parsers
+    // could read differently (RFC 9112 §6.3) is refused, so that what Qt's
+    // parser reads after this filter is what the filter checked.
+    int lengths = 0;
+    int encodings = 0;
+    QByteArrayView contentLength;
+    QByteArrayView transferEncoding;
+    QByteArrayView expect;
+    HttpHeaderBlock::Field f;
+    while (head.next(&f)) {
+        if (f.name.compare("content-length", Qt::CaseInsensitive) == 0) {
+            ++lengths;
+            contentLength = f.value;
+        } else if (f.name.compare("transfer-encoding", Qt::CaseInsensitive) == 0) {
+            ++encodings;
+            transferEncoding = f.value;
+        } else if (f.name.compare("expect", Qt::CaseInsensitive) == 0) {
+            expect = f.value;
+        }
+    }
+    if (head.error() != HttpHeaderBlock::Error::None) {
+        reject(c, 400, QStringLiteral("malformed request head: %1").arg(head.errorString()));
+        return false;
+    }
+    if (lengths > 1 || encodings > 1) {
+        reject(c, 400, QStringLiteral("more than one %1 header").arg(lengths > 1 ? QStringLiteral("Content-Length")
+                                                                                    : QStringLiteral("Transfer-Encoding")));
+        return false;
+    }
+    if (encodings == 1) {
+        if (lengths == 1) {
+            reject(c, 400, QStringLiteral("both Content-Length and Transfer-Encoding are set"));
+            return false;
+        }
+        if (transferEncoding.compare("identity", Qt::CaseInsensitive) != 0) {
+            reject(c, 411, QStringLiteral("a request body needs a Content-Length (chunked request bodies are not accepted)"));
+            return false;
+        }
+    }
     qint64 length = 0;
-    const QByteArrayView cl = h.contentLength;
-    if (!cl.isEmpty()) {
-        bool ok = false;
-        length = cl.toLongLong(&ok);
-        if (!ok || length < 0) {
+    if (lengths == 1) {
+        length = HttpHeaderBlock::parseDecimal(contentLength);
+        if (length < 0) {
             reject(c, 400, QStringLiteral("invalid Content-Length header"));
             return false;
         }
@@ -200,7 +253,7 @@ bool HttpLimitsTcpServer::headersComplete(Connection *c, QByteArrayView block)
                            .arg(length).arg(m_limits.maxBodyBytes));
         return false;
     }
-    if (length > 0 && h.expect.compare("100-continue", Qt::CaseInsensitive) == 0)
+    if (length > 0 && expect.compare("100-continue", Qt::CaseInsensitive) == 0)
         c->socket->write("HTTP/1.1 100 Continue\r\n\r\n");
     ++c->outstanding;
     c->bodyLeft = length;

@@ -68,6 +68,9 @@ public:
 
     const HttpLimits &limits() const { return m_limits; }
     void responseWritten(QTcpSocket *socket);
+    // Forgets `socket` (its limits, timeouts and signal connections): for a
+    // connection another protocol takes over, e.g. a WebSocket upgrade.
+    void release(QTcpSocket *socket);
     int connectionCount() const { return int(m_connections.size()); }
     // Shutdown: blocks (on the server thread) until every answer already
     // written reaches the kernel, or `timeoutMs` passes. Returns the bytes

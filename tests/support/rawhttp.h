@@ -3,8 +3,11 @@
 // A raw HTTP/1.1 client over one QTcpSocket for the gateway tests: sends
 // exactly the bytes a test wants (malformed input, headers without a body,
 // hundreds of concurrent connections past QNetworkAccessManager's six per
-// host) and parses one response at a time. Lives on the test's thread; the
-// test pumps events with QTRY_*.
+// host) and parses one response at a time, its head with Sluice's strict
+// header reader (a head the gateway writes badly is `malformed`, named in
+// `headError`). Lives on the test's thread; the test pumps events with QTRY_*.
+#include "core/http/httpheaderblock.h"
+
 #include <QByteArray>
 #include <QHostAddress>
 #include <QMap>
@@ -31,6 +34,8 @@ public:
         status = 0;
         headers.clear();
         body.clear();
+        malformed = false;
+        headError.clear();
         socket.write(raw);
     }
 
@@ -57,30 +62,38 @@ public:
     QMap<QByteArray, QByteArray> headers; // lower-case names
     QByteArray body;
     QByteArray rawHead;
+    bool malformed = false;
+    QString headError;
 
 private:
     void parse()
     {
         if (complete)
             return;
-        const qsizetype end = buffer.indexOf("\r\n\r\n");
-        if (end < 0)
+        const HttpHeaderBlock::End end = HttpHeaderBlock::findEnd(buffer);
+        if (end.error != HttpHeaderBlock::Error::None) {
+            malformed = true;
+            headError = HttpHeaderBlock::describe(end.error);
+            return;
+        }
+        if (end.end < 0)
             return;
         if (status == 0) {
-            rawHead = buffer.left(end);
-            const QList<QByteArray> lines = rawHead.split('\n');
-            status = lines.value(0).split(' ').value(1).toInt();
-            for (qsizetype i = 1; i < lines.size(); ++i) {
-                const QByteArray line = lines.at(i).trimmed();
-                const qsizetype colon = line.indexOf(':');
-                if (colon > 0)
-                    headers.insert(line.left(colon).trimmed().toLower(), line.mid(colon + 1).trimmed());
+            rawHead = buffer.left(end.end - 4);
+            HttpHeaderBlock head(QByteArrayView(buffer).first(end.end));
+            status = head.startLine().toByteArray().split(' ').value(1).toInt();
+            HttpHeaderBlock::Field f;
+            while (head.next(&f))
+                headers.insert(f.name.toByteArray().toLower(), f.value.toByteArray());
+            if (head.error() != HttpHeaderBlock::Error::None) {
+                malformed = true;
+                headError = head.errorString();
             }
         }
         const qint64 length = isHead ? 0 : headers.value("content-length").toLongLong();
-        if (buffer.size() - (end + 4) >= length) {
-            body = buffer.mid(end + 4, length);
-            buffer.remove(0, end + 4 + length);
+        if (buffer.size() - end.end >= length) {
+            body = buffer.mid(end.end, length);
+            buffer.remove(0, end.end + length);
             complete = true;
         }
     }
