@@ -4,6 +4,8 @@
 
 #include <QJsonDocument>
 
+#include <algorithm>
+
 #include <cmath>
 
 using namespace std::chrono;
@@ -133,4 +135,22 @@ std::optional<milliseconds> GeminiError::parseDuration(const QString &text)
     if (!ok || !std::isfinite(secs) || secs < 0 || secs > 1e9)
         return std::nullopt;
     return milliseconds(std::llround(secs * 1000.0));
+}
+
+QByteArray GeminiError::envelopeJson(int code, const QString &status, const QString &message, const QJsonArray &details)
+{
+    QJsonObject error{{QStringLiteral("code"), code},
+                      {QStringLiteral("message"), message},
+                      {QStringLiteral("status"), status}};
+    if (!details.isEmpty())
+        error.insert(QStringLiteral("details"), details);
+    return QJsonDocument(QJsonObject{{QStringLiteral("error"), error}}).toJson(QJsonDocument::Compact);
+}
+
+QString GeminiError::durationText(std::chrono::milliseconds d)
+{
+    const qint64 ms = std::max<qint64>(0, d.count());
+    if (ms % 1000 == 0)
+        return QString::number(ms / 1000) + QLatin1Char('s');
+    return QStringLiteral("%1.%2s").arg(ms / 1000).arg(ms % 1000, 3, 10, QLatin1Char('0'));
 }

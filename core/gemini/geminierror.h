@@ -40,6 +40,13 @@ public:
 
     Status toStatus() const;
 
+    // The ONE writer of Gemini's error envelope, as compact JSON:
+    //   {"error":{"code":429,"message":"...","status":"RESOURCE_EXHAUSTED","details":[...]}}
+    // (details left out when empty; key order as Google sends it). The
+    // gateway's errors (ErrorMapping) and the GeminiSimulator's use it.
+    static QByteArray envelopeJson(int code, const QString &status, const QString &message,
+                                   const QJsonArray &details = {});
+
     // HTTP code → StatusCode: 400 INVALID_ARGUMENT, 401 UNAUTHENTICATED,
     // 403 PERMISSION_DENIED, 404 NOT_FOUND, 408/504 DEADLINE_EXCEEDED,
     // 429 RESOURCE_EXHAUSTED, 500 INTERNAL, 502/503 UNAVAILABLE; other codes
@@ -51,4 +58,7 @@ public:
 
     // A protobuf Duration in JSON ("58s", "1.5s", "0.250s"); nullopt when malformed.
     static std::optional<std::chrono::milliseconds> parseDuration(const QString &text);
+    // The other way, as Sluice writes RetryInfo.retryDelay: whole seconds
+    // as "2s", else milliseconds as "0.250s"; negative durations as "0s".
+    static QString durationText(std::chrono::milliseconds d);
 };
