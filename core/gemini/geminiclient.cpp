@@ -321,7 +321,7 @@ void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector
     UpstreamCall c = makeCall(Operation::GenerateContent, batch.model, QJsonObject(), earliestDeadline(batch, indices),
                               batch.retry);
     c.body = PackCodec::buildRequestJson(members, batch.members[indices.front()].request.body);
-    c.rawAnswer = true; // read below: straight from the bytes when the answer has the usual shape
+    c.rawAnswer = true; // read below, straight from the bytes
     c.done = [this, state, indices, members](UpstreamOutcome o) {
         const Batch &b = *state->batch;
         if (!o.status.ok()) {
@@ -329,62 +329,37 @@ void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector
                 state->complete(i, inferenceResultFrom(o));
             return;
         }
-        const bool wantJson = std::all_of(indices.begin(), indices.end(), [&b](size_t i) {
-            return b.members[i].request.wantsBodyJson;
-        });
-        std::optional<QList<std::optional<PackCodec::MemberJson>>> answers;
-        if (wantJson)
-            answers = PackCodec::memberResponsesJson(o.raw, members);
-        std::optional<GeminiResponse> pack;
-        if (!answers) {
-            QString why;
-            pack = GeminiResponse::parse(o.raw, &why);
-            if (!pack) {
-                o.status = UpstreamWorker::unparseableAnswer(why, o.httpStatus);
-                for (size_t i : indices)
-                    state->complete(i, inferenceResultFrom(o));
-                return;
-            }
-        }
-        const PackCodec::Answer answer = pack ? PackCodec::parseAnswer(*pack) : PackCodec::Answer();
-        if (wantJson) {
-            // The gateway's path: every member's answer as bytes, no QJsonObject per member.
-            if (!answers)
-                answers = PackCodec::memberResponsesJson(*pack, members, answer);
-            for (size_t k = 0; k < indices.size(); ++k) {
-                const size_t i = indices[k];
-                const auto &a = (*answers)[qsizetype(k)];
-                if (!a) {
-                    runSingle(state, i, b.operation, o.attempts);
-                    continue;
-                }
-                InferenceResult r;
-                r.status = Status::success();
-                r.bodyJson = a->json;
-                r.promptTokens = a->promptTokens;
-                r.outputTokens = a->outputTokens;
-                r.protocol = o.protocol;
-                r.upstreamAttempts = o.attempts;
-                state->complete(i, std::move(r));
-            }
+        const std::optional<PackCodec::ReadAnswer> answer = PackCodec::readAnswer(o.raw, members);
+        if (!answer) {
+            QString why = QStringLiteral("not a JSON object");
+            GeminiResponse::parse(o.raw, &why); // Qt's own words for what is wrong, when it has them
+            o.status = UpstreamWorker::unparseableAnswer(why, o.httpStatus);
+            for (size_t i : indices)
+                state->complete(i, inferenceResultFrom(o));
             return;
         }
-        const auto bodies = PackCodec::memberResponses(*pack, members, answer);
         for (size_t k = 0; k < indices.size(); ++k) {
             const size_t i = indices[k];
-            if (!bodies[qsizetype(k)]) {
-                // Missing from the answer (or the answer was unparseable): ask again, alone.
+            const std::optional<PackCodec::MemberJson> &a = answer->members[qsizetype(k)];
+            if (!a) {
+                // Missing from the answer: ask again, alone.
                 runSingle(state, i, b.operation, o.attempts);
                 continue;
             }
-            UpstreamOutcome member;
-            member.status = Status::success();
-            member.body = *bodies[qsizetype(k)];
-            if (b.operation == Operation::StreamGenerateContent)
-                member.chunks = {member.body};
-            member.protocol = o.protocol;
-            member.attempts = o.attempts;
-            state->complete(i, inferenceResultFrom(member));
+            InferenceResult r;
+            r.status = Status::success();
+            r.promptTokens = a->promptTokens;
+            r.outputTokens = a->outputTokens;
+            r.protocol = o.protocol;
+            r.upstreamAttempts = o.attempts;
+            if (b.members[i].request.wantsBodyJson) {
+                r.bodyJson = a->json; // the gateway writes these bytes as they are
+            } else {
+                r.body = QJsonDocument::fromJson(a->json).object();
+                if (b.operation == Operation::StreamGenerateContent)
+                    r.chunks = {r.body};
+            }
+            state->complete(i, std::move(r));
         }
     };
     send(std::move(c));

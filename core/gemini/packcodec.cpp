@@ -1,12 +1,16 @@
 #include "core/gemini/packcodec.h"
 
+#include "core/gemini/geminiresponse.h"
 #include "core/json/jsonbytes.h"
 #include "core/json/jsonscanner.h"
 
 #include <QJsonArray>
+#include <QHash>
 #include <QJsonDocument>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <utility>
@@ -255,39 +259,6 @@ QByteArray PackCodec::buildRequestJson(const QList<Member> &members, const QJson
     return out;
 }
 
-PackCodec::Answer PackCodec::parseAnswer(const GeminiResponse &packResponse)
-{
-    Answer a;
-    QString text = packResponse.text().trimmed();
-    if (text.startsWith(QLatin1String("```"))) {
-        const qsizetype nl = text.indexOf(QLatin1Char('\n'));
-        text = nl < 0 ? QString() : text.mid(nl + 1);
-        if (text.endsWith(QLatin1String("```")))
-            text.chop(3);
-    }
-    const QJsonDocument doc = QJsonDocument::fromJson(text.toUtf8());
-    if (!doc.isArray())
-        return a;
-    a.parsed = true;
-    for (const QJsonValue &v : doc.array()) {
-        const QJsonObject o = v.toObject();
-        const QJsonValue id = o.value(L("id"));
-        const QJsonValue t = o.value(L("text"));
-        if (!t.isString())
-            continue;
-        QString key;
-        if (id.isString())
-            key = id.toString();
-        else if (id.isDouble())
-            key = QString::number(id.toInteger());
-        else
-            continue;
-        if (!a.textById.contains(key))
-            a.textById.insert(key, t.toString());
-    }
-    return a;
-}
-
 QList<int> PackCodec::apportion(int total, const QList<qint64> &weights)
 {
     QList<int> out(weights.size(), 0);
@@ -353,15 +324,6 @@ Shares shareUsage(const UsageMetadata &u, const QList<PackCodec::Member> &member
     return s;
 }
 
-Shares shareUsage(const GeminiResponse &packResponse, const QList<PackCodec::Member> &members,
-                  const PackCodec::Answer &answer)
-{
-    return shareUsage(packResponse.usage(), members, [&](qsizetype i) -> qsizetype {
-        const auto it = answer.textById.constFind(members[i].id);
-        return it == answer.textById.cend() ? -1 : it->size();
-    });
-}
-
 // One member's GenerateContentResponse bytes. `finish` is the finishReason
 // value and `tail` the ,"modelVersion":...,"responseId":... members, both as
 // JSON; keys in QJsonObject's (sorted) order, so the bytes equal
@@ -397,45 +359,9 @@ PackCodec::MemberJson memberJson(const Shares &s, qsizetype k, const QByteArray 
 
 } // namespace
 
-QList<std::optional<PackCodec::MemberJson>> PackCodec::memberResponsesJson(const GeminiResponse &packResponse,
-                                                                           const QList<Member> &members,
-                                                                           const Answer &answer)
-{
-    QList<std::optional<MemberJson>> out(members.size());
-    const Shares s = shareUsage(packResponse, members, answer);
-    if (s.answered.isEmpty())
-        return out;
-
-    // The fields every member copies from the pack, written once.
-    QByteArray finish;
-    const QJsonValue finishReason = packResponse.candidates().at(0).toObject().value(L("finishReason"));
-    if (finishReason.isUndefined())
-        finish = QByteArrayLiteral("\"STOP\"");
-    else
-        JsonBytes::appendValue(finish, finishReason);
-    QByteArray tail; // ,"modelVersion":...,"responseId":...
-    for (const char *k : {"modelVersion", "responseId"}) {
-        const QJsonValue v = packResponse.json().value(L(k));
-        if (v.isUndefined())
-            continue;
-        tail += ",\"";
-        tail += k;
-        tail += "\":";
-        JsonBytes::appendValue(tail, v);
-    }
-
-    for (qsizetype k = 0; k < s.answered.size(); ++k) {
-        const qsizetype i = s.answered[k];
-        const QString &text = *answer.textById.constFind(members[i].id);
-        out[i] = memberJson(s, k, finish, tail, text.size(),
-                            [&text](QByteArray &b) { JsonBytes::appendString(b, text); });
-    }
-    return out;
-}
-
 namespace {
 
-// What the fast path takes from a pack answer's bytes.
+// What the reader takes from a pack answer's envelope.
 struct PackBytes {
     QByteArray text;   // candidate 0's non-thought text parts, UTF-8
     QByteArray finish; // finishReason as JSON
@@ -443,25 +369,73 @@ struct PackBytes {
     UsageMetadata usage;
 };
 
-// Each reader below takes the usual shape of its part of a generateContent
-// answer and returns false for anything else (the caller then reads the whole
-// answer with QJsonDocument). A key of interest that comes twice is unusual:
-// `!std::exchange(seen, true)` is true only the first time.
+// A value copied into a member's answer as QJsonDocument would write it:
+// a string literal re-escaped, anything else (never seen from Gemini) through
+// Qt, so the bytes equal those of a QJsonObject-built answer.
+bool readCopiedValue(JsonScanner &js, QByteArray *json)
+{
+    if (js.peek() == '"') {
+        QByteArray value;
+        if (!js.readString(&value))
+            return false;
+        JsonBytes::appendUtf8String(*json, value);
+        return true;
+    }
+    QByteArrayView raw;
+    if (!js.skipValue(&raw))
+        return false;
+    const QJsonArray wrapped = QJsonDocument::fromJson("[" + raw.toByteArray() + "]").array();
+    JsonBytes::appendValue(*json, wrapped.at(0));
+    return true;
+}
+
+// A token count as GeminiResponse::usage() reads it: a number (0 unless it
+// is an integer within int), or a string holding an integer (proto3 JSON
+// may send 64-bit counts as strings); anything else counts as absent.
+bool readCount(JsonScanner &js, std::optional<int> *count)
+{
+    std::optional<int> value;
+    if (js.peek() == '"') {
+        QByteArray text;
+        if (!js.readString(&text))
+            return false;
+        bool ok = false;
+        const int n = text.toInt(&ok);
+        if (ok)
+            value = n;
+    } else {
+        QByteArrayView raw;
+        if (!js.skipValue(&raw))
+            return false;
+        const char c = raw.isEmpty() ? 0 : raw.front();
+        if (c == '-' || (c >= '0' && c <= '9')) {
+            const double d = raw.toByteArray().toDouble();
+            const bool integral = d >= std::numeric_limits<int>::min() && d <= std::numeric_limits<int>::max()
+                               && d == std::trunc(d);
+            value = integral ? int(d) : 0;
+        }
+    }
+    if (value && !count->has_value())
+        *count = value;
+    return true;
+}
 
 // content.parts[]: appends the text of the non-thought parts.
 bool readParts(JsonScanner &js, QByteArray *text)
 {
     return js.readArray([&] {
         QByteArray partText;
-        bool haveText = false, haveThought = false, thought = false;
+        bool haveText = false, thought = false;
         const bool ok = js.readObject([&](const QByteArray &key) {
-            if (key == "text")
-                return !std::exchange(haveText, true) && js.readString(&partText);
-            if (key == "thought")
-                return !std::exchange(haveThought, true) && js.readBool(&thought);
+            if (key == "text" && !haveText && js.peek() == '"') {
+                haveText = true;
+                return js.readString(&partText);
+            }
+            if (key == "thought" && (js.peek() == 't' || js.peek() == 'f'))
+                return js.readBool(&thought);
             return js.skipValue();
         });
-        if (ok && !thought) {
+        if (ok && haveText && !thought) {
             if (text->isEmpty())
                 *text = std::move(partText); // the usual single part: no copy
             else
@@ -476,31 +450,28 @@ bool readCandidate(JsonScanner &js, PackBytes *pack)
 {
     bool haveContent = false, haveFinish = false;
     const bool ok = js.readObject([&](const QByteArray &key) {
-        if (key == "finishReason") {
-            QByteArray reason;
-            if (std::exchange(haveFinish, true) || !js.readString(&reason))
-                return false;
-            JsonBytes::appendUtf8String(pack->finish, reason);
-            return true;
+        if (key == "finishReason" && !haveFinish) {
+            haveFinish = true;
+            return readCopiedValue(js, &pack->finish);
         }
-        if (key == "content") {
+        if (key == "content" && !haveContent && js.peek() == '{') {
+            haveContent = true;
             bool haveParts = false;
-            return !std::exchange(haveContent, true)
-                && js.readObject([&](const QByteArray &field) {
-                       if (field == "parts")
-                           return !std::exchange(haveParts, true) && readParts(js, &pack->text);
-                       return js.skipValue();
-                   })
-                && haveParts;
+            return js.readObject([&](const QByteArray &field) {
+                if (field == "parts" && !haveParts && js.peek() == '[') {
+                    haveParts = true;
+                    return readParts(js, &pack->text);
+                }
+                return js.skipValue();
+            });
         }
         return js.skipValue();
     });
     if (!haveFinish)
         pack->finish = QByteArrayLiteral("\"STOP\"");
-    return ok && haveContent;
+    return ok;
 }
 
-// usageMetadata: integer counts only.
 bool readUsage(JsonScanner &js, UsageMetadata *u)
 {
     return js.readObject([&](const QByteArray &key) {
@@ -511,42 +482,39 @@ bool readUsage(JsonScanner &js, UsageMetadata *u)
                                     : key == "toolUsePromptTokenCount" ? &u->toolUsePromptTokenCount
                                     : key == "totalTokenCount"         ? &u->totalTokenCount
                                                                        : nullptr;
-        if (!count)
-            return js.skipValue();
-        int value = 0;
-        if (count->has_value() || !js.readInt(&value))
-            return false;
-        *count = value;
-        return true;
+        return count ? readCount(js, count) : js.skipValue();
     });
 }
 
+// The envelope: false when the body is not a JSON object. Fields of an
+// unexpected type are skipped, and a field given twice counts once (the first).
 bool readPackBytes(QByteArrayView body, PackBytes *pack)
 {
     JsonScanner js(body);
     bool haveCandidates = false, haveUsage = false;
     QByteArray modelVersion, responseId; // as JSON, empty when absent
     const bool ok = js.readObject([&](const QByteArray &key) {
-        if (key == "candidates") {
+        if (key == "candidates" && !haveCandidates && js.peek() == '[') {
+            haveCandidates = true;
             bool first = true; // candidate 0 is read, the others skipped
-            return !std::exchange(haveCandidates, true)
-                && js.readArray([&] { return std::exchange(first, false) ? readCandidate(js, pack) : js.skipValue(); })
-                && !first;
+            return js.readArray([&] {
+                if (!std::exchange(first, false) || js.peek() != '{')
+                    return js.skipValue();
+                return readCandidate(js, pack);
+            });
         }
-        if (key == "usageMetadata")
-            return !std::exchange(haveUsage, true) && readUsage(js, &pack->usage);
-        if (key == "modelVersion" || key == "responseId") {
-            QByteArray &json = key == "modelVersion" ? modelVersion : responseId;
-            QByteArray value;
-            if (!json.isEmpty() || !js.readString(&value))
-                return false;
-            JsonBytes::appendUtf8String(json, value);
-            return true;
+        if (key == "usageMetadata" && !haveUsage && js.peek() == '{') {
+            haveUsage = true;
+            return readUsage(js, &pack->usage);
         }
+        if ((key == "modelVersion" && modelVersion.isEmpty()) || (key == "responseId" && responseId.isEmpty()))
+            return readCopiedValue(js, key == "modelVersion" ? &modelVersion : &responseId);
         return js.skipValue();
     });
-    if (!ok || !js.atEnd() || !haveCandidates)
+    if (!ok || !js.atEnd())
         return false;
+    if (pack->finish.isEmpty())
+        pack->finish = QByteArrayLiteral("\"STOP\"");
     if (!modelVersion.isEmpty())
         pack->tail += ",\"modelVersion\":" + modelVersion;
     if (!responseId.isEmpty())
@@ -554,27 +522,42 @@ bool readPackBytes(QByteArrayView body, PackBytes *pack)
     return true;
 }
 
+bool isAsciiSpace(char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+// Where the answer's array starts in the model's text: after white space,
+// a ```json fence, or any preamble the model wrote before the first '['.
+const char *arrayStart(const char *begin, const char *end)
+{
+    while (begin != end && isAsciiSpace(*begin))
+        ++begin;
+    if (end - begin >= 3 && std::equal(begin, begin + 3, "```")) {
+        while (begin != end && *begin != '\n')
+            ++begin; // the fence's own line ("```json")
+    }
+    const void *bracket = std::memchr(begin, '[', size_t(end - begin));
+    return bracket ? static_cast<const char *>(bracket) : end;
+}
+
 } // namespace
 
-std::optional<QList<std::optional<PackCodec::MemberJson>>>
-PackCodec::memberResponsesJson(const QByteArray &packBody, const QList<Member> &members)
+std::optional<PackCodec::ReadAnswer> PackCodec::readAnswer(QByteArrayView packBody, const QList<Member> &members)
 {
+    ReadAnswer out;
+    out.members.resize(members.size());
     PackBytes pack;
-    if (!readPackBytes(packBody, &pack))
-        return std::nullopt;
-
-    // The answer text, as parseAnswer() reads it; a fence or a text that may
-    // start or end with Unicode white space is left to parseAnswer().
-    auto isSpace = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
-    const char *begin = pack.text.constData();
-    const char *end = begin + pack.text.size();
-    while (begin != end && isSpace(*begin))
-        ++begin;
-    while (end != begin && isSpace(end[-1]))
-        --end;
-    if (begin == end || *begin == '`' || static_cast<unsigned char>(*begin) >= 0x80
-        || static_cast<unsigned char>(end[-1]) >= 0x80)
-        return std::nullopt;
+    if (!readPackBytes(packBody, &pack)) {
+        // What JsonScanner refuses and Qt reads (a lone surrogate in the
+        // text, a number beyond the scanner's range) answers nobody: every
+        // member is asked again rather than failed.
+        if (!GeminiResponse::parse(packBody.toByteArray()))
+            return std::nullopt;
+        out.finishReason = QByteArrayLiteral("\"STOP\"");
+        return out;
+    }
+    out.finishReason = pack.finish;
 
     struct Item {
         QByteArray text;
@@ -596,30 +579,44 @@ PackCodec::memberResponsesJson(const QByteArray &packBody, const QList<Member> &
         }
         return byId.value(id, -1);
     };
-    JsonScanner js(begin, end);
-    const bool ok = js.readArray([&] {
+
+    // Element by element: what was read before the array broke off (an
+    // answer cut at its token budget, or anything the reader refuses) is kept.
+    const char *end = pack.text.constData() + pack.text.size();
+    JsonScanner js(arrayStart(pack.text.constData(), end), end);
+    out.complete = js.readArray([&] {
         if (js.peek() != '{')
-            return js.skipValue(); // not an object: parseAnswer() skips it too
+            return js.skipValue();
         QByteArray id;
         Item item;
-        bool haveId = false, haveText = false, idIsString = false, textIsString = false;
+        bool haveId = false, haveText = false;
         const bool objectOk = js.readObject([&](const QByteArray &key) {
-            if (key != "id" && key != "text")
-                return js.skipValue();
-            const bool isId = key == "id";
-            if (std::exchange(isId ? haveId : haveText, true))
-                return false;
             const char c = js.peek();
-            if (c == '-' || (c >= '0' && c <= '9'))
-                return false; // a numeric id: parseAnswer() decides
-            if (c != '"')
-                return js.skipValue(); // neither read nor kept, as parseAnswer() does
-            (isId ? idIsString : textIsString) = true;
-            return isId ? js.readString(&id) : js.readString(&item.text, &item.utf16Size);
+            if (key == "id" && !haveId) {
+                haveId = true;
+                if (c == '"')
+                    return js.readString(&id);
+                QByteArrayView raw;
+                if (!js.skipValue(&raw))
+                    return false;
+                // A numeric id names the member whose id is that number.
+                bool integral = false;
+                const qint64 n = raw.toByteArray().toLongLong(&integral);
+                if (integral)
+                    id = QByteArray::number(n);
+                else
+                    haveId = false;
+                return true;
+            }
+            if (key == "text" && !haveText && c == '"') {
+                haveText = true;
+                return js.readString(&item.text, &item.utf16Size);
+            }
+            return js.skipValue();
         });
         if (!objectOk)
             return false;
-        if (idIsString && textIsString) {
+        if (haveId && haveText) {
             const qsizetype m = memberFor(id);
             if (m >= 0 && !found[m].found) {
                 item.found = true;
@@ -628,65 +625,14 @@ PackCodec::memberResponsesJson(const QByteArray &packBody, const QList<Member> &
         }
         return true;
     });
-    if (!ok || !js.atEnd())
-        return std::nullopt;
 
-    QList<std::optional<MemberJson>> out(members.size());
     const Shares s = shareUsage(pack.usage, members,
                                 [&found](qsizetype i) { return found[i].found ? found[i].utf16Size : qsizetype(-1); });
     for (qsizetype k = 0; k < s.answered.size(); ++k) {
         const qsizetype i = s.answered[k];
         const Item &item = found[i];
-        out[i] = memberJson(s, k, pack.finish, pack.tail, item.text.size(),
-                            [&item](QByteArray &b) { JsonBytes::appendUtf8String(b, item.text); });
-    }
-    return out;
-}
-
-QList<std::optional<QJsonObject>> PackCodec::memberResponses(const GeminiResponse &packResponse,
-                                                             const QList<Member> &members,
-                                                             const Answer &answer)
-{
-    QList<std::optional<QJsonObject>> out(members.size());
-    const Shares s = shareUsage(packResponse, members, answer);
-    if (s.answered.isEmpty())
-        return out;
-    const UsageMetadata u = packResponse.usage();
-    const QList<qsizetype> &answered = s.answered;
-    const QList<int> &prompt = s.prompt;
-    const QList<int> &candTok = s.candTok;
-    const QList<int> &thoughts = s.thoughts;
-    const QList<int> &extra = s.extra;
-
-    const QJsonObject packCand = packResponse.candidates().at(0).toObject();
-    const QJsonValue finishReason = packCand.value(L("finishReason"));
-    for (qsizetype k = 0; k < answered.size(); ++k) {
-        const qsizetype i = answered[k];
-        QJsonObject cand{
-            {L("content"), QJsonObject{
-                               {L("parts"), QJsonArray{QJsonObject{{L("text"), answer.textById.value(members[i].id)}}}},
-                               {L("role"), L("model")},
-                           }},
-            {L("index"), 0},
-        };
-        cand.insert(L("finishReason"), finishReason.isUndefined() ? QJsonValue(L("STOP")) : finishReason);
-        QJsonObject usage{
-            {L("promptTokenCount"), prompt[k]},
-            {L("candidatesTokenCount"), candTok[k]},
-            {L("totalTokenCount"), prompt[k] + candTok[k] + thoughts[k] + extra[k]},
-        };
-        if (u.thoughtsTokenCount)
-            usage.insert(L("thoughtsTokenCount"), thoughts[k]);
-        QJsonObject body{
-            {L("candidates"), QJsonArray{cand}},
-            {L("usageMetadata"), usage},
-        };
-        for (const char *k2 : {"modelVersion", "responseId"}) {
-            const QJsonValue v = packResponse.json().value(L(k2));
-            if (!v.isUndefined())
-                body.insert(L(k2), v);
-        }
-        out[i] = body;
+        out.members[i] = memberJson(s, k, pack.finish, pack.tail, item.text.size(),
+                                    [&item](QByteArray &b) { JsonBytes::appendUtf8String(b, item.text); });
     }
     return out;
 }

@@ -1,9 +1,7 @@
 #pragma once
 
 #include "core/engine/inferencerequest.h"
-#include "core/gemini/geminiresponse.h"
 
-#include <QHash>
 #include <QJsonObject>
 #include <QList>
 #include <QString>
@@ -33,11 +31,6 @@ public:
     struct Member {
         QString id;    // unique within the pack
         QString text;  // memberText() of its request
-    };
-
-    struct Answer {
-        bool parsed = false;              // the answer was a JSON array of objects
-        QHash<QString, QString> textById; // first answer per id
     };
 
     // Single-turn, text only: exactly one `contents` entry whose role is "user"
@@ -76,39 +69,39 @@ public:
     // holding the long prompt in a QJsonObject: the client's hot path.
     static QByteArray buildRequestJson(const QList<Member> &members, const QJsonObject &sharedBody);
 
-    // Reads the packed answer (candidate 0's text; a ```json fence is tolerated).
-    static Answer parseAnswer(const GeminiResponse &packResponse);
-
-    // One GenerateContentResponse-shaped body per member, in order; nullopt for
-    // a member the answer does not contain (the caller re-issues it alone).
-    // Answered members share the pack's usageMetadata: prompt tokens by their
-    // share of prompt characters, candidates and thoughts tokens by their share
-    // of answer characters, so the per-member counts sum to the real totals.
-    // finishReason, modelVersion and responseId are copied from the pack.
-    static QList<std::optional<QJsonObject>> memberResponses(const GeminiResponse &packResponse,
-                                                             const QList<Member> &members,
-                                                             const Answer &answer);
-
-    // The same answers as memberResponses(), as the compact JSON bytes
-    // QJsonDocument would write for each body (no QJsonObject is built), with
-    // the member's token counts (prompt, and candidates + thoughts as output).
+    // One member's answer: a GenerateContentResponse as compact JSON bytes
+    // (candidates[0] with the member's text, the pack's finishReason,
+    // modelVersion and responseId, its share of usageMetadata), and its
+    // token counts (prompt; candidates + thoughts as output).
     struct MemberJson {
         QByteArray json;
         int promptTokens = 0;
         int outputTokens = 0;
     };
-    static QList<std::optional<MemberJson>> memberResponsesJson(const GeminiResponse &packResponse,
-                                                                const QList<Member> &members,
-                                                                const Answer &answer);
-    // The same, read straight from the pack answer's bytes (JsonScanner, no
-    // QJsonObject, no UTF-16): the client's hot path. Covers the usual shape
-    // (string finishReason, modelVersion and responseId; integer token
-    // counts; an unfenced array answer with string ids); for anything else,
-    // including bytes that are not JSON, nullopt, and the caller reads the
-    // body with GeminiResponse::parse() and the functions above. When it
-    // answers, the result equals theirs byte for byte (tst_packcodec).
-    static std::optional<QList<std::optional<MemberJson>>> memberResponsesJson(const QByteArray &packBody,
-                                                                               const QList<Member> &members);
+    struct ReadAnswer {
+        QList<std::optional<MemberJson>> members; // in member order; nullopt: not in the answer
+        QByteArray finishReason;  // the pack's, as JSON ("\"STOP\"" when absent)
+        bool complete = false;    // the answer's array was read to its end
+    };
+
+    // THE reader of a pack answer, straight from its bytes (JsonScanner: no
+    // QJsonObject, no UTF-16). nullopt when `packBody` is not a JSON object
+    // (the caller reports the answer unparseable); an object the scanner
+    // refuses but Qt reads answers nobody; otherwise every member the
+    // answer holds, found by id (a string, or an integer naming a member of
+    // that id; the first answer per id wins), and nothing for the others —
+    // which the caller asks again. The answer is candidate 0's non-thought
+    // text parts, read as a JSON array of {id, text} from its first '['
+    // (white space, a ```json fence or a preamble before it are skipped);
+    // when the array breaks off — cut at the token budget (MAX_TOKENS), or a
+    // string the scanner refuses — the members read before that point are
+    // kept and `complete` is false. Answered members share the pack's usage:
+    // prompt tokens by their share of prompt characters, candidates and
+    // thoughts tokens by their share of answer characters, so the per-member
+    // counts sum to the real totals. The bytes are those QJsonDocument writes
+    // for the same response (tst_packcodec holds the QJsonObject-built
+    // oracle and compares byte for byte).
+    static std::optional<ReadAnswer> readAnswer(QByteArrayView packBody, const QList<Member> &members);
 
     // Splits `total` into integer shares proportional to `weights` (largest
     // remainder), summing exactly to `total`; equal shares when all weights are 0.
