@@ -53,7 +53,8 @@ public:
     SimulatorConfig config() const;
     // Validates and swaps the config in; returns the error (naming the field)
     // and changes nothing when invalid. Takes effect for every request parsed
-    // after it returns. Reseeds the RNG and starts empty quota windows.
+    // after it returns. Reseeds the RNG and starts empty quota windows and a
+    // new quota day.
     SimulatorConfig::Error setConfig(const SimulatorConfig &config);
 
     SimulatorStats stats() const;

@@ -3,6 +3,7 @@
 #include <QJsonArray>
 #include <QJsonValue>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -37,11 +38,24 @@ const std::array<DoubleField, 11> kDoubles{{
     {"timeScale", &SimulatorConfig::timeScale, 0, 1000, true},
 }};
 
-const std::array<IntField, 4> kInts{{
+const std::array<IntField, 5> kInts{{
     {"maxConcurrent", &SimulatorConfig::maxConcurrent, 1, 1000000},
     {"responseWords", &SimulatorConfig::responseWords, 1, 100000},
     {"rpmLimit", &SimulatorConfig::rpmLimit, 0, 1000000000},
     {"tpmLimit", &SimulatorConfig::tpmLimit, 0, 2000000000},
+    {"rpdLimit", &SimulatorConfig::rpdLimit, 0, 2000000000},
+}};
+
+// The fields of one modelLimits entry.
+struct LimitField {
+    const char *name;
+    int SimulatorModelLimits::*member;
+};
+
+const std::array<LimitField, 3> kLimits{{
+    {"rpmLimit", &SimulatorModelLimits::rpmLimit},
+    {"tpmLimit", &SimulatorModelLimits::tpmLimit},
+    {"rpdLimit", &SimulatorModelLimits::rpdLimit},
 }};
 
 QString name(const char *s) { return QString::fromLatin1(s); }
@@ -107,10 +121,10 @@ SimulatorConfig::Error SimulatorConfig::validate() const
     for (auto it = modelLimits.cbegin(); it != modelLimits.cend(); ++it) {
         if (it.key().isEmpty())
             return err(QStringLiteral("modelLimits"), QStringLiteral("model names must not be empty"));
-        if (it->rpmLimit < 0)
-            return err(QStringLiteral("modelLimits.%1.rpmLimit").arg(it.key()), QStringLiteral("must be >= 0"));
-        if (it->tpmLimit < 0)
-            return err(QStringLiteral("modelLimits.%1.tpmLimit").arg(it.key()), QStringLiteral("must be >= 0"));
+        for (const LimitField &f : kLimits) {
+            if ((*it).*(f.member) < 0)
+                return err(QStringLiteral("modelLimits.%1.%2").arg(it.key(), name(f.name)), QStringLiteral("must be >= 0"));
+        }
     }
     for (const QString &m : models) {
         if (m.isEmpty() || m.contains(QLatin1Char('/')) || m.contains(QLatin1Char(':')))
@@ -128,9 +142,12 @@ QJsonObject SimulatorConfig::toJson() const
     for (const IntField &f : kInts)
         o.insert(name(f.name), this->*(f.member));
     QJsonObject limits;
-    for (auto it = modelLimits.cbegin(); it != modelLimits.cend(); ++it)
-        limits.insert(it.key(), QJsonObject{{QStringLiteral("rpmLimit"), it->rpmLimit},
-                                            {QStringLiteral("tpmLimit"), it->tpmLimit}});
+    for (auto it = modelLimits.cbegin(); it != modelLimits.cend(); ++it) {
+        QJsonObject entry;
+        for (const LimitField &f : kLimits)
+            entry.insert(name(f.name), (*it).*(f.member));
+        limits.insert(it.key(), entry);
+    }
     o.insert(QStringLiteral("modelLimits"), limits);
     o.insert(QStringLiteral("packDropIds"), QJsonArray::fromStringList(packDropIds));
     o.insert(QStringLiteral("seed"), double(seed));
@@ -188,22 +205,24 @@ SimulatorConfig::Error SimulatorConfig::fromJson(const QJsonObject &json, const 
                 return err(key, QStringLiteral("must be an array of strings"));
         } else if (key == QLatin1String("modelLimits")) {
             if (!v.isObject())
-                return err(key, QStringLiteral("must be an object {model: {rpmLimit, tpmLimit}}"));
+                return err(key, QStringLiteral("must be an object {model: {rpmLimit, tpmLimit, rpdLimit}}"));
             QHash<QString, SimulatorModelLimits> limits;
             const QJsonObject lo = v.toObject();
             for (auto m = lo.begin(); m != lo.end(); ++m) {
                 const QString path = QStringLiteral("modelLimits.") + m.key();
                 if (!m.value().isObject())
-                    return err(path, QStringLiteral("must be an object {rpmLimit, tpmLimit}"));
+                    return err(path, QStringLiteral("must be an object {rpmLimit, tpmLimit, rpdLimit}"));
                 SimulatorModelLimits l;
                 const QJsonObject mo = m.value().toObject();
                 for (auto f = mo.begin(); f != mo.end(); ++f) {
-                    qint64 n = 0;
-                    if (f.key() != QLatin1String("rpmLimit") && f.key() != QLatin1String("tpmLimit"))
+                    const auto field = std::find_if(kLimits.begin(), kLimits.end(),
+                                                    [&](const LimitField &lf) { return f.key() == name(lf.name); });
+                    if (field == kLimits.end())
                         return err(path + QLatin1Char('.') + f.key(), QStringLiteral("unknown field"));
+                    qint64 n = 0;
                     if (!readInt(f.value(), 0, 2000000000, &n))
                         return err(path + QLatin1Char('.') + f.key(), QStringLiteral("must be an integer >= 0"));
-                    (f.key() == QLatin1String("rpmLimit") ? l.rpmLimit : l.tpmLimit) = int(n);
+                    l.*(field->member) = int(n);
                 }
                 limits.insert(m.key(), l);
             }
@@ -224,7 +243,7 @@ SimulatorModelLimits SimulatorConfig::limitsFor(const QString &model) const
     const auto it = modelLimits.constFind(model);
     if (it != modelLimits.cend())
         return *it;
-    return {rpmLimit, tpmLimit};
+    return {rpmLimit, tpmLimit, rpdLimit};
 }
 
 QStringList SimulatorConfig::effectiveModels() const

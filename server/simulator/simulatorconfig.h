@@ -14,11 +14,21 @@
 //
 // Time scale: every duration the simulator waits for is multiplied by
 // `timeScale` before it is scheduled: service time (baseLatencyMs + output
-// tokens / tokensPerSecond), embedLatencyMs, timeoutHoldMs and the one-minute
-// quota window (60 s * timeScale). RetryInfo.retryDelay and the message of a
-// 429 report the *real* (scaled) time left in the window, with millisecond
-// precision when it is not a whole number of seconds ("0.412s"); Retry-After
-// (integral seconds by RFC 9110) is that value rounded up.
+// tokens / tokensPerSecond), embedLatencyMs, timeoutHoldMs, the one-minute
+// quota window (60 s * timeScale) and the quota day (24 h * timeScale).
+// RetryInfo.retryDelay and the message of a 429 report the *real* (scaled)
+// time left in the window, with millisecond precision when it is not a whole
+// number of seconds ("0.412s") and in whole seconds (rounded up) when
+// timeScale >= 1; Retry-After (integral seconds by RFC 9110) is that value
+// rounded up, at least 1.
+//
+// Quota (SimulatorQuota): per model, requests per minute (rpmLimit), input
+// tokens per minute (tpmLimit: prompt tokens only, what Gemini's
+// generate_content_input_token_count metric counts) and requests per day
+// (rpdLimit: a fixed day that starts when the config is applied and resets
+// every 24 h * timeScale, as Gemini's resets at midnight Pacific). Every
+// model route but countTokens is charged. A refused request gets Gemini's 429
+// RESOURCE_EXHAUSTED with Help, QuotaFailure and RetryInfo details.
 //
 // Fault rates are disjoint probabilities drawn from one seeded RNG per
 // request: dropRate + timeoutRate + http500Rate + http503Rate <= 1.
@@ -27,7 +37,8 @@
 
 struct SimulatorModelLimits {
     int rpmLimit = 0; // requests per (scaled) minute for this model, 0 = unlimited
-    int tpmLimit = 0; // prompt + output tokens per (scaled) minute, 0 = unlimited
+    int tpmLimit = 0; // input (prompt) tokens per (scaled) minute, 0 = unlimited
+    int rpdLimit = 0; // requests per (scaled) day, 0 = unlimited
 
     bool operator==(const SimulatorModelLimits &) const = default;
 };
@@ -44,8 +55,11 @@ struct SimulatorConfig {
     int responseWords = 48;       // words of every generated answer (before maxOutputTokens)
 
     int rpmLimit = 0;             // default per-model requests per minute, 0 = unlimited
-    int tpmLimit = 0;             // default per-model tokens per minute, 0 = unlimited
-    QHash<QString, SimulatorModelLimits> modelLimits; // per-model overrides (model id without "models/")
+    int tpmLimit = 0;             // default per-model input tokens per minute, 0 = unlimited
+    int rpdLimit = 0;             // default per-model requests per day, 0 = unlimited
+    // Per-model overrides (model id without "models/"); a model listed here
+    // takes all three limits from its entry (an absent field is 0, unlimited).
+    QHash<QString, SimulatorModelLimits> modelLimits;
 
     double http500Rate = 0;
     double http503Rate = 0;

@@ -1,43 +1,66 @@
 #include "server/simulator/simulatorquota.h"
 
-SimulatorQuota::Decision SimulatorQuota::admit(const QString &model, int tokens, const SimulatorModelLimits &limits,
-                                               Clock::duration window, Clock::time_point now)
+void SimulatorQuota::reset(Clock::time_point now)
 {
-    if (limits.rpmLimit <= 0 && limits.tpmLimit <= 0)
+    m_windows.clear();
+    m_dayStart = now;
+}
+
+SimulatorQuota::Decision SimulatorQuota::admit(const QString &model, int inputTokens, const SimulatorModelLimits &limits,
+                                               Clock::duration minute, Clock::time_point now)
+{
+    if (limits.rpmLimit <= 0 && limits.tpmLimit <= 0 && limits.rpdLimit <= 0)
         return {};
     Window &w = m_windows[model];
-    while (!w.entries.empty() && w.entries.front().at + window <= now) {
+    while (!w.entries.empty() && w.entries.front().at + minute <= now) {
         w.tokens -= w.entries.front().tokens;
         w.entries.pop_front();
     }
     Decision d;
+    if (limits.rpdLimit > 0) {
+        const Clock::duration day = minute * kMinutesPerDay;
+        const qint64 index = day.count() > 0 ? qint64((now - m_dayStart) / day) : 0;
+        if (index != w.day) {
+            w.day = index;
+            w.dayRequests = 0;
+        }
+        if (w.dayRequests >= limits.rpdLimit) {
+            d.allowed = false;
+            d.dimension = Dimension::RequestsPerDay;
+            d.limit = limits.rpdLimit;
+            d.retryAfter = m_dayStart + day * (index + 1) - now;
+            return d;
+        }
+    }
     if (limits.rpmLimit > 0 && qint64(w.entries.size()) >= limits.rpmLimit) {
         d.allowed = false;
-        d.requestsExceeded = true;
+        d.dimension = Dimension::RequestsPerMinute;
         d.limit = limits.rpmLimit;
         // The request fits once enough of the oldest entries have left the window.
         const size_t mustLeave = w.entries.size() - size_t(limits.rpmLimit) + 1;
-        d.retryAfter = w.entries[mustLeave - 1].at + window - now;
+        d.retryAfter = w.entries[mustLeave - 1].at + minute - now;
         return d;
     }
-    if (limits.tpmLimit > 0 && w.tokens + tokens > limits.tpmLimit) {
+    if (limits.tpmLimit > 0 && w.tokens + inputTokens > limits.tpmLimit) {
         d.allowed = false;
+        d.dimension = Dimension::InputTokensPerMinute;
         d.limit = limits.tpmLimit;
-        if (tokens > limits.tpmLimit) {
-            d.retryAfter = window; // never fits; tell the client to wait a full window
+        if (inputTokens > limits.tpmLimit) {
+            d.retryAfter = minute; // never fits; tell the client to wait a full window
             return d;
         }
         qint64 remaining = w.tokens;
         for (const Entry &e : w.entries) {
             remaining -= e.tokens;
-            if (remaining + tokens <= limits.tpmLimit) {
-                d.retryAfter = e.at + window - now;
+            if (remaining + inputTokens <= limits.tpmLimit) {
+                d.retryAfter = e.at + minute - now;
                 break;
             }
         }
         return d;
     }
-    w.entries.push_back({now, tokens});
-    w.tokens += tokens;
+    w.entries.push_back({now, inputTokens});
+    w.tokens += inputTokens;
+    ++w.dayRequests;
     return d;
 }

@@ -8,9 +8,23 @@
 #include <chrono>
 #include <deque>
 
-// Per-model sliding-window quota of the GeminiSimulator (RPM and TPM). A pure
-// policy: the caller passes `now` and the window length (60 s * timeScale),
-// so tests can drive it without waiting.
+// Per-model quota of the GeminiSimulator, the three dimensions Gemini
+// enforces per project and model:
+//   RPM  requests per minute      quotaId GenerateRequestsPerMinutePerProjectPerModel
+//   TPM  input tokens per minute  quotaId GenerateContentInputTokensPerModelPerMinute
+//   RPD  requests per day         quotaId GenerateRequestsPerDayPerProjectPerModel
+// TPM counts what its metric (generate_content_input_token_count) names:
+// the request's input (prompt) tokens, never its output. RPM and TPM are
+// sliding windows of one (scaled) minute; RPD is a fixed window, like
+// Gemini's daily quota that resets at midnight Pacific: days of 1440 scaled
+// minutes, the first starting at reset().
+//
+// A request is checked against RPD, then RPM, then TPM; the first limit it
+// would exceed refuses it, and that is the one reported (an exhausted day
+// outlasts any minute). A refused request is not recorded in any window.
+//
+// A pure policy: the caller passes `now` and the length of the scaled minute
+// (60 s * timeScale), so tests can drive it without waiting.
 //
 // Thread: not thread-safe; owned by the simulator's server thread.
 class SimulatorQuota
@@ -18,17 +32,22 @@ class SimulatorQuota
 public:
     using Clock = std::chrono::steady_clock;
 
+    enum class Dimension { RequestsPerMinute, InputTokensPerMinute, RequestsPerDay };
+
     struct Decision {
         bool allowed = true;
-        bool requestsExceeded = false; // true: RPM; false (when refused): TPM
-        int limit = 0;                 // the limit that refused
-        Clock::duration retryAfter{};  // time until the request would fit
+        Dimension dimension = Dimension::RequestsPerMinute; // when refused: the limit that refused
+        int limit = 0;                                      // its value
+        Clock::duration retryAfter{};                       // time until the request would fit that limit
     };
 
-    // Records the request when it fits; a refused request is not recorded.
-    Decision admit(const QString &model, int tokens, const SimulatorModelLimits &limits,
-                   Clock::duration window, Clock::time_point now);
-    void clear() { m_windows.clear(); }
+    static constexpr int kMinutesPerDay = 24 * 60;
+
+    // Records the request when it fits.
+    Decision admit(const QString &model, int inputTokens, const SimulatorModelLimits &limits,
+                   Clock::duration minute, Clock::time_point now);
+    // Forgets every window; the first day starts at `now`.
+    void reset(Clock::time_point now);
 
 private:
     struct Entry {
@@ -36,8 +55,11 @@ private:
         int tokens;
     };
     struct Window {
-        std::deque<Entry> entries;
-        qint64 tokens = 0;
+        std::deque<Entry> entries; // the last minute's admitted requests
+        qint64 tokens = 0;         // their input tokens
+        qint64 day = -1;           // index of the day `dayRequests` counts
+        int dayRequests = 0;
     };
     QHash<QString, Window> m_windows;
+    Clock::time_point m_dayStart{};
 };

@@ -9,6 +9,9 @@
 // GeminiSimulator::stats() returns a consistent copy; GET /sim/v1/stats
 // returns toJson().
 //
+// JSON: the fields below by name, except rateLimitedRpm/Tpm/Rpd, which are
+// "rateLimitedPerReason": {"rpm": n, "tpm": n, "rpd": n} (every key, also 0).
+//
 // Routes are named generateContent, streamGenerateContent, embedContent,
 // batchEmbedContents, countTokens, listModels, getModel, simConfig, simStats,
 // unknown. Faults are named drop, timeout, http500, http503, packDrop.
@@ -21,7 +24,10 @@ struct SimulatorStats {
     QMap<QString, qint64> callsPerModel; // model routes only
     QMap<int, qint64> responsesPerStatus;
     QMap<QString, qint64> faults;
-    qint64 rateLimited = 0;              // 429s sent by the quota model
+    qint64 rateLimited = 0;              // 429s sent by the quota model, all reasons
+    qint64 rateLimitedRpm = 0;           // of which refused by requests per minute
+    qint64 rateLimitedTpm = 0;           // by input tokens per minute
+    qint64 rateLimitedRpd = 0;           // by requests per day
     int inFlight = 0;                    // generations being served now
     int queued = 0;                      // generations waiting for a slot now
     int maxInFlight = 0;                 // high-water mark of inFlight

@@ -262,14 +262,25 @@ QString SimulatorWire::durationString(std::chrono::milliseconds d)
     return QStringLiteral("%1.%2s").arg(ms / 1000).arg(ms % 1000, 3, 10, QLatin1Char('0'));
 }
 
-QByteArray SimulatorWire::resourceExhausted(const QString &model, bool requests, int limit,
+QByteArray SimulatorWire::resourceExhausted(const QString &model, SimulatorQuota::Dimension dimension, int limit,
                                             std::chrono::milliseconds retryAfter)
 {
-    const QString metric = requests
-        ? QStringLiteral("generativelanguage.googleapis.com/generate_content_requests")
-        : QStringLiteral("generativelanguage.googleapis.com/generate_content_input_token_count");
-    const QString quotaId = requests ? QStringLiteral("GenerateRequestsPerMinutePerProjectPerModel")
-                                     : QStringLiteral("GenerateContentInputTokensPerModelPerMinute");
+    const bool tokens = dimension == SimulatorQuota::Dimension::InputTokensPerMinute;
+    const QString metric = tokens
+        ? QStringLiteral("generativelanguage.googleapis.com/generate_content_input_token_count")
+        : QStringLiteral("generativelanguage.googleapis.com/generate_content_requests");
+    QString quotaId;
+    switch (dimension) {
+    case SimulatorQuota::Dimension::RequestsPerMinute:
+        quotaId = QStringLiteral("GenerateRequestsPerMinutePerProjectPerModel");
+        break;
+    case SimulatorQuota::Dimension::InputTokensPerMinute:
+        quotaId = QStringLiteral("GenerateContentInputTokensPerModelPerMinute");
+        break;
+    case SimulatorQuota::Dimension::RequestsPerDay:
+        quotaId = QStringLiteral("GenerateRequestsPerDayPerProjectPerModel");
+        break;
+    }
     const QString delay = durationString(retryAfter);
     const QString message =
         QStringLiteral("You exceeded your current quota, please check your plan and billing details. For more "

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "server/simulator/simulatorquota.h"
+
 #include <QByteArray>
 #include <QByteArrayView>
 #include <QJsonArray>
@@ -31,8 +33,12 @@ public:
     // error_503_unavailable.json
     static QByteArray unavailable();
     static QByteArray internal();
-    // error_429_resource_exhausted_quota_retryinfo.json: Help, QuotaFailure, RetryInfo.
-    static QByteArray resourceExhausted(const QString &model, bool requests, int limit,
+    // error_429_resource_exhausted_quota_retryinfo.json: Help, QuotaFailure
+    // {violations: [{quotaMetric, quotaId, quotaDimensions {model, location
+    // "global"}, quotaValue (a string)}]} and RetryInfo {retryDelay}, for the
+    // paid-tier quota ids (SimulatorQuota); the message names the metric,
+    // the limit, the model and the delay.
+    static QByteArray resourceExhausted(const QString &model, SimulatorQuota::Dimension dimension, int limit,
                                         std::chrono::milliseconds retryAfter);
     // "12s" when whole seconds, else "0.412s" (protobuf Duration JSON).
     static QString durationString(std::chrono::milliseconds d);
@@ -41,6 +47,8 @@ public:
     static bool supports(const QString &id, const QString &method);
 
     static QByteArray compact(const QJsonObject &o);
+    // The Content-Type of every JSON body.
+    static QByteArray jsonContentType() { return QByteArrayLiteral("application/json; charset=UTF-8"); }
 
     // A GenerateContentResponse (or one stream chunk of it), byte-for-byte
     // what compact() gives for the same object, written without building it:

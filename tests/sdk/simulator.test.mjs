@@ -130,3 +130,33 @@ test('a simulator 429 is the SDK ApiError with status 429', async () => {
     await patchConfig({ rpmLimit: 0, timeScale: 0.01 });
   }
 });
+
+test('a daily-quota 429 reaches the SDK with QuotaFailure and RetryInfo', async () => {
+  // A model's own limits; at timeScale 0.01 its day lasts 864 s.
+  await patchConfig({ modelLimits: { 'gemini-2.0-flash': { rpdLimit: 1 } } });
+  try {
+    await ai.models.generateContent({ model: 'gemini-2.0-flash', contents: 'one' });
+    await assert.rejects(
+      ai.models.generateContent({ model: 'gemini-2.0-flash', contents: 'two' }),
+      (err) => {
+        assert.ok(err instanceof ApiError, `expected ApiError, got ${err}`);
+        assert.equal(err.status, 429);
+        const { error } = JSON.parse(err.message); // the SDK keeps the whole body
+        const [help, quota, retry] = error.details;
+        assert.equal(help['@type'], 'type.googleapis.com/google.rpc.Help');
+        assert.equal(quota['@type'], 'type.googleapis.com/google.rpc.QuotaFailure');
+        assert.deepEqual(quota.violations[0], {
+          quotaMetric: 'generativelanguage.googleapis.com/generate_content_requests',
+          quotaId: 'GenerateRequestsPerDayPerProjectPerModel',
+          quotaDimensions: { location: 'global', model: 'gemini-2.0-flash' },
+          quotaValue: '1',
+        });
+        assert.equal(retry['@type'], 'type.googleapis.com/google.rpc.RetryInfo');
+        assert.match(retry.retryDelay, /^\d+(\.\d{3})?s$/);
+        return true;
+      },
+    );
+  } finally {
+    await patchConfig({ modelLimits: {} });
+  }
+});

@@ -1,6 +1,7 @@
 // GeminiSimulator over real loopback: every route against the recorded
 // fixtures' shapes (SLUICE_FIXTURES_DIR), SSE framing bytes, JSON pack mode,
-// embeddings, key checks, quota 429s, capacity, faults and bad input.
+// embeddings, key checks, quota 429s (RPM, TPM, RPD), MAX_TOKENS cuts,
+// capacity, faults and bad input.
 #include "server/simulator/geminisimulator.h"
 #include "server/simulator/simulatorcontent.h"
 #include "server/simulator/simulatorwire.h"
@@ -135,6 +136,8 @@ private slots:
     void jsonModeFollowsSchema();
     void packModeAnswersEveryId();
     void packModeDrops();
+    void maxOutputTokensCutsTheWholeCandidate_data();
+    void maxOutputTokensCutsTheWholeCandidate();
     void scannedBodiesAnswerLikeParsedOnes_data();
     void scannedBodiesAnswerLikeParsedOnes();
     void embedContent();
@@ -146,6 +149,9 @@ private slots:
     void apiKey();
     void rpmQuota();
     void tpmQuota();
+    void quotaRefusalsMatchGemini_data();
+    void quotaRefusalsMatchGemini();
+    void rpdResetsAtTheEndOfTheScaledDay();
     void capacityQueuesBeyondMaxConcurrent();
     void faults_data();
     void faults();
@@ -258,7 +264,9 @@ void TestGeminiSimulator::configJsonRoundTrip()
     SimulatorConfig c;
     c.apiKey = QStringLiteral("k");
     c.rpmLimit = 7;
-    c.modelLimits.insert(QStringLiteral("gemini-2.5-pro"), {2, 1000});
+    c.rpdLimit = 900;
+    c.modelLimits.insert(QStringLiteral("gemini-2.5-pro"), {2, 1000, 50});
+    c.modelLimits.insert(QStringLiteral("gemini-2.5-flash"), {0, 0, 3});
     c.packDropIds = {QStringLiteral("a"), QStringLiteral("b")};
     c.models = {QStringLiteral("gemini-2.5-flash")};
     c.seed = 1234567;
@@ -282,6 +290,10 @@ void TestGeminiSimulator::configValidationNamesField_data()
     QTest::newRow("non-integer") << QByteArray(R"({"rpmLimit":1.5})") << "rpmLimit";
     QTest::newRow("unknown") << QByteArray(R"({"latencyMs":3})") << "latencyMs";
     QTest::newRow("model limit") << QByteArray(R"({"modelLimits":{"m":{"rpmLimit":-1}}})") << "modelLimits.m.rpmLimit";
+    QTest::newRow("rpdLimit negative") << QByteArray(R"({"rpdLimit":-1})") << "rpdLimit";
+    QTest::newRow("rpdLimit string") << QByteArray(R"({"rpdLimit":"1000"})") << "rpdLimit";
+    QTest::newRow("model rpd limit") << QByteArray(R"({"modelLimits":{"m":{"rpdLimit":1.5}}})") << "modelLimits.m.rpdLimit";
+    QTest::newRow("model limit unknown") << QByteArray(R"({"modelLimits":{"m":{"rpsLimit":1}}})") << "modelLimits.m.rpsLimit";
     QTest::newRow("packDropIds") << QByteArray(R"({"packDropIds":[1]})") << "packDropIds";
 }
 
@@ -632,6 +644,130 @@ void TestGeminiSimulator::packModeDrops()
     QCOMPARE(answers.size(), 0);
 }
 
+static QJsonObject withGenerationConfig(QJsonObject request, const QString &key, const QJsonValue &value)
+{
+    QJsonObject gc = request.value(QLatin1String("generationConfig")).toObject();
+    gc.insert(key, value);
+    request.insert(QStringLiteral("generationConfig"), gc);
+    return request;
+}
+
+// Each candidate's text, finishReason and the usage of a generateContent
+// answer; for an SSE body, candidate 0's chunks joined and the last chunk's.
+struct Answer {
+    QStringList texts;
+    QStringList finishReasons;
+    int candidatesTokenCount = -1;
+};
+
+static Answer answerOf(const QByteArray &body, bool sse)
+{
+    Answer a;
+    if (!sse) {
+        const QJsonObject o = QJsonDocument::fromJson(body).object();
+        for (const QJsonValue &c : o[u"candidates"].toArray()) {
+            a.texts << c[u"content"][u"parts"][0][u"text"].toString();
+            a.finishReasons << c[u"finishReason"].toString();
+        }
+        a.candidatesTokenCount = o[u"usageMetadata"][u"candidatesTokenCount"].toInt(-1);
+        return a;
+    }
+    a.texts << QString();
+    a.finishReasons << QString();
+    for (const QByteArray &event : body.split('\n')) {
+        if (!event.startsWith("data: "))
+            continue;
+        const QJsonObject chunk = QJsonDocument::fromJson(event.mid(6).trimmed()).object();
+        a.texts[0] += firstText(chunk);
+        a.finishReasons[0] = chunk[u"candidates"][0][u"finishReason"].toString();
+        a.candidatesTokenCount = chunk[u"usageMetadata"][u"candidatesTokenCount"].toInt(-1);
+    }
+    return a;
+}
+
+void TestGeminiSimulator::maxOutputTokensCutsTheWholeCandidate_data()
+{
+    // budget -1: the sum of the pack members' own tokens, which the whole
+    // JSON text exceeds; -2: exactly the whole text's tokens.
+    QTest::addColumn<QString>("route");
+    QTest::addColumn<QJsonObject>("request");
+    QTest::addColumn<int>("budget");
+    QTest::addColumn<bool>("cut");
+    QTest::addColumn<bool>("json");
+    const QString generate = QStringLiteral("/v1beta/models/gemini-2.5-flash:generateContent");
+    const QString sse = QStringLiteral("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
+    const QJsonObject pack = packRequest({QStringLiteral("a"), QStringLiteral("q\"2"), QStringLiteral("\u00e9")},
+                                         {QStringLiteral("why is the sky blue?"), QStringLiteral("two\nlines"), QStringLiteral("x")});
+    QJsonObject parsedPack = pack;
+    parsedPack.insert(QStringLiteral("safetySettings"), QJsonArray()); // the general reading path
+    const QJsonObject jsonMode = textRequest(QStringLiteral("caf\u00e9"), {{QStringLiteral("responseMimeType"), QStringLiteral("application/json")}});
+
+    QTest::newRow("plain") << generate << textRequest(QStringLiteral("why is the sky blue?")) << 5 << true << false;
+    QTest::newRow("plain, roomy") << generate << textRequest(QStringLiteral("why is the sky blue?")) << 10000 << false << false;
+    QTest::newRow("two candidates")
+        << generate << textRequest(QStringLiteral("hi"), {{QStringLiteral("candidateCount"), 2}}) << 7 << true << false;
+    QTest::newRow("json mode") << generate << jsonMode << 4 << true << true;
+    QTest::newRow("pack") << generate << pack << 30 << true << true;
+    QTest::newRow("pack, parsed body") << generate << parsedPack << 30 << true << true;
+    QTest::newRow("pack, whole text counted") << generate << pack << -1 << true << true;
+    QTest::newRow("pack, exactly the budget") << generate << pack << -2 << false << true;
+    QTest::newRow("pack, sse") << sse << pack << 30 << true << true;
+}
+
+void TestGeminiSimulator::maxOutputTokensCutsTheWholeCandidate()
+{
+    // As Gemini does: a candidate longer than maxOutputTokens is cut at the
+    // budget, finishReason MAX_TOKENS, candidatesTokenCount the budget; a
+    // JSON answer (a pack's array too) is counted as its whole text and cut
+    // mid-value, so it no longer parses.
+    QFETCH(QString, route);
+    QFETCH(QJsonObject, request);
+    QFETCH(int, budget);
+    QFETCH(bool, cut);
+    QFETCH(bool, json);
+    const bool sse = route.endsWith(QLatin1String("alt=sse"));
+    const Reply whole = call("POST", route, compact(request));
+    QCOMPARE(whole.status, 200);
+    const Answer full = answerOf(whole.body, sse);
+    QVERIFY(!full.texts.isEmpty());
+    if (budget < 0) {
+        int members = 0;
+        for (const QJsonValue &m : QJsonDocument::fromJson(full.texts[0].toUtf8()).array())
+            members += SimulatorContent::tokensFor(m[u"text"].toString());
+        const int wholeTokens = SimulatorContent::tokensFor(full.texts[0]);
+        QVERIFY2(members < wholeTokens, qPrintable(QStringLiteral("%1 %2").arg(members).arg(wholeTokens)));
+        budget = budget == -1 ? members : wholeTokens;
+    }
+
+    const Reply limited = call("POST", route, compact(withGenerationConfig(request, QStringLiteral("maxOutputTokens"), budget)));
+    QCOMPARE(limited.status, 200);
+    const Answer got = answerOf(limited.body, sse);
+    QCOMPARE(got.texts.size(), full.texts.size());
+    int tokens = 0;
+    for (qsizetype i = 0; i < full.texts.size(); ++i) {
+        QCOMPARE(full.finishReasons[i], QStringLiteral("STOP"));
+        if (json)
+            QVERIFY(!QJsonDocument::fromJson(full.texts[i].toUtf8()).isNull());
+        QCOMPARE(SimulatorContent::tokensFor(full.texts[i]) > budget, cut);
+        if (cut) {
+            QCOMPARE(got.texts[i], full.texts[i].left(qsizetype(budget) * 4));
+            QCOMPARE(got.finishReasons[i], QStringLiteral("MAX_TOKENS"));
+            QCOMPARE(SimulatorContent::tokensFor(got.texts[i]), budget);
+            if (json) {
+                QJsonParseError pe;
+                QJsonDocument::fromJson(got.texts[i].toUtf8(), &pe);
+                QVERIFY(pe.error != QJsonParseError::NoError);
+            }
+            tokens += budget;
+        } else {
+            QCOMPARE(got.texts[i], full.texts[i]);
+            QCOMPARE(got.finishReasons[i], QStringLiteral("STOP"));
+            tokens += SimulatorContent::tokensFor(full.texts[i]);
+        }
+    }
+    QCOMPARE(got.candidatesTokenCount, tokens);
+}
+
 static QByteArray withoutResponseIds(QByteArray body)
 {
     // Every answer has its own id; the rest of two answers may be compared.
@@ -908,22 +1044,181 @@ void TestGeminiSimulator::rpmQuota()
 
 void TestGeminiSimulator::tpmQuota()
 {
+    // TPM counts what Gemini's metric names, the input tokens
+    // (generate_content_input_token_count); the answers here are ~600 tokens
+    // each and count nothing. Real time (a 60 s window), no service time.
     configure([](SimulatorConfig &c) {
-        c.modelLimits.insert(QStringLiteral("gemini-2.5-flash"), {0, 150});
-        c.responseWords = 20; // ~30 output tokens per call
+        c.modelLimits.insert(QStringLiteral("gemini-2.5-flash"), {0, 150, 0});
+        c.responseWords = 400;
+        c.timeScale = 1;
+        c.baseLatencyMs = 0;
+        c.tokensPerSecond = 0;
     });
     const QString path = QStringLiteral("/v1beta/models/gemini-2.5-flash:generateContent");
+    const QString prompt40 = QString(160, QLatin1Char('a')); // 40 tokens
     int ok = 0;
     Reply r;
     for (int i = 0; i < 10; ++i) {
-        r = post(path, textRequest(QStringLiteral("q%1").arg(i)));
+        r = post(path, textRequest(prompt40));
         if (r.status != 200)
             break;
+        QVERIFY(r.json[u"usageMetadata"][u"candidatesTokenCount"].toInt() > 150);
         ++ok;
     }
+    QCOMPARE(ok, 3); // 120 tokens; a fourth would make 160 > 150
     QCOMPARE(r.status, 429);
-    QVERIFY2(ok >= 2 && ok <= 6, qPrintable(QString::number(ok)));
-    QCOMPARE(r.json[u"error"][u"details"][1][u"violations"][0][u"quotaValue"].toString(), QStringLiteral("150"));
+    const QJsonObject violation = r.json[u"error"][u"details"][1][u"violations"][0].toObject();
+    QCOMPARE(violation[u"quotaValue"].toString(), QStringLiteral("150"));
+    QCOMPARE(violation[u"quotaId"].toString(), QStringLiteral("GenerateContentInputTokensPerModelPerMinute"));
+    // A shorter prompt still fits.
+    QCOMPARE(post(path, textRequest(QString(120, QLatin1Char('b')))).status, 200);
+
+    // A prompt larger than the whole limit never fits: wait a full window.
+    configure([](SimulatorConfig &c) {
+        c.modelLimits.insert(QStringLiteral("gemini-2.5-flash"), {0, 150, 0});
+        c.timeScale = 1;
+    });
+    const Reply big = post(path, textRequest(QString(604, QLatin1Char('c')))); // 151 tokens
+    QCOMPARE(big.status, 429);
+    QCOMPARE(big.json[u"error"][u"details"][2][u"retryDelay"].toString(), QStringLiteral("60s"));
+    QCOMPARE(big.headers.value("retry-after"), QByteArray("60"));
+}
+
+void TestGeminiSimulator::quotaRefusalsMatchGemini_data()
+{
+    QTest::addColumn<QString>("reason");
+    QTest::addColumn<QString>("quotaMetric");
+    QTest::addColumn<QString>("quotaId");
+    QTest::addColumn<int>("limit");
+    QTest::addColumn<int>("admitted");       // requests of 4 input tokens that pass first
+    QTest::addColumn<double>("windowSeconds"); // the scaled minute, or day
+    const QString requests = QStringLiteral("generativelanguage.googleapis.com/generate_content_requests");
+    // timeScale 0.1: a 6 s minute and an 8640 s day.
+    QTest::newRow("rpm") << "rpm" << requests << "GenerateRequestsPerMinutePerProjectPerModel" << 2 << 2 << 6.0;
+    QTest::newRow("tpm") << "tpm" << QStringLiteral("generativelanguage.googleapis.com/generate_content_input_token_count")
+                         << "GenerateContentInputTokensPerModelPerMinute" << 10 << 2 << 6.0;
+    QTest::newRow("rpd") << "rpd" << requests << "GenerateRequestsPerDayPerProjectPerModel" << 3 << 3 << 8640.0;
+}
+
+void TestGeminiSimulator::quotaRefusalsMatchGemini()
+{
+    QFETCH(QString, reason);
+    QFETCH(QString, quotaMetric);
+    QFETCH(QString, quotaId);
+    QFETCH(int, limit);
+    QFETCH(int, admitted);
+    QFETCH(double, windowSeconds);
+    QElapsedTimer sinceConfig;
+    sinceConfig.start();
+    configure([&](SimulatorConfig &c) {
+        c.timeScale = 0.1;
+        c.baseLatencyMs = 0;
+        c.tokensPerSecond = 0;
+        // The default limits, and a model's own (which replace all three).
+        if (reason == QLatin1String("rpm"))
+            c.rpmLimit = limit;
+        else if (reason == QLatin1String("tpm"))
+            c.modelLimits.insert(QStringLiteral("gemini-2.5-flash"), {0, limit, 0});
+        else
+            c.modelLimits.insert(QStringLiteral("gemini-2.5-flash"), {0, 0, limit});
+    });
+    const QString path = QStringLiteral("/v1beta/models/gemini-2.5-flash:generateContent");
+    for (int i = 0; i < admitted; ++i)
+        QCOMPARE(post(path, textRequest(QStringLiteral("sixteen chars %1").arg(i))).status, 200);
+    const Reply r = post(path, textRequest(QStringLiteral("sixteen chars x")));
+    const double elapsed = sinceConfig.elapsed() / 1000.0;
+    QCOMPARE(r.status, 429);
+
+    // Exactly the recorded shape: the same details in the same order, with
+    // the same keys; Help word for word.
+    const QJsonObject ref = fixture("error_429_resource_exhausted_quota_retryinfo.json");
+    QCOMPARE(r.json.keys(), ref.keys());
+    QCOMPARE(r.json[u"error"].toObject().keys(), ref[u"error"].toObject().keys());
+    QCOMPARE(r.json[u"error"][u"code"], ref[u"error"][u"code"]);
+    QCOMPARE(r.json[u"error"][u"status"], ref[u"error"][u"status"]);
+    const QJsonArray details = r.json[u"error"][u"details"].toArray();
+    const QJsonArray refDetails = ref[u"error"][u"details"].toArray();
+    QCOMPARE(details.size(), refDetails.size());
+    for (int i = 0; i < details.size(); ++i) {
+        QCOMPARE(details[i][u"@type"], refDetails[i][u"@type"]);
+        QCOMPARE(details[i].toObject().keys(), refDetails[i].toObject().keys());
+    }
+    QCOMPARE(details[0], refDetails[0]); // Help
+    const QJsonArray violations = details[1][u"violations"].toArray();
+    QCOMPARE(violations.size(), 1);
+    const QJsonObject violation = violations[0].toObject();
+    const QJsonObject refViolation = refDetails[1][u"violations"][0].toObject();
+    QCOMPARE(violation.keys(), refViolation.keys());
+    QCOMPARE(violation[u"quotaMetric"].toString(), quotaMetric);
+    QCOMPARE(violation[u"quotaId"].toString(), quotaId);
+    QCOMPARE(violation[u"quotaDimensions"].toObject().keys(), refViolation[u"quotaDimensions"].toObject().keys());
+    QCOMPARE(violation[u"quotaDimensions"][u"model"].toString(), QStringLiteral("gemini-2.5-flash"));
+    QCOMPARE(violation[u"quotaDimensions"][u"location"].toString(), QStringLiteral("global"));
+    QVERIFY(violation[u"quotaValue"].isString());
+    QCOMPARE(violation[u"quotaValue"].toString(), QString::number(limit));
+
+    // RetryInfo: what is left of the window (of the day, counted from the
+    // config change), as the message and Retry-After also say.
+    const QString delay = details[2][u"retryDelay"].toString();
+    QVERIFY2(delay.endsWith(QLatin1Char('s')), qPrintable(delay));
+    const double seconds = delay.chopped(1).toDouble();
+    QVERIFY2(seconds > 0 && seconds <= windowSeconds, qPrintable(delay));
+    if (reason == QLatin1String("rpd"))
+        QVERIFY2(seconds >= windowSeconds - elapsed, qPrintable(delay));
+    QCOMPARE(r.headers.value("retry-after"), QByteArray::number(qint64(std::ceil(seconds))));
+    const QString message = r.json[u"error"][u"message"].toString();
+    QVERIFY2(message.contains(QStringLiteral("* Quota exceeded for metric: %1, limit: %2, model: gemini-2.5-flash\nPlease retry in %3.")
+                                  .arg(quotaMetric).arg(limit).arg(delay)),
+             qPrintable(message));
+
+    // Counted per reason, for benchmarks reading /sim/v1/stats.
+    const SimulatorStats stats = m_sim->stats();
+    QCOMPARE(stats.rateLimited, 1);
+    QCOMPARE(stats.rateLimitedRpm, reason == QLatin1String("rpm") ? 1 : 0);
+    QCOMPARE(stats.rateLimitedTpm, reason == QLatin1String("tpm") ? 1 : 0);
+    QCOMPARE(stats.rateLimitedRpd, reason == QLatin1String("rpd") ? 1 : 0);
+    QCOMPARE(stats.responsesPerStatus.value(429), 1);
+    QCOMPARE(stats.route(QStringLiteral("generateContent")), admitted + 1);
+    const QJsonObject json = call("GET", QStringLiteral("/sim/v1/stats")).json;
+    QCOMPARE(json[u"rateLimited"].toInt(), 1);
+    const QJsonObject perReason = json[u"rateLimitedPerReason"].toObject();
+    QCOMPARE(perReason.keys(), (QStringList{QStringLiteral("rpd"), QStringLiteral("rpm"), QStringLiteral("tpm")}));
+    for (const QString &key : perReason.keys())
+        QCOMPARE(perReason[key].toInt(-1), key == reason ? 1 : 0);
+    // countTokens is never charged.
+    QCOMPARE(post(QStringLiteral("/v1beta/models/gemini-2.5-flash:countTokens"), textRequest(QStringLiteral("x"))).status, 200);
+}
+
+void TestGeminiSimulator::rpdResetsAtTheEndOfTheScaledDay()
+{
+    // timeScale 0.00005: a day lasts 86400 s * 0.00005 = 4.32 s and starts
+    // when the config is applied; it is a fixed window, not a sliding one.
+    const double daySeconds = 4.32;
+    QElapsedTimer sinceConfig;
+    sinceConfig.start();
+    configure([](SimulatorConfig &c) {
+        c.timeScale = 0.00005;
+        c.rpdLimit = 2;
+    });
+    const QString path = QStringLiteral("/v1beta/models/gemini-2.5-flash:generateContent");
+    QCOMPARE(post(path, textRequest(QStringLiteral("a"))).status, 200);
+    QCOMPARE(post(path, textRequest(QStringLiteral("b"))).status, 200);
+    const Reply refused = post(path, textRequest(QStringLiteral("c")));
+    const double elapsed = sinceConfig.elapsed() / 1000.0;
+    QCOMPARE(refused.status, 429);
+    const QString delay = refused.json[u"error"][u"details"][2][u"retryDelay"].toString();
+    const double seconds = delay.chopped(1).toDouble();
+    QVERIFY2(seconds <= daySeconds && seconds >= daySeconds - elapsed, qPrintable(delay));
+    // Other models have their own day.
+    QCOMPARE(post(QStringLiteral("/v1beta/models/gemini-2.0-flash:generateContent"), textRequest(QStringLiteral("c"))).status, 200);
+
+    // The next day admits rpdLimit requests again.
+    bool passed = false;
+    QTRY_VERIFY_WITH_TIMEOUT(passed || (passed = post(path, textRequest(QStringLiteral("d"))).status == 200), 10000);
+    QCOMPARE(post(path, textRequest(QStringLiteral("e"))).status, 200);
+    QCOMPARE(post(path, textRequest(QStringLiteral("f"))).status, 429);
+    QVERIFY(m_sim->stats().rateLimitedRpd >= 2);
+    QCOMPARE(m_sim->stats().rateLimitedRpm + m_sim->stats().rateLimitedTpm, 0);
 }
 
 void TestGeminiSimulator::capacityQueuesBeyondMaxConcurrent()
