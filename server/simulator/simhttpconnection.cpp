@@ -1,5 +1,9 @@
 #include "server/simulator/simhttpconnection.h"
 
+#include "core/gemini/geminierror.h"
+#include "core/http/httpheaderblock.h"
+#include "core/http/httpstatus.h"
+
 #include <QTcpSocket>
 
 #include <algorithm>
@@ -7,11 +11,6 @@
 namespace {
 
 constexpr qsizetype kMaxHeaderBytes = 64 * 1024;
-
-bool isTokenChar(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
 
 } // namespace
 
@@ -77,23 +76,20 @@ void SimHttpConnection::parse()
         // Tolerate stray CRLFs between requests (RFC 9112 §2.2).
         while (m_buffer.startsWith("\r\n"))
             m_buffer.remove(0, 2);
-        const qsizetype headerEnd = m_buffer.indexOf("\r\n\r\n");
-        if (headerEnd < 0) {
+        // Read leniently: a bare LF ends a line too (RFC 9112 §2.2 lets a
+        // recipient accept it, and nothing else parses these bytes).
+        const HttpHeaderBlock::End end = HttpHeaderBlock::findEnd(m_buffer, 0, true);
+        if (end.end < 0) {
             if (m_buffer.size() > kMaxHeaderBytes)
-                fail(m_buffer.indexOf("\r\n") < 0 ? 414 : 431, "request header too large");
+                fail(m_buffer.indexOf('\n') < 0 ? 414 : 431, "request header too large");
             break;
         }
-        if (headerEnd > kMaxHeaderBytes) {
+        if (end.end > kMaxHeaderBytes) {
             fail(431, "request header too large");
             break;
         }
-        // The header block is read in place: lines end at '\n' (a '\r' before it
-        // is trimmed away with the rest of the whitespace).
-        const QByteArrayView head(m_buffer.constData(), headerEnd);
-        qsizetype requestLineEnd = head.indexOf('\n');
-        if (requestLineEnd < 0)
-            requestLineEnd = head.size();
-        const QByteArrayView requestLine = head.first(requestLineEnd).trimmed();
+        HttpHeaderBlock head(QByteArrayView(m_buffer).first(end.end), true);
+        const QByteArrayView requestLine = head.startLine().trimmed();
         // Exactly three parts, one space apart.
         const qsizetype sp1 = requestLine.indexOf(' ');
         const qsizetype sp2 = sp1 < 0 ? -1 : requestLine.indexOf(' ', sp1 + 1);
@@ -120,37 +116,23 @@ void SimHttpConnection::parse()
         req.keepAlive = version == "HTTP/1.1";
         qint64 contentLength = 0;
         bool headersOk = true;
-        for (qsizetype start = requestLineEnd + 1; start <= head.size(); ) {
-            qsizetype end = head.indexOf('\n', start);
-            if (end < 0)
-                end = head.size();
-            const QByteArrayView line = head.sliced(start, end - start);
-            start = end + 1;
-            const qsizetype colon = line.indexOf(':');
-            if (colon <= 0) {
-                headersOk = false;
-                break;
-            }
-            QByteArray name = line.first(colon).toByteArray().toLower();
-            for (char c : name)
-                headersOk = headersOk && isTokenChar(c);
-            const QByteArray value = line.sliced(colon + 1).trimmed().toByteArray();
+        HttpHeaderBlock::Field field;
+        while (headersOk && head.next(&field)) {
+            const QByteArray name = field.name.toByteArray().toLower();
             if (name == "content-length") {
-                bool ok = false;
-                contentLength = value.toLongLong(&ok);
-                headersOk = headersOk && ok && contentLength >= 0;
+                contentLength = HttpHeaderBlock::parseDecimal(field.value);
+                headersOk = contentLength >= 0;
             } else if (name == "connection") {
-                const QByteArray v = value.toLower();
-                if (v.contains("close"))
+                if (HttpHeaderBlock::listContains(field.value, "close"))
                     req.keepAlive = false;
-                else if (v.contains("keep-alive"))
+                else if (HttpHeaderBlock::listContains(field.value, "keep-alive"))
                     req.keepAlive = true;
             } else if (name == "transfer-encoding") {
                 headersOk = false; // chunked request bodies are not supported (no client we serve sends them)
             }
-            req.headers.append({std::move(name), value});
+            req.headers.append({name, field.value.toByteArray()});
         }
-        if (!headersOk) {
+        if (!headersOk || head.error() != HttpHeaderBlock::Error::None) {
             fail(400, "malformed header");
             break;
         }
@@ -158,10 +140,10 @@ void SimHttpConnection::parse()
             fail(413, "request body too large");
             break;
         }
-        const qsizetype total = headerEnd + 4 + qsizetype(contentLength);
+        const qsizetype total = end.end + qsizetype(contentLength);
         if (m_buffer.size() < total)
             break; // wait for the rest of the body
-        req.body = m_buffer.mid(headerEnd + 4, qsizetype(contentLength));
+        req.body = m_buffer.mid(end.end, qsizetype(contentLength));
         m_buffer.remove(0, total);
         m_keepAlive = req.keepAlive;
         m_busy = true;
@@ -178,9 +160,8 @@ void SimHttpConnection::fail(int status, const char *message)
     m_keepAlive = false;
     m_busy = true;
     m_buffer.clear();
-    const QByteArray body = "{\"error\":{\"code\":" + QByteArray::number(status) + ",\"message\":\"" + message
-        + "\",\"status\":\"INVALID_ARGUMENT\"}}";
-    sendResponse(status, "application/json; charset=UTF-8", body);
+    sendResponse(status, "application/json; charset=UTF-8",
+                 GeminiError::envelopeJson(status, QStringLiteral("INVALID_ARGUMENT"), QString::fromLatin1(message)));
 }
 
 void SimHttpConnection::sendResponse(int status, const QByteArray &contentType, const QByteArray &body,
@@ -190,7 +171,7 @@ void SimHttpConnection::sendResponse(int status, const QByteArray &contentType, 
         return;
     QByteArray out;
     out.reserve(body.size() + 256);
-    out += "HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status) + "\r\n";
+    out += "HTTP/1.1 " + QByteArray::number(status) + ' ' + HttpStatus::reasonPhrase(status) + "\r\n";
     out += "Content-Type: " + contentType + "\r\n";
     out += "Content-Length: " + QByteArray::number(body.size()) + "\r\n";
     out += "Server: sluice-gemini-simulator\r\n";
@@ -209,7 +190,7 @@ void SimHttpConnection::beginStream(int status, const QByteArray &contentType, c
 {
     if (m_closed)
         return;
-    QByteArray out = "HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status) + "\r\n";
+    QByteArray out = "HTTP/1.1 " + QByteArray::number(status) + ' ' + HttpStatus::reasonPhrase(status) + "\r\n";
     out += "Content-Type: " + contentType + "\r\n";
     out += "Transfer-Encoding: chunked\r\n";
     out += "Server: sluice-gemini-simulator\r\n";
@@ -266,23 +247,4 @@ void SimHttpConnection::finishResponse()
     }
     if (!m_buffer.isEmpty())
         parse();
-}
-
-QByteArray SimHttpConnection::reasonPhrase(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
-    }
 }

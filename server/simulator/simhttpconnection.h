@@ -10,7 +10,8 @@
 class QTcpSocket;
 
 // One HTTP/1.1 server connection of the GeminiSimulator: a lean parser
-// (request line, headers, Content-Length body; keep-alive; Connection: close
+// (the head read with HttpHeaderBlock, bare LF line ends accepted, and the
+// request line with whitespace around it; Content-Length body; keep-alive; Connection: close
 // and HTTP/1.0 honoured; one request at a time, pipelined requests wait in the
 // buffer) and writers for whole responses (with Content-Length) and chunked
 // streams. Malformed or oversized requests get a 400/413/431 and the
@@ -55,8 +56,6 @@ public:
     void drop();
 
     bool isStreaming() const { return m_streaming; }
-
-    static QByteArray reasonPhrase(int status);
 
 private:
     void onReadyRead();

@@ -246,37 +246,11 @@ QList<double> SimulatorContent::embeddingFor(const QString &text, int dimensions
     return v;
 }
 
-QList<SimulatorContent::PackMember> SimulatorContent::parsePack(const QString &prompt)
-{
-    static const QString open = QStringLiteral("<request id=\"");
-    static const QString close = QStringLiteral("</request>");
-    QList<PackMember> members;
-    qsizetype pos = 0;
-    while ((pos = prompt.indexOf(open, pos)) >= 0) {
-        const qsizetype idStart = pos + open.size();
-        const qsizetype idEnd = prompt.indexOf(QLatin1Char('"'), idStart);
-        if (idEnd < 0 || idEnd + 1 >= prompt.size() || prompt.at(idEnd + 1) != QLatin1Char('>'))
-            break;
-        qsizetype textStart = idEnd + 2;
-        const qsizetype end = prompt.indexOf(close, textStart);
-        if (end < 0)
-            break;
-        qsizetype textEnd = end;
-        if (textStart < textEnd && prompt.at(textStart) == QLatin1Char('\n'))
-            ++textStart;
-        if (textEnd > textStart && prompt.at(textEnd - 1) == QLatin1Char('\n'))
-            --textEnd;
-        members.append({prompt.mid(idStart, idEnd - idStart), prompt.mid(textStart, textEnd - textStart)});
-        pos = end + close.size();
-    }
-    return members;
-}
-
 QList<SimulatorContent::PackMemberView> SimulatorContent::parsePack(QByteArrayView prompt)
 {
-    // parsePack(QString) on the UTF-8 bytes: the tags are ASCII, and an ASCII
-    // byte never occurs inside a multi-byte UTF-8 sequence. The matchers are
-    // built once (indexOf() builds one per call in a long prompt).
+    // The tags are ASCII, and an ASCII byte never occurs inside a multi-byte
+    // UTF-8 sequence. The matchers are built once (indexOf() builds one per
+    // call in a long prompt).
     static constexpr char openTag[] = "<request id=\"";
     static constexpr char closeTag[] = "</request>";
     static constexpr auto open = qMakeStaticByteArrayMatcher(openTag);

@@ -30,13 +30,10 @@ public:
     // A unit-length (L2) vector of `dimensions` values derived from `text`.
     static QList<double> embeddingFor(const QString &text, int dimensions);
 
-    // One member of a packed prompt: <request id="ID">\n...\n</request>.
-    struct PackMember {
-        QString id;
-        QString text; // inner text without the newline after the opening and before the closing tag
-    };
-    static QList<PackMember> parsePack(const QString &prompt);
-    // The same members of a prompt given as UTF-8, as views into it.
+    // The members of a packed prompt (core/gemini/packcodec.h), given as
+    // UTF-8: each <request id="ID">\n...\n</request> block, as views into
+    // it, the text without the newline after the opening and before the
+    // closing tag. A block whose tags are broken ends the reading.
     struct PackMemberView {
         QByteArrayView id;
         QByteArrayView text;

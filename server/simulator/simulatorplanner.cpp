@@ -32,33 +32,7 @@ QStringList splitText(const QString &text, int n)
     return pieces;
 }
 
-// The pack writer's helpers for both kinds of members: QString (parsed body)
-// and UTF-8 views (scanned body).
-void appendJson(QByteArray &out, const QString &s)
-{
-    JsonBytes::appendString(out, s);
-}
-
-void appendJson(QByteArray &out, QByteArrayView utf8)
-{
-    JsonBytes::appendUtf8String(out, utf8);
-}
-
-QByteArray toUtf8(const QString &s)
-{
-    return s.toUtf8(); // what SimulatorContent::hash(QString) hashes, also for a lone surrogate
-}
-
-QByteArrayView toUtf8(QByteArrayView utf8)
-{
-    return utf8;
-}
-
-bool listed(const QStringList &ids, const QString &id)
-{
-    return ids.contains(id);
-}
-
+// Whether a pack member's id is one packDropIds names.
 bool listed(const QStringList &ids, QByteArrayView utf8)
 {
     return !ids.isEmpty() && ids.contains(QString::fromUtf8(utf8));
@@ -71,8 +45,8 @@ SimulatorPlanner::SimulatorPlanner(const SimulatorConfig &config, std::mt19937_6
 {
 }
 
-template <typename Members>
-QByteArray SimulatorPlanner::packAnswers(const Members &members, int variant, int *dropped)
+QByteArray SimulatorPlanner::packAnswers(const QList<SimulatorContent::PackMemberView> &members, int variant,
+                                         int *dropped)
 {
     // [{"id":..,"text":..},...] written directly, as QJsonDocument would
     // (keys sorted): this is the hot path of every packed call.
@@ -91,10 +65,10 @@ QByteArray SimulatorPlanner::packAnswers(const Members &members, int variant, in
         if (answers.size() > 1)
             answers += ',';
         answers += "{\"id\":";
-        appendJson(answers, m.id);
+        JsonBytes::appendUtf8String(answers, m.id);
         // An answer is letters, spaces and full stops: nothing to escape.
         answers += ",\"text\":\"";
-        SimulatorContent::appendAnswer(answers, toUtf8(m.text), words, variant);
+        SimulatorContent::appendAnswer(answers, m.text, words, variant);
         answers += "\"}";
     }
     answers += ']';
@@ -108,15 +82,17 @@ void SimulatorPlanner::planGenerate(const GenerateRequest &request, const QStrin
     work->promptTokens = request.promptTokens;
     const int words = m_config.responseWords;
 
-    QList<SimulatorContent::PackMember> members;
+    // Pack members are read from the prompt's UTF-8 (a prompt that came the
+    // slow way, as a QString, is converted first).
+    QByteArray packPromptUtf8;
     QList<SimulatorContent::PackMemberView> memberViews;
     if (settings.packSchema) {
-        if (request.scanned)
-            memberViews = SimulatorContent::parsePack(QByteArrayView(request.promptUtf8));
-        else
-            members = SimulatorContent::parsePack(request.prompt.text);
+        if (!request.scanned)
+            packPromptUtf8 = request.prompt.text.toUtf8();
+        memberViews = SimulatorContent::parsePack(request.scanned ? QByteArrayView(request.promptUtf8)
+                                                                  : QByteArrayView(packPromptUtf8));
     }
-    const bool packed = !members.isEmpty() || !memberViews.isEmpty();
+    const bool packed = !memberViews.isEmpty();
     // The rarer answers are made from the prompt as a QString.
     QString promptText = request.prompt.text;
     if (request.scanned && settings.jsonMode && !packed)
@@ -131,8 +107,7 @@ void SimulatorPlanner::planGenerate(const GenerateRequest &request, const QStrin
         QString text;
         bool isUtf8 = true;
         if (packed) {
-            utf8 = request.scanned ? packAnswers(memberViews, i, &work->packDropped)
-                                   : packAnswers(members, i, &work->packDropped);
+            utf8 = packAnswers(memberViews, i, &work->packDropped);
         } else if (settings.packSchema) {
             text = QString::fromUtf8(QJsonDocument(SimulatorContent::valueForSchema(settings.schema, promptText)
                                                        .toArray()).toJson(QJsonDocument::Compact));

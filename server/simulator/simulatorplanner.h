@@ -1,5 +1,6 @@
 #pragma once
 
+#include "server/simulator/simulatorcontent.h"
 #include "server/simulator/simulatorrequestreader.h"
 #include "server/simulator/simulatorwork.h"
 
@@ -54,8 +55,7 @@ public:
     static void planCountTokens(int promptTokens, SimulatorWork *work);
 
 private:
-    template <typename Members>
-    QByteArray packAnswers(const Members &members, int variant, int *dropped);
+    QByteArray packAnswers(const QList<SimulatorContent::PackMemberView> &members, int variant, int *dropped);
     QString nextResponseId();
 
     const SimulatorConfig &m_config;

@@ -1,5 +1,6 @@
 #include "server/simulator/simulatorserver.h"
 
+#include "core/gemini/geminierror.h"
 #include "server/simulator/simulatorembedplanner.h"
 #include "server/simulator/simulatorscheduler.h"
 #include "server/simulator/simulatorwire.h"
@@ -126,7 +127,7 @@ void SimulatorServer::onRequest(SimHttpConnection *conn, SimHttpConnection::Requ
         return;
     }
     stat([](SimulatorStats &s) { ++s.callsPerRoute[QStringLiteral("unknown")]; });
-    reply(conn, 404, SimulatorWire::error(404, QStringLiteral("NOT_FOUND"),
+    reply(conn, 404, GeminiError::envelopeJson(404, QStringLiteral("NOT_FOUND"),
                                           QStringLiteral("The requested URL %1 was not found on this server.")
                                               .arg(QString::fromUtf8(req.path))));
 }
@@ -138,7 +139,7 @@ void SimulatorServer::handleControl(SimHttpConnection *conn, SimHttpConnection::
     });
     if (!configRoute) {
         if (req.method != "GET") {
-            reply(conn, 405, SimulatorWire::error(405, QStringLiteral("INVALID_ARGUMENT"), QStringLiteral("use GET")));
+            reply(conn, 405, GeminiError::envelopeJson(405, QStringLiteral("INVALID_ARGUMENT"), QStringLiteral("use GET")));
             return;
         }
         SimulatorStats copy;
@@ -170,7 +171,7 @@ void SimulatorServer::handleControl(SimHttpConnection *conn, SimHttpConnection::
         }
         applyConfig(next);
     } else if (req.method != "GET") {
-        reply(conn, 405, SimulatorWire::error(405, QStringLiteral("INVALID_ARGUMENT"), QStringLiteral("use GET, PATCH or PUT")));
+        reply(conn, 405, GeminiError::envelopeJson(405, QStringLiteral("INVALID_ARGUMENT"), QStringLiteral("use GET, PATCH or PUT")));
         return;
     }
     reply(conn, 200, QJsonDocument(m_config.toJson()).toJson(QJsonDocument::Compact));
@@ -210,7 +211,7 @@ void SimulatorServer::handleModels(SimHttpConnection *conn, SimHttpConnection::R
     const QStringList models = m_config.effectiveModels();
     if (colon < 0) {
         if (req.method != "GET") {
-            reply(conn, 405, SimulatorWire::error(405, QStringLiteral("INVALID_ARGUMENT"), QStringLiteral("use GET")));
+            reply(conn, 405, GeminiError::envelopeJson(405, QStringLiteral("INVALID_ARGUMENT"), QStringLiteral("use GET")));
             return;
         }
         if (isList) {
@@ -226,11 +227,11 @@ void SimulatorServer::handleModels(SimHttpConnection *conn, SimHttpConnection::R
         return;
     }
     if (route == QLatin1String("unknown")) {
-        reply(conn, 404, SimulatorWire::error(404, QStringLiteral("NOT_FOUND"), QStringLiteral("Method not found.")));
+        reply(conn, 404, GeminiError::envelopeJson(404, QStringLiteral("NOT_FOUND"), QStringLiteral("Method not found.")));
         return;
     }
     if (req.method != "POST") {
-        reply(conn, 405, SimulatorWire::error(405, QStringLiteral("INVALID_ARGUMENT"), QStringLiteral("use POST")),
+        reply(conn, 405, GeminiError::envelopeJson(405, QStringLiteral("INVALID_ARGUMENT"), QStringLiteral("use POST")),
               {}, streamRoute);
         return;
     }

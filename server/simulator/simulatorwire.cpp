@@ -1,5 +1,7 @@
 #include "server/simulator/simulatorwire.h"
 
+#include "core/gemini/geminierror.h"
+
 #include "core/json/bytescan.h"
 #include "core/json/jsonbytes.h"
 #include "core/json/jsonscanner.h"
@@ -198,14 +200,9 @@ bool SimulatorWire::scanGenerateRequest(QByteArrayView body, PlainGenerateReques
     return ok && haveContents && contents > 0 && js.atEnd();
 }
 
-QByteArray SimulatorWire::error(int code, const QString &status, const QString &message, const QJsonArray &details)
+QByteArray SimulatorWire::invalidArgument(const QString &message)
 {
-    QJsonObject e{{QStringLiteral("code"), code},
-                  {QStringLiteral("message"), message},
-                  {QStringLiteral("status"), status}};
-    if (!details.isEmpty())
-        e.insert(QStringLiteral("details"), details);
-    return compact(QJsonObject{{QStringLiteral("error"), e}});
+    return GeminiError::envelopeJson(400, QStringLiteral("INVALID_ARGUMENT"), message);
 }
 
 QByteArray SimulatorWire::apiKeyInvalid(const QString &key)
@@ -223,7 +220,7 @@ QByteArray SimulatorWire::apiKeyInvalid(const QString &key)
         QJsonObject{{QStringLiteral("@type"), type("DebugInfo")},
                     {QStringLiteral("detail"), QStringLiteral("Invalid API key: ") + key}},
     };
-    return error(400, QStringLiteral("INVALID_ARGUMENT"), message, details);
+    return GeminiError::envelopeJson(400, QStringLiteral("INVALID_ARGUMENT"), message, details);
 }
 
 QByteArray SimulatorWire::modelNotFound(const QString &model, const QString &method)
@@ -233,7 +230,7 @@ QByteArray SimulatorWire::modelNotFound(const QString &model, const QString &met
                                 .arg(model, method);
     const QString detail = QStringLiteral("[ORIGINAL ERROR] generic::not_found: %1 [google.rpc.error_details_ext] { message: \"%1\" }")
                                .arg(message);
-    return error(404, QStringLiteral("NOT_FOUND"), message,
+    return GeminiError::envelopeJson(404, QStringLiteral("NOT_FOUND"), message,
                  QJsonArray{QJsonObject{{QStringLiteral("@type"), type("DebugInfo")}, {QStringLiteral("detail"), detail}}});
 }
 
@@ -244,22 +241,14 @@ QByteArray SimulatorWire::batchEmbedOver100()
 
 QByteArray SimulatorWire::unavailable()
 {
-    return error(503, QStringLiteral("UNAVAILABLE"), QStringLiteral("The model is overloaded. Please try again later."));
+    return GeminiError::envelopeJson(503, QStringLiteral("UNAVAILABLE"), QStringLiteral("The model is overloaded. Please try again later."));
 }
 
 QByteArray SimulatorWire::internal()
 {
-    return error(500, QStringLiteral("INTERNAL"),
+    return GeminiError::envelopeJson(500, QStringLiteral("INTERNAL"),
                  QStringLiteral("An internal error has occurred. Please retry or report in "
                                 "https://developers.generativeai.google/guide/troubleshooting"));
-}
-
-QString SimulatorWire::durationString(std::chrono::milliseconds d)
-{
-    const qint64 ms = std::max<qint64>(0, d.count());
-    if (ms % 1000 == 0)
-        return QString::number(ms / 1000) + QLatin1Char('s');
-    return QStringLiteral("%1.%2s").arg(ms / 1000).arg(ms % 1000, 3, 10, QLatin1Char('0'));
 }
 
 QByteArray SimulatorWire::resourceExhausted(const QString &model, SimulatorQuota::Dimension dimension, int limit,
@@ -281,7 +270,7 @@ QByteArray SimulatorWire::resourceExhausted(const QString &model, SimulatorQuota
         quotaId = QStringLiteral("GenerateRequestsPerDayPerProjectPerModel");
         break;
     }
-    const QString delay = durationString(retryAfter);
+    const QString delay = GeminiError::durationText(retryAfter);
     const QString message =
         QStringLiteral("You exceeded your current quota, please check your plan and billing details. For more "
                        "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. "
@@ -304,7 +293,7 @@ QByteArray SimulatorWire::resourceExhausted(const QString &model, SimulatorQuota
                          {QStringLiteral("quotaValue"), QString::number(limit)}}}}},
         QJsonObject{{QStringLiteral("@type"), type("RetryInfo")}, {QStringLiteral("retryDelay"), delay}},
     };
-    return error(429, QStringLiteral("RESOURCE_EXHAUSTED"), message, details);
+    return GeminiError::envelopeJson(429, QStringLiteral("RESOURCE_EXHAUSTED"), message, details);
 }
 
 QJsonObject SimulatorWire::modelInfo(const QString &id)

@@ -21,9 +21,8 @@
 class SimulatorWire
 {
 public:
-    static QByteArray error(int code, const QString &status, const QString &message,
-                            const QJsonArray &details = {});
-    static QByteArray invalidArgument(const QString &message) { return error(400, QStringLiteral("INVALID_ARGUMENT"), message); }
+    // Gemini's 400 INVALID_ARGUMENT envelope (GeminiError::envelopeJson writes every error body).
+    static QByteArray invalidArgument(const QString &message);
     // error_400_api_key_invalid.json, with the offending key in DebugInfo.
     static QByteArray apiKeyInvalid(const QString &key);
     // recording_error_404_streamGenerateContent.json: unknown model or unsupported method.
@@ -40,8 +39,6 @@ public:
     // the limit, the model and the delay.
     static QByteArray resourceExhausted(const QString &model, SimulatorQuota::Dimension dimension, int limit,
                                         std::chrono::milliseconds retryAfter);
-    // "12s" when whole seconds, else "0.412s" (protobuf Duration JSON).
-    static QString durationString(std::chrono::milliseconds d);
 
     static QJsonObject modelInfo(const QString &id);
     static bool supports(const QString &id, const QString &method);

@@ -385,6 +385,35 @@ void TestGeminiSimulator::utf8PromptsAnswerLikeQStrings_data()
     QTest::newRow("pack, nested") << QStringLiteral("<request id=\"q\">\ninner <request id=\"z\">nested</request>\n</request>");
 }
 
+// The test oracle of SimulatorContent::parsePack(): the same reading of a
+// packed prompt on its QString (id, text) — the simulator's production path
+// before it read UTF-8 bytes only.
+static QList<QPair<QString, QString>> packMembersOracle(const QString &prompt)
+{
+    const QString open = QStringLiteral("<request id=\"");
+    const QString close = QStringLiteral("</request>");
+    QList<QPair<QString, QString>> members;
+    qsizetype pos = 0;
+    while ((pos = prompt.indexOf(open, pos)) >= 0) {
+        const qsizetype idStart = pos + open.size();
+        const qsizetype idEnd = prompt.indexOf(QLatin1Char('"'), idStart);
+        if (idEnd < 0 || idEnd + 1 >= prompt.size() || prompt.at(idEnd + 1) != QLatin1Char('>'))
+            break;
+        qsizetype textStart = idEnd + 2;
+        const qsizetype end = prompt.indexOf(close, textStart);
+        if (end < 0)
+            break;
+        qsizetype textEnd = end;
+        if (textStart < textEnd && prompt.at(textStart) == QLatin1Char('\n'))
+            ++textStart;
+        if (textEnd > textStart && prompt.at(textEnd - 1) == QLatin1Char('\n'))
+            --textEnd;
+        members.append({prompt.mid(idStart, idEnd - idStart), prompt.mid(textStart, textEnd - textStart)});
+        pos = end + close.size();
+    }
+    return members;
+}
+
 void TestGeminiSimulator::utf8PromptsAnswerLikeQStrings()
 {
     // The hot path reads prompts as UTF-8 bytes; what it derives from them
@@ -399,12 +428,13 @@ void TestGeminiSimulator::utf8PromptsAnswerLikeQStrings()
             QCOMPARE(out, "prefix " + SimulatorContent::answerFor(prompt, words, variant).toLatin1());
         }
     }
-    const auto members = SimulatorContent::parsePack(prompt);
+    // parsePack() on the bytes against its oracle on the QString.
+    const QList<QPair<QString, QString>> members = packMembersOracle(prompt);
     const auto views = SimulatorContent::parsePack(QByteArrayView(utf8));
     QCOMPARE(views.size(), members.size());
     for (qsizetype i = 0; i < members.size(); ++i) {
-        QCOMPARE(QString::fromUtf8(views[i].id), members[i].id);
-        QCOMPARE(QString::fromUtf8(views[i].text), members[i].text);
+        QCOMPARE(QString::fromUtf8(views[i].id), members[i].first);
+        QCOMPARE(QString::fromUtf8(views[i].text), members[i].second);
     }
 }
 
@@ -1402,7 +1432,8 @@ void TestGeminiSimulator::garbageDoesNotCrash_data()
     QTest::newRow("four parts") << QByteArray("GET / x HTTP/1.1\r\n\r\n") << QByteArray("HTTP/1.1 400");
     QTest::newRow("lower-case method") << QByteArray("get / HTTP/1.1\r\n\r\n") << QByteArray("HTTP/1.1 400");
     QTest::newRow("space in header name") << QByteArray("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n") << QByteArray("HTTP/1.1 400");
-    QTest::newRow("empty header line") << QByteArray("GET / HTTP/1.1\nHost: x\n\r\n\r\n") << QByteArray("HTTP/1.1 400");
+    QTest::newRow("folded header line") << QByteArray("GET / HTTP/1.1\r\nHost: x\r\n  y\r\n\r\n") << QByteArray("HTTP/1.1 400");
+    QTest::newRow("control character in a header") << QByteArray("GET / HTTP/1.1\r\nHost: x\x01\r\n\r\n") << QByteArray("HTTP/1.1 400");
 }
 
 void TestGeminiSimulator::garbageDoesNotCrash()
