@@ -2,7 +2,6 @@
 
 #include "core/engine/batchinferenceengine.h"
 #include "server/http/errormapping.h"
-#include "server/http/gatewaytcpserver.h"
 #include "server/routes/dashboardassets.h"
 #include "server/routes/geminiroutes.h"
 #include "server/routes/opsroutes.h"
@@ -10,6 +9,7 @@
 
 #include <QDateTime>
 #include <QLocale>
+#include <QWebSocket>
 
 #include <algorithm>
 #include <cmath>
@@ -71,8 +71,13 @@ GatewayHttpServer::GatewayHttpServer(const GatewayDeps &deps, const GatewayOptio
     so.version = QStringLiteral(SLUICE_VERSION);
     so.upstreamKind = options.upstreamKind;
     so.model = options.model;
-    m_stream = std::make_unique<MetricsStream>(deps.engine, deps.metrics, deps.drift, deps.loadTests, so,
-                                               [this](const HttpReply &r) { return rawResponse(r, QByteArrayLiteral("stream")); });
+    m_stream = std::make_unique<MetricsStream>(deps.engine, deps.metrics, deps.drift, deps.loadTests, so);
+    // Connected before any request: Qt hands an accepted upgrade over only while
+    // this signal has a receiver.
+    connect(this, &QAbstractHttpServer::newWebSocketConnection, this, [this] {
+        while (std::unique_ptr<QWebSocket> socket = nextPendingWebSocketConnection())
+            m_stream->addClient(std::move(socket));
+    });
 }
 
 GatewayHttpServer::~GatewayHttpServer()
@@ -105,10 +110,9 @@ quint16 GatewayHttpServer::listenOn(const QHostAddress &address, quint16 port, Q
     limits.idleTimeoutMs = m_options.idleTimeoutMs;
     limits.headerTimeoutMs = m_options.headerTimeoutMs;
     limits.listenBacklog = std::max(4096, m_options.listenBacklog);
-    auto *tcp = new GatewayTcpServer(limits, [this](int status, const QString &message) {
+    auto *tcp = new HttpLimitsTcpServer(limits, [this](int status, const QString &message) {
         return rawErrorResponse(status, message);
     }, this);
-    tcp->setNewSocketHook([this, tcp](QTcpSocket *socket) { m_stream->watch(socket, tcp, this); });
     if (!tcp->listen(address, port)) {
         if (error)
             *error = QStringLiteral("cannot listen on %1:%2: %3").arg(address.toString()).arg(port).arg(tcp->errorString());
@@ -226,6 +230,39 @@ void GatewayHttpServer::notFound(const std::shared_ptr<GatewayExchange> &ex, con
                                                    QStringLiteral("no route for %1").arg(path))));
 }
 
+void GatewayHttpServer::refuseUpgrade(const std::shared_ptr<GatewayExchange> &ex, const HttpReply &reply)
+{
+    ex->closeAfter = true; // Qt closes the connection after a refused upgrade anyway
+    m_answeredUpgrade = ex->socket.data();
+    finish(ex, reply);
+}
+
+bool GatewayHttpServer::streamRequest(const std::shared_ptr<GatewayExchange> &ex, const QHttpServerRequest &request,
+                                      QTcpSocket *socket, bool upgrade)
+{
+    ex->route = QByteArrayLiteral("stream");
+    const std::optional<HttpReply> refusal =
+        m_stream->refusal(request.method() == QHttpServerRequest::Method::Get, request.headers());
+    if (!refusal && upgrade) {
+        ++m_requestCounts[{ex->route, 101}];
+        ex->written = true; // Qt's QWebSocketServer writes the 101
+        if (m_tcp)
+            m_tcp->release(socket);
+        return true;
+    }
+    // refusal() accepts only requests Qt reads as upgrades: the 500 would
+    // mean a Qt whose rule differs from the one StreamHandshake follows.
+    const HttpReply reply = refusal ? *refusal
+                                    : ErrorMapping::toReply(Status::error(StatusCode::Internal,
+                                                                          QStringLiteral("the upgrade was not recognized")));
+    if (!upgrade) {
+        finish(ex, reply);
+        return true;
+    }
+    refuseUpgrade(ex, reply);
+    return false;
+}
+
 bool GatewayHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
 {
     auto ex = std::make_shared<GatewayExchange>(makeResponder(request, socket), socket);
@@ -237,6 +274,22 @@ bool GatewayHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSoc
 
     const QUrl url = request.url();
     const QString path = url.path();
+    // Qt's upgrade branch is the only one that calls handleRequest() with the
+    // read transaction still open (it rolls it back to let its
+    // QWebSocketServer read the head again); the normal branch commits first.
+    // So this says exactly what our return value will do, for one flag test
+    // per request instead of a header scan.
+    const bool upgrade = socket->isTransactionStarted();
+    if (path == QLatin1String(MetricsStream::kPath))
+        return streamRequest(ex, request, socket, upgrade);
+    if (upgrade) {
+        // RFC 6455 §4.2.1: no WebSocket service here. The route is not run:
+        // Qt closes the connection as soon as this returns.
+        refuseUpgrade(ex, ErrorMapping::toReply(Status::error(
+            StatusCode::NotFound, QStringLiteral("no WebSocket endpoint at %1 (only GET %2 upgrades)")
+                                      .arg(path, QLatin1String(MetricsStream::kPath)))));
+        return false;
+    }
     static const QString kModels = QStringLiteral("/v1beta/models");
     if (path.startsWith(kModels)) {
         if (path.size() == kModels.size() || (path.size() == kModels.size() + 1 && path.endsWith(u'/'))) {
@@ -311,20 +364,6 @@ bool GatewayHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSoc
             finish(ex, m_dashboard->reply(path, request.value(QByteArrayLiteral("if-none-match"))));
         return true;
     }
-    if (path == QLatin1String(MetricsStream::kPath)) {
-        // Upgrades never get here: MetricsStream takes them over before Qt's
-        // parser sees them. This is a plain request (or an upgrade on a reused
-        // keep-alive connection, which the stream does not take over).
-        ex->route = QByteArrayLiteral("stream");
-        HttpReply r = ErrorMapping::toReply(
-            Status::error(StatusCode::InvalidArgument,
-                          QStringLiteral("GET %1 is a WebSocket endpoint: open it with Upgrade: websocket on a new connection")
-                              .arg(path)),
-            426);
-        r.headers.append({QByteArrayLiteral("Upgrade"), QByteArrayLiteral("websocket")});
-        finish(ex, r);
-        return true;
-    }
     static const QString kLoadTests = QStringLiteral("/api/v1/loadtests");
     if (path == kLoadTests) {
         ex->route = QByteArrayLiteral("loadtests");
@@ -362,7 +401,12 @@ bool GatewayHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSoc
 
 void GatewayHttpServer::missingHandler(const QHttpServerRequest &request, QTcpSocket *socket)
 {
-    // handleRequest() answers every request; kept for completeness.
+    // Qt calls this right after handleRequest() returned false, which it does
+    // only for an upgrade request it already answered.
+    if (socket == m_answeredUpgrade) {
+        m_answeredUpgrade = nullptr;
+        return;
+    }
     auto ex = std::make_shared<GatewayExchange>(makeResponder(request, socket), socket);
     notFound(ex, request.url().path());
 }

@@ -15,7 +15,6 @@
 #include <mutex>
 
 class DashboardAssets;
-class GatewayTcpServer;
 class GeminiRoutes;
 class MetricsStream;
 class OpsRoutes;
@@ -45,6 +44,18 @@ private:
 // 404/405 (with Allow) carrying the X-Queue-* headers like every other
 // answer, and HEAD is answered without a body.
 //
+// WebSocket upgrades (Qt 6.4.2, qabstracthttpserver.cpp): Qt calls
+// handleRequest() for a request it reads as `Upgrade: websocket` too, with
+// the socket's read transaction still open; `true` then hands the socket to
+// Qt's private QWebSocketServer (which answers 101 and emits
+// newWebSocketConnection), `false` makes Qt call missingHandler() and close
+// the connection. So handleRequest() accepts only GET /api/v1/stream that
+// passes MetricsStream::refusal() (after releasing the socket from the
+// limits filter, whose signal connections Qt's handover drops), and answers
+// every other upgrade request itself (the stream's 426/405/400/403, 404 on
+// any other path, with Connection: close) and returns false; missingHandler()
+// then writes nothing more.
+//
 // Thread: server thread (created, used and destroyed there).
 class GatewayHttpServer : public QAbstractHttpServer
 {
@@ -72,9 +83,6 @@ public:
 
     // The raw bytes of an error answer written outside a responder (the limits filter).
     QByteArray rawErrorResponse(int httpStatus, const QString &message);
-    // The raw bytes of any answer written outside a responder, with the common
-    // headers and Connection: close (the stream's refused handshakes).
-    QByteArray rawResponse(const HttpReply &reply, const QByteArray &route);
 
     // The gateway's own base URL (loopback when bound to any address): load-test target.
     QUrl selfUrl() const { return m_selfUrl; }
@@ -92,12 +100,22 @@ private:
     // common headers, the reply's own headers, Connection: close when `close`,
     // then the body unless `withBody` is false (HEAD).
     QByteArray serialize(const HttpReply &reply, int status, bool close, bool withBody);
+    // Any answer written outside a responder, with the common headers and Connection: close.
+    QByteArray rawResponse(const HttpReply &reply, const QByteArray &route);
     void methodNotAllowed(const std::shared_ptr<GatewayExchange> &ex, const QByteArray &allow);
     void notFound(const std::shared_ptr<GatewayExchange> &ex, const QString &path);
+    // GET /api/v1/stream, plain or upgrade (`upgrade`: Qt's upgrade branch, see above).
+    bool streamRequest(const std::shared_ptr<GatewayExchange> &ex, const QHttpServerRequest &request,
+                       QTcpSocket *socket, bool upgrade);
+    // Answers an upgrade request Qt would otherwise hand over; handleRequest() returns false after it.
+    void refuseUpgrade(const std::shared_ptr<GatewayExchange> &ex, const HttpReply &reply);
 
     GatewayDeps m_deps;
     GatewayOptions m_options;
-    GatewayTcpServer *m_tcp = nullptr; // child of this (bind() reparents it)
+    HttpLimitsTcpServer *m_tcp = nullptr; // child of this (bind() reparents it)
+    // The socket whose upgrade request handleRequest() just answered and
+    // returned false for: Qt's missingHandler() call that follows writes nothing.
+    QTcpSocket *m_answeredUpgrade = nullptr;
     std::unique_ptr<GeminiRoutes> m_gemini;
     std::unique_ptr<OpsRoutes> m_ops;
     std::unique_ptr<MetricsStream> m_stream;

@@ -8,7 +8,8 @@
 //   A idle, no stream clients       B idle, `clients` clients
 //   C wrk load, no clients          D wrk load, `clients` clients
 // Reported: CPU of the gateway's "sluice-server" thread (from
-// /proc/self/task/*/stat; it serves HTTP and the stream) and of the whole
+// /proc/self/task/*/stat; it serves HTTP and the stream; also per snapshot
+// delivered, from phases A and B) and of the whole
 // process (getrusage, includes the clients and the simulator), of the
 // in-process clients' thread (their cost competes for the same cores), snapshots
 // received per client per second, and wrk's req/s for C and D
@@ -172,6 +173,9 @@ int main(int argc, char **argv)
     row("C wrk load, no clients", c);
     row("D wrk load, clients", d);
     printf("stream cost (B-A, server thread): %.2f%% of one core for %d clients\n", 100 * (b.serverCpu - a.serverCpu), nClients);
+    if (b.snapshotsPerClientPerSecond > 0)
+        printf("per snapshot delivered (B-A, server thread): %.1f us\n",
+               1e6 * (b.serverCpu - a.serverCpu) / (b.snapshotsPerClientPerSecond * nClients));
     printf("stream cost under load (D-C, server thread): %.2f%% of one core\n", 100 * (d.serverCpu - c.serverCpu));
     printf("req/s with clients vs without: %.0f vs %.0f (%+.1f%%)\n", d.rps, c.rps, c.rps > 0 ? 100 * (d.rps / c.rps - 1) : 0);
     if (const auto k = gateway.streamCounters())

@@ -10,7 +10,8 @@
 // GET /api/v1/stream (MetricsStream, PROTOCOL.md) over loopback against the
 // real engine, GeminiClient, GeminiSimulator, DriftMonitor and
 // LoadTestController: hello, snapshot rate, config/loadtest/drift events,
-// slow clients, Origin, plain GET, control messages.
+// slow clients, Origin, plain GET, refused and misplaced upgrades, control
+// messages, shutdown.
 
 namespace {
 
@@ -20,6 +21,14 @@ constexpr double kRateHz = 20;
 QByteArray generateBody(int n)
 {
     return "{\"contents\":[{\"parts\":[{\"text\":\"hi " + QByteArray::number(n) + "\"}]}]}";
+}
+
+// A WebSocket opening handshake for `path`; `extra` header lines (CRLF-terminated) come last.
+QByteArray upgradeRequest(const QByteArray &method, const QByteArray &path, quint16 port, const QByteArray &extra = {},
+                          const QByteArray &connection = "Connection: Upgrade\r\n")
+{
+    return method + ' ' + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + QByteArray::number(port) + "\r\nUpgrade: websocket\r\n"
+        + connection + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" + extra + "\r\n";
 }
 
 } // namespace
@@ -230,6 +239,31 @@ private slots:
         QVERIFY(!stalled.closed);
     }
 
+    void hardBacklogAbortsTheClient()
+    {
+        // Snapshots are never dropped here (1 MiB), so a stalled client's
+        // backlog grows until the 64 KiB hard limit aborts it.
+        auto gateway = startGateway([](GatewayOptions &o) {
+            o.streamRateHz = 50;
+            o.streamMaxBacklogBytes = 1024 * 1024;
+            o.streamHardBacklogBytes = 64 * 1024;
+        });
+        const auto counters = gateway->streamCounters();
+        RawStreamClient stalled(gateway->url());
+        QTRY_VERIFY_WITH_TIMEOUT(!stalled.ofType(QStringLiteral("hello")).isEmpty(), 5000);
+        stalled.stall();
+        StreamClient healthy(gateway->url());
+        QTRY_VERIFY_WITH_TIMEOUT(healthy.count(QStringLiteral("hello")) == 1, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(counters->clientsAborted.load(), quint64(1), 60000);
+        QTRY_COMPARE_WITH_TIMEOUT(counters->clients.load(), 1, 5000);
+        stalled.resume(); // a socket that does not read cannot see the reset
+        QTRY_VERIFY_WITH_TIMEOUT(stalled.closed, 10000);
+        // The other client keeps its stream.
+        const int before = healthy.count(QStringLiteral("snapshot"));
+        QTRY_VERIFY_WITH_TIMEOUT(healthy.count(QStringLiteral("snapshot")) > before + 10, 5000);
+        QVERIFY(!healthy.closed);
+    }
+
     void originChecked()
     {
         const QByteArray served = "http://127.0.0.1:" + QByteArray::number(m_url.port());
@@ -273,6 +307,88 @@ private slots:
         other.request("GET", "/api/v1/streams");
         QTRY_VERIFY_WITH_TIMEOUT(other.complete, 5000);
         QCOMPARE(other.status, 404);
+    }
+
+    // Every refusal is ONE complete answer in the Gemini envelope with the
+    // common headers, then the connection closes: for requests Qt reads as
+    // upgrades, handleRequest() answers and returns false, and Qt's
+    // missingHandler() call that follows must add nothing.
+    void refusedUpgradesGetOneAnswer_data()
+    {
+        QTest::addColumn<QByteArray>("method");
+        QTest::addColumn<QByteArray>("path");
+        QTest::addColumn<QByteArray>("extra");
+        QTest::addColumn<QByteArray>("connection");
+        QTest::addColumn<int>("status");
+        QTest::addColumn<QByteArray>("header"); // lower-case name, or empty
+        QTest::addColumn<QByteArray>("value");
+        const QByteArray stream = "/api/v1/stream";
+        const QByteArray upgrade = "Connection: Upgrade\r\n";
+        QTest::newRow("bad Origin") << QByteArray("GET") << stream << QByteArray("Origin: http://evil.example\r\n") << upgrade
+                                    << 403 << QByteArray() << QByteArray();
+        // Two Version fields: Qt combines them into "13, 8".
+        QTest::newRow("versions 13, 8") << QByteArray("GET") << stream << QByteArray("Sec-WebSocket-Version: 8\r\n") << upgrade
+                                        << 426 << QByteArray("sec-websocket-version") << QByteArray("13");
+        QTest::newRow("a second key") << QByteArray("GET") << stream << QByteArray("Sec-WebSocket-Key: c2hvcnQ=\r\n") << upgrade
+                                 << 400 << QByteArray() << QByteArray();
+        // Qt's HTTP parser reads this as an upgrade, Qt's WebSocket server would not.
+        QTest::newRow("upgrade in a second Connection field") << QByteArray("GET") << stream << QByteArray()
+                                                              << QByteArray("Connection: keep-alive\r\nConnection: Upgrade\r\n")
+                                                              << 426 << QByteArray("upgrade") << QByteArray("websocket");
+        QTest::newRow("POST") << QByteArray("POST") << stream << QByteArray() << upgrade << 405 << QByteArray("allow")
+                              << QByteArray("GET");
+        QTest::newRow("upgrade to /health") << QByteArray("GET") << QByteArray("/health") << QByteArray() << upgrade << 404
+                                            << QByteArray() << QByteArray();
+        QTest::newRow("upgrade to a Gemini route") << QByteArray("POST")
+                                                   << QByteArray("/v1beta/models/gemini-2.0-flash:generateContent")
+                                                   << QByteArray("Content-Length: 0\r\n") << upgrade << 404 << QByteArray()
+                                                   << QByteArray();
+    }
+
+    void refusedUpgradesGetOneAnswer()
+    {
+        QFETCH(QByteArray, method);
+        QFETCH(QByteArray, path);
+        QFETCH(QByteArray, extra);
+        QFETCH(QByteArray, connection);
+        QFETCH(int, status);
+        QFETCH(QByteArray, header);
+        QFETCH(QByteArray, value);
+        const quint64 refusedBefore = m_gateway->streamCounters()->connectionsRefused.load();
+        RawHttp r(m_url);
+        QTRY_VERIFY_WITH_TIMEOUT(r.socket.state() == QAbstractSocket::ConnectedState, 5000);
+        r.send(upgradeRequest(method, path, quint16(m_url.port()), extra, connection));
+        QTRY_VERIFY_WITH_TIMEOUT(r.complete, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(r.closed, 5000);
+        QCOMPARE(r.status, status);
+        QVERIFY2(r.buffer.isEmpty(), r.buffer.constData()); // nothing after the one answer
+        const QJsonObject error = QJsonDocument::fromJson(r.body).object().value(QStringLiteral("error")).toObject();
+        QCOMPARE(error.value(QStringLiteral("code")).toInt(), status);
+        QCOMPARE(r.header("connection").toLower(), QByteArray("close"));
+        QVERIFY(!r.header("x-queue-depth").isEmpty());
+        if (!header.isEmpty())
+            QCOMPARE(r.header(header), value);
+        if (path == "/api/v1/stream")
+            QCOMPARE(m_gateway->streamCounters()->connectionsRefused.load(), refusedBefore + 1);
+    }
+
+    // Browsers open a new connection for a WebSocket, but an upgrade after
+    // another request on the same connection is accepted too.
+    void upgradeOnAKeepAliveConnection()
+    {
+        RawHttp r(m_url);
+        r.request("GET", "/health");
+        QTRY_VERIFY_WITH_TIMEOUT(r.complete, 5000);
+        QCOMPARE(r.status, 200);
+        r.send(upgradeRequest("GET", "/api/v1/stream", quint16(m_url.port())));
+        QTRY_VERIFY_WITH_TIMEOUT(r.complete, 5000);
+        QCOMPARE(r.status, 101);
+        QCOMPARE(r.header("upgrade").toLower(), QByteArray("websocket"));
+        QCOMPARE(r.header("sec-websocket-accept"), QByteArray("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")); // RFC 6455 §1.3
+        // The first frame is hello: one unfragmented text frame (0x81).
+        QTRY_VERIFY_WITH_TIMEOUT(r.buffer.contains("\"type\":\"hello\""), 5000);
+        QCOMPARE(quint8(r.buffer.at(0)), quint8(0x81));
+        QVERIFY(!r.closed);
     }
 
     void controlMessagesNeedTheToken()

@@ -1,0 +1,200 @@
+#include "server/stream/streamhandshake.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QUrl>
+#include <QtTest>
+
+// StreamHandshake: the gateway's decision on a WebSocket opening handshake
+// for GET /api/v1/stream, one row per rule of its header. Every accepted row
+// is also checked against Qt 6.4.2's own rules (oracles below), because an
+// accepted request is handed to Qt's QWebSocketServer, which closes what it
+// rejects without an answer.
+
+using Headers = StreamHandshake::Headers;
+
+Q_DECLARE_METATYPE(Headers)
+
+namespace {
+
+const QByteArray kKey = QByteArrayLiteral("dGhlIHNhbXBsZSBub25jZQ=="); // RFC 6455's sample: 16 bytes
+
+Headers handshake(const Headers &extra = {}, const QByteArray &omit = {})
+{
+    Headers h{{"Host", "127.0.0.1:8080"},
+              {"Upgrade", "websocket"},
+              {"Connection", "Upgrade"},
+              {"Sec-WebSocket-Version", "13"},
+              {"Sec-WebSocket-Key", kKey}};
+    h.removeIf([&](const QPair<QByteArray, QByteArray> &f) {
+        if (f.first.compare(omit, Qt::CaseInsensitive) == 0)
+            return true;
+        for (const auto &e : extra)
+            if (e.first.compare(f.first, Qt::CaseInsensitive) == 0)
+                return true;
+        return false;
+    });
+    for (const auto &e : extra)
+        if (!e.second.isNull())
+            h.append(e);
+    return h;
+}
+
+QList<QByteArray> values(const Headers &h, const char *name)
+{
+    QList<QByteArray> out;
+    for (const auto &[k, v] : h)
+        if (k.compare(name, Qt::CaseInsensitive) == 0)
+            out << v;
+    return out;
+}
+
+// qthttpserver v6.4.2: QHttpServerRequestPrivate::readHeader sets `upgrade`
+// when the combined Connection value contains "upgrade"; handleReadyRead then
+// takes the WebSocket branch when the combined Upgrade value is "websocket".
+bool qtHttpServerUpgrades(const Headers &h)
+{
+    return values(h, "connection").join(", ").toLower().contains("upgrade")
+        && values(h, "upgrade").join(", ").compare("websocket", Qt::CaseInsensitive) == 0;
+}
+
+// qtwebsockets v6.4.2: QWebSocketHandshakeRequest::readHandshake's m_isValid
+// (first Host/Upgrade/Connection/Key fields; every version token a number)
+// and QWebSocketHandshakeResponse's version match (13 only).
+bool qtWebSocketServerAccepts(bool isGet, const Headers &h)
+{
+    const auto first = [&](const char *n) { return values(h, n).value(0); };
+    QUrl url(QStringLiteral("/api/v1/stream"));
+    url.setAuthority(QString::fromLatin1(first("host")));
+    if (!url.userName().isNull() || url.host().isEmpty())
+        return false;
+    bool has13 = false;
+    for (const QByteArray &line : values(h, "sec-websocket-version"))
+        for (const QByteArray &v : line.split(',')) {
+            if (v.trimmed().isEmpty())
+                continue;
+            bool ok = false;
+            has13 |= v.trimmed().toUInt(&ok) == 13;
+            if (!ok)
+                return false;
+        }
+    bool connectionUpgrade = false;
+    for (const QByteArray &t : first("connection").split(','))
+        connectionUpgrade |= t.trimmed().compare("upgrade", Qt::CaseInsensitive) == 0;
+    return isGet && has13 && !first("sec-websocket-key").isEmpty()
+        && first("upgrade").compare("websocket", Qt::CaseInsensitive) == 0 && connectionUpgrade;
+}
+
+} // namespace
+
+class TestStreamHandshake : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void refusal_data()
+    {
+        QTest::addColumn<bool>("isGet");
+        QTest::addColumn<Headers>("headers");
+        QTest::addColumn<QStringList>("allowed");
+        QTest::addColumn<int>("status");           // 0: accepted
+        QTest::addColumn<QByteArray>("header");    // an extra header the refusal must carry, "Name: value"
+        QTest::addColumn<QString>("envelope");     // the Gemini error status
+
+        const QStringList none;
+        const QByteArray noHeader;
+        const QString ok;
+        QTest::newRow("browser, same origin") << true << handshake({{"Origin", "http://127.0.0.1:8080"}}) << none << 0 << noHeader << ok;
+        QTest::newRow("no Origin (not a browser)") << true << handshake() << none << 0 << noHeader << ok;
+        QTest::newRow("Firefox's Connection list") << true << handshake({{"Connection", "keep-alive, Upgrade"}}) << none << 0 << noHeader << ok;
+        QTest::newRow("tokens in any case") << true << handshake({{"Upgrade", "WebSocket"}, {"Connection", "upgrade"}}) << none << 0 << noHeader << ok;
+        QTest::newRow("Origin with a trailing slash") << true << handshake({{"Origin", "http://127.0.0.1:8080/"}}) << none << 0 << noHeader << ok;
+        QTest::newRow("Origin host in another case") << true
+            << handshake({{"Host", "localhost:8080"}, {"Origin", "http://LOCALHOST:8080"}}) << none << 0 << noHeader << ok;
+        QTest::newRow("Origin on the default port") << true
+            << handshake({{"Host", "sluice.example"}, {"Origin", "http://sluice.example"}}) << none << 0 << noHeader << ok;
+        QTest::newRow("Origin in the allow-list") << true << handshake({{"Origin", "http://allowed.example"}})
+            << QStringList{QStringLiteral("http://allowed.example/")} << 0 << noHeader << ok;
+        QTest::newRow("allow-list *") << true << handshake({{"Origin", "http://evil.example"}})
+            << QStringList{QStringLiteral("*")} << 0 << noHeader << ok;
+        QTest::newRow("a subprotocol is offered (none is chosen)") << true
+            << handshake({{"Sec-WebSocket-Protocol", "chat"}}) << none << 0 << noHeader << ok;
+
+        const QByteArray upgradeWs = "Upgrade: websocket";
+        const QString invalid = QStringLiteral("INVALID_ARGUMENT");
+        QTest::newRow("plain GET") << true << Headers{{"Host", "127.0.0.1:8080"}} << none << 426 << upgradeWs << invalid;
+        QTest::newRow("plain HEAD") << false << Headers{{"Host", "127.0.0.1:8080"}} << none << 426 << upgradeWs << invalid;
+        QTest::newRow("Upgrade without Connection") << true << handshake({}, "Connection") << none << 426 << upgradeWs << invalid;
+        QTest::newRow("Connection without Upgrade") << true << handshake({}, "Upgrade") << none << 426 << upgradeWs << invalid;
+        QTest::newRow("upgrade only as a substring") << true << handshake({{"Connection", "upgrade-insecure"}})
+            << none << 426 << upgradeWs << invalid;
+        QTest::newRow("upgrade in the second Connection field") << true
+            << handshake({{"Connection", "keep-alive"}, {"Connection", "Upgrade"}}) << none << 426 << upgradeWs << invalid;
+        QTest::newRow("Upgrade lists another protocol") << true << handshake({{"Upgrade", "websocket, h2c"}})
+            << none << 426 << upgradeWs << invalid;
+        QTest::newRow("Upgrade: h2c") << true << handshake({{"Upgrade", "h2c"}}) << none << 426 << upgradeWs << invalid;
+        QTest::newRow("POST") << false << handshake() << none << 405 << QByteArray("Allow: GET") << invalid;
+        const QByteArray version13 = "Sec-WebSocket-Version: 13";
+        QTest::newRow("version 8") << true << handshake({{"Sec-WebSocket-Version", "8"}}) << none << 426 << version13 << invalid;
+        QTest::newRow("versions 13, 8") << true << handshake({{"Sec-WebSocket-Version", "13, 8"}}) << none << 426 << version13 << invalid;
+        QTest::newRow("no version") << true << handshake({}, "Sec-WebSocket-Version") << none << 426 << version13 << invalid;
+        QTest::newRow("no key") << true << handshake({}, "Sec-WebSocket-Key") << none << 400 << noHeader << invalid;
+        QTest::newRow("key not base64") << true << handshake({{"Sec-WebSocket-Key", "not base64 at all!!!!!!"}})
+            << none << 400 << noHeader << invalid;
+        QTest::newRow("key of 15 bytes") << true << handshake({{"Sec-WebSocket-Key", QByteArray(15, 'k').toBase64()}})
+            << none << 400 << noHeader << invalid;
+        QTest::newRow("two keys") << true << handshake({{"Sec-WebSocket-Key", kKey}, {"Sec-WebSocket-Key", kKey}})
+            << none << 400 << noHeader << invalid;
+        QTest::newRow("no Host") << true << handshake({}, "Host") << none << 400 << noHeader << invalid;
+        QTest::newRow("Host with user info") << true << handshake({{"Host", "user@127.0.0.1:8080"}}) << none << 400 << noHeader << invalid;
+        QTest::newRow("two Hosts") << true << handshake({{"Host", "127.0.0.1:8080"}, {"Host", "evil.example"}})
+            << none << 400 << noHeader << invalid;
+
+        const QString denied = QStringLiteral("PERMISSION_DENIED");
+        QTest::newRow("Origin of another host") << true << handshake({{"Origin", "http://evil.example"}}) << none << 403 << noHeader << denied;
+        QTest::newRow("Origin on another port") << true << handshake({{"Origin", "http://127.0.0.1:1"}}) << none << 403 << noHeader << denied;
+        QTest::newRow("https Origin of an http Host") << true
+            << handshake({{"Host", "sluice.example"}, {"Origin", "https://sluice.example"}}) << none << 403 << noHeader << denied;
+        QTest::newRow("Origin null (sandboxed page)") << true << handshake({{"Origin", "null"}}) << none << 403 << noHeader << denied;
+        QTest::newRow("Origin with another scheme") << true << handshake({{"Origin", "ftp://127.0.0.1:8080"}}) << none << 403 << noHeader << denied;
+        QTest::newRow("two Origins") << true
+            << handshake({{"Origin", "http://127.0.0.1:8080"}, {"Origin", "http://evil.example"}}) << none << 403 << noHeader << denied;
+        QTest::newRow("Origin not in the allow-list") << true << handshake({{"Origin", "http://evil.example"}})
+            << QStringList{QStringLiteral("http://allowed.example")} << 403 << noHeader << denied;
+    }
+
+    void refusal()
+    {
+        QFETCH(bool, isGet);
+        QFETCH(Headers, headers);
+        QFETCH(QStringList, allowed);
+        QFETCH(int, status);
+        QFETCH(QByteArray, header);
+        QFETCH(QString, envelope);
+
+        const std::optional<HttpReply> r = StreamHandshake::refusal(u"/api/v1/stream", isGet, headers, allowed);
+        if (status == 0) {
+            QVERIFY2(!r, r ? r->body.constData() : "");
+            // Accepted means handed to Qt's QWebSocketServer: it must take it too.
+            QVERIFY(qtHttpServerUpgrades(headers));
+            QVERIFY(qtWebSocketServerAccepts(isGet, headers));
+            return;
+        }
+        QVERIFY(r);
+        QCOMPARE(r->status, status);
+        const QJsonObject error = QJsonDocument::fromJson(r->body).object().value(QStringLiteral("error")).toObject();
+        QCOMPARE(error.value(QStringLiteral("code")).toInt(), status);
+        QCOMPARE(error.value(QStringLiteral("status")).toString(), envelope);
+        QVERIFY(!error.value(QStringLiteral("message")).toString().isEmpty());
+        QStringList extra;
+        for (const auto &[k, v] : r->headers)
+            extra << QString::fromLatin1(k + ": " + v);
+        if (!header.isEmpty())
+            QVERIFY2(extra.contains(QString::fromLatin1(header)), qPrintable(extra.join(u'|')));
+        else
+            QVERIFY2(extra.isEmpty(), qPrintable(extra.join(u'|')));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestStreamHandshake)
+#include "tst_streamhandshake.moc"
