@@ -1,0 +1,64 @@
+#pragma once
+
+#include "core/quota/modelbudget.h"
+#include "core/util/clock.h"
+
+#include <QHash>
+#include <QList>
+#include <QString>
+
+#include <array>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+// The upstream budget of one Gemini upstream: a ModelBudget per model (a
+// project's quota is per model), shared by everything that sends upstream
+// calls. The engine plans its dispatches with room() and charges them when
+// it hands them over; the client charges every other call — retries,
+// re-asks of pack members, repacks — with acquire() right before it is
+// sent, and reports each 429 with quotaExceeded(). So every upstream HTTP
+// call is charged exactly once, before it is sent (DESIGN.md §6).
+//
+// Models are the bare ids ("gemini-2.0-flash"); a model gets its budget the
+// first time it is named, with the configured limits (the same for every
+// model: Gemini's limits are per model).
+//
+// Thread: every method is thread-safe (one short lock); the clock is the one
+// passed in, so tests drive it with a ManualClock.
+class UpstreamBudget
+{
+public:
+    explicit UpstreamBudget(Clock &clock = Clock::steady(), ModelBudget::Settings settings = {});
+
+    void setSettings(const ModelBudget::Settings &settings);
+    ModelBudget::Settings settings() const;
+    void setConfigured(const QuotaLimits &limits);
+
+    ModelBudget::Room room(const QString &model, int wantCalls = 1);
+    ModelBudget::Grant availableAt(const QString &model, int calls, long long tokens);
+    ModelBudget::Grant acquire(const QString &model, int calls, long long tokens);
+    void charge(const QString &model, int calls, long long tokens);
+    void settleTokens(const QString &model, long long estimated, long long actual);
+    void quotaExceeded(const QString &model, QuotaDimension dimension, std::optional<long long> quotaValue,
+                       std::optional<Nanos> retryDelay);
+
+    struct ModelState {
+        QString model;
+        std::array<ModelBudget::DimensionState, kQuotaDimensions> dimensions;
+    };
+    // Every model named so far, by name.
+    QList<ModelState> snapshot() const;
+    SteadyTime now() const { return m_clock.now(); }
+
+private:
+    ModelBudget &budgetFor(const QString &model, SteadyTime now);
+
+    Clock &m_clock;
+    mutable std::mutex m_mutex;
+    ModelBudget::Settings m_settings;
+    QHash<QString, ModelBudget *> m_models; // into m_storage
+    std::vector<std::unique_ptr<ModelBudget>> m_storage;
+};
+
+QString quotaSourceName(ModelBudget::Source source); // "none", "config", "learned", "probe"
