@@ -5,6 +5,7 @@
 #include "core/gemini/geminiclient.h"
 #include "core/loadtest/loadtestcontroller.h"
 #include "core/metrics/inferencemetricscollector.h"
+#include "core/quota/upstreambudget.h"
 #include "server/gatewayserver.h"
 #include "server/simulator/geminisimulator.h"
 
@@ -39,15 +40,26 @@ bool GatewayRuntime::start(QString *error)
         m_upstreamUrl = m_config.effectiveUpstreamUrl();
     }
 
+    // One upstream budget for the engine (which prepays its dispatches), the
+    // client (which charges everything else) and the metrics. The embedded
+    // simulator's quota is known: nothing is probed there.
+    ModelBudget::Settings budgetSettings;
+    budgetSettings.quotaKnown = m_config.usesEmbeddedSimulator();
+    m_budget = std::make_unique<UpstreamBudget>(Clock::steady(), budgetSettings);
+    m_metrics->setBudget(m_budget.get());
+
     GeminiClientConfig cc;
     cc.baseUrl = m_upstreamUrl;
+    cc.budget = m_budget.get();
+    cc.metrics = m_metrics.get();
     cc.apiKey = m_config.apiKey;
     cc.concurrency = std::max(64, m_config.engine.maxInflightBatches);
     cc.retry = m_config.engine.retry;
     cc.transport = m_config.upstreamTransport;
     m_client = std::make_unique<GeminiClient>(cc);
 
-    m_engine = std::make_unique<BatchInferenceEngine>(m_client.get(), m_config.engine, Clock::steady(), m_metrics.get());
+    m_engine = std::make_unique<BatchInferenceEngine>(m_client.get(), m_config.engine, Clock::steady(), m_metrics.get(),
+                                                      m_budget.get());
     BatchInferenceEngine *engine = m_engine.get();
     m_metrics->setGaugeSource([engine] { return engine->gauges(); });
     m_engine->start();
@@ -115,6 +127,9 @@ void GatewayRuntime::stop()
     if (m_simulator)
         m_simulator->stop();
     m_simulator.reset();
+    if (m_metrics)
+        m_metrics->setBudget(nullptr);
+    m_budget.reset();
     m_metrics.reset();
 }
 

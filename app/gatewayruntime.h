@@ -14,6 +14,7 @@ class LoadTestController;
 class GeminiClient;
 class GeminiSimulator;
 class InferenceMetricsCollector;
+class UpstreamBudget;
 
 // The running gateway, wired from an AppConfig (DESIGN.md §1: app/ wires the
 // parts; no singletons): the metrics collector, the embedded GeminiSimulator
@@ -47,6 +48,7 @@ public:
     BatchInferenceEngine *engine() const { return m_engine.get(); }
     InferenceMetricsCollector *metrics() const { return m_metrics.get(); }
     GeminiClient *client() const { return m_client.get(); }
+    UpstreamBudget *budget() const { return m_budget.get(); }
     DriftMonitor *drift() const { return m_drift.get(); }
     LoadTestController *loadTests() const { return m_loadTests.get(); }
     // Facts about this deployment recorded in a PerformanceBaseline's `environment`.
@@ -58,6 +60,7 @@ signals:
 private:
     AppConfig m_config;
     std::unique_ptr<InferenceMetricsCollector> m_metrics;
+    std::unique_ptr<UpstreamBudget> m_budget;
     std::unique_ptr<GeminiSimulator> m_simulator;
     std::unique_ptr<GeminiClient> m_client;
     std::unique_ptr<BatchInferenceEngine> m_engine;

@@ -25,6 +25,8 @@ struct BatchInferenceEngine::Pending {
 
 struct BatchInferenceEngine::KeyQueue {
     QByteArray key;
+    QString model;                               // all members share the key, hence model and operation
+    Operation operation = Operation::GenerateContent;
     std::deque<std::unique_ptr<Pending>> items; // FIFO; may hold tombstones
     int live = 0;                                // non-tombstone items
     SteadyTime lastArrival;
@@ -42,30 +44,49 @@ namespace {
 // Guards the completion path against an engine destroyed while a backend
 // still holds a batch: members are then answered directly, without accounting.
 
-int estimateTokens(const InferenceRequest &r)
+// Input tokens, as Gemini's TPM quota counts them: about 4 bytes a token of
+// what the agent sent (its JSON is a little longer than its text: an
+// overestimate, on the safe side).
+int estimateInputTokens(const InferenceRequest &r)
 {
-    const QJsonObject gen = r.body.value(QStringLiteral("generationConfig")).toObject();
-    const int maxOut = gen.value(QStringLiteral("maxOutputTokens")).toInt(256);
-    const qsizetype chars = QJsonDocument(r.body).toJson(QJsonDocument::Compact).size();
-    const bool generates = r.operation == Operation::GenerateContent
-                           || r.operation == Operation::StreamGenerateContent;
-    return int(chars / 4) + (generates ? maxOut : 0);
+    const qsizetype bytes = r.bodyBytes > 0 ? r.bodyBytes : QJsonDocument(r.body).toJson(QJsonDocument::Compact).size();
+    return int(std::max<qsizetype>(1, (bytes + 3) / 4));
+}
+
+// An engine given no shared budget has no upstream 429s to learn from nor to
+// avoid: it holds itself to the configured limits only.
+ModelBudget::Settings ownBudgetSettings()
+{
+    ModelBudget::Settings s;
+    s.quotaKnown = true;
+    return s;
+}
+
+int maxOutputTokensOf(const InferenceRequest &r)
+{
+    const QJsonValue gen = r.body.value(QLatin1StringView("generationConfig"));
+    if (!gen.isObject())
+        return 0;
+    return std::max(0, gen.toObject().value(QLatin1StringView("maxOutputTokens")).toInt(0));
 }
 
 } // namespace
 
 BatchInferenceEngine::BatchInferenceEngine(InferenceBackend *backend, const EngineConfig &config,
                                            Clock &clock, InferenceMetricsCollector *metrics,
-                                           QObject *parent)
+                                           UpstreamBudget *budget, QObject *parent)
     : QObject(parent)
     , m_backend(backend)
     , m_clock(clock)
     , m_metrics(metrics)
     , m_config(std::make_shared<const EngineConfig>(config))
+    , m_ownBudget(budget ? nullptr : std::make_unique<UpstreamBudget>(clock, ownBudgetSettings()))
+    , m_budget(budget ? budget : m_ownBudget.get())
     , m_drainRate(clock.now())
     , m_guard(std::make_shared<LifeGuard>(this))
 {
     qRegisterMetaType<EngineConfig>();
+    applyBudgetConfig(config);
 }
 
 BatchInferenceEngine::~BatchInferenceEngine()
@@ -151,20 +172,32 @@ BatchInferenceEngine::Ticket BatchInferenceEngine::submit(InferenceRequest reque
                                            .arg(m_counters.queued).arg(cfg.maxQueue),
                                        retryAfterLocked(now));
         }
+        const SteadyTime deadline = now + (request.timeout ? *request.timeout : milliseconds(cfg.requestTimeoutMs));
         if (refusal.ok()) {
-            if (cfg.tpmLimit > 0 && request.estimatedTokens <= 0)
-                request.estimatedTokens = estimateTokens(request);
+            // The budget cannot give this model a call before the deadline
+            // (a day's quota spent, a 429's RetryInfo): say so now.
+            const ModelBudget::Grant g = m_budget->availableAt(request.model, 1, 1);
+            if (!g.granted && g.at > deadline)
+                refusal = budgetRefusal(request.model, g, now);
+        }
+        if (refusal.ok()) {
+            if (request.estimatedTokens <= 0)
+                request.estimatedTokens = estimateInputTokens(request);
+            if (request.maxOutputTokens <= 0)
+                request.maxOutputTokens = maxOutputTokensOf(request);
 
             auto p = std::make_unique<Pending>();
             p->id = m_nextId++;
             p->enqueued = now;
-            p->deadline = now + (request.timeout ? *request.timeout : milliseconds(cfg.requestTimeoutMs));
+            p->deadline = deadline;
             p->done = std::move(done);
 
             auto &slot = m_queues[request.batchKey];
             if (!slot) {
                 slot = std::make_unique<KeyQueue>();
                 slot->key = request.batchKey;
+                slot->model = request.model;
+                slot->operation = request.operation;
                 slot->lastArrival = now;
                 m_queueOrder.push_back(slot.get());
             }
@@ -244,6 +277,7 @@ ConfigError BatchInferenceEngine::setConfig(const EngineConfig &config)
     {
         std::lock_guard lock(m_mutex);
         m_config = std::make_shared<const EngineConfig>(config);
+        applyBudgetConfig(config);
         m_wakePending = true;
     }
     m_cv.notify_one();
@@ -360,12 +394,39 @@ void BatchInferenceEngine::expireLocked(SteadyTime now, std::vector<std::unique_
     }
 }
 
-SteadyTime BatchInferenceEngine::quotaAvailableAtLocked(SteadyTime now, int calls, int tokens)
+void BatchInferenceEngine::applyBudgetConfig(const EngineConfig &config)
 {
-    // Each window only empties as time passes, so both fit from the later of their times on.
-    const EngineConfig &cfg = *m_config;
-    return std::max(m_quotaCalls.availableAt(now, calls, cfg.rpmLimit),
-                    m_quotaTokens.availableAt(now, tokens, cfg.tpmLimit));
+    ModelBudget::Settings settings = m_budget->settings();
+    settings.configured = {config.rpmLimit, config.tpmLimit, config.rpdLimit};
+    settings.probeStartRpm = config.quotaProbeRpm;
+    if (!(settings == m_budget->settings()))
+        m_budget->setSettings(settings);
+}
+
+Status BatchInferenceEngine::budgetRefusal(const QString &model, const ModelBudget::Grant &g, SteadyTime now)
+{
+    const QString limit = g.limit > 0 ? QStringLiteral(" (limit %1, %2)").arg(g.limit).arg(quotaSourceName(g.source))
+                                      : QString();
+    return Status::rejected(RejectReason::QuotaExhausted,
+                            QStringLiteral("the upstream budget of %1 has no room for this request before its deadline: "
+                                           "%2 quota%3; retry after the indicated delay")
+                                .arg(model, quotaDimensionName(g.binding).toUpper(), limit),
+                            std::max(milliseconds(1), duration_cast<milliseconds>(g.at - now)));
+}
+
+void BatchInferenceEngine::refuseBeyondBudgetLocked(KeyQueue &q, SteadyTime quotaAt, SteadyTime now,
+                                                   std::vector<std::unique_ptr<Pending>> &refused)
+{
+    for (const auto &p : q.items) {
+        if (p->done && p->deadline < quotaAt) {
+            auto it = m_index.find(p->id);
+            if (it != m_index.end()) {
+                refused.push_back(removeQueuedLocked(it));
+                ++m_counters.expired; // its deadline cannot be met: counted as expired, answered 429
+            }
+        }
+    }
+    (void)now;
 }
 
 std::shared_ptr<Batch> BatchInferenceEngine::takeBatchLocked(KeyQueue &q, int count, SteadyTime now,
@@ -423,6 +484,8 @@ void BatchInferenceEngine::run()
 {
     std::vector<KeyQueueView> views;
     std::vector<std::unique_ptr<Pending>> expired;
+    std::vector<std::unique_ptr<Pending>> refused;
+    Status refusal;
     SteadyTime lastP95Read{};
     SteadyTime lastDispatch{};
     Nanos liveP95{0};
@@ -456,10 +519,29 @@ void BatchInferenceEngine::run()
             q->popTombstones();
             KeyQueueView v;
             v.size = q->live;
-            if (q->live > 0)
+            v.quotaAvailableAt = now;
+            if (q->live > 0) {
                 v.oldestEnqueued = q->items.front()->enqueued;
+                const ModelBudget::Grant g = m_budget->availableAt(q->model, 1, 1);
+                if (!g.granted) {
+                    v.quotaAvailableAt = g.at;
+                    refuseBeyondBudgetLocked(*q, g.at, now, refused);
+                    if (!refused.empty())
+                        refusal = budgetRefusal(q->model, g, now);
+                }
+            }
             v.arrivalsPerSecond = q->meanInterArrivalSec > 0 ? 1.0 / q->meanInterArrivalSec : 0;
             views.push_back(v);
+        }
+        if (!refused.empty()) {
+            lock.unlock();
+            if (m_metrics) {
+                for (size_t i = 0; i < refused.size(); ++i)
+                    m_metrics->recordRejection(RejectReason::QuotaExhausted);
+            }
+            completeOutsideLock(refused, refusal, Outcome::Expired, now);
+            lock.lock();
+            continue;
         }
 
         PolicyInput in;
@@ -467,7 +549,6 @@ void BatchInferenceEngine::run()
         in.config = &cfg;
         in.inflightBatches = int(m_counters.inflightBatches);
         in.draining = m_draining;
-        in.quotaAvailableAt = quotaAvailableAtLocked(now, 1, 0);
         in.liveP95 = liveP95;
         in.queues = views;
         const PolicyDecision d = BatchPolicy::decide(in);
@@ -516,33 +597,93 @@ void BatchInferenceEngine::run()
 bool BatchInferenceEngine::dispatchLocked(std::unique_lock<std::mutex> &lock, KeyQueue &q, int count,
                                           SteadyTime now, const EngineConfig &cfg)
 {
-    // What the members this dispatch takes cost upstream, before taking them.
-    m_planned.clear();
-    int tokens = 0;
-    for (const auto &p : q.items) {
-        if (int(m_planned.size()) >= count)
-            break;
-        if (!p->done)
-            continue;
-        m_planned.push_back(&p->request);
-        tokens += p->request.estimatedTokens;
+    const bool generates = q.operation == Operation::GenerateContent
+                        || q.operation == Operation::StreamGenerateContent;
+    const ModelBudget::Room room = m_budget->room(q.model, generates && cfg.packing != PackingMode::Pack ? q.live : 1);
+    PackPlan plan;
+    if (room.calls > 0 && generates) {
+        // The candidates: the batch, or under quota pressure as much of the
+        // queue as the room's calls could carry in full packs.
+        const int horizon = cfg.packing == PackingMode::Auto && room.calls < q.live
+            ? int(std::max<long long>(count, std::min<long long>(q.live, (long long)room.calls * cfg.maxPackSize)))
+            : count;
+        m_candidates.clear();
+        for (const auto &p : q.items) {
+            if (int(m_candidates.size()) >= horizon)
+                break;
+            if (!p->done)
+                continue;
+            const InferenceRequest &r = p->request;
+            m_candidates.push_back({m_backend->isPackable(r), r.estimatedTokens,
+                                    r.maxOutputTokens > 0 ? r.maxOutputTokens : int(m_outputEstimate)});
+        }
+        PackPlanInput in;
+        in.mode = cfg.packing;
+        in.queue = m_candidates;
+        in.queued = q.live;
+        in.count = count;
+        in.callsRoom = room.calls;
+        in.tokensRoom = room.tokens;
+        in.maxPackSize = cfg.maxPackSize;
+        in.packOutputLimit = m_backend->outputTokenLimit(q.model) * 4 / 5; // a fifth kept back for what estimates miss
+        in.memberOverheadTokens = m_backend->packMemberOverheadTokens();
+        plan = PackPlanner::plan(in);
+    } else if (room.calls > 0) {
+        // Embeddings and countTokens: the backend's own count of calls.
+        m_planned.clear();
+        long long tokens = 0;
+        for (const auto &p : q.items) {
+            if (int(m_planned.size()) >= count)
+                break;
+            if (!p->done)
+                continue;
+            m_planned.push_back(&p->request);
+            tokens += p->request.estimatedTokens;
+        }
+        const int calls = m_planned.empty() ? 0 : m_backend->upstreamCallsFor(q.operation, cfg.packing, m_planned);
+        if (calls <= room.calls && tokens <= room.tokens)
+            plan = {int(m_planned.size()), calls, 0, 0, tokens};
     }
-    if (m_planned.empty())
-        return false;
-    const int calls = m_backend->upstreamCallsFor(m_planned.front()->operation, cfg.packing, m_planned);
-    const SteadyTime quotaAt = quotaAvailableAtLocked(now, calls, tokens);
-    if (quotaAt > now) {
-        // Quota exhausted: hold the batch; admission keeps pushing back once the queue fills.
-        m_clock.waitUntil(m_cv, lock, quotaAt, m_woken);
+    if (plan.take == 0) {
+        // No room for the oldest member's call or tokens yet: wait for the
+        // budget (members it cannot serve before their deadline get 429 first).
+        long long tokens = 1;
+        for (const auto &p : q.items) {
+            if (p->done) {
+                tokens = std::max(1, p->request.estimatedTokens);
+                break;
+            }
+        }
+        const ModelBudget::Grant g = m_budget->availableAt(q.model, 1, tokens);
+        std::vector<std::unique_ptr<Pending>> refused;
+        if (!g.granted)
+            refuseBeyondBudgetLocked(q, g.at, now, refused);
+        if (!refused.empty()) {
+            const Status refusal = budgetRefusal(q.model, g, now);
+            lock.unlock();
+            if (m_metrics) {
+                for (size_t i = 0; i < refused.size(); ++i)
+                    m_metrics->recordRejection(RejectReason::QuotaExhausted);
+            }
+            completeOutsideLock(refused, refusal, Outcome::Expired, now);
+            lock.lock();
+            return false;
+        }
+        m_clock.waitUntil(m_cv, lock, g.granted ? now + milliseconds(1) : g.at, m_woken);
         return false;
     }
+    const int calls = plan.calls;
+    const long long tokens = plan.tokens;
+    count = plan.take;
 
     std::vector<std::unique_ptr<Pending>> members;
     std::shared_ptr<Batch> batch = takeBatchLocked(q, count, now, members);
     const int size = int(members.size());
     batch->upstreamCalls = calls;
-    m_quotaCalls.record(now, calls);
-    m_quotaTokens.record(now, tokens);
+    batch->packCalls = generates ? plan.packCalls : -1;
+    batch->prepaidCalls = calls;
+    batch->prepaidTokens = tokens;
+    m_budget->charge(q.model, calls, tokens);
     m_drainRate.record(now, quint64(size));
     m_counters.queued -= quint64(size);
     m_counters.inflight += quint64(size);
@@ -584,8 +725,14 @@ void BatchInferenceEngine::onBatchDone(std::shared_ptr<const Batch> batch,
     }
     int ok = 0;
     int errors = 0;
+    double outputSum = 0;
+    int outputs = 0;
     for (int i = 0; i < size; ++i) {
         InferenceResult &r = results[size_t(i)];
+        if (r.status.ok() && r.outputTokens > 0) {
+            outputSum += r.outputTokens;
+            ++outputs;
+        }
         const Pending &p = *members[size_t(i)];
         r.queueWait = batch->dispatchedAt - p.enqueued;
         r.upstreamTime = now - batch->dispatchedAt;
@@ -605,6 +752,8 @@ void BatchInferenceEngine::onBatchDone(std::shared_ptr<const Batch> batch,
         --m_counters.inflightBatches;
         m_counters.completed += quint64(ok);
         m_counters.failed += quint64(errors);
+        if (outputs > 0) // what an answer takes, for sizing packs of members without maxOutputTokens
+            m_outputEstimate = 0.8 * m_outputEstimate + 0.2 * (outputSum / outputs);
         maybeSignalDrainedLocked(signalDrained);
         wake = wasAtLimit || m_counters.inflightBatches == 0 || m_draining || m_stopping;
         if (wake)
@@ -613,7 +762,7 @@ void BatchInferenceEngine::onBatchDone(std::shared_ptr<const Batch> batch,
     if (wake)
         m_cv.notify_all();
     if (m_metrics) {
-        m_metrics->recordBatch(size, now - batch->dispatchedAt, batch->upstreamCalls, errors > 0 ? 1 : 0);
+        m_metrics->recordBatch(size, now - batch->dispatchedAt, errors > 0 ? 1 : 0);
         for (int i = 0; i < size; ++i) {
             const InferenceResult &r = results[size_t(i)];
             m_metrics->recordCompletion(r.status.ok() ? Outcome::Ok : Outcome::Failed, r.totalTime, r.queueWait,

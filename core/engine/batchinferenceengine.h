@@ -6,7 +6,8 @@
 #include "core/engine/inferencebackend.h"
 #include "core/engine/inferencerequest.h"
 #include "core/metrics/inferencemetricscollector.h"
-#include "core/quota/ratewindow.h"
+#include "core/engine/packplanner.h"
+#include "core/quota/upstreambudget.h"
 #include "core/util/clock.h"
 
 #include <QFuture>
@@ -23,7 +24,13 @@
 
 // Admits Gemini requests, groups those with equal batch keys into batches
 // (BatchPolicy), and dispatches them to an InferenceBackend through a bounded
-// pool of in-flight batches (DESIGN.md §5, §6).
+// pool of in-flight batches (DESIGN.md §5, §6), within the upstream budget:
+// a dispatch goes only when the model's budget (UpstreamBudget: RPM, TPM,
+// RPD, configured or learned) has room, takes the members and the number of
+// calls PackPlanner decides for the packing mode and that room, and charges
+// those calls before handing the batch over. A request whose deadline
+// falls before the budget's next room is answered 429 with Retry-After at
+// once (at admission, or as soon as that is known), not 504 later.
 //
 // Every submitted request completes exactly once through its callback:
 // rejected at admission (queue full / draining, with a computed retry-after),
@@ -52,7 +59,7 @@ struct EngineCounters {
     quint64 inflight = 0;         // requests in batches with the upstream
     quint64 inflightBatches = 0;
     quint64 batchesDispatched = 0;
-    quint64 upstreamCalls = 0;    // as counted for rpmLimit
+    quint64 upstreamCalls = 0;    // planned and charged at dispatch (retries and repacks not included)
 
     bool invariantHolds() const
     {
@@ -65,9 +72,15 @@ class BatchInferenceEngine : public QObject
     Q_OBJECT
 public:
     // `backend` and `clock` must outlive the engine; `metrics` may be null.
+    // `budget` is the upstream budget shared with the backend (which charges
+    // retries and repacks to it); null: the engine keeps one of its own,
+    // which only holds it to the configured limits (nothing to probe). The
+    // engine sets its configured limits (rpmLimit, tpmLimit, rpdLimit,
+    // quotaProbeRpm) from the config, now and on every setConfig().
     BatchInferenceEngine(InferenceBackend *backend, const EngineConfig &config,
                          Clock &clock = Clock::steady(),
-                         InferenceMetricsCollector *metrics = nullptr, QObject *parent = nullptr);
+                         InferenceMetricsCollector *metrics = nullptr, UpstreamBudget *budget = nullptr,
+                         QObject *parent = nullptr);
     ~BatchInferenceEngine() override; // stop()s
 
     void start();
@@ -134,7 +147,12 @@ private:
                                            std::vector<std::unique_ptr<Pending>> &members);
     void onBatchDone(std::shared_ptr<const Batch> batch, std::vector<std::unique_ptr<Pending>> members,
                      std::vector<InferenceResult> results);
-    SteadyTime quotaAvailableAtLocked(SteadyTime now, int calls, int tokens);
+    void applyBudgetConfig(const EngineConfig &config);
+    static Status budgetRefusal(const QString &model, const ModelBudget::Grant &grant, SteadyTime now);
+    // Answers 429 (with the budget's time as Retry-After) the members of `q`
+    // whose deadline comes before `quotaAt`.
+    void refuseBeyondBudgetLocked(KeyQueue &q, SteadyTime quotaAt, SteadyTime now,
+                                  std::vector<std::unique_ptr<Pending>> &refused);
     std::chrono::milliseconds retryAfterLocked(SteadyTime now) const;
     double drainRateLocked(SteadyTime now) const;
     void completeOutsideLock(std::vector<std::unique_ptr<Pending>> &pending, const Status &status,
@@ -167,9 +185,10 @@ private:
     EngineCounters m_counters;
     SteadyTime m_lastEvaluation{};
 
-    // Upstream quota (rpmLimit, tpmLimit): calls and tokens dispatched in the last minute.
-    RateWindow m_quotaCalls;
-    RateWindow m_quotaTokens;
+    std::unique_ptr<UpstreamBudget> m_ownBudget; // when none was given
+    UpstreamBudget *m_budget;
+    std::vector<PackCandidate> m_candidates;     // dispatchLocked()'s scratch, engine thread only
+    double m_outputEstimate = 256;               // output tokens per answer, EWMA (pack sizing)
     // Requests dispatched per second, for the Retry-After of a full queue.
     DrainRateEstimator m_drainRate;
 

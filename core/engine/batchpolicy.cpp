@@ -20,12 +20,6 @@ PolicyDecision BatchPolicy::decide(const PolicyInput &in)
         d.kind = PolicyDecision::Kind::WaitForSlot;
         return d;
     }
-    if (in.quotaAvailableAt > in.now) {
-        d.kind = PolicyDecision::Kind::Wait;
-        d.wait = in.quotaAvailableAt - in.now;
-        return d;
-    }
-
     const Nanos maxWait = std::chrono::milliseconds(cfg.maxWaitMs);
     const bool overTarget = cfg.adaptive && in.liveP95 > std::chrono::milliseconds(cfg.targetP95Ms);
 
@@ -44,13 +38,18 @@ PolicyDecision BatchPolicy::decide(const PolicyInput &in)
             const double remainingSec = std::chrono::duration<double>(maxWait - age).count();
             ready = q.arrivalsPerSecond * remainingSec < 1.0;
         }
+        const Nanos quotaIn = q.quotaAvailableAt - in.now;
+        if (ready && quotaIn > Nanos(0)) {
+            soonest = std::min(soonest, quotaIn);
+            continue;
+        }
         if (ready) {
             if (age > bestAge) {
                 bestAge = age;
                 best = i;
             }
         } else {
-            soonest = std::min(soonest, maxWait - age);
+            soonest = std::min(soonest, std::max(maxWait - age, quotaIn));
         }
     }
 

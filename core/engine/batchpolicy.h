@@ -13,14 +13,15 @@
 // a clock or touches a queue.
 //
 // Rules, in order:
-//  1. No in-flight slot free, or the upstream quota not yet available → wait
-//     (for the quota: until it frees; for a slot: until a batch completes).
+//  1. No in-flight slot free → wait until a batch completes.
 //  2. Among key queues that are ready — full (size ≥ maxBatchSize), oldest
 //     member waited ≥ maxWaitMs, draining, or (adaptive) predicted not to
-//     gain a member before the wait runs out / live p95 over target — pick
-//     the one whose oldest member has waited longest; dispatch min(size,
-//     maxBatchSize) of it.
-//  3. Otherwise wait until the earliest queue's maxWaitMs elapses.
+//     gain a member before the wait runs out / live p95 over target — and
+//     whose model's upstream budget has room for a call now, pick the one
+//     whose oldest member has waited longest; dispatch min(size,
+//     maxBatchSize) of it (PackPlanner may take more under quota pressure).
+//  3. Otherwise wait until the earliest queue is both ready and has budget:
+//     the later of its maxWaitMs and its quotaAvailableAt.
 //
 // Thread: pure, thread-safe.
 
@@ -28,6 +29,7 @@ struct KeyQueueView {
     int size = 0;
     SteadyTime oldestEnqueued;
     double arrivalsPerSecond = 0; // recent arrival rate for this key (adaptive mode)
+    SteadyTime quotaAvailableAt;  // ≤ now when the model's upstream budget allows a call
 };
 
 struct PolicyInput {
@@ -35,7 +37,6 @@ struct PolicyInput {
     const EngineConfig *config = nullptr;
     int inflightBatches = 0;
     bool draining = false;
-    SteadyTime quotaAvailableAt;   // ≤ now when the rpm/tpm window allows a call
     Nanos liveP95{0};              // recent end-to-end p95 (adaptive mode), 0 when unknown
     std::span<const KeyQueueView> queues;
 };

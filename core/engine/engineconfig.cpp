@@ -21,7 +21,7 @@ struct IntField {
 
 constexpr int kMaxInt = std::numeric_limits<int>::max();
 
-const std::array<IntField, 10> kFields{{
+const std::array<IntField, 13> kFields{{
     {"maxBatchSize", &EngineConfig::maxBatchSize, nullptr, 1, 1000,
      "requests per upstream batch; a batch is dispatched as soon as it is this full"},
     {"maxWaitMs", &EngineConfig::maxWaitMs, nullptr, 0, 60000,
@@ -33,9 +33,15 @@ const std::array<IntField, 10> kFields{{
     {"requestTimeoutMs", &EngineConfig::requestTimeoutMs, nullptr, 100, 3600000,
      "default deadline of a request from admission to answer"},
     {"rpmLimit", &EngineConfig::rpmLimit, nullptr, 0, 10000000,
-     "upstream calls per minute the engine allows itself (0 = unlimited)"},
+     "upstream calls per minute and model, every call counted (0 = learned from the upstream's 429s)"},
     {"tpmLimit", &EngineConfig::tpmLimit, nullptr, 0, kMaxInt,
-     "upstream tokens per minute the engine allows itself (0 = unlimited)"},
+     "upstream input tokens per minute and model (0 = learned from the upstream's 429s)"},
+    {"rpdLimit", &EngineConfig::rpdLimit, nullptr, 0, kMaxInt,
+     "upstream calls per day and model (0 = learned from the upstream's 429s)"},
+    {"quotaProbeRpm", &EngineConfig::quotaProbeRpm, nullptr, 0, 10000000,
+     "calls per minute assumed while a model's quota is unknown, doubled while they hold work back (0 = unlimited)"},
+    {"maxPackSize", &EngineConfig::maxPackSize, nullptr, 2, 1000,
+     "members in one pack call; under quota pressure auto packs beyond maxBatchSize up to this"},
     {"targetP95Ms", &EngineConfig::targetP95Ms, nullptr, 1, 600000,
      "adaptive mode: end-to-end p95 above which batches stop waiting to fill"},
     {"retry.maxAttempts", nullptr, &RetryPolicy::maxAttempts, 1, 10,
@@ -96,11 +102,18 @@ QString ConfigError::toString() const
 
 QString packingModeName(PackingMode mode)
 {
-    return mode == PackingMode::Pack ? QStringLiteral("pack") : QStringLiteral("fanout");
+    switch (mode) {
+    case PackingMode::Pack: return QStringLiteral("pack");
+    case PackingMode::Fanout: return QStringLiteral("fanout");
+    case PackingMode::Auto: return QStringLiteral("auto");
+    }
+    return QStringLiteral("auto");
 }
 
 std::optional<PackingMode> packingModeFromName(const QString &name)
 {
+    if (name == QLatin1String("auto"))
+        return PackingMode::Auto;
     if (name == QLatin1String("pack"))
         return PackingMode::Pack;
     if (name == QLatin1String("fanout"))
@@ -158,7 +171,7 @@ ConfigError EngineConfig::fromJson(const QJsonObject &json, const EngineConfig &
         if (key == QLatin1String("packing")) {
             const auto mode = packingModeFromName(it.value().toString());
             if (!it.value().isString() || !mode)
-                err = {key, QStringLiteral("must be \"pack\" or \"fanout\"")};
+                err = {key, QStringLiteral("must be \"auto\", \"pack\" or \"fanout\"")};
             else
                 c.packing = *mode;
         } else if (key == QLatin1String("adaptive")) {
@@ -204,7 +217,8 @@ QString EngineConfig::describeKnobs()
                      .arg(f.max)
                      .arg(QString::fromLatin1(f.meaning));
     });
-    lines << QStringLiteral("  %1  default %2: pack (compatible requests in one JSON-mode call) or fanout")
+    lines << QStringLiteral("  %1  default %2: auto (fanout while the upstream budget has room, packs as it runs short), "
+                            "pack (compatible requests in one JSON-mode call) or fanout (one call per request)")
                  .arg(QStringLiteral("packing"), -24)
                  .arg(packingModeName(d.packing));
     lines << QStringLiteral("  %1  default %2: dispatch early when waiting is predicted not to pay")

@@ -19,6 +19,7 @@
 enum class PackingMode {
     Fanout, // each member of a batch is its own upstream call, concurrently
     Pack,   // compatible single-turn members go upstream as ONE JSON-mode call
+    Auto,   // fanout while the upstream budget has room, packs as it runs short (PackPlanner)
 };
 
 struct RetryPolicy {
@@ -43,10 +44,19 @@ struct EngineConfig {
     int maxQueue = 2048;
     int maxInflightBatches = 64;
     int requestTimeoutMs = 120000;
-    int rpmLimit = 0;   // upstream calls per minute, 0 = unlimited
-    int tpmLimit = 0;   // upstream tokens per minute, 0 = unlimited
+    // The upstream's quota per model (Gemini's are per project and model):
+    // upstream calls per minute, input tokens per minute, calls per day;
+    // 0 = not configured (then learned from the upstream's 429s).
+    int rpmLimit = 0;
+    int tpmLimit = 0;
+    int rpdLimit = 0;
+    // While a model's RPM is neither configured nor learned, calls are paced
+    // at this many per minute, doubling every 2 s in which they are held
+    // back, until a 429 teaches the real limit; 0 = an unknown quota is unlimited.
+    int quotaProbeRpm = 60;
+    int maxPackSize = 64; // members in one pack call (auto may exceed maxBatchSize up to it)
     RetryPolicy retry;
-    PackingMode packing = PackingMode::Pack;
+    PackingMode packing = PackingMode::Auto;
     bool adaptive = false;
     int targetP95Ms = 2000;
 

@@ -30,3 +30,19 @@ int InferenceBackend::upstreamCallsFor(const Batch &batch) const
         requests.push_back(&m.request);
     return upstreamCallsFor(batch.operation, batch.packing, requests);
 }
+
+bool InferenceBackend::isPackable(const InferenceRequest &request) const
+{
+    return request.packable
+        && (request.operation == Operation::GenerateContent || request.operation == Operation::StreamGenerateContent);
+}
+
+int InferenceBackend::outputTokenLimit(const QString &) const
+{
+    return 8192;
+}
+
+int InferenceBackend::packMemberOverheadTokens() const
+{
+    return 16;
+}

@@ -27,7 +27,17 @@ struct Batch {
     PackingMode packing = PackingMode::Pack;
     RetryPolicy retry;
     SteadyTime dispatchedAt;
-    int upstreamCalls = 0;   // what upstreamCallsFor() counted at dispatch
+    int upstreamCalls = 0;   // the calls the engine planned and charged to the upstream budget
+    // generateContent: how many calls the packable members (isPackable())
+    // share, split evenly in member order (== their number: each alone);
+    // -1 = not planned: by `packing`, pack → one pack, else each alone.
+    int packCalls = -1;
+    // The first `prepaidCalls` calls the backend sends for this batch were
+    // charged to the upstream budget by the engine already, with
+    // `prepaidTokens` input tokens in all; any call beyond them (a retry, a
+    // repack, a re-ask) the backend charges itself before sending it.
+    int prepaidCalls = 0;
+    long long prepaidTokens = 0;
     std::vector<BatchMember> members;
 };
 
@@ -57,4 +67,12 @@ public:
                                  std::span<const InferenceRequest *const> requests) const;
     // The same for a built batch.
     int upstreamCallsFor(const Batch &batch) const;
+
+    // Whether `request` may share a pack call (the default: a
+    // generateContent request that did not opt out with X-Sluice-Pack: off).
+    virtual bool isPackable(const InferenceRequest &request) const;
+    // Output tokens one answer of `model` may hold: what bounds a pack.
+    virtual int outputTokenLimit(const QString &model) const;
+    // Output tokens a pack answer spends on the JSON around each member's answer.
+    virtual int packMemberOverheadTokens() const;
 };

@@ -44,9 +44,16 @@ struct InferenceRequest {
     // Bound on the whole wait (queue + upstream), from X-Request-Deadline-Ms;
     // when absent EngineConfig::requestTimeoutMs applies.
     std::optional<std::chrono::milliseconds> timeout;
-    // Tokens this request is expected to cost upstream (prompt + expected
-    // output); used for tpmLimit accounting. submit() estimates it when 0.
+    // Input tokens this request is expected to cost upstream, what Gemini's
+    // TPM quota counts (the upstream budget charges it before the call and
+    // settles it from usageMetadata after). submit() estimates it when 0:
+    // bodyBytes / 4, or the body's compact JSON / 4 when bodyBytes is 0.
     int estimatedTokens = 0;
+    // The size of the body as the agent sent it (the gateway knows it for
+    // free); 0 when unknown.
+    int bodyBytes = 0;
+    // generationConfig.maxOutputTokens, 0 when unset; submit() fills it.
+    int maxOutputTokens = 0;
     // The caller only writes the answer out as JSON (the gateway): a backend
     // may then deliver it as InferenceResult::bodyJson and leave body empty,
     // which spares building a QJsonObject only to serialise it again.

@@ -43,6 +43,18 @@ SteadyTime earliestDeadline(const Batch &batch, const std::vector<size_t> &indic
     return d;
 }
 
+// A pack's members missing from its answer are packed again, together, at
+// most this many rounds in all (the first pack included); then they fail.
+constexpr int kMaxPackRounds = 3;
+
+long long tokensOf(const Batch &batch, const std::vector<size_t> &indices)
+{
+    long long t = 0;
+    for (size_t i : indices)
+        t += std::max(1, batch.members[i].request.estimatedTokens);
+    return t;
+}
+
 int embedCallsFor(const QJsonObject &batchEmbedBody)
 {
     const auto n = batchEmbedBody.value(L("requests")).toArray().size();
@@ -70,6 +82,10 @@ struct GeminiClient::BatchState {
     std::vector<InferenceResult> results;
     std::atomic<int> remaining{0};
     BatchCompletion done;
+    // The engine's prepaid calls left for the first wave (execute() only).
+    int prepaidLeft = 0;
+
+    bool takePrepaid() { return prepaidLeft > 0 && prepaidLeft-- > 0; }
 
     // Each member slot is written once, by whichever thread finished it; the
     // acq_rel decrement makes every write visible to the last finisher.
@@ -112,6 +128,8 @@ GeminiClient::GeminiClient(GeminiClientConfig config, Clock &clock)
     settings->clock = &m_clock;
     settings->breaker = &m_breaker;
     settings->attemptCounter = &m_attempts;
+    settings->budget = m_config.budget;
+    settings->metrics = m_config.metrics;
     m_settings = settings;
 
     const int n = m_config.effectiveWorkers();
@@ -169,6 +187,7 @@ UpstreamCall GeminiClient::makeCall(Operation op, const QString &model, const QJ
 {
     UpstreamCall c;
     c.verb = "POST";
+    c.budgetModel = bareModel(model);
     c.path = modelPath(model) + QLatin1Char(':') + operationName(op);
     if (op == Operation::StreamGenerateContent) {
         c.query = QStringLiteral("alt=sse");
@@ -184,8 +203,45 @@ void GeminiClient::call(Operation op, const QString &model, const QJsonObject &b
                         ResultCallback done, std::optional<RetryPolicy> retry)
 {
     UpstreamCall c = makeCall(op, model, body, deadline, retry.value_or(m_config.retry));
-    c.done = [done = std::move(done)](UpstreamOutcome o) { done(inferenceResultFrom(o)); };
+    c.budgetTokens = std::max<long long>(1, (c.body.size() + 3) / 4);
+    c.done = [this, model = c.budgetModel, tokens = c.budgetTokens, done = std::move(done)](UpstreamOutcome o) {
+        InferenceResult r = inferenceResultFrom(o);
+        settle(model, tokens, r);
+        done(std::move(r));
+    };
     send(std::move(c));
+}
+
+void GeminiClient::settle(const QString &model, long long estimated, const InferenceResult &r) const
+{
+    if (m_config.budget && r.status.ok() && r.promptTokens > 0)
+        m_config.budget->settleTokens(model, estimated, r.promptTokens);
+}
+
+void GeminiClient::recordPack(PackMemberOutcome outcome, int members) const
+{
+    if (m_config.metrics)
+        m_config.metrics->recordPackMembers(outcome, members);
+}
+
+bool GeminiClient::isPackable(const InferenceRequest &request) const
+{
+    return PackCodec::isPackable(request);
+}
+
+int GeminiClient::outputTokenLimit(const QString &model) const
+{
+    // Gemini's models list: 8,192 output tokens for the 1.x and 2.0 models,
+    // 65,536 for 2.5 and later (the simulator serves the same).
+    const QString m = bareModel(model);
+    if (m.startsWith(L("gemini-1.")) || m.startsWith(L("gemini-2.0")))
+        return 8192;
+    return 65536;
+}
+
+int GeminiClient::packMemberOverheadTokens() const
+{
+    return PackCodec::kMemberOverheadTokens;
 }
 
 void GeminiClient::listModels(int pageSize, const QString &pageToken, SteadyTime deadline, ResultCallback done)
@@ -258,11 +314,12 @@ void GeminiClient::execute(std::shared_ptr<const Batch> batch, BatchCompletion d
     state->results.resize(n);
     state->remaining.store(int(n));
     state->done = std::move(done);
+    state->prepaidLeft = batch->prepaidCalls;
 
     switch (batch->operation) {
     case Operation::CountTokens:
         for (size_t i = 0; i < n; ++i)
-            runSingle(state, i, batch->operation, 0);
+            runSingle(state, i, batch->operation, 0, UpstreamCallKind::Single, state->takePrepaid());
         return;
     case Operation::EmbedContent: {
         for (size_t first = 0; first < n; first += kMaxEmbedPerCall) {
@@ -282,37 +339,52 @@ void GeminiClient::execute(std::shared_ptr<const Batch> batch, BatchCompletion d
         std::vector<size_t> packable;
         std::vector<size_t> single;
         for (size_t i = 0; i < n; ++i) {
-            if (batch->packing == PackingMode::Pack && PackCodec::isPackable(batch->members[i].request))
+            if (batch->packing != PackingMode::Fanout && PackCodec::isPackable(batch->members[i].request))
                 packable.push_back(i);
             else
                 single.push_back(i);
         }
-        if (packable.size() == 1)
-            single.push_back(packable.front());
-        else if (!packable.empty())
-            runPack(state, std::move(packable));
+        // The packables go in packCalls calls, split evenly in member order
+        // (the engine's plan); unplanned batches pack them all in one.
+        const size_t calls = packable.empty() ? 0
+                           : batch->packCalls >= 0 ? std::clamp<size_t>(size_t(batch->packCalls), 1, packable.size())
+                           : batch->packing == PackingMode::Pack ? 1 : packable.size();
+        for (size_t k = 0, start = 0; k < calls; ++k) {
+            const size_t size = packable.size() / calls + (k < packable.size() % calls ? 1 : 0);
+            std::vector<size_t> pack(packable.begin() + qsizetype(start), packable.begin() + qsizetype(start + size));
+            start += size;
+            if (pack.size() == 1)
+                single.push_back(pack.front());
+            else
+                runPack(state, std::move(pack), 0, state->takePrepaid(), 0);
+        }
         for (size_t i : single)
-            runSingle(state, i, batch->operation, 0);
+            runSingle(state, i, batch->operation, 0, UpstreamCallKind::Single, state->takePrepaid());
         return;
     }
     }
 }
 
 void GeminiClient::runSingle(const std::shared_ptr<BatchState> &state, size_t index, Operation op,
-                             int priorAttempts)
+                             int priorAttempts, UpstreamCallKind kind, bool prepaid)
 {
     const Batch &batch = *state->batch;
     const BatchMember &m = batch.members[index];
     UpstreamCall c = makeCall(op, batch.model, m.request.body, m.deadline, batch.retry);
-    c.done = [state, index, priorAttempts](UpstreamOutcome o) {
+    c.kind = kind;
+    c.prepaid = prepaid;
+    c.budgetTokens = std::max(1, m.request.estimatedTokens);
+    c.done = [this, state, index, priorAttempts, model = c.budgetModel, tokens = c.budgetTokens](UpstreamOutcome o) {
         InferenceResult r = inferenceResultFrom(o);
         r.upstreamAttempts += priorAttempts;
+        settle(model, tokens, r);
         state->complete(index, std::move(r));
     };
     send(std::move(c));
 }
 
-void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector<size_t> indices)
+void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector<size_t> indices, int round,
+                           bool prepaid, int priorAttempts)
 {
     const Batch &batch = *state->batch;
     QList<PackCodec::Member> members;
@@ -322,9 +394,15 @@ void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector
                               batch.retry);
     c.body = PackCodec::buildRequestJson(members, batch.members[indices.front()].request.body);
     c.rawAnswer = true; // read below, straight from the bytes
-    c.done = [this, state, indices, members](UpstreamOutcome o) {
+    c.kind = round == 0 ? UpstreamCallKind::Pack : UpstreamCallKind::Repack;
+    c.prepaid = prepaid;
+    c.budgetTokens = tokensOf(batch, indices);
+    c.done = [this, state, indices, members, round, priorAttempts, model = c.budgetModel,
+              tokens = c.budgetTokens](UpstreamOutcome o) {
+        o.attempts += priorAttempts;
         const Batch &b = *state->batch;
         if (!o.status.ok()) {
+            recordPack(PackMemberOutcome::Failed, int(indices.size()));
             for (size_t i : indices)
                 state->complete(i, inferenceResultFrom(o));
             return;
@@ -334,16 +412,18 @@ void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector
             QString why = QStringLiteral("not a JSON object");
             GeminiResponse::parse(o.raw, &why); // Qt's own words for what is wrong, when it has them
             o.status = UpstreamWorker::unparseableAnswer(why, o.httpStatus);
+            recordPack(PackMemberOutcome::Failed, int(indices.size()));
             for (size_t i : indices)
                 state->complete(i, inferenceResultFrom(o));
             return;
         }
+        std::vector<size_t> missing;
+        int promptTokens = 0;
         for (size_t k = 0; k < indices.size(); ++k) {
             const size_t i = indices[k];
             const std::optional<PackCodec::MemberJson> &a = answer->members[qsizetype(k)];
             if (!a) {
-                // Missing from the answer: ask again, alone.
-                runSingle(state, i, b.operation, o.attempts);
+                missing.push_back(i);
                 continue;
             }
             InferenceResult r;
@@ -352,6 +432,7 @@ void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector
             r.outputTokens = a->outputTokens;
             r.protocol = o.protocol;
             r.upstreamAttempts = o.attempts;
+            promptTokens += a->promptTokens;
             if (b.members[i].request.wantsBodyJson) {
                 r.bodyJson = a->json; // the gateway writes these bytes as they are
             } else {
@@ -361,6 +442,24 @@ void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector
             }
             state->complete(i, std::move(r));
         }
+        recordPack(PackMemberOutcome::Answered, int(indices.size() - missing.size()));
+        if (m_config.budget && promptTokens > 0)
+            m_config.budget->settleTokens(model, tokens, promptTokens);
+        if (missing.empty())
+            return;
+        recordPack(PackMemberOutcome::Repacked, int(missing.size()));
+        // Cut off at the token budget, or left out: asked again together,
+        // one call for all of them through the budget, while that makes
+        // progress. A repack that answered nobody, or the last round, leaves
+        // the rest to calls of their own (the upstream will not put them in
+        // a pack).
+        const bool progress = missing.size() < indices.size() || round == 0;
+        if (missing.size() > 1 && progress && round + 1 < kMaxPackRounds) {
+            runPack(state, std::move(missing), round + 1, false, o.attempts);
+            return;
+        }
+        for (size_t i : missing)
+            runSingle(state, i, b.operation, o.attempts, UpstreamCallKind::Repack, false);
     };
     send(std::move(c));
 }
@@ -377,6 +476,9 @@ void GeminiClient::runEmbedMerge(const std::shared_ptr<BatchState> &state, std::
     }
     UpstreamCall c = makeCall(Operation::BatchEmbedContents, batch.model, QJsonObject{{L("requests"), requests}},
                               earliestDeadline(batch, indices), batch.retry);
+    c.kind = UpstreamCallKind::EmbedMerge;
+    c.prepaid = state->takePrepaid();
+    c.budgetTokens = tokensOf(batch, indices);
     c.done = [state, indices](UpstreamOutcome o) {
         if (!o.status.ok()) {
             for (size_t i : indices)
@@ -409,7 +511,7 @@ void GeminiClient::runEmbedSplit(const std::shared_ptr<BatchState> &state, size_
     const BatchMember &m = batch.members[index];
     const QJsonArray requests = m.request.body.value(L("requests")).toArray();
     if (requests.size() <= kMaxEmbedPerCall) {
-        runSingle(state, index, Operation::BatchEmbedContents, 0);
+        runSingle(state, index, Operation::BatchEmbedContents, 0, UpstreamCallKind::Single, state->takePrepaid());
         return;
     }
 
@@ -430,6 +532,8 @@ void GeminiClient::runEmbedSplit(const std::shared_ptr<BatchState> &state, size_
             part.append(requests.at(j));
         body.insert(L("requests"), part);
         UpstreamCall call = makeCall(Operation::BatchEmbedContents, batch.model, body, m.deadline, batch.retry);
+        call.prepaid = state->takePrepaid();
+        call.budgetTokens = std::max<long long>(1, (call.body.size() + 3) / 4);
         call.done = [state, index, split, c](UpstreamOutcome o) {
             {
                 std::lock_guard lock(split->mutex);

@@ -5,6 +5,8 @@
 #include "core/engine/inferencerequest.h"
 #include "core/gemini/circuitbreaker.h"
 #include "core/gemini/upstreamtransport.h"
+#include "core/metrics/inferencemetricscollector.h"
+#include "core/quota/upstreambudget.h"
 #include "core/util/clock.h"
 
 #include <QByteArray>
@@ -45,6 +47,11 @@ struct GeminiClientConfig {
     std::chrono::milliseconds idleConnectionTimeout{30000};
     CircuitBreaker::Config breaker;
     RetryPolicy retry;          // for the direct calls; batches carry their own
+    // The upstream budget every call is charged to (shared with the engine,
+    // which prepays its dispatches); null: nothing is budgeted. Must outlive the client.
+    UpstreamBudget *budget = nullptr;
+    // sluice_upstream_calls_total and the pack member counts; may be null.
+    InferenceMetricsCollector *metrics = nullptr;
 
     // Qnam or Native: what `transport` resolves to for baseUrl and http2Direct.
     UpstreamTransport effectiveTransport() const;
@@ -60,20 +67,25 @@ struct GeminiClientConfig {
 // dispatches batches to, and a direct API for the routes the gateway passes
 // through (countTokens, models list/get).
 //
-// Batches are served per Batch::packing and operation:
-// - fanout: one call per member, concurrently;
-// - pack (generateContent/streamGenerateContent): the packable members
-//   (PackCodec::isPackable) go in ONE JSON-mode generateContent call whose
-//   answer is split by id; a member missing from the answer, or all of them
-//   when the answer is unparseable, is re-issued alone; non-packable members
-//   go fanout. A single packable member is sent as a normal call. Packed
-//   stream members get one SSE chunk holding text, finishReason and usage.
+// Batches are served per operation and the engine's plan (Batch::packCalls):
+// - generateContent/streamGenerateContent: the packable members
+//   (PackCodec::isPackable) go in packCalls JSON-mode calls, split evenly in
+//   member order (a pack of one is a normal call); the others one call each.
+//   A pack answer is read with PackCodec::readAnswer(): members missing from
+//   it (cut at the token budget, or left out) are packed again together,
+//   up to 3 rounds in all while each round answers someone; what is left
+//   then gets calls of its own. An unparseable answer fails the pack's members. Packed stream members get one SSE chunk holding
+//   text, finishReason and usage.
 // - embedContent: merged into batchEmbedContents calls of at most 100;
 //   batchEmbedContents members are split into chunks of at most 100 and
 //   reassembled;
 // - countTokens: one call per member.
-// Every HTTP attempt goes through one CircuitBreaker and RetryBackoff within
-// the member's deadline (a pack call uses the earliest deadline of its members).
+// Every HTTP attempt goes through one CircuitBreaker, RetryBackoff within
+// the member's deadline (a pack call uses the earliest deadline of its
+// members) and the upstream budget (config.budget): the first
+// Batch::prepaidCalls calls were charged by the engine, every other call —
+// retries, repacks, direct calls — is charged before it is sent; 429s teach
+// the budget. Each call is counted by kind in config.metrics.
 //
 // Thread: construct and destroy on one thread (the destructor shuts the
 // workers down, completing calls still in flight with UNAVAILABLE, then
@@ -97,6 +109,9 @@ public:
     int upstreamCallsFor(Operation op, PackingMode mode,
                          std::span<const InferenceRequest *const> requests) const override;
     using InferenceBackend::upstreamCallsFor;
+    bool isPackable(const InferenceRequest &request) const override;
+    int outputTokenLimit(const QString &model) const override;
+    int packMemberOverheadTokens() const override;
 
     // One unbatched call of `op` for `model` (bare id or "models/id") with the
     // agent's body, retried per `retry` (default: the config's) until
@@ -121,8 +136,12 @@ private:
     struct BatchState;
 
     void send(UpstreamCall call);
-    void runSingle(const std::shared_ptr<BatchState> &state, size_t index, Operation op, int priorAttempts);
-    void runPack(const std::shared_ptr<BatchState> &state, std::vector<size_t> indices);
+    void runSingle(const std::shared_ptr<BatchState> &state, size_t index, Operation op, int priorAttempts,
+                   UpstreamCallKind kind, bool prepaid);
+    void runPack(const std::shared_ptr<BatchState> &state, std::vector<size_t> indices, int round, bool prepaid,
+                 int priorAttempts);
+    void settle(const QString &model, long long estimated, const InferenceResult &r) const;
+    void recordPack(PackMemberOutcome outcome, int members) const;
     void runEmbedMerge(const std::shared_ptr<BatchState> &state, std::vector<size_t> indices);
     void runEmbedSplit(const std::shared_ptr<BatchState> &state, size_t index);
     UpstreamCall makeCall(Operation op, const QString &model, const QJsonObject &body, SteadyTime deadline,

@@ -154,3 +154,28 @@ QString GeminiError::durationText(std::chrono::milliseconds d)
         return QString::number(ms / 1000) + QLatin1Char('s');
     return QStringLiteral("%1.%2s").arg(ms / 1000).arg(ms % 1000, 3, 10, QLatin1Char('0'));
 }
+
+QList<GeminiError::QuotaViolation> GeminiError::quotaViolations() const
+{
+    QList<QuotaViolation> out;
+    for (const QJsonValue &d : details) {
+        const QJsonObject detail = d.toObject();
+        if (!detail.value(QLatin1StringView("@type")).toString().endsWith(QLatin1StringView("google.rpc.QuotaFailure")))
+            continue;
+        for (const QJsonValue &v : detail.value(QLatin1StringView("violations")).toArray()) {
+            const QJsonObject o = v.toObject();
+            QuotaViolation q;
+            q.quotaMetric = o.value(QLatin1StringView("quotaMetric")).toString();
+            q.quotaId = o.value(QLatin1StringView("quotaId")).toString();
+            q.model = o.value(QLatin1StringView("quotaDimensions")).toObject().value(QLatin1StringView("model")).toString();
+            // quotaValue is an int64 in proto3 JSON: a string ("5"), sometimes a number.
+            const QJsonValue value = o.value(QLatin1StringView("quotaValue"));
+            bool ok = false;
+            const long long n = value.isString() ? value.toString().toLongLong(&ok) : value.toInteger(-1);
+            if (value.isString() ? ok && n > 0 : n > 0)
+                q.quotaValue = n;
+            out.append(q);
+        }
+    }
+    return out;
+}

@@ -27,6 +27,16 @@ public:
     QJsonObject envelope;     // the whole {"error":{...}} object; empty when the body was not one
     std::optional<std::chrono::milliseconds> retryDelay; // RetryInfo.retryDelay, else Retry-After
 
+    // One violation of a google.rpc.QuotaFailure detail: which quota (as
+    // Gemini names it) and its limit, quotaValue when it is a number.
+    struct QuotaViolation {
+        QString quotaMetric;    // "generativelanguage.googleapis.com/generate_content_requests"
+        QString quotaId;        // "GenerateRequestsPerMinutePerProjectPerModel"
+        QString model;          // quotaDimensions.model, when given
+        std::optional<long long> quotaValue;
+    };
+    QList<QuotaViolation> quotaViolations() const;
+
     // Reads an {"error":{...}} envelope; nullopt when `json` is not one.
     static std::optional<GeminiError> fromEnvelope(const QJsonObject &json, int httpStatus = 0);
 

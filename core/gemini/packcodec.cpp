@@ -160,10 +160,10 @@ QJsonObject packEnvelope(qsizetype memberCount, const QJsonObject &sharedBody)
                           "responseJsonSchema", "response_json_schema", "candidateCount", "candidate_count"})
         gen.remove(L(k));
     for (const char *k : {"maxOutputTokens", "max_output_tokens"}) {
-        if (gen.value(L(k)).isDouble()) {
-            const qint64 scaled = qint64(gen.value(L(k)).toInteger()) * std::max<qsizetype>(1, memberCount);
-            gen.insert(L(k), double(std::min<qint64>(scaled, std::numeric_limits<int>::max())));
-        }
+        if (gen.value(L(k)).isDouble())
+            gen.insert(L(k), double(PackCodec::packOutputTokens(int(std::min<qint64>(gen.value(L(k)).toInteger(),
+                                                                                      std::numeric_limits<int>::max())),
+                                                                 int(memberCount))));
     }
     gen.insert(L("responseMimeType"), L("application/json"));
     gen.insert(L("responseSchema"), answerSchema());
@@ -257,6 +257,14 @@ QByteArray PackCodec::buildRequestJson(const QList<Member> &members, const QJson
     out += envelope.after;
     out += '}';
     return out;
+}
+
+int PackCodec::packOutputTokens(int memberMaxOutputTokens, int members)
+{
+    // Each member's own budget, a tenth more for the escapes its text may
+    // need inside a JSON string, and the JSON around it.
+    const qint64 perMember = (qint64(std::max(0, memberMaxOutputTokens)) * 11 + 9) / 10 + kMemberOverheadTokens;
+    return int(std::min<qint64>(perMember * std::max(1, members), std::numeric_limits<int>::max()));
 }
 
 QList<int> PackCodec::apportion(int total, const QList<qint64> &weights)

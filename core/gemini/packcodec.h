@@ -57,12 +57,22 @@ public:
     // The packed prompt text (instruction + blocks).
     static QString buildPrompt(const QList<Member> &members);
 
+    // The JSON around one member's answer in the array answer,
+    // {"id":"12","text":"..."}, : 22 characters, about 6 tokens as the
+    // simulator counts (4 characters a token); Gemini's tokenizer splits
+    // JSON punctuation finer, hence 16.
+    static constexpr int kMemberOverheadTokens = 16;
+    // The maxOutputTokens of a pack of `members` members that each asked for
+    // `memberMaxOutputTokens`: room for every member's answer, the escapes a
+    // JSON string may add (a tenth), and kMemberOverheadTokens each.
+    static int packOutputTokens(int memberMaxOutputTokens, int members);
+
     // The upstream body. `sharedBody` is one member's body: its
     // systemInstruction, safetySettings, cachedContent and generationConfig are
     // kept (lowerCamel or snake_case), except that responseMimeType and
     // responseSchema are set for the array answer, and maxOutputTokens, when
-    // set, is multiplied by the member count (the limit is per member, the
-    // answer holds all of them).
+    // set, becomes packOutputTokens() (the limit is per member, the answer
+    // holds all of them with their JSON).
     static QJsonObject buildRequest(const QList<Member> &members, const QJsonObject &sharedBody);
     // The same request as compact JSON bytes (byte-for-byte what
     // QJsonDocument(buildRequest(...)).toJson(Compact) gives), written without

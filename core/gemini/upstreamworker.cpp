@@ -1,6 +1,7 @@
 #include "core/gemini/upstreamworker.h"
 
 #include "core/gemini/geminierror.h"
+#include "core/quota/quotalimits.h"
 #include "core/gemini/geminiresponse.h"
 #include "core/gemini/retrybackoff.h"
 #include "core/http/http1connectionpool.h"
@@ -174,6 +175,8 @@ void UpstreamWorker::attempt(const std::shared_ptr<Active> &a)
                                      std::max(snap.retryAfter, milliseconds(1))));
         return;
     }
+    if (!admittedByBudget(a, now))
+        return;
 
     ++a->attempts;
     a->timedOut = false;
@@ -389,12 +392,15 @@ void UpstreamWorker::onAbandoned(const std::shared_ptr<Active> &a)
     // caller's budget than about the upstream's health.
     if (breaker)
         breaker->recordAbandoned();
+    if (a->timedOut)
+        recordCall(*a, 0);
     complete(a, Status::error(StatusCode::DeadlineExceeded,
                               QStringLiteral("deadline passed before the upstream answered")));
 }
 
 void UpstreamWorker::onTransportError(const std::shared_ptr<Active> &a, const QString &why)
 {
+    recordCall(*a, 0);
     if (m_settings->breaker)
         m_settings->breaker->recordFailure();
     fail(a, Status::error(StatusCode::Unavailable, QStringLiteral("upstream transport error: %1").arg(why)), true);
@@ -404,11 +410,14 @@ void UpstreamWorker::onAnswer(const std::shared_ptr<Active> &a, int http, const 
                               const QByteArray &retryAfter)
 {
     CircuitBreaker *breaker = m_settings->breaker;
+    recordCall(*a, http);
     if (http < 200 || http >= 300) {
         const GeminiError err = GeminiError::fromHttp(http, body, retryAfter);
         const bool unhealthy = http >= 500 || http == 408;
         if (breaker)
             unhealthy ? breaker->recordFailure() : breaker->recordSuccess();
+        if (http == 429)
+            learnQuota(*a, err);
         fail(a, err.toStatus(), GeminiError::isRetryableHttp(http));
         return;
     }
@@ -458,6 +467,71 @@ void UpstreamWorker::onAnswer(const std::shared_ptr<Active> &a, int http, const 
     done(std::move(out));
 }
 
+bool UpstreamWorker::admittedByBudget(const std::shared_ptr<Active> &a, SteadyTime now)
+{
+    UpstreamBudget *budget = m_settings->budget;
+    if (!budget || a->call.budgetModel.isEmpty() || (a->call.prepaid && a->attempts == 0))
+        return true;
+    const ModelBudget::Grant g = budget->acquire(a->call.budgetModel, 1, std::max<long long>(1, a->call.budgetTokens));
+    if (g.granted)
+        return true;
+    if (g.at >= a->call.deadline) {
+        const QString limit = g.limit > 0 ? QStringLiteral(" (limit %1, %2)").arg(g.limit).arg(quotaSourceName(g.source))
+                                          : QString();
+        Status s = Status::rejected(RejectReason::QuotaExhausted,
+                                    QStringLiteral("the upstream budget of %1 has no room for this call before its deadline: "
+                                                   "%2 quota%3; retry after the indicated delay")
+                                        .arg(a->call.budgetModel, quotaDimensionName(g.binding).toUpper(), limit),
+                                    std::max(milliseconds(1), duration_cast<milliseconds>(g.at - now)));
+        if (!a->lastStatus.ok() && a->lastStatus.upstreamHttpStatus == 429) {
+            // The upstream's own 429 said it first: keep its envelope, with the budget's time.
+            const milliseconds retryAfter = s.retryAfter;
+            s = a->lastStatus;
+            s.retryAfter = std::max(s.retryAfter, retryAfter);
+        }
+        complete(a, std::move(s));
+        return false;
+    }
+    // Wait for the budget: this is not an attempt.
+    auto *timer = new QTimer(this);
+    timer->setSingleShot(true);
+    timer->setTimerType(Qt::PreciseTimer);
+    a->retryTimer = timer;
+    connect(timer, &QTimer::timeout, this, [this, a, timer] {
+        timer->deleteLater();
+        if (!a->done)
+            attempt(a);
+    });
+    timer->start(std::max<qint64>(1, duration_cast<milliseconds>(g.at - now).count() + 1));
+    return false;
+}
+
+void UpstreamWorker::learnQuota(const Active &a, const GeminiError &error)
+{
+    UpstreamBudget *budget = m_settings->budget;
+    if (!budget || a.call.budgetModel.isEmpty())
+        return;
+    std::optional<Nanos> delay;
+    if (error.retryDelay)
+        delay = *error.retryDelay;
+    bool learned = false;
+    for (const GeminiError::QuotaViolation &v : error.quotaViolations()) {
+        if (const auto d = quotaDimensionFor(v.quotaId, v.quotaMetric)) {
+            budget->quotaExceeded(v.model.isEmpty() ? a.call.budgetModel : v.model, *d, v.quotaValue, delay);
+            learned = true;
+        }
+    }
+    // A 429 that names no quota still says the calls per minute were too many.
+    if (!learned)
+        budget->quotaExceeded(a.call.budgetModel, QuotaDimension::Rpm, std::nullopt, delay);
+}
+
+void UpstreamWorker::recordCall(const Active &a, int httpStatus)
+{
+    if (InferenceMetricsCollector *m = m_settings->metrics)
+        m->recordUpstreamCall(a.attempts > 1 ? UpstreamCallKind::Retry : a.call.kind, httpStatus);
+}
+
 Status UpstreamWorker::unparseableAnswer(const QString &why, int http)
 {
     Status s = Status::error(StatusCode::Internal, QStringLiteral("unparseable upstream answer: %1").arg(why));
@@ -469,6 +543,14 @@ void UpstreamWorker::fail(const std::shared_ptr<Active> &a, Status status, bool 
 {
     a->lastStatus = status;
     const SteadyTime now = m_settings->clock->now();
+    if (status.upstreamHttpStatus == 429 && m_settings->budget && !a->call.budgetModel.isEmpty() && !m_shutdown
+        && a->attempts < a->call.retry.maxAttempts) {
+        // The budget has learned from this 429: its room, not the RetryInfo
+        // alone, says when the next attempt may go (or that it cannot before
+        // the deadline, and the call ends now).
+        attempt(a);
+        return;
+    }
     std::optional<milliseconds> serverDelay;
     if (status.retryAfter > milliseconds(0))
         serverDelay = status.retryAfter;

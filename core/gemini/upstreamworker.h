@@ -3,6 +3,8 @@
 #include "core/engine/engineconfig.h"
 #include "core/gemini/circuitbreaker.h"
 #include "core/gemini/upstreamtransport.h"
+#include "core/metrics/inferencemetricscollector.h"
+#include "core/quota/upstreambudget.h"
 #include "core/util/clock.h"
 #include "core/util/status.h"
 
@@ -20,6 +22,7 @@
 #include <memory>
 #include <unordered_set>
 
+class GeminiError;
 class Http1ConnectionPool;
 class QNetworkAccessManager;
 class QNetworkReply;
@@ -46,6 +49,14 @@ struct UpstreamCall {
     bool rawAnswer = false;     // hand a 2xx answer over unparsed (UpstreamOutcome::raw); not with sse
     SteadyTime deadline;
     RetryPolicy retry;
+    // The upstream budget (UpstreamSettings::budget): every attempt is
+    // charged to `budgetModel` (with `budgetTokens` input tokens) before it
+    // is sent — but the first when `prepaid` (the engine charged it with its
+    // dispatch). An empty model is not budgeted (GET models).
+    QString budgetModel;
+    long long budgetTokens = 0;
+    bool prepaid = false;
+    UpstreamCallKind kind = UpstreamCallKind::Single; // later attempts count as Retry
     std::function<void(UpstreamOutcome)> done; // exactly once, on the worker's thread
 };
 
@@ -62,6 +73,8 @@ struct UpstreamSettings {
     Clock *clock = nullptr;
     CircuitBreaker *breaker = nullptr;
     std::atomic<quint64> *attemptCounter = nullptr; // counts HTTP attempts sent, may be null
+    UpstreamBudget *budget = nullptr;               // may be null: nothing is budgeted
+    InferenceMetricsCollector *metrics = nullptr;   // sluice_upstream_calls_total; may be null
 };
 
 // One upstream worker: runs calls, retries and deadlines on its thread,
@@ -74,6 +87,14 @@ struct UpstreamSettings {
 // Both give the same outcomes: attempts, circuit breaker records, errors
 // (a transport error is UNAVAILABLE and retried; the message names the
 // upstream), DEADLINE_EXCEEDED, and "http/1.1" or "h2" as the protocol.
+//
+// The upstream budget: before each attempt the worker charges it (unless
+// prepaid). When the budget has no room yet the call waits for it (not an
+// attempt); when the room comes only after the call's deadline, it ends at
+// once with 429 RESOURCE_EXHAUSTED and the budget's time as Retry-After.
+// An upstream 429 teaches the budget (its QuotaFailure dimension and
+// quotaValue, its RetryInfo), and the call goes back to the budget for its
+// next attempt instead of sleeping through the RetryInfo delay blindly.
 //
 // Thread: lives on one "sluice-upstream-N" thread. post() and load() are
 // thread-safe; shutdown() must run on the worker's thread.
@@ -113,6 +134,11 @@ private:
     void onTransportError(const std::shared_ptr<Active> &a, const QString &why);
     void onAnswer(const std::shared_ptr<Active> &a, int http, const QByteArray &body, const QByteArray &retryAfter);
     void fail(const std::shared_ptr<Active> &a, Status status, bool retryable);
+    // The budget's say on the next attempt: true to send it now; false when
+    // it waits (a timer calls attempt() again) or has ended the call.
+    bool admittedByBudget(const std::shared_ptr<Active> &a, SteadyTime now);
+    void learnQuota(const Active &a, const GeminiError &error);
+    void recordCall(const Active &a, int httpStatus);
     void complete(const std::shared_ptr<Active> &a, Status status);
     QNetworkAccessManager *nam();
     Http1ConnectionPool *pool();

@@ -17,8 +17,12 @@ enum Counter : int {
     kOutputTokens,
     kBatches,
     kBatchMembers,
-    kUpstreamCalls,
     kUpstreamErrors,
+    kCallFirst,                               // one per UpstreamCallKind
+    kUpstream429 = kCallFirst + kUpstreamCallKinds,
+    kPackAnswered,
+    kPackRepacked,
+    kPackFailed,
     kRejectFirst, // one per RejectReason
     kCounterCount = kRejectFirst + 5,
 };
@@ -157,14 +161,61 @@ void InferenceMetricsCollector::recordRejection(RejectReason reason)
     m_totals->counters.add(idx, 1);
 }
 
-void InferenceMetricsCollector::recordBatch(int size, Nanos upstreamTime, int upstreamCalls, int upstreamErrors)
+QString upstreamCallKindName(UpstreamCallKind kind)
+{
+    switch (kind) {
+    case UpstreamCallKind::Single: return QStringLiteral("single");
+    case UpstreamCallKind::Pack: return QStringLiteral("pack");
+    case UpstreamCallKind::Repack: return QStringLiteral("repack");
+    case UpstreamCallKind::Retry: return QStringLiteral("retry");
+    case UpstreamCallKind::EmbedMerge: return QStringLiteral("embed_merge");
+    }
+    return QStringLiteral("single");
+}
+
+void InferenceMetricsCollector::recordUpstreamCall(UpstreamCallKind kind, int httpStatus)
+{
+    Slot &s = currentSlot(secondOf(m_clock.now()));
+    for (CounterSet *c : {&s.counters, &m_totals->counters}) {
+        c->add(kCallFirst + int(kind), 1);
+        if (httpStatus == 429)
+            c->add(kUpstream429, 1);
+    }
+    std::lock_guard lock(m_callMutex);
+    ++m_callCounts[{kind, httpStatus}];
+}
+
+void InferenceMetricsCollector::recordPackMembers(PackMemberOutcome outcome, int members)
+{
+    if (members <= 0)
+        return;
+    Slot &s = currentSlot(secondOf(m_clock.now()));
+    const int idx = outcome == PackMemberOutcome::Answered   ? kPackAnswered
+                    : outcome == PackMemberOutcome::Repacked ? kPackRepacked
+                                                             : kPackFailed;
+    s.counters.add(idx, quint64(members));
+    m_totals->counters.add(idx, quint64(members));
+}
+
+std::map<std::pair<UpstreamCallKind, int>, quint64> InferenceMetricsCollector::upstreamCallCounts() const
+{
+    std::lock_guard lock(m_callMutex);
+    return m_callCounts;
+}
+
+void InferenceMetricsCollector::setBudget(UpstreamBudget *budget)
+{
+    std::lock_guard lock(m_gaugeMutex);
+    m_budget = budget;
+}
+
+void InferenceMetricsCollector::recordBatch(int size, Nanos upstreamTime, int upstreamErrors)
 {
     Slot &s = currentSlot(secondOf(m_clock.now()));
     const size_t bucket = size_t(batchSizeBucket(size));
     for (CounterSet *c : {&s.counters, &m_totals->counters}) {
         c->add(kBatches, 1);
         c->add(kBatchMembers, quint64(std::max(size, 0)));
-        c->add(kUpstreamCalls, quint64(std::max(upstreamCalls, 0)));
         c->add(kUpstreamErrors, quint64(std::max(upstreamErrors, 0)));
         c->batchSizes[bucket].fetch_add(1, std::memory_order_relaxed);
     }
@@ -192,8 +243,18 @@ WindowStats statsFrom(int seconds, double spanSeconds, const LatencyHistogram &l
     w.batches = counter(kBatches);
     w.meanBatchSize = w.batches ? double(counter(kBatchMembers)) / double(w.batches) : 0.0;
     w.batchSizeBuckets = sizes;
-    w.upstreamCalls = counter(kUpstreamCalls);
+    for (int k = 0; k < kUpstreamCallKinds; ++k) {
+        const quint64 n = counter(kCallFirst + k);
+        w.upstreamCalls += n;
+        if (n)
+            w.upstreamCallsByKind.insert(upstreamCallKindName(UpstreamCallKind(k)), n);
+    }
+    w.upstream429 = counter(kUpstream429);
     w.upstreamErrors = counter(kUpstreamErrors);
+    w.packAnswered = counter(kPackAnswered);
+    w.packRepacked = counter(kPackRepacked);
+    w.packFailed = counter(kPackFailed);
+    w.answersPerUpstreamCall = w.upstreamCalls ? double(w.ok) / double(w.upstreamCalls) : 0.0;
     for (size_t i = 1; i < kReasons.size(); ++i) {
         const quint64 n = counter(kRejectFirst + int(i));
         w.rejected += n;
@@ -280,8 +341,10 @@ MetricsSnapshot InferenceMetricsCollector::snapshot() const
     const SteadyTime now = m_clock.now();
     snap.uptimeSeconds = duration<double>(now - m_start).count();
     snap.timestampMs = m_startWallMs + qint64(snap.uptimeSeconds * 1000.0);
+    UpstreamBudget *budget = nullptr;
     {
         std::lock_guard lock(m_gaugeMutex);
+        budget = m_budget;
         if (m_gaugeSource) {
             const EngineGauges g = m_gaugeSource();
             snap.queueDepth = g.queueDepth;
@@ -297,5 +360,23 @@ MetricsSnapshot InferenceMetricsCollector::snapshot() const
     snap.last10s = window(10, sec);
     snap.last60s = window(60, sec);
     snap.total = totals();
+    if (budget) {
+        const SteadyTime budgetNow = budget->now();
+        for (const UpstreamBudget::ModelState &m : budget->snapshot()) {
+            ModelQuotaState q;
+            q.model = m.model;
+            QuotaDimensionState *dims[] = {&q.rpm, &q.tpm, &q.rpd};
+            for (int d = 0; d < kQuotaDimensions; ++d) {
+                const ModelBudget::DimensionState &src = m.dimensions[size_t(d)];
+                QuotaDimensionState &dst = *dims[d];
+                dst.limit = src.limit;
+                dst.source = quotaSourceName(src.source);
+                dst.used = src.used;
+                dst.usedRatio = src.limit > 0 ? double(src.used) / double(src.limit) : 0.0;
+                dst.blockedForMs = std::max<qint64>(0, duration_cast<milliseconds>(src.blockedUntil - budgetNow).count());
+            }
+            snap.quota.append(q);
+        }
+    }
     return snap;
 }

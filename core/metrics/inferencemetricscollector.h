@@ -2,6 +2,7 @@
 
 #include "core/metrics/latencyhistogram.h"
 #include "core/metrics/metricssnapshot.h"
+#include "core/quota/upstreambudget.h"
 #include "core/util/clock.h"
 #include "core/util/status.h"
 
@@ -11,6 +12,7 @@
 #include <array>
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -28,6 +30,19 @@
 //
 // Thread: lives on the thread that created it (its timer runs there);
 // record*(), snapshot() and cumulative*() are thread-safe.
+
+// Why an HTTP call went upstream (sluice_upstream_calls_total{kind}).
+enum class UpstreamCallKind {
+    Single,     // one member's own call (fanout, countTokens, a lone packable, an embed split)
+    Pack,       // the first call of a pack
+    Repack,     // members missing from a pack answer, asked again together (or alone when one is left)
+    Retry,      // a second or later attempt of any call
+    EmbedMerge, // embedContent requests merged into one batchEmbedContents
+};
+QString upstreamCallKindName(UpstreamCallKind kind); // "single", "pack", "repack", "retry", "embed_merge"
+constexpr int kUpstreamCallKinds = 5;
+
+enum class PackMemberOutcome { Answered, Repacked, Failed };
 
 struct EngineGauges {
     int queueDepth = 0;
@@ -54,7 +69,16 @@ public:
     // and queue times; latency percentiles are taken over Ok requests only.
     void recordCompletion(Outcome outcome, Nanos total, Nanos queueWait, int promptTokens, int outputTokens);
     void recordRejection(RejectReason reason);
-    void recordBatch(int size, Nanos upstreamTime, int upstreamCalls, int upstreamErrors);
+    void recordBatch(int size, Nanos upstreamTime, int upstreamErrors);
+    // One HTTP call sent upstream and its answer's status (0: no answer: a
+    // transport error, a timeout). Thread-safe, lock-free.
+    void recordUpstreamCall(UpstreamCallKind kind, int httpStatus);
+    void recordPackMembers(PackMemberOutcome outcome, int members);
+    // Since start, by (kind, HTTP status): sluice_upstream_calls_total.
+    std::map<std::pair<UpstreamCallKind, int>, quint64> upstreamCallCounts() const;
+
+    // The upstream budget whose state snapshots carry (MetricsSnapshot::quota); may be null.
+    void setBudget(UpstreamBudget *budget);
 
     MetricsSnapshot snapshot() const;
     // Since start; for Prometheus histograms and the performance baseline.
@@ -84,5 +108,8 @@ private:
     std::unique_ptr<Totals> m_totals;
     mutable std::mutex m_gaugeMutex;
     std::function<EngineGauges()> m_gaugeSource;
+    UpstreamBudget *m_budget = nullptr;
+    mutable std::mutex m_callMutex;
+    std::map<std::pair<UpstreamCallKind, int>, quint64> m_callCounts;
     QTimer m_timer;
 };

@@ -39,6 +39,9 @@ QJsonObject WindowStats::toJson() const
     QJsonObject rej;
     for (auto it = rejections.begin(); it != rejections.end(); ++it)
         rej.insert(it.key(), double(it.value()));
+    QJsonObject byKind;
+    for (auto it = upstreamCallsByKind.begin(); it != upstreamCallsByKind.end(); ++it)
+        byKind.insert(it.key(), double(it.value()));
     QJsonArray sizes;
     for (int i = 0; i < kBatchSizeBuckets; ++i)
         sizes.append(QJsonObject{{QStringLiteral("size"), batchSizeBucketLabel(i)},
@@ -62,15 +65,39 @@ QJsonObject WindowStats::toJson() const
         {QStringLiteral("meanBatchSize"), meanBatchSize},
         {QStringLiteral("batchSizes"), sizes},
         {QStringLiteral("upstreamCalls"), double(upstreamCalls)},
+        {QStringLiteral("upstreamCallsByKind"), byKind},
+        {QStringLiteral("upstream429"), double(upstream429)},
         {QStringLiteral("upstreamErrors"), double(upstreamErrors)},
+        {QStringLiteral("packMembers"), QJsonObject{{QStringLiteral("answered"), double(packAnswered)},
+                                                    {QStringLiteral("repacked"), double(packRepacked)},
+                                                    {QStringLiteral("failed"), double(packFailed)}}},
+        {QStringLiteral("answersPerUpstreamCall"), answersPerUpstreamCall},
         {QStringLiteral("rejected"), double(rejected)},
         {QStringLiteral("rejections"), rej},
     };
 }
 
+namespace {
+QJsonObject dimensionJson(const QuotaDimensionState &d)
+{
+    return {{QStringLiteral("limit"), double(d.limit)},
+            {QStringLiteral("source"), d.source},
+            {QStringLiteral("used"), double(d.used)},
+            {QStringLiteral("usedRatio"), d.usedRatio},
+            {QStringLiteral("blockedForMs"), double(d.blockedForMs)}};
+}
+} // namespace
+
 QJsonObject MetricsSnapshot::toJson() const
 {
+    QJsonArray models;
+    for (const ModelQuotaState &m : quota)
+        models.append(QJsonObject{{QStringLiteral("model"), m.model},
+                                  {QStringLiteral("rpm"), dimensionJson(m.rpm)},
+                                  {QStringLiteral("tpm"), dimensionJson(m.tpm)},
+                                  {QStringLiteral("rpd"), dimensionJson(m.rpd)}});
     return {
+        {QStringLiteral("quota"), models},
         {QStringLiteral("timestampMs"), double(timestampMs)},
         {QStringLiteral("uptimeSeconds"), uptimeSeconds},
         {QStringLiteral("queueDepth"), queueDepth},

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QJsonObject>
+#include <QList>
 #include <QMap>
 #include <QMetaType>
 #include <QString>
@@ -46,12 +47,35 @@ struct WindowStats {
     quint64 batches = 0;
     double meanBatchSize = 0;
     std::array<quint64, kBatchSizeBuckets> batchSizeBuckets{};
+    // HTTP calls sent upstream (every attempt: firsts, retries, repacks),
+    // by kind: "single", "pack", "repack", "retry", "embed_merge".
     quint64 upstreamCalls = 0;
-    quint64 upstreamErrors = 0;
+    QMap<QString, quint64> upstreamCallsByKind;
+    quint64 upstream429 = 0;       // of those, answered 429 by the upstream
+    quint64 upstreamErrors = 0;    // batches with at least one failed member
+    // Members of pack calls: answered from a pack answer, asked again
+    // (missing from it), or failed after the last repack.
+    quint64 packAnswered = 0;
+    quint64 packRepacked = 0;
+    quint64 packFailed = 0;
+    double answersPerUpstreamCall = 0; // ok / upstreamCalls: what a unit of quota buys
     QMap<QString, quint64> rejections; // by reason ("queue_full", "draining", ...)
     quint64 rejected = 0;
 
     QJsonObject toJson() const;
+};
+
+// One model's upstream budget at snapshot time (UpstreamBudget).
+struct QuotaDimensionState {
+    qint64 limit = 0;          // 0 = none
+    QString source;            // "none", "config", "learned", "probe"
+    qint64 used = 0;           // in the current window
+    double usedRatio = 0;      // used / limit (0 without a limit)
+    qint64 blockedForMs = 0;   // by a 429's RetryInfo
+};
+struct ModelQuotaState {
+    QString model;
+    QuotaDimensionState rpm, tpm, rpd;
 };
 
 struct MetricsSnapshot {
@@ -67,6 +91,7 @@ struct MetricsSnapshot {
     WindowStats last10s;
     WindowStats last60s;
     WindowStats total;
+    QList<ModelQuotaState> quota; // every model the budget knows, by name
 
     QJsonObject toJson() const;
 };

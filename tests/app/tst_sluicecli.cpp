@@ -129,7 +129,7 @@ private slots:
         QTest::newRow("knob not a number") << QStringList{QStringLiteral("--server"), QStringLiteral("--max-queue"), QStringLiteral("lots")}
                                            << QStringList{} << "--max-queue";
         QTest::newRow("bad packing") << QStringList{QStringLiteral("--server"), QStringLiteral("--packing"), QStringLiteral("zip")}
-                                     << QStringList{} << "--packing: must be \"pack\" or \"fanout\"";
+                                     << QStringList{} << "--packing: must be \"auto\", \"pack\" or \"fanout\"";
         QTest::newRow("env knob") << QStringList{QStringLiteral("--server")} << QStringList{QStringLiteral("SLUICE_MAX_WAIT_MS=-3")}
                                   << "SLUICE_MAX_WAIT_MS";
         QTest::newRow("bad port") << QStringList{QStringLiteral("--server"), QStringLiteral("--port"), QStringLiteral("70000")}

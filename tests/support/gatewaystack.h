@@ -31,6 +31,9 @@ inline SimulatorConfig instantSimulator(int responseWords, int maxConcurrent = 2
 
 struct GatewayStack {
     std::unique_ptr<GeminiSimulator> sim;
+    // Shared by engine, client and metrics, as GatewayRuntime wires it. The
+    // simulator's quota is known (nothing probed) unless a test says otherwise.
+    std::unique_ptr<UpstreamBudget> budget;
     std::unique_ptr<GeminiClient> client;
     std::unique_ptr<InferenceMetricsCollector> metrics;
     std::unique_ptr<BatchInferenceEngine> engine;
@@ -39,21 +42,28 @@ struct GatewayStack {
 
     // Starts everything but the gateway. The DriftMonitor does not evaluate
     // on its own timer: the tests call evaluateNow().
-    bool start(const SimulatorConfig &sc, const EngineConfig &ec, QString *error, int clientMaxAttempts = 0)
+    bool start(const SimulatorConfig &sc, const EngineConfig &ec, QString *error, int clientMaxAttempts = 0,
+               bool quotaKnown = true)
     {
         sim = std::make_unique<GeminiSimulator>(sc);
         if (!sim->start()) {
             *error = sim->errorString();
             return false;
         }
+        ModelBudget::Settings bs;
+        bs.quotaKnown = quotaKnown;
+        budget = std::make_unique<UpstreamBudget>(Clock::steady(), bs);
+        metrics = std::make_unique<InferenceMetricsCollector>();
+        metrics->setBudget(budget.get());
         GeminiClientConfig cc;
         cc.baseUrl = sim->baseUrl();
         cc.concurrency = 64;
+        cc.budget = budget.get();
+        cc.metrics = metrics.get();
         if (clientMaxAttempts > 0)
             cc.retry.maxAttempts = clientMaxAttempts;
         client = std::make_unique<GeminiClient>(cc);
-        metrics = std::make_unique<InferenceMetricsCollector>();
-        engine = std::make_unique<BatchInferenceEngine>(client.get(), ec, Clock::steady(), metrics.get());
+        engine = std::make_unique<BatchInferenceEngine>(client.get(), ec, Clock::steady(), metrics.get(), budget.get());
         metrics->setGaugeSource([e = engine.get()] { return e->gauges(); });
         engine->start();
         drift = std::make_unique<DriftMonitor>(metrics.get());
@@ -86,11 +96,14 @@ struct GatewayStack {
             engine->stop();
         loadTests.reset();
         drift.reset();
-        if (metrics)
+        if (metrics) {
             metrics->setGaugeSource({});
+            metrics->setBudget(nullptr);
+        }
         engine.reset();
         client.reset();
         sim.reset();
+        budget.reset();
         metrics.reset();
     }
     ~GatewayStack() { stop(); }

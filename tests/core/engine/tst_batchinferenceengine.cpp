@@ -535,18 +535,28 @@ private slots:
         Results results; // outlives the engine, which answers queued requests when it stops
         EngineConfig c = config(1, 0);
         c.rpmLimit = 2;
+        c.packing = PackingMode::Fanout; // one call per request: the limit alone decides
         c.requestTimeoutMs = 600000;
         BatchInferenceEngine engine(&backend, c, clock);
         engine.start();
         for (int i = 0; i < 5; ++i)
             engine.submit(req(QStringLiteral("m"), i), results.callback());
+        // Paced: 2 a minute are one every 30 s, not both at once.
+        QTRY_COMPARE(backend.batchCount(), 1);
+        clock.advance(20s);
+        SETTLE(engine, clock);
+        QCOMPARE(backend.batchCount(), 1);
+        clock.advance(10s);
         QTRY_COMPARE(backend.batchCount(), 2);
-        clock.advance(30s);
+        // The minute window: the first call leaves it at 60 s.
+        clock.advance(29s);
         SETTLE(engine, clock);
         QCOMPARE(backend.batchCount(), 2);
+        clock.advance(1s);
+        QTRY_COMPARE(backend.batchCount(), 3);
         clock.advance(30s);
         QTRY_COMPARE(backend.batchCount(), 4);
-        clock.advance(60s);
+        clock.advance(30s);
         QTRY_COMPARE(backend.batchCount(), 5);
         QCOMPARE(engine.counters().upstreamCalls, quint64(5));
     }

@@ -11,7 +11,7 @@ private slots:
     {
         const EngineConfig c;
         QVERIFY2(c.validate().isNull(), qPrintable(c.validate().toString()));
-        QCOMPARE(c.packing, PackingMode::Pack);
+        QCOMPARE(c.packing, PackingMode::Auto);
     }
 
     void jsonRoundTrip()

@@ -233,7 +233,10 @@ private slots:
         QCOMPARE(gen.value(QLatin1String("thinkingConfig")).toObject(), json(R"({"thinkingBudget":0})"));
         const int maxOut = gen.contains(QLatin1String("maxOutputTokens")) ? gen.value(QLatin1String("maxOutputTokens")).toInt()
                                                                           : gen.value(QLatin1String("max_output_tokens")).toInt();
-        QCOMPARE(maxOut, 300); // per-member limit × 3 members
+        // Room for each member's 100 tokens, a tenth more for JSON escapes,
+        // and the JSON around each answer: (110 + 16) × 3.
+        QCOMPARE(maxOut, 378);
+        QCOMPARE(PackCodec::packOutputTokens(100, 3), 378);
         QCOMPARE(gen.value(QLatin1String("responseMimeType")).toString(), QStringLiteral("application/json"));
         QCOMPARE(gen.value(QLatin1String("responseSchema")).toObject(), json(R"({"type":"ARRAY","items":{"type":"OBJECT","properties":{"id":{"type":"STRING"},"text":{"type":"STRING"}},"required":["id","text"]}})"));
     }

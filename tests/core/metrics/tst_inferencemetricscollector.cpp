@@ -33,8 +33,16 @@ private slots:
         for (int i = 0; i < 3; ++i)
             m.recordRejection(RejectReason::QueueFull);
         m.recordRejection(RejectReason::Draining);
-        m.recordBatch(16, 50ms, 1, 0);
-        m.recordBatch(4, 70ms, 4, 1);
+        m.recordBatch(16, 50ms, 0);
+        m.recordBatch(4, 70ms, 1);
+        // HTTP calls, by kind, counted where they are sent.
+        m.recordUpstreamCall(UpstreamCallKind::Pack, 200);
+        m.recordUpstreamCall(UpstreamCallKind::Single, 200);
+        m.recordUpstreamCall(UpstreamCallKind::Single, 429);
+        m.recordUpstreamCall(UpstreamCallKind::Retry, 200);
+        m.recordUpstreamCall(UpstreamCallKind::Repack, 200);
+        m.recordPackMembers(PackMemberOutcome::Answered, 14);
+        m.recordPackMembers(PackMemberOutcome::Repacked, 2);
         clock.advance(1s);
 
         MetricsSnapshot s = m.snapshot();
@@ -49,7 +57,19 @@ private slots:
         QCOMPARE(s.last1s.batches, quint64(2));
         QCOMPARE(s.last1s.meanBatchSize, 10.0);
         QCOMPARE(s.last1s.upstreamCalls, quint64(5));
+        QCOMPARE(s.last1s.upstreamCallsByKind.value(QStringLiteral("single")), quint64(2));
+        QCOMPARE(s.last1s.upstreamCallsByKind.value(QStringLiteral("pack")), quint64(1));
+        QCOMPARE(s.last1s.upstreamCallsByKind.value(QStringLiteral("retry")), quint64(1));
+        QCOMPARE(s.last1s.upstreamCallsByKind.value(QStringLiteral("repack")), quint64(1));
+        QVERIFY(!s.last1s.upstreamCallsByKind.contains(QStringLiteral("embed_merge")));
+        QCOMPARE(s.last1s.upstream429, quint64(1));
+        QCOMPARE(s.last1s.answersPerUpstreamCall, 10.0); // 50 answers for 5 calls
+        QCOMPARE(s.last1s.packAnswered, quint64(14));
+        QCOMPARE(s.last1s.packRepacked, quint64(2));
         QCOMPARE(s.last1s.upstreamErrors, quint64(1));
+        const auto counts = m.upstreamCallCounts();
+        QCOMPARE(counts.at({UpstreamCallKind::Single, 429}), quint64(1));
+        QCOMPARE(counts.at({UpstreamCallKind::Single, 200}), quint64(1));
         QCOMPARE(s.last1s.batchSizeBuckets[size_t(batchSizeBucket(16))], quint64(1));
         QCOMPARE(s.last1s.batchSizeBuckets[size_t(batchSizeBucket(4))], quint64(1));
         QVERIFY(qAbs(s.last1s.latency.p50Ms - 100.0) < 1.0);
@@ -124,7 +144,7 @@ private slots:
                 for (int i = 0; i < kPer; ++i) {
                     m.recordCompletion(Outcome::Ok, microseconds(100 + i % 50), 0ms, 1, 1);
                     if (i % 100 == 0)
-                        m.recordBatch(100, 1ms, 1, 0);
+                        m.recordBatch(100, 1ms, 0);
                 }
             });
         for (auto &th : threads)
