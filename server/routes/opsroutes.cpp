@@ -138,6 +138,7 @@ void OpsRoutes::metrics(const std::shared_ptr<GatewayExchange> &ex)
         in.latency = deps.metrics->cumulativeHistogram(InferenceMetricsCollector::Histogram::Latency);
         in.queueWait = deps.metrics->cumulativeHistogram(InferenceMetricsCollector::Histogram::QueueWait);
         in.upstream = deps.metrics->cumulativeHistogram(InferenceMetricsCollector::Histogram::Upstream);
+        in.upstreamCalls = deps.metrics->upstreamCallCounts();
     }
     if (deps.drift) {
         const DriftReading d = deps.drift->reading();

@@ -1,6 +1,8 @@
 #include "server/routes/prometheusexporter.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 namespace {
 
@@ -102,11 +104,57 @@ QByteArray PrometheusExporter::render(const Inputs &in)
     for (auto it = reasons.cbegin(); it != reasons.cend(); ++it)
         out += "sluice_rejected_total{reason=\"" + it.key().toUtf8() + "\"} " + QByteArray::number(it.value()) + '\n';
 
+    // Every HTTP call sent upstream, counted where it is sent: the count to
+    // compare with the upstream's own (quota, bills, the simulator's stats).
+    header(out, "sluice_upstream_calls_total", "counter",
+           "HTTP calls sent upstream, by kind (single, pack, repack, retry, embed_merge) and the answer's HTTP status "
+           "(0: no answer, a transport error or a timeout).");
+    for (int k = 0; k < kUpstreamCallKinds; ++k) {
+        // Every kind appears, so rate() works from the first scrape.
+        if (std::none_of(in.upstreamCalls.begin(), in.upstreamCalls.end(),
+                         [k](const auto &e) { return int(e.first.first) == k; }))
+            out += "sluice_upstream_calls_total{kind=\"" + upstreamCallKindName(UpstreamCallKind(k)).toUtf8()
+                + "\",code=\"200\"} 0\n";
+    }
+    for (const auto &[key, count] : in.upstreamCalls)
+        out += "sluice_upstream_calls_total{kind=\"" + upstreamCallKindName(key.first).toUtf8() + "\",code=\""
+            + QByteArray::number(key.second) + "\"} " + QByteArray::number(count) + '\n';
+
     header(out, "sluice_upstream_requests_total", "counter",
-           "Upstream calls made for batches, by outcome (code=\"ok\" or \"error\"; HTTP codes are not broken out yet).");
-    const quint64 errors = std::min(total.upstreamErrors, total.upstreamCalls);
-    out += "sluice_upstream_requests_total{code=\"ok\"} " + QByteArray::number(total.upstreamCalls - errors) + '\n';
-    out += "sluice_upstream_requests_total{code=\"error\"} " + QByteArray::number(errors) + '\n';
+           "HTTP calls sent upstream, by the answer's HTTP status (0: no answer); the sum over kinds of sluice_upstream_calls_total.");
+    {
+        std::map<int, quint64> byCode;
+        for (const auto &[key, count] : in.upstreamCalls)
+            byCode[key.second] += count;
+        if (byCode.empty())
+            byCode[200] = 0;
+        for (const auto &[code, count] : byCode)
+            out += "sluice_upstream_requests_total{code=\"" + QByteArray::number(code) + "\"} " + QByteArray::number(count) + '\n';
+    }
+
+    header(out, "sluice_pack_members_total", "counter",
+           "Members of pack calls: answered from a pack answer, repacked (missing from it, asked again), or failed.");
+    out += "sluice_pack_members_total{outcome=\"answered\"} " + QByteArray::number(total.packAnswered) + '\n';
+    out += "sluice_pack_members_total{outcome=\"repacked\"} " + QByteArray::number(total.packRepacked) + '\n';
+    out += "sluice_pack_members_total{outcome=\"failed\"} " + QByteArray::number(total.packFailed) + '\n';
+
+    header(out, "sluice_quota_limit", "gauge",
+           "The upstream budget's limit per model and dimension (rpm, tpm: input tokens, rpd) and where it comes from "
+           "(config, learned from a 429, probe: assumed until a 429 teaches it); absent without a limit.");
+    for (const ModelQuotaState &m : in.snapshot.quota) {
+        for (const auto &[dimension, state] : {std::pair{"rpm", &m.rpm}, std::pair{"tpm", &m.tpm}, std::pair{"rpd", &m.rpd}}) {
+            if (state->limit > 0)
+                out += "sluice_quota_limit{model=\"" + m.model.toUtf8() + "\",dimension=\"" + dimension + "\",source=\""
+                    + state->source.toUtf8() + "\"} " + QByteArray::number(state->limit) + '\n';
+        }
+    }
+    header(out, "sluice_quota_used_ratio", "gauge",
+           "Share of the upstream budget's limit used in its current window, per model and dimension (0 without a limit).");
+    for (const ModelQuotaState &m : in.snapshot.quota) {
+        for (const auto &[dimension, state] : {std::pair{"rpm", &m.rpm}, std::pair{"tpm", &m.tpm}, std::pair{"rpd", &m.rpd}})
+            out += "sluice_quota_used_ratio{model=\"" + m.model.toUtf8() + "\",dimension=\"" + dimension + "\"} "
+                + number(state->usedRatio) + '\n';
+    }
 
     gauge(out, "sluice_latency_drift_score",
           "LatencyDriftSignal score against the performance baseline (1.0 = drift threshold; 0 without a baseline).",

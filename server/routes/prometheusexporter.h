@@ -16,9 +16,6 @@
 // consistent with _count and _sum. Validated by `promtool check metrics` in
 // tst_gatewayserver.
 //
-// Limitation: sluice_upstream_requests_total{code} distinguishes "ok" and
-// "error" calls only (the collector counts calls and errors, not HTTP codes).
-//
 // Thread: pure function, thread-safe.
 class PrometheusExporter
 {
@@ -30,6 +27,8 @@ public:
         LatencyHistogram latency;  // cumulative end to end
         LatencyHistogram queueWait;
         LatencyHistogram upstream;
+        // Since start, by (kind, HTTP status) (InferenceMetricsCollector::upstreamCallCounts).
+        std::map<std::pair<UpstreamCallKind, int>, quint64> upstreamCalls;
         EngineGauges gauges;
         double driftScore = 0;
         int driftState = -1;            // 0 ok, 1 warn, 2 drift, -1 unknown (no baseline or not judged yet)

@@ -498,6 +498,22 @@ private slots:
 
     void metricsPassPromtool()
     {
+        // Sluice's count of upstream calls before this test's own (the
+        // simulator's stats were reset by init()).
+        const auto upstreamCallsCounted = [this] {
+            qint64 counted = 0;
+            for (const QByteArray &line : call("GET", "/metrics")->body.split('\n')) {
+                if (line.startsWith("sluice_upstream_calls_total{"))
+                    counted += line.mid(line.lastIndexOf(' ') + 1).toLongLong();
+            }
+            return counted;
+        };
+        const qint64 countedBefore = upstreamCallsCounted();
+        for (int i = 0; i < 5; ++i)
+            QCOMPARE(call("POST", "/v1beta/models/gemini-2.0-flash:generateContent",
+                          userTextBytes(QStringLiteral("metrics %1").arg(i)))->status, 200);
+        QCOMPARE(call("POST", "/v1beta/models/gemini-2.0-flash:countTokens", userTextBytes(QStringLiteral("count me")))->status, 200);
+
         auto r = call("GET", "/metrics");
         QCOMPARE(r->status, 200);
         QVERIFY(r->header("Content-Type").startsWith("text/plain; version=0.0.4"));
@@ -505,8 +521,20 @@ private slots:
                                  "sluice_queue_wait_seconds_count", "sluice_upstream_duration_seconds_sum", "sluice_queue_depth",
                                  "sluice_queue_capacity", "sluice_inflight_batches", "sluice_batch_size_bucket",
                                  "sluice_tokens_total{kind=\"prompt\"}", "sluice_rejected_total{reason=\"queue_full\"}",
-                                 "sluice_upstream_requests_total", "sluice_latency_drift_score"})
+                                 "sluice_upstream_requests_total", "sluice_latency_drift_score",
+                                 "sluice_upstream_calls_total{kind=\"pack\"", "sluice_upstream_calls_total{kind=\"retry\"",
+                                 "sluice_pack_members_total{outcome=\"repacked\"}", "sluice_quota_used_ratio{model=\"gemini-2.0-flash\",dimension=\"rpm\"}"})
             QVERIFY2(r->body.contains(name), name);
+        // The calls Sluice counts are the calls the upstream saw: what
+        // sluice_upstream_calls_total grew by equals the simulator's own
+        // count of model calls since init().
+        const qint64 counted = upstreamCallsCounted() - countedBefore;
+        const SimulatorStats st = m_stack.sim->stats();
+        qint64 upstreamModelCalls = 0;
+        for (const char *route : {"generateContent", "streamGenerateContent", "embedContent", "batchEmbedContents", "countTokens"})
+            upstreamModelCalls += st.route(QLatin1String(route));
+        QVERIFY(counted >= 2); // at least one generateContent call and the countTokens one
+        QCOMPARE(counted, upstreamModelCalls);
 #ifdef SLUICE_PROMTOOL
         QTemporaryFile file;
         QVERIFY(file.open());
