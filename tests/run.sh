@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds Sluice (Release) and runs every test with ctest.
+# Builds Sluice (Release) and runs every test with ctest: the default set
+# first, then the timed soaks (label `soak`, each a fixed run over ~20 s).
 # Installs missing Debian packages first (packaging/install-deps.sh).
-# Usage: bash tests/run.sh [extra ctest arguments]
+# Usage: bash tests/run.sh [extra ctest arguments, passed to both runs]
 # Set SLUICE_PRESET=asan to run the suite under AddressSanitizer + UBSan.
+# Fails when either run fails; the soaks run even when the default set failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${SLUICE_PRESET:-release}
@@ -10,4 +12,7 @@ preset=${SLUICE_PRESET:-release}
 bash packaging/install-deps.sh
 cmake --preset "$preset"
 cmake --build --preset "$preset" -j"$(nproc)"
-ctest --preset "$preset" -j"$(nproc)" "$@"
+status=0
+ctest --preset "$preset" -j"$(nproc)" -LE soak "$@" || status=$?
+ctest --preset "$preset" -j"$(nproc)" -L soak "$@" || status=$?
+exit "$status"

@@ -1,9 +1,11 @@
 // `sluice --capture-baseline` end to end: real Locust loads the embedded
 // gateway, whose upstream is a GeminiSimulator with a small, computable
-// capacity; the reported knee must sit at that capacity, and the written
-// PerformanceBaseline must load back and drive the drift detector.
+// capacity. A short run (default set) writes a PerformanceBaseline that loads
+// back with the plan, the configuration and a healthy state the drift
+// detector accepts; the long run (soak) finds the knee at that capacity.
 #include "core/drift/latencydriftsignal.h"
 #include "core/drift/performancebaseline.h"
+#include "tests/support/soak.h"
 
 #include <QJsonDocument>
 #include <QProcess>
@@ -12,19 +14,24 @@
 
 namespace {
 const QString kSluice = QStringLiteral(SLUICE_BINARY_DIR "/app/sluice");
-}
+
+// Capacity: K = 4 concurrent generations of 250 ms each = 16 req/s.
+// fanout + batches of 1, so every agent request is one upstream call.
+constexpr int K = 4;
+constexpr double serviceSeconds = 0.25;
+constexpr double capacity = K / serviceSeconds;
+} // namespace
 
 class TestCaptureBaseline : public QObject
 {
     Q_OBJECT
-private slots:
-    void kneeMatchesTheSimulatorsCapacity()
+
+private:
+    // Runs `sluice --capture-baseline` with `steps` steps of `stepSeconds` s,
+    // +2 users per step, against the capacity above; loads the baseline it
+    // wrote into *b and its log into *log.
+    void capture(int steps, int stepSeconds, PerformanceBaseline *b, QString *log)
     {
-        // Capacity: K = 4 concurrent generations of 250 ms each = 16 req/s.
-        // fanout + batches of 1, so every agent request is one upstream call.
-        constexpr int K = 4;
-        constexpr double serviceSeconds = 0.25;
-        constexpr double capacity = K / serviceSeconds;
         QTemporaryDir dir;
         const QString config = dir.filePath(QStringLiteral("sluice.json"));
         QFile f(config);
@@ -51,16 +58,56 @@ private slots:
         env.remove(QStringLiteral("GEMINI_API_KEY"));
         p.setProcessEnvironment(env);
         p.start(kSluice, {QStringLiteral("--capture-baseline"), out, QStringLiteral("--config"), config,
-                          QStringLiteral("--steps"), QStringLiteral("6"), QStringLiteral("--step-seconds"), QStringLiteral("5"),
-                          QStringLiteral("--users-per-step"), QStringLiteral("2")});
+                          QStringLiteral("--steps"), QString::number(steps), QStringLiteral("--step-seconds"),
+                          QString::number(stepSeconds), QStringLiteral("--users-per-step"), QStringLiteral("2")});
         QVERIFY(p.waitForFinished(120000));
-        const QString log = QString::fromUtf8(p.readAllStandardError());
-        QVERIFY2(p.exitCode() == 0, qPrintable(log));
-        QVERIFY2(log.contains(QStringLiteral("step 6 done")), qPrintable(log));
+        *log = QString::fromUtf8(p.readAllStandardError());
+        QVERIFY2(p.exitCode() == 0, qPrintable(*log));
+        QVERIFY2(log->contains(QStringLiteral("step %1 done").arg(steps)), qPrintable(*log));
 
-        PerformanceBaseline b;
         QString error;
-        QVERIFY2(PerformanceBaseline::load(out, &b, &error), qPrintable(error));
+        QVERIFY2(PerformanceBaseline::load(out, b, &error), qPrintable(error));
+    }
+
+private slots:
+    // Default set (2 steps of 3 s): the written baseline carries the plan, the
+    // configuration in force and a healthy state the drift detector accepts.
+    void captureWritesALoadableBaseline()
+    {
+        PerformanceBaseline b;
+        QString log;
+        capture(2, 3, &b, &log);
+        if (QTest::currentTestFailed())
+            return;
+
+        QCOMPARE(b.steps.size(), 2);
+        QCOMPARE(b.loadProfile.value(QStringLiteral("tool")).toString(), QStringLiteral("locust"));
+        QCOMPARE(b.loadProfile.value(QStringLiteral("steps")).toInt(), 2);
+        QCOMPARE(b.loadProfile.value(QStringLiteral("stepSeconds")).toInt(), 3);
+        QCOMPARE(b.loadProfile.value(QStringLiteral("usersPerStep")).toInt(), 2);
+        QCOMPARE(b.config.value(QStringLiteral("packing")).toString(), QStringLiteral("fanout"));
+        QCOMPARE(b.config.value(QStringLiteral("maxInflightBatches")).toInt(), K);
+        QVERIFY2(b.steps.first().achievedRps > 0, qPrintable(log));
+        // The healthy state is the gateway's own measurement: no faster than
+        // the simulator's service time, and usable by the drift detector.
+        QVERIFY2(b.healthy.p50Ms > serviceSeconds * 1000 * 0.9, qPrintable(QString::number(b.healthy.p50Ms)));
+        QCOMPARE(b.healthy.histogram.counts.size(), b.healthy.histogram.boundsMs.size() + 1);
+        LatencyDriftSignal drift;
+        drift.setBaseline(b);
+        QVERIFY(drift.hasBaseline());
+    }
+
+    // Soak (6 steps of 5 s; ctest -L soak): the curve rises, then flattens at
+    // the simulator's capacity, where the knee is reported.
+    void kneeMatchesTheSimulatorsCapacity()
+    {
+        SLUICE_SOAK_ONLY();
+        PerformanceBaseline b;
+        QString log;
+        capture(6, 5, &b, &log);
+        if (QTest::currentTestFailed())
+            return;
+
         QCOMPARE(b.steps.size(), 6);
         QCOMPARE(b.loadProfile.value(QStringLiteral("tool")).toString(), QStringLiteral("locust"));
         QCOMPARE(b.config.value(QStringLiteral("packing")).toString(), QStringLiteral("fanout"));

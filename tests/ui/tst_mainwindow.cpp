@@ -8,6 +8,7 @@
 #include "core/loadtest/loadtestcontroller.h"
 #include "core/metrics/inferencemetricscollector.h"
 #include "server/simulator/geminisimulator.h"
+#include "tests/support/soak.h"
 #include "tests/support/userturn.h"
 #include "ui/charts/metricscharts.h"
 #include "ui/consolesettings.h"
@@ -685,8 +686,11 @@ private slots:
         QVERIFY(c.invariantHolds());
     }
 
+    // Soak (27 s of stepped load; ctest -L soak): the UI event loop stays
+    // responsive, and the console screenshot is taken with full charts.
     void responsiveUnderLoadAndScreenshot()
     {
+        SLUICE_SOAK_ONLY();
         SimulatorConfig sc;
         sc.baseLatencyMs = 120;
         sc.tokensPerSecond = 400;

@@ -1,13 +1,15 @@
 // DriftMonitor on a live engine: GeminiSimulator → GeminiClient →
 // BatchInferenceEngine → InferenceMetricsCollector, real time, 1 s windows.
-//  - steady load for 60 windows: no transition away from ok;
-//  - the simulator's service time raised by 50% at run time: drift within a
-//    bounded number of windows.
+//  - steady load: every window judged ok, no transition away from ok (a few
+//    windows in the default set; 60 windows, a minute, in the soak);
+//  - then the simulator's service time raised by 50% at run time: drift
+//    within a bounded number of windows.
 #include "core/drift/driftmonitor.h"
 #include "core/engine/batchinferenceengine.h"
 #include "core/gemini/geminiclient.h"
 #include "core/metrics/inferencemetricscollector.h"
 #include "server/simulator/geminisimulator.h"
+#include "tests/support/soak.h"
 
 #include <QJsonArray>
 #include <QSignalSpy>
@@ -61,7 +63,19 @@ class TestDriftMonitor : public QObject
 {
     Q_OBJECT
 private slots:
-    void steadyThenSlower()
+    // Default set (~12 s): a few steady windows, then the slower service drifts.
+    void slowerServiceDrifts() { steadyThenSlower(3); }
+
+    // Soak (~67 s, ctest -L soak): a minute of steady load never leaves ok,
+    // then the slower service drifts.
+    void steadyMinuteStaysOkThenDrifts()
+    {
+        SLUICE_SOAK_ONLY();
+        steadyThenSlower(60);
+    }
+
+private:
+    void steadyThenSlower(int steadyWindows)
     {
         SimulatorConfig sc;
         sc.baseLatencyMs = 200;
@@ -100,9 +114,10 @@ private slots:
         QSignalSpy evaluated(&drift, &DriftMonitor::evaluated);
         drift.setBaseline(b);
 
-        // 60 steady windows: ok throughout, no transition.
+        // Steady windows: ok throughout, no transition.
         QList<DriftState> states;
-        QTRY_VERIFY_WITH_TIMEOUT(evaluated.size() >= 60, 90000);
+        const int steadyTimeoutMs = steadyWindows * 1000 + 30000;
+        QTRY_VERIFY_WITH_TIMEOUT(evaluated.size() >= steadyWindows, steadyTimeoutMs);
         double maxScore = 0;
         for (const auto &args : evaluated) {
             const DriftReading r = args.at(0).value<DriftReading>();
