@@ -9,10 +9,15 @@
 // is unset. Optional: SLUICE_ADMIN_TOKEN (sent as Bearer on PATCH),
 // CHROMIUM (another chromium path).
 //
+// Two tests: the dashboard against `sluice --server` with its embedded
+// simulator (live figures, the quota panel, config changes, a restart), and
+// the quota panel against a gateway in front of a standalone simulator with
+// a 20 requests/minute quota (probed, learned and blocked RPM).
+//
 // What it needs from the server is listed in resources/dashboard/PROTOCOL.md
 // ("What the browser test relies on").
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -26,13 +31,17 @@ const SLUICE_BIN = process.env.SLUICE_BIN;
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ADMIN = process.env.SLUICE_ADMIN_TOKEN;
 const SCREENSHOT = join(repo, 'tests', 'artifacts', 'dashboard.png');
+const QUOTA_SCREENSHOT = join(repo, 'tests', 'artifacts', 'dashboard-quota.png');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts the server; resolves with { proc, base } once it prints its URL. */
-function startServer(port) {
+/**
+ * Starts `sluice --server` (or, with `mode`, another mode such as
+ * `--simulate-gemini`); resolves with { proc, base } once it prints its URL.
+ */
+function startServer(port, extraArgs = [], mode = '--server') {
   return new Promise((resolve, reject) => {
-    const proc = spawn(SLUICE_BIN, ['--server', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(SLUICE_BIN, [mode, '--port', String(port), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => {
@@ -71,7 +80,7 @@ async function stopServer(proc) {
  * Bounded load: `workers` concurrent loops of generateContent POSTs, at most
  * `total` requests and `seconds` seconds in all, to loopback only.
  */
-function startLoad(base, { workers = 6, total = 4000, seconds = 25 } = {}) {
+function startLoad(base, { workers = 6, total = 4000, seconds = 25, headers = {} } = {}) {
   let sent = 0;
   let ok = 0;
   let stop = false;
@@ -82,7 +91,7 @@ function startLoad(base, { workers = 6, total = 4000, seconds = 25 } = {}) {
       try {
         const r = await fetch(`${base}/v1beta/models/gemini-2.0-flash:generateContent`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...headers },
           body: JSON.stringify({ contents: [{ parts: [{ text: `hi ${n}` }] }] }),
         });
         await r.arrayBuffer();
@@ -136,6 +145,70 @@ async function readPage(page) {
   });
 }
 
+/** Reads the quota panel: its figures (last60s) and the gauges of one model. */
+async function readQuota(page, model) {
+  return page.evaluate((model) => {
+    const v = (id) => {
+      const s = document.querySelector(`[data-testid="${id}"]`)?.getAttribute('data-value');
+      return s === null || s === undefined || s === '' ? null : Number(s);
+    };
+    const byKind = {};
+    for (const el of document.querySelectorAll('[data-testid^="quota-calls-by-kind-"]')) {
+      byKind[el.getAttribute('data-testid').slice('quota-calls-by-kind-'.length)] = Number(el.getAttribute('data-value'));
+    }
+    const row = [...document.querySelectorAll('[data-testid=quota-model]')].find((r) => r.getAttribute('data-model') === model);
+    const gauge = (dim) => {
+      const td = row?.querySelector(`[data-testid=quota-${dim}]`);
+      if (!td) return null;
+      return {
+        kind: td.getAttribute('data-kind'),
+        limit: Number(td.getAttribute('data-limit')),
+        used: Number(td.getAttribute('data-used')),
+        source: td.getAttribute('data-source'),
+        blockedMs: Number(td.getAttribute('data-blocked-ms')),
+        limitText: td.querySelector(`[data-testid=quota-${dim}-limit]`)?.textContent ?? null,
+        sourceText: td.querySelector(`[data-testid=quota-${dim}-source]`)?.textContent ?? null,
+        blockedText: td.querySelector(`[data-testid=quota-${dim}-blocked]`)?.textContent ?? null,
+      };
+    };
+    return {
+      answersPerCall: v('quota-answers-per-call'),
+      answersPerCallText: document.querySelector('[data-testid=quota-answers-per-call]')?.textContent ?? null,
+      upstreamCalls: v('quota-upstream-calls'),
+      upstream429: v('quota-upstream-429'),
+      ok: v('quota-ok'),
+      packAnswered: v('quota-pack-answered'),
+      packRepacked: v('quota-pack-repacked'),
+      packFailed: v('quota-pack-failed'),
+      byKind,
+      models: [...document.querySelectorAll('[data-testid=quota-model]')].map((r) => r.getAttribute('data-model')),
+      rpm: gauge('rpm'),
+      tpm: gauge('tpm'),
+      rpd: gauge('rpd'),
+    };
+  }, model);
+}
+
+/**
+ * Retries `check(page figures, /api/v1/stats)` until it returns '' (a match)
+ * or `tries` run out; the page and the route may be a snapshot or two apart
+ * while load runs. Returns the last mismatch, '' on success.
+ */
+async function matchStats(base, read, check, tries = 10) {
+  let last = '';
+  for (let i = 0; i < tries; i++) {
+    const before = await read();
+    const stats = await getJson(`${base}/api/v1/stats`);
+    const after = await read();
+    const a = check(before, stats);
+    const b = check(after, stats);
+    if (a === '' || b === '') return '';
+    last = `${b}\npage: ${JSON.stringify(after)}`;
+    await sleep(300);
+  }
+  return last;
+}
+
 function close(a, b, rel, abs) {
   return Math.abs(a - b) <= Math.max(abs, rel * Math.max(Math.abs(a), Math.abs(b)));
 }
@@ -145,6 +218,22 @@ const skip = !SLUICE_BIN && 'SLUICE_BIN is not set (path to a sluice binary with
 let server;
 let ctx;
 let userDir;
+const extraProcs = [];
+
+/** One headless chromium for the file's tests (never a download: Debian's). */
+async function browser() {
+  if (ctx) return ctx;
+  const require = createRequire(join(repo, 'resources', 'dashboard', 'package.json'));
+  const { chromium } = require('playwright-core');
+  userDir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
+  ctx = await chromium.launchPersistentContext(userDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1440, height: 1300 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  return ctx;
+}
 
 before(async () => {
   if (skip) return;
@@ -155,24 +244,16 @@ after(async () => {
   await ctx?.close().catch(() => {});
   if (userDir) rmSync(userDir, { recursive: true, force: true });
   if (server) await stopServer(server.proc);
+  for (const p of extraProcs) await stopServer(p);
 });
 
 test('dashboard shows live figures, config changes and survives a server restart', { skip, timeout: 180_000 }, async () => {
-  const require = createRequire(join(repo, 'resources', 'dashboard', 'package.json'));
-  const { chromium } = require('playwright-core');
-
   const base = server.base;
   const port = Number(new URL(base).port);
   const load = startLoad(base);
 
-  userDir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
-  ctx = await chromium.launchPersistentContext(userDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1440, height: 1300 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  const context = await browser();
+  const page = context.pages()[0] ?? (await context.newPage());
 
   // Console errors fail the test, except the browser's own report of the
   // WebSocket failing while the server is deliberately down.
@@ -249,14 +330,93 @@ test('dashboard shows live figures, config changes and survives a server restart
     'config table shows maxQueue from /api/v1/config',
   );
 
-  // 4. A config change through PATCH /api/v1/config appears on the page.
+  // 3b. The quota panel: what the upstream calls bought in the last 60 s,
+  //     and the model's budget. The embedded simulator has no quota and the
+  //     gateway knows it, so every dimension has no limit (source none).
+  const MODEL = 'gemini-2.0-flash';
+  await page.waitForFunction(
+    () => Number(document.querySelector('[data-testid=quota-upstream-calls]')?.getAttribute('data-value')) > 0,
+    null,
+    { timeout: 10_000 },
+  );
+  const quotaMismatch = await matchStats(
+    base,
+    () => readQuota(page, MODEL),
+    (q, stats) => {
+      const w = stats.last60s;
+      const m = stats.quota.find((e) => e.model === MODEL);
+      if (!m) return `/api/v1/stats has no quota entry for ${MODEL}`;
+      if (q.upstreamCalls === null || !close(q.upstreamCalls, w.upstreamCalls, 0.3, 2)) return `upstream calls ${q.upstreamCalls} vs ${w.upstreamCalls}`;
+      if (q.answersPerCall === null || !close(q.answersPerCall, w.answersPerUpstreamCall, 0.1, 0.05)) return `answers per call ${q.answersPerCall} vs ${w.answersPerUpstreamCall}`;
+      if (q.upstream429 !== w.upstream429) return `429s ${q.upstream429} vs ${w.upstream429}`;
+      for (const [kind, n] of Object.entries(w.upstreamCallsByKind)) {
+        if (!close(q.byKind[kind] ?? -1, n, 0.3, 2)) return `${kind} calls ${q.byKind[kind]} vs ${n}`;
+      }
+      if (!close(q.packAnswered ?? -1, w.packMembers.answered, 0.3, 2)) return `pack answered ${q.packAnswered} vs ${w.packMembers.answered}`;
+      for (const dim of ['rpm', 'tpm', 'rpd']) {
+        const g = q[dim];
+        if (!g) return `no ${dim} gauge for ${MODEL}`;
+        if (g.source !== m[dim].source || g.limit !== m[dim].limit) return `${dim}: ${g.source}/${g.limit} vs ${m[dim].source}/${m[dim].limit}`;
+        if (!close(g.used, m[dim].used, 0.3, 3)) return `${dim} used ${g.used} vs ${m[dim].used}`;
+      }
+      return '';
+    },
+  );
+  assert.equal(quotaMismatch, '', 'the quota panel matches /api/v1/stats');
+  {
+    const q = await readQuota(page, MODEL);
+    assert.deepEqual(q.models, [MODEL], 'one model in the budget: the one the load calls');
+    assert.ok(q.answersPerCall > 0 && q.answersPerCallText !== '—', `answers per upstream call shown (${q.answersPerCallText})`);
+    assert.ok(q.rpm.used > 0 && q.tpm.used > 0 && q.rpd.used > 0, `the budget counts the calls and tokens sent: ${JSON.stringify(q)}`);
+    for (const dim of ['rpm', 'tpm', 'rpd']) {
+      assert.deepEqual(
+        [q[dim].kind, q[dim].source, q[dim].limitText, q[dim].blockedText],
+        ['unlimited', 'none', 'no limit', null],
+        `${dim}: the embedded simulator has no quota`,
+      );
+    }
+  }
+
+  // 4. A config change through PATCH /api/v1/config appears on the page:
+  //    the config table, and in the quota panel a configured RPM and packs.
   const headers = { 'content-type': 'application/json', ...(ADMIN ? { authorization: `Bearer ${ADMIN}` } : {}) };
-  const patch = await fetch(`${base}/api/v1/config`, { method: 'PATCH', headers, body: JSON.stringify({ maxBatchSize: 7 }) });
+  const patch = await fetch(`${base}/api/v1/config`, {
+    method: 'PATCH',
+    headers,
+    body: JSON.stringify({ maxBatchSize: 7, packing: 'pack', rpmLimit: 1_000_000 }),
+  });
   assert.equal(patch.status, 200, `PATCH /api/v1/config: ${await patch.text()}`);
   await page.waitForSelector('[data-testid="config-maxBatchSize"][data-value="7"]', { timeout: 10_000 });
+  await page.waitForSelector('[data-testid="config-packing"][data-value="pack"]', { timeout: 10_000 });
+  assert.equal(await page.textContent('[data-testid=quota-packing-mode]'), 'pack', 'the quota panel names the packing mode');
 
   await load.stop();
   assert.ok(load.ok > 0, `some load requests succeeded (${load.ok} of ${load.sent})`);
+
+  // Pack mode under concurrent load: pack calls, members answered from them,
+  // and so more than one answer per upstream call.
+  const packLoad = startLoad(base, { workers: 8, total: 3000, seconds: 30 });
+  await page.waitForFunction(
+    () => {
+      const v = (id) => Number(document.querySelector(`[data-testid="${id}"]`)?.getAttribute('data-value') ?? 0);
+      return v('quota-calls-by-kind-pack') > 0 && v('quota-pack-answered') > 0 && v('quota-answers-per-call') > 1;
+    },
+    null,
+    { timeout: 25_000 },
+  );
+  await page.waitForSelector(`[data-testid=quota-model][data-model="${MODEL}"] [data-testid=quota-rpm][data-source=config][data-limit="1000000"]`, { timeout: 10_000 });
+  {
+    const q = await readQuota(page, MODEL);
+    assert.equal(q.rpm.kind, 'limited', 'a configured RPM is a gauge');
+    assert.equal(q.rpm.limitText, 'of 1.00M', 'the configured RPM is shown');
+    assert.equal(q.rpm.sourceText, 'config', 'with its source');
+    assert.equal(q.tpm.limitText, 'no limit', 'TPM still has no limit');
+    assert.ok(q.answersPerCall > 1, `packs buy more than one answer per call (${q.answersPerCall})`);
+  }
+  mkdirSync(dirname(SCREENSHOT), { recursive: true });
+  await page.locator('section[aria-labelledby=h-quota]').screenshot({ path: QUOTA_SCREENSHOT });
+  await packLoad.stop();
+  assert.ok(packLoad.ok > 0, `some pack-mode requests succeeded (${packLoad.ok} of ${packLoad.sent})`);
 
   // 5. Restart: kill by PID, the page says it is reconnecting, start again on
   //    the same port, the page comes back live with the new server's state.
@@ -278,5 +438,85 @@ test('dashboard shows live figures, config changes and survives a server restart
   mkdirSync(dirname(SCREENSHOT), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
+  assert.deepEqual(consoleErrors, [], 'no console errors');
+});
+
+// The budget of an upstream whose quota the gateway does not know: a
+// standalone GeminiSimulator with a 20 requests/minute quota behind the
+// gateway. The page shows the probed RPM, then the limit learned from the
+// upstream's first 429 and the RetryInfo block, as /api/v1/stats reports them.
+test('quota panel shows a probed, then learned and blocked upstream quota', { skip, timeout: 120_000 }, async () => {
+  const MODEL = 'gemini-2.0-flash';
+  const RPM = 20;
+  const simDir = mkdtempSync(join(tmpdir(), 'sluice-e2e-sim-'));
+  const simConfig = join(simDir, 'sim.json');
+  writeFileSync(simConfig, JSON.stringify({ rpmLimit: RPM, baseLatencyMs: 20, tokensPerSecond: 0 }));
+  const sim = await startServer(0, ['--sim-config', simConfig], '--simulate-gemini');
+  extraProcs.push(sim.proc);
+  // fanout: one upstream call per request, so the quota is met within seconds.
+  const gw = await startServer(0, ['--upstream', sim.base, '--packing', 'fanout']);
+  extraProcs.push(gw.proc);
+  rmSync(simDir, { recursive: true, force: true });
+
+  const context = await browser();
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+  page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  await page.goto(`${gw.base}/`);
+  await page.waitForSelector('[data-testid=conn-status][data-state=live]', { timeout: 15_000 });
+  await page.waitForSelector('[data-testid=quota-models][data-state=empty]', { timeout: 10_000 });
+
+  // A few calls, far below the quota: the RPM is probed, the others unknown.
+  const gen = (text) =>
+    fetch(`${gw.base}/v1beta/models/${MODEL}:generateContent`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ contents: [{ parts: [{ text }] }] }),
+    }).then(async (r) => (await r.arrayBuffer(), r.status));
+  for (let i = 0; i < 3; i++) assert.equal(await gen(`probe ${i}`), 200, 'a call below the quota succeeds');
+  const rpm = `[data-testid=quota-model][data-model="${MODEL}"] [data-testid=quota-rpm]`;
+  await page.waitForFunction(
+    (sel) => {
+      const td = document.querySelector(sel);
+      return td?.getAttribute('data-source') === 'probe' && Number(td.getAttribute('data-used')) >= 3;
+    },
+    rpm,
+    { timeout: 10_000 },
+  );
+  {
+    const q = await readQuota(page, MODEL);
+    const stats = await getJson(`${gw.base}/api/v1/stats`);
+    const m = stats.quota.find((e) => e.model === MODEL);
+    assert.equal(m.rpm.source, 'probe', '/api/v1/stats: the RPM is probed');
+    assert.deepEqual([q.rpm.kind, q.rpm.sourceText, q.rpm.limitText], ['limited', 'probe', `of ${m.rpm.limit}`], 'the probed RPM, as a gauge');
+    assert.deepEqual([q.tpm.limitText, q.rpd.limitText], ['no limit', 'no limit'], 'TPM and RPD unknown: no limit');
+    assert.equal(q.upstream429, 0, 'no 429 yet');
+  }
+
+  // Past the quota: the upstream answers 429 with QuotaFailure and RetryInfo;
+  // the gateway learns the limit and holds the RPM until the delay passes.
+  // Short deadlines, so requests the budget cannot serve are refused at once.
+  const load = startLoad(gw.base, { workers: 8, total: 200, seconds: 40, headers: { 'X-Request-Deadline-Ms': '2000' } });
+  await page.waitForSelector(`${rpm}[data-source=learned][data-limit="${RPM}"]`, { timeout: 40_000 });
+  await page.waitForSelector(`${rpm} [data-testid=quota-rpm-blocked]`, { timeout: 10_000 });
+  const q = await readQuota(page, MODEL);
+  // The 429 is counted in the windows when its call's outcome is recorded,
+  // which may be a moment after the budget learned from it.
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=quota-upstream-429]')?.getAttribute('data-value')) > 0, null, { timeout: 15_000 });
+  const q429 = await readQuota(page, MODEL);
+  await load.stop();
+  assert.equal(q.rpm.sourceText, 'learned', 'the learned source is shown');
+  assert.equal(q.rpm.limitText, `of ${RPM}`, 'the learned limit is the upstream quota');
+  assert.ok(q.rpm.blockedMs > 0 && q.rpm.blockedMs <= 61_000, `blocked for at most the quota window (${q.rpm.blockedMs} ms)`);
+  assert.match(q.rpm.blockedText, /^blocked for (\d+ s|1 min \d+ s)$/, 'the block is a countdown in seconds');
+  assert.ok(q429.upstream429 >= 1, `the upstream's 429 is counted (${q429.upstream429})`);
+  assert.ok(
+    await page.evaluate(() => document.querySelector('[data-testid=quota-upstream-429]')?.closest('.stat')?.classList.contains('level-refusing')),
+    'a 429 turns the figure red',
+  );
+  const stats = await getJson(`${gw.base}/api/v1/stats`);
+  assert.ok(stats.last60s.upstream429 >= q429.upstream429, 'and /api/v1/stats agrees');
+  await page.close();
   assert.deepEqual(consoleErrors, [], 'no console errors');
 });

@@ -24,8 +24,8 @@ const started = Date.now();
 
 let config = {
   maxBatchSize: 16, maxWaitMs: 10, maxQueue: 2048, maxInflightBatches: 64, requestTimeoutMs: 120000,
-  rpmLimit: 0, tpmLimit: 0, targetP95Ms: 2000,
-  retry: { maxAttempts: 4, initialBackoffMs: 250, maxBackoffMs: 8000 }, packing: 'pack', adaptive: false,
+  rpmLimit: 0, tpmLimit: 0, rpdLimit: 0, quotaProbeRpm: 60, maxPackSize: 64, targetP95Ms: 2000,
+  retry: { maxAttempts: 4, initialBackoffMs: 250, maxBackoffMs: 8000 }, packing: 'auto', adaptive: false,
 };
 
 const realDone = []; // timestamps of finished fake generateContent calls
@@ -47,8 +47,28 @@ function windowAt(t, seconds) {
     promptTokensPerSecond: rps * 12, outputTokensPerSecond: rps * 40, batches, meanBatchSize: batches ? 5.2 : 0,
     batchSizes: BUCKETS.map((size, i) => ({ size, batches: Math.round(batches * [0.1, 0.2, 0.35, 0.3, 0.05, 0, 0, 0, 0, 0, 0][i]) })),
     upstreamCalls: batches, upstreamErrors: synthetic ? Math.round(batches * 0.01) : 0,
+    upstreamCallsByKind: batches ? { single: Math.round(batches * 0.2), pack: Math.round(batches * 0.7), repack: Math.round(batches * 0.07), retry: Math.round(batches * 0.03) } : {},
+    upstream429: synthetic ? Math.round(batches * 0.005) : 0,
+    packMembers: { answered: Math.round(rps * secs * 0.8), repacked: Math.round(rps * secs * 0.02), failed: 0 },
+    answersPerUpstreamCall: batches ? (rps * secs) / batches : 0,
     rejected: rej, rejections: rej ? { queue_full: Math.ceil(rej * 0.8), deadline: Math.floor(rej * 0.2) } : {},
   };
+}
+
+// A learned RPM that a 429 blocks every 40 s for 5 s, a probed model, a configured TPM.
+function quotaAt(t, rps) {
+  const dimension = (limit, source, used, blockedForMs = 0) => ({ limit, source, used, usedRatio: limit > 0 ? used / limit : 0, blockedForMs });
+  const phase = ((t - started) / 1000) % 40;
+  const calls = Math.round((rps * 60) / 5);
+  return [
+    {
+      model: 'gemini-2.0-flash',
+      rpm: dimension(config.rpmLimit || 1000, config.rpmLimit ? 'config' : 'learned', Math.min(calls, 1000), phase < 5 ? (5 - phase) * 1000 : 0),
+      tpm: dimension(config.tpmLimit || 1_000_000, 'config', Math.round(rps * 60 * 12)),
+      rpd: dimension(config.rpdLimit, config.rpdLimit ? 'config' : 'none', calls * 30),
+    },
+    { model: 'gemini-2.5-pro', rpm: dimension(120, 'probe', 42), tpm: dimension(0, 'none', 5400), rpd: dimension(0, 'none', 310) },
+  ];
 }
 
 function snapshotAt(t) {
@@ -59,6 +79,7 @@ function snapshotAt(t) {
     inflightBatches: Math.min(config.maxInflightBatches, Math.round(depth / 3)), maxInflightBatches: config.maxInflightBatches,
     backpressure: Math.min(1, depth / config.maxQueue), draining: false,
     last1s: windowAt(t, 1), last10s: w10, last60s: windowAt(t, 60), total: windowAt(t, 0),
+    quota: quotaAt(t, w10.requestsPerSecond),
   };
 }
 

@@ -5,6 +5,7 @@ import { Header } from './components/Header';
 import { Bars, Stat } from './components/Bits';
 import { LoadTestPanel } from './components/LoadTestPanel';
 import { DriftPanel } from './components/DriftPanel';
+import { QuotaPanel } from './components/QuotaPanel';
 import { formatCount, formatMs, formatPercent, formatRate } from './format';
 import { useLive } from './live';
 import type { WindowStats } from './protocol';
@@ -35,6 +36,7 @@ export function App() {
       queue: [t, c('queueDepth'), c('queueCapacity')],
       throughput: [t, c('rps'), c('promptTps'), c('outputTps')],
       upstream: [t, c('upstreamCallsPs'), c('upstreamErrorsPs'), c('rejectedPs')],
+      quota: [t, series.columnWithGaps('answersPerCall'), series.columnWithGaps('upstream429Ps')],
     };
     // series is mutated in place; seriesRev says when
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -80,7 +82,7 @@ export function App() {
           <Stat id="stat-output-tps" label="output tokens" value={w?.outputTokensPerSecond} text={formatRate(w?.outputTokensPerSecond, 'tok')} />
         </section>
         <p className="window-note" data-testid="window-note">
-          Figures: {EMPTY_WINDOW_NOTE}
+          Figures: {EMPTY_WINDOW_NOTE} (the quota panel's: 60 s)
           {latest ? <> (snapshot <span data-testid="snapshot-time" data-value={latest.timestampMs}>{new Date(latest.timestampMs).toLocaleTimeString()}</span>)</> : null}. Charts: one point per snapshot, last 5 minutes.
         </p>
 
@@ -129,7 +131,7 @@ export function App() {
               // Depth is usually far below capacity: scale to the depth and let
               // the dashed capacity line come into view only as the queue fills.
               yMax={(data) => {
-                const depthMax = Math.max(0, ...(data[1] ?? []));
+                const depthMax = Math.max(0, ...(data[1] ?? []).map((v) => v ?? 0));
                 return depthMax >= capacity * 0.5 && capacity > 0 ? capacity * 1.05 : Math.max(10, depthMax * 1.25);
               }}
               series={[
@@ -185,6 +187,8 @@ export function App() {
               ]}
             />
           </section>
+
+          <QuotaPanel latest={latest} config={config} chart={cols.quota} theme={theme} />
 
           <section className="card" aria-labelledby="h-batches">
             <h2 id="h-batches">Batch sizes <span className="unit">batches per size, 10 s window</span></h2>

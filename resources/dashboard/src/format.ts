@@ -50,6 +50,18 @@ export function formatPercent(v: number | null | undefined): string {
   return `${Math.abs(p) >= 100 || p === 0 ? p.toFixed(0) : p.toFixed(Math.abs(p) < 10 ? 2 : 1)} %`;
 }
 
+/**
+ * A ratio such as answers per upstream call, always with its decimals so it
+ * reads as a factor: 1 → "1.00", 2.345 → "2.35", 12.34 → "12.3", 480 → "480".
+ */
+export function formatFactor(v: number | null | undefined): string {
+  if (bad(v)) return DASH;
+  const a = Math.abs(v);
+  if (a < 10) return v.toFixed(2);
+  if (a < 100) return v.toFixed(1);
+  return formatCount(Math.round(v));
+}
+
 /** A countdown in whole seconds, rounded up so "in 0 s" never shows: 3200 → "4 s". */
 export function formatCountdown(ms: number): string {
   if (!Number.isFinite(ms) || ms <= 0) return '0 s';

@@ -3,6 +3,9 @@
 // Every parser here takes `unknown` and returns a well-typed value: missing or
 // wrongly typed fields become zeros / empty values, unknown fields are dropped,
 // unknown message types become `null`. The dashboard never throws on a message.
+// Exception: fields added after the first version of the protocol (the quota
+// figures) are null when absent, so a page fed by an older gateway shows "—"
+// for them instead of a made-up 0.
 
 export interface LatencySummary {
   count: number;
@@ -37,10 +40,65 @@ export interface WindowStats {
   batches: number;
   meanBatchSize: number;
   batchSizes: BatchSizeBucket[];
+  /** HTTP calls actually sent upstream in the window: every attempt (firsts, packs, repacks, retries). */
   upstreamCalls: number;
+  /**
+   * Those calls by kind ("single", "pack", "repack", "retry", "embed_merge";
+   * only non-zero kinds are present). null: the gateway is older than the field.
+   */
+  upstreamCallsByKind: Record<string, number> | null;
+  /** Upstream calls the upstream answered 429; null from an older gateway. */
+  upstream429: number | null;
   upstreamErrors: number;
+  /** Members of pack calls by outcome; null from an older gateway. */
+  packMembers: PackMembers | null;
+  /**
+   * ok / upstreamCalls: what one unit of quota buys, the pack factor in
+   * practice. The gateway sends 0 when there were no upstream calls; null
+   * from an older gateway.
+   */
+  answersPerUpstreamCall: number | null;
   rejected: number;
   rejections: Record<string, number>;
+}
+
+export interface PackMembers {
+  /** answered from a pack answer */
+  answered: number;
+  /** missing from a pack answer, asked again in a repack */
+  repacked: number;
+  /** failed after the last repack */
+  failed: number;
+}
+
+/** Where a quota limit comes from (UpstreamBudget); unknown values are kept as they come. */
+export type QuotaSource = 'none' | 'config' | 'learned' | 'probe';
+
+export interface QuotaDimension {
+  /** In force; 0 = no limit. */
+  limit: number;
+  /**
+   * "none" (no limit), "config" (rpmLimit/tpmLimit/rpdLimit), "learned" (from
+   * an upstream 429), "probe" (an assumed RPM raised until the first 429).
+   */
+  source: QuotaSource | (string & {});
+  /** In the current window: calls per minute (rpm), input tokens per minute (tpm), calls per day (rpd). */
+  used: number;
+  /** used / limit; 0 without a limit. */
+  usedRatio: number;
+  /** > 0 while an upstream 429's RetryInfo blocks this dimension. */
+  blockedForMs: number;
+}
+
+export const QUOTA_DIMENSIONS = ['rpm', 'tpm', 'rpd'] as const;
+export type QuotaDimensionKey = (typeof QUOTA_DIMENSIONS)[number];
+
+/** One model's upstream budget; a dimension is null when the entry lacks it. */
+export interface ModelQuota {
+  model: string;
+  rpm: QuotaDimension | null;
+  tpm: QuotaDimension | null;
+  rpd: QuotaDimension | null;
 }
 
 export interface MetricsSnapshot {
@@ -56,6 +114,8 @@ export interface MetricsSnapshot {
   last10s: WindowStats;
   last60s: WindowStats;
   total: WindowStats;
+  /** One entry per model the upstream budget knows, by name; null from an older gateway. */
+  quota: ModelQuota[] | null;
 }
 
 /** EngineConfig JSON: kept as a flat-able object so new knobs show up unchanged. */
@@ -131,6 +191,17 @@ export function num(v: unknown, fallback = 0): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
 }
 
+/** A finite number, or null when absent or not a number (a field an older gateway does not send). */
+function optNum(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function counts(v: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, n] of Object.entries(obj(v))) out[k] = num(n);
+  return out;
+}
+
 function str(v: unknown, fallback = ''): string {
   return typeof v === 'string' ? v : fallback;
 }
@@ -154,8 +225,7 @@ export function parseLatency(v: unknown): LatencySummary {
 
 export function parseWindow(v: unknown): WindowStats {
   const o = obj(v);
-  const rejections: Record<string, number> = {};
-  for (const [k, n] of Object.entries(obj(o.rejections))) rejections[k] = num(n);
+  const pm = isObj(o.packMembers) ? o.packMembers : null;
   const batchSizes = Array.isArray(o.batchSizes)
     ? o.batchSizes.map((b) => ({ size: str(obj(b).size, '?'), batches: num(obj(b).batches) }))
     : [];
@@ -178,10 +248,30 @@ export function parseWindow(v: unknown): WindowStats {
     meanBatchSize: num(o.meanBatchSize),
     batchSizes,
     upstreamCalls: num(o.upstreamCalls),
+    upstreamCallsByKind: isObj(o.upstreamCallsByKind) ? counts(o.upstreamCallsByKind) : null,
+    upstream429: optNum(o.upstream429),
     upstreamErrors: num(o.upstreamErrors),
+    packMembers: pm ? { answered: num(pm.answered), repacked: num(pm.repacked), failed: num(pm.failed) } : null,
+    answersPerUpstreamCall: optNum(o.answersPerUpstreamCall),
     rejected: num(o.rejected),
-    rejections,
+    rejections: counts(o.rejections),
   };
+}
+
+function parseQuotaDimension(v: unknown): QuotaDimension | null {
+  if (!isObj(v)) return null;
+  return {
+    limit: num(v.limit),
+    source: str(v.source, 'none'),
+    used: num(v.used),
+    usedRatio: num(v.usedRatio),
+    blockedForMs: num(v.blockedForMs),
+  };
+}
+
+export function parseModelQuota(v: unknown): ModelQuota {
+  const o = obj(v);
+  return { model: str(o.model, '?'), rpm: parseQuotaDimension(o.rpm), tpm: parseQuotaDimension(o.tpm), rpd: parseQuotaDimension(o.rpd) };
 }
 
 export function parseSnapshot(v: unknown): MetricsSnapshot {
@@ -199,6 +289,7 @@ export function parseSnapshot(v: unknown): MetricsSnapshot {
     last10s: parseWindow(o.last10s),
     last60s: parseWindow(o.last60s),
     total: parseWindow(o.total),
+    quota: Array.isArray(o.quota) ? o.quota.filter(isObj).map(parseModelQuota) : null,
   };
 }
 

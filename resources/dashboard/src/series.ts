@@ -1,4 +1,5 @@
 import type { MetricsSnapshot } from './protocol';
+import { answersPerCall } from './quota';
 import { RingBuffer } from './ring';
 
 /** The chart series, one ring buffer each, all the same length; x is `t` (seconds since the epoch). */
@@ -17,6 +18,9 @@ export const SERIES_KEYS = [
   'upstreamCallsPs',
   'upstreamErrorsPs',
   'rejectedPs',
+  // NaN where the snapshot cannot tell (no upstream call, an older gateway): a gap in the chart.
+  'answersPerCall',
+  'upstream429Ps',
 ] as const;
 
 export type SeriesKey = (typeof SERIES_KEYS)[number];
@@ -83,10 +87,17 @@ export class Series {
     r.upstreamCallsPs.push(w.upstreamCalls / secs);
     r.upstreamErrorsPs.push(w.upstreamErrors / secs);
     r.rejectedPs.push(w.rejected / secs);
+    r.answersPerCall.push(answersPerCall(w) ?? Number.NaN);
+    r.upstream429Ps.push(w.upstream429 === null ? Number.NaN : w.upstream429 / secs);
     return true;
   }
 
   column(k: SeriesKey): number[] {
     return this.rings[k].toArray();
+  }
+
+  /** The column with NaN as null, which uPlot draws as a gap (a NaN would spoil its scale). */
+  columnWithGaps(k: SeriesKey): (number | null)[] {
+    return this.rings[k].toArray().map((v) => (Number.isNaN(v) ? null : v));
   }
 }

@@ -27,10 +27,36 @@ export function windowJson(seconds: number, rps = 50, p99 = 30) {
     meanBatchSize: 4.5,
     batchSizes: BUCKETS.map((size, i) => ({ size, batches: i < 4 ? 5 : 0 })),
     upstreamCalls: 20,
+    upstreamCallsByKind: { single: 4, pack: 12, repack: 3, retry: 1 },
+    upstream429: 1,
     upstreamErrors: 2,
+    packMembers: { answered: 40, repacked: 5, failed: 1 },
+    answersPerUpstreamCall: (rps * Math.max(seconds, 1)) / 20,
     rejected: 3,
     rejections: { queue_full: 3 },
   };
+}
+
+/** A window as a gateway sent it before the quota figures (no upstreamCallsByKind, upstream429, packMembers, answersPerUpstreamCall). */
+export function legacyWindowJson(seconds: number, rps = 50, p99 = 30) {
+  const { upstreamCallsByKind: _k, upstream429: _u, packMembers: _p, answersPerUpstreamCall: _a, ...rest } = windowJson(seconds, rps, p99);
+  return rest;
+}
+
+export function dimensionJson(limit: number, source: string, used: number, blockedForMs = 0) {
+  return { limit, source, used, usedRatio: limit > 0 ? used / limit : 0, blockedForMs };
+}
+
+/** MetricsSnapshot.quota: one model with a learned RPM that a 429 blocks, a configured TPM, no RPD limit. */
+export function quotaJson() {
+  return [
+    {
+      model: 'gemini-2.0-flash',
+      rpm: dimensionJson(15, 'learned', 12, 2500),
+      tpm: dimensionJson(1_000_000, 'config', 250_000),
+      rpd: dimensionJson(0, 'none', 900),
+    },
+  ];
 }
 
 export function snapshotJson(timestampMs: number, opts: { rps?: number; p99?: number; queueDepth?: number } = {}) {
@@ -49,6 +75,21 @@ export function snapshotJson(timestampMs: number, opts: { rps?: number; p99?: nu
     last10s: windowJson(10, rps, p99),
     last60s: windowJson(60, rps, p99),
     total: windowJson(0, rps, p99),
+    quota: quotaJson(),
+  };
+}
+
+/** A snapshot as a gateway sent it before the quota figures. */
+export function legacySnapshotJson(timestampMs: number, opts: { rps?: number; p99?: number; queueDepth?: number } = {}) {
+  const { quota: _q, ...rest } = snapshotJson(timestampMs, opts);
+  const rps = opts.rps ?? 50;
+  const p99 = opts.p99 ?? 30;
+  return {
+    ...rest,
+    last1s: legacyWindowJson(1, rps, p99),
+    last10s: legacyWindowJson(10, rps, p99),
+    last60s: legacyWindowJson(60, rps, p99),
+    total: legacyWindowJson(0, rps, p99),
   };
 }
 
@@ -61,9 +102,12 @@ export function configJson(maxBatchSize = 16) {
     requestTimeoutMs: 120000,
     rpmLimit: 0,
     tpmLimit: 0,
+    rpdLimit: 0,
+    quotaProbeRpm: 60,
+    maxPackSize: 64,
     targetP95Ms: 2000,
     retry: { maxAttempts: 4, initialBackoffMs: 250, maxBackoffMs: 8000 },
-    packing: 'pack',
+    packing: 'auto',
     adaptive: false,
   };
 }

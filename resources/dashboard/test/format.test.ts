@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCount, formatCountdown, formatMs, formatPercent, formatRate, formatUptime } from '../src/format';
+import { formatCount, formatCountdown, formatFactor, formatMs, formatPercent, formatRate, formatUptime } from '../src/format';
 
 describe('formatMs', () => {
   it.each([
@@ -67,5 +67,22 @@ describe('formatCountdown and formatUptime', () => {
     expect(formatUptime(3725)).toBe('1 h 2 min');
     expect(formatUptime(90_000)).toBe('1 d 1 h');
     expect(formatUptime(-1)).toBe('—');
+  });
+});
+
+describe('formatFactor', () => {
+  it.each([
+    [1, '1.00'],
+    [0, '0.00'],
+    [2.345, '2.35'],
+    [12.34, '12.3'],
+    [480.4, '480'],
+    [15_000, '15.0k'],
+  ])('%s → %s', (v, s) => expect(formatFactor(v)).toBe(s));
+
+  it('shows a dash for a ratio that cannot be told', () => {
+    expect(formatFactor(null)).toBe('—');
+    expect(formatFactor(undefined)).toBe('—');
+    expect(formatFactor(Number.NaN)).toBe('—');
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { initialState, reduce } from '../src/store';
 import { parseMessage } from '../src/protocol';
-import { configJson, helloJson, snapshotJson } from './fixtures';
+import { configJson, helloJson, legacySnapshotJson, snapshotJson, windowJson } from './fixtures';
 
 const T0 = 1_700_000_000_000;
 
@@ -137,5 +137,76 @@ describe('snapshot reducer', () => {
     expect(s.rateHz).toBe(4);
     expect(s.series.length).toBe(0);
     expect(s.upstream).toEqual({ kind: 'unknown', model: '' });
+  });
+
+  it('hello and snapshots carry the quota figures: windows, budget per model and the new knobs', () => {
+    // History entries from the gateway keep the gauges, last10s and quota only.
+    const { last1s: _1, last60s: _60, total: _t, ...compact } = snapshotJson(T0);
+    let s = reduce(initialState(), helloJson([compact]));
+    expect(s.config).toMatchObject({ packing: 'auto', maxPackSize: 64, rpdLimit: 0, quotaProbeRpm: 60 });
+    expect(s.latest?.quota?.[0]?.model).toBe('gemini-2.0-flash');
+    expect(s.latest?.last10s.answersPerUpstreamCall).toBe(25); // 500 ok / 20 calls
+    expect(s.latest?.last60s.answersPerUpstreamCall).toBeNull(); // not in history: "—" until the first snapshot
+
+    s = reduce(s, { type: 'snapshot', snapshot: snapshotJson(T0 + 250) });
+    const w = s.latest?.last60s;
+    expect(w?.upstreamCalls).toBe(20);
+    expect(w?.upstreamCallsByKind).toEqual({ single: 4, pack: 12, repack: 3, retry: 1 });
+    expect(w?.upstream429).toBe(1);
+    expect(w?.packMembers).toEqual({ answered: 40, repacked: 5, failed: 1 });
+    expect(w?.answersPerUpstreamCall).toBe(150);
+    expect(s.latest?.quota).toEqual([
+      {
+        model: 'gemini-2.0-flash',
+        rpm: { limit: 15, source: 'learned', used: 12, usedRatio: 0.8, blockedForMs: 2500 },
+        tpm: { limit: 1_000_000, source: 'config', used: 250_000, usedRatio: 0.25, blockedForMs: 0 },
+        rpd: { limit: 0, source: 'none', used: 900, usedRatio: 0, blockedForMs: 0 },
+      },
+    ]);
+    expect(s.series.column('answersPerCall')).toEqual([25, 25]);
+    expect(s.series.column('upstream429Ps')).toEqual([0.1, 0.1]); // 1 in a 10 s window
+  });
+
+  it('a snapshot from an older gateway leaves the quota figures null (shown as —) and gaps in their chart', () => {
+    let s = reduce(initialState(), helloJson([snapshotJson(T0)]));
+    s = reduce(s, { type: 'snapshot', snapshot: legacySnapshotJson(T0 + 250) });
+    expect(s.latest?.quota).toBeNull();
+    const w = s.latest?.last60s;
+    expect(w?.upstreamCallsByKind).toBeNull();
+    expect(w?.upstream429).toBeNull();
+    expect(w?.packMembers).toBeNull();
+    expect(w?.answersPerUpstreamCall).toBeNull();
+    expect(w?.upstreamCalls).toBe(20); // an old field: still read
+    expect(s.series.columnWithGaps('answersPerCall')).toEqual([25, null]);
+    expect(s.series.columnWithGaps('upstream429Ps')).toEqual([0.1, null]);
+  });
+
+  it('a window without upstream calls is a gap in the answers-per-call chart, not a 0', () => {
+    let s = reduce(initialState(), helloJson([]));
+    const idle = { ...snapshotJson(T0), last10s: { ...windowJson(10, 0), ok: 0, upstreamCalls: 0, answersPerUpstreamCall: 0, upstream429: 0 } };
+    s = reduce(s, { type: 'snapshot', snapshot: idle });
+    s = reduce(s, { type: 'snapshot', snapshot: snapshotJson(T0 + 250) });
+    expect(s.series.columnWithGaps('answersPerCall')).toEqual([null, 25]);
+    expect(s.series.columnWithGaps('upstream429Ps')).toEqual([0, 0.1]);
+  });
+
+  it('wrongly typed quota fields read as missing, not as made-up numbers', () => {
+    const snap = {
+      ...snapshotJson(T0),
+      quota: [
+        'not a model',
+        { model: 'm', rpm: 'lots', tpm: { limit: '9', source: 7, used: null }, rpd: { limit: 10, source: 'header', used: 2, usedRatio: 0.2, blockedForMs: -1 } },
+      ],
+      last60s: { ...windowJson(60), upstream429: 'many', packMembers: 5, upstreamCallsByKind: { pack: 'x', single: 3 }, answersPerUpstreamCall: null },
+    };
+    const s = reduce(reduce(initialState(), helloJson([])), { type: 'snapshot', snapshot: snap });
+    expect(s.latest?.quota).toEqual([
+      { model: 'm', rpm: null, tpm: { limit: 0, source: 'none', used: 0, usedRatio: 0, blockedForMs: 0 }, rpd: { limit: 10, source: 'header', used: 2, usedRatio: 0.2, blockedForMs: -1 } },
+    ]);
+    expect(s.latest?.last60s.upstream429).toBeNull();
+    expect(s.latest?.last60s.packMembers).toBeNull();
+    expect(s.latest?.last60s.upstreamCallsByKind).toEqual({ pack: 0, single: 3 });
+    expect(s.latest?.last60s.answersPerUpstreamCall).toBeNull();
+    expect(reduce(s, { type: 'snapshot', snapshot: { ...snapshotJson(T0 + 250), quota: { model: 'm' } } }).latest?.quota).toBeNull();
   });
 });

@@ -3,7 +3,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { formatCount, formatMs } from '../format';
 
-export type AxisUnit = 'ms' | 'req' | 'req/s' | 'tok/s' | 'calls/s' | 'users' | 'time';
+export type AxisUnit = 'ms' | 'req' | 'req/s' | 'tok/s' | 'calls/s' | 'answers/call' | 'users' | 'time';
 
 export interface ChartSeries {
   label: string;
@@ -22,8 +22,8 @@ export interface Marker {
 
 export interface ChartProps {
   testId: string;
-  /** x first, then one column per series, all the same length. */
-  data: number[][];
+  /** x first, then one column per series, all the same length; null is a gap. */
+  data: (number | null)[][];
   series: ChartSeries[];
   xUnit: AxisUnit;
   yUnits: [AxisUnit] | [AxisUnit, AxisUnit];
@@ -31,7 +31,7 @@ export interface ChartProps {
   /** Vertical lines at x (e.g. the load test's inflection point). */
   markers?: Marker[];
   /** Top of the left axis, from the plotted columns; default: 10 % above the data's max. */
-  yMax?: (data: number[][]) => number;
+  yMax?: (data: (number | null)[][]) => number;
   /** Changes when the theme changes, so the colours are read again. */
   theme: string;
   ariaLabel: string;
@@ -96,7 +96,7 @@ export function Chart(props: ChartProps) {
         y: {
           range: (u, _min, max) => {
             const f = yMaxRef.current;
-            return [0, f ? f(u.data as number[][]) : max > 0 ? max * 1.1 : 1];
+            return [0, f ? f(u.data as (number | null)[][]) : max > 0 ? max * 1.1 : 1];
           },
         },
         ...(yUnits.length > 1 ? { y2: { range: (_u: uPlot, _min: number, max: number) => [0, max > 0 ? max * 1.1 : 1] as uPlot.Range.MinMax } } : {}),

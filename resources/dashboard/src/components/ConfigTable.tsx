@@ -1,15 +1,18 @@
 import type { ConfigValue, EngineConfig } from '../protocol';
 
 /** Units and meanings of the knobs we know (core/engine/engineconfig.cpp); others are shown as they come. */
-const KNOWN: Record<string, { unit?: string; meaning: string }> = {
+export const KNOWN: Record<string, { unit?: string; meaning: string }> = {
   maxBatchSize: { unit: 'requests', meaning: 'dispatch a batch as soon as it is this full' },
   maxWaitMs: { unit: 'ms', meaning: 'longest wait of the oldest request for its batch to fill' },
   maxQueue: { unit: 'requests', meaning: 'queue capacity; beyond it new work gets 429' },
   maxInflightBatches: { unit: 'batches', meaning: 'upstream calls at once' },
   requestTimeoutMs: { unit: 'ms', meaning: 'default deadline, admission to answer' },
-  rpmLimit: { unit: 'calls/min', meaning: 'upstream call quota (0 = unlimited)' },
-  tpmLimit: { unit: 'tokens/min', meaning: 'upstream token quota (0 = unlimited)' },
-  packing: { meaning: 'pack: one JSON-mode call per batch; fanout: one call per request' },
+  rpmLimit: { unit: 'calls/min', meaning: "upstream calls per minute and model, every call counted (0 = learned from the upstream's 429s)" },
+  tpmLimit: { unit: 'tokens/min', meaning: "upstream input tokens per minute and model (0 = learned from the upstream's 429s)" },
+  rpdLimit: { unit: 'calls/day', meaning: "upstream calls per day and model (0 = learned from the upstream's 429s)" },
+  quotaProbeRpm: { unit: 'calls/min', meaning: "calls per minute assumed while a model's quota is unknown, doubled while they hold work back (0 = unlimited)" },
+  packing: { meaning: 'auto: fanout while the upstream budget has room, packs as it runs short; pack: compatible requests in one JSON-mode call; fanout: one call per request' },
+  maxPackSize: { unit: 'requests', meaning: 'members in one pack call; under quota pressure auto packs beyond maxBatchSize up to this' },
   adaptive: { meaning: 'dispatch early when waiting is predicted not to pay' },
   targetP95Ms: { unit: 'ms', meaning: 'adaptive mode: p95 above which batches stop waiting' },
   'retry.maxAttempts': { unit: 'attempts', meaning: 'upstream attempts per call, first included' },
