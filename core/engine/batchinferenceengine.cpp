@@ -614,8 +614,10 @@ bool BatchInferenceEngine::dispatchLocked(std::unique_lock<std::mutex> &lock, Ke
             if (!p->done)
                 continue;
             const InferenceRequest &r = p->request;
-            m_candidates.push_back({m_backend->isPackable(r), r.estimatedTokens,
-                                    r.maxOutputTokens > 0 ? r.maxOutputTokens : int(m_outputEstimate)});
+            // A pack's answer holds each member's natural answer (their own
+            // maxOutputTokens are applied as the answer is split): sized by
+            // what answers have been taking.
+            m_candidates.push_back({m_backend->isPackable(r), r.estimatedTokens, int(m_outputEstimate)});
         }
         PackPlanInput in;
         in.mode = cfg.packing;
@@ -627,6 +629,9 @@ bool BatchInferenceEngine::dispatchLocked(std::unique_lock<std::mutex> &lock, Ke
         in.maxPackSize = cfg.maxPackSize;
         in.packOutputLimit = m_backend->outputTokenLimit(q.model) * 4 / 5; // a fifth kept back for what estimates miss
         in.memberOverheadTokens = m_backend->packMemberOverheadTokens();
+        in.callsPerSecond = room.callsPerSecond;
+        in.rateAssumed = room.probing;
+        in.secondsPerMember = m_secondsPerMember;
         plan = PackPlanner::plan(in);
     } else if (room.calls > 0) {
         // Embeddings and countTokens: the backend's own count of calls.
@@ -754,6 +759,13 @@ void BatchInferenceEngine::onBatchDone(std::shared_ptr<const Batch> batch,
         m_counters.failed += quint64(errors);
         if (outputs > 0) // what an answer takes, for sizing packs of members without maxOutputTokens
             m_outputEstimate = 0.8 * m_outputEstimate + 0.2 * (outputSum / outputs);
+        // What a pack's answer takes per member: the latency model of the
+        // auto packing decision (members per pack call in this batch).
+        if (batch->packCalls > 0 && size >= 2 * batch->packCalls && errors == 0) {
+            const double perPack = double(size) / double(batch->packCalls);
+            const double perMember = duration<double>(now - batch->dispatchedAt).count() / perPack;
+            m_secondsPerMember = 0.8 * m_secondsPerMember + 0.2 * perMember;
+        }
         maybeSignalDrainedLocked(signalDrained);
         wake = wasAtLimit || m_counters.inflightBatches == 0 || m_draining || m_stopping;
         if (wake)

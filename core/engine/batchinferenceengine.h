@@ -189,6 +189,7 @@ private:
     UpstreamBudget *m_budget;
     std::vector<PackCandidate> m_candidates;     // dispatchLocked()'s scratch, engine thread only
     double m_outputEstimate = 256;               // output tokens per answer, EWMA (pack sizing)
+    double m_secondsPerMember = 0.3;             // a pack answer's time per member, EWMA (pack factor)
     // Requests dispatched per second, for the Retry-After of a full queue.
     DrainRateEstimator m_drainRate;
 

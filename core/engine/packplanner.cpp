@@ -1,6 +1,7 @@
 #include "core/engine/packplanner.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace PackPlanner {
 
@@ -46,6 +47,27 @@ PackPlan prefix(const PackPlanInput &in, int limit, bool tight)
 
 } // namespace
 
+int packFactor(const PackPlanInput &in)
+{
+    if (in.callsPerSecond <= 0 || in.secondsPerMember <= 0)
+        return 1; // no rate limit: one call per member
+    const double queued = std::max(1, in.queued);
+    double f;
+    if (in.rateAssumed) {
+        f = std::sqrt(queued / (2.0 * in.callsPerSecond * in.secondsPerMember));
+    } else {
+        // The packables over the calls left for them: those the budget has
+        // now, and what it adds within a moment.
+        int nonPackable = 0;
+        for (const PackCandidate &c : in.queue)
+            nonPackable += c.packable ? 0 : 1;
+        const double packable = std::max(1.0, queued - nonPackable);
+        const double callsSoon = std::max(1.0, in.callsRoom - nonPackable + in.callsPerSecond * 0.1);
+        f = packable / callsSoon;
+    }
+    return int(std::clamp(std::ceil(f), 1.0, double(std::max(1, in.maxPackSize))));
+}
+
 PackPlan plan(const PackPlanInput &in)
 {
     if (in.callsRoom <= 0 || in.queue.empty() || in.count <= 0)
@@ -60,12 +82,12 @@ PackPlan plan(const PackPlanInput &in)
     }
     if (in.callsRoom >= std::max(in.count, in.queued))
         return prefix(in, in.count, false);
-    PackPlan p = prefix(in, int(in.queue.size()), true);
-    // Spread the packables over every call the room leaves them.
-    const int nonPackable = p.take - p.packable;
-    p.packCalls = std::clamp(in.callsRoom - nonPackable, std::min(p.packCalls, p.packable), p.packable);
-    p.calls = nonPackable + p.packCalls;
-    return p;
+    const int f = packFactor(in);
+    if (f <= 1)
+        return prefix(in, in.count, false); // the rest wait for the budget's next calls
+    PackPlanInput packed = in;
+    packed.maxPackSize = std::min(in.maxPackSize, f);
+    return prefix(packed, int(in.queue.size()), true);
 }
 
 } // namespace PackPlanner

@@ -389,10 +389,11 @@ void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector
     const Batch &batch = *state->batch;
     QList<PackCodec::Member> members;
     for (size_t i : indices)
-        members.append({QString::number(i), PackCodec::memberText(batch.members[i].request)});
+        members.append({QString::number(i), PackCodec::memberText(batch.members[i].request),
+                        batch.members[i].request.maxOutputTokens});
     UpstreamCall c = makeCall(Operation::GenerateContent, batch.model, QJsonObject(), earliestDeadline(batch, indices),
                               batch.retry);
-    c.body = PackCodec::buildRequestJson(members, batch.members[indices.front()].request.body);
+    c.body = PackCodec::buildRequestJson(members, batch.members[indices.front()].request.body, outputTokenLimit(batch.model));
     c.rawAnswer = true; // read below, straight from the bytes
     c.kind = round == 0 ? UpstreamCallKind::Pack : UpstreamCallKind::Repack;
     c.prepaid = prepaid;

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <utility>
 
@@ -142,7 +143,7 @@ const QJsonObject &answerSchema()
 }
 
 // Everything of a pack request except `contents`.
-QJsonObject packEnvelope(qsizetype memberCount, const QJsonObject &sharedBody)
+QJsonObject packEnvelope(int outputLimit, const QJsonObject &sharedBody)
 {
     QJsonObject req;
     const QJsonValue sys = either(sharedBody, "systemInstruction", "system_instruction");
@@ -159,12 +160,12 @@ QJsonObject packEnvelope(qsizetype memberCount, const QJsonObject &sharedBody)
     for (const char *k : {"responseMimeType", "response_mime_type", "responseSchema", "response_schema",
                           "responseJsonSchema", "response_json_schema", "candidateCount", "candidate_count"})
         gen.remove(L(k));
-    for (const char *k : {"maxOutputTokens", "max_output_tokens"}) {
-        if (gen.value(L(k)).isDouble())
-            gen.insert(L(k), double(PackCodec::packOutputTokens(int(std::min<qint64>(gen.value(L(k)).toInteger(),
-                                                                                      std::numeric_limits<int>::max())),
-                                                                 int(memberCount))));
-    }
+    // The members' own limits are applied to each answer as it is read; the
+    // pack may use the model's whole output, said explicitly so a pack that
+    // overflows it comes back cut (MAX_TOKENS) rather than refused.
+    gen.remove(L("max_output_tokens"));
+    if (outputLimit > 0)
+        gen.insert(L("maxOutputTokens"), outputLimit);
     gen.insert(L("responseMimeType"), L("application/json"));
     gen.insert(L("responseSchema"), answerSchema());
     req.insert(L("generationConfig"), gen);
@@ -173,9 +174,9 @@ QJsonObject packEnvelope(qsizetype memberCount, const QJsonObject &sharedBody)
 
 } // namespace
 
-QJsonObject PackCodec::buildRequest(const QList<Member> &members, const QJsonObject &sharedBody)
+QJsonObject PackCodec::buildRequest(const QList<Member> &members, const QJsonObject &sharedBody, int outputLimit)
 {
-    QJsonObject req = packEnvelope(members.size(), sharedBody);
+    QJsonObject req = packEnvelope(outputLimit, sharedBody);
     req.insert(L("contents"), QJsonArray{QJsonObject{
                                   {L("role"), L("user")},
                                   {L("parts"), QJsonArray{QJsonObject{{L("text"), buildPrompt(members)}}}},
@@ -210,22 +211,28 @@ EnvelopeJson envelopeJson(const QJsonObject &envelope)
     return e;
 }
 
-EnvelopeJson envelopeJson(qsizetype memberCount, const QJsonObject &sharedBody)
+EnvelopeJson envelopeJson(int outputLimit, const QJsonObject &sharedBody)
 {
     // A member body with none of the fields the envelope copies (the usual
     // agent request: contents only) always gets the same envelope.
-    static const EnvelopeJson plain = envelopeJson(packEnvelope(1, QJsonObject()));
     for (const char *k : {"systemInstruction", "system_instruction", "safetySettings", "safety_settings",
                           "cachedContent", "cached_content", "generationConfig", "generation_config"}) {
         if (sharedBody.contains(L(k)))
-            return envelopeJson(packEnvelope(memberCount, sharedBody));
+            return envelopeJson(packEnvelope(outputLimit, sharedBody));
     }
-    return plain;
+    // One per output limit (a model family has one): built once.
+    static std::mutex mutex;
+    static QHash<int, EnvelopeJson> plain;
+    std::lock_guard lock(mutex);
+    auto it = plain.find(outputLimit);
+    if (it == plain.end())
+        it = plain.insert(outputLimit, envelopeJson(packEnvelope(outputLimit, QJsonObject())));
+    return *it;
 }
 
 } // namespace
 
-QByteArray PackCodec::buildRequestJson(const QList<Member> &members, const QJsonObject &sharedBody)
+QByteArray PackCodec::buildRequestJson(const QList<Member> &members, const QJsonObject &sharedBody, int outputLimit)
 {
     // The prompt is most of the bytes: escaped straight into the request, in
     // pieces, never held as one QString or in a QJsonObject. The bytes equal
@@ -235,7 +242,7 @@ QByteArray PackCodec::buildRequestJson(const QList<Member> &members, const QJson
         JsonBytes::appendEscaped(out, instruction() + QLatin1String("\n\n"));
         return out;
     }();
-    const EnvelopeJson envelope = envelopeJson(members.size(), sharedBody);
+    const EnvelopeJson envelope = envelopeJson(outputLimit, sharedBody);
     qsizetype textSize = 0;
     for (const Member &m : members)
         textSize += m.id.size() + m.text.size();
@@ -257,14 +264,6 @@ QByteArray PackCodec::buildRequestJson(const QList<Member> &members, const QJson
     out += envelope.after;
     out += '}';
     return out;
-}
-
-int PackCodec::packOutputTokens(int memberMaxOutputTokens, int members)
-{
-    // Each member's own budget, a tenth more for the escapes its text may
-    // need inside a JSON string, and the JSON around it.
-    const qint64 perMember = (qint64(std::max(0, memberMaxOutputTokens)) * 11 + 9) / 10 + kMemberOverheadTokens;
-    return int(std::min<qint64>(perMember * std::max(1, members), std::numeric_limits<int>::max()));
 }
 
 QList<int> PackCodec::apportion(int total, const QList<qint64> &weights)
@@ -571,6 +570,7 @@ std::optional<PackCodec::ReadAnswer> PackCodec::readAnswer(QByteArrayView packBo
         QByteArray text;
         qsizetype utf16Size = 0;
         bool found = false;
+        bool cut = false; // at the member's own maxOutputTokens
     };
     QList<Item> found(members.size()); // each member's answer, the first for its id
     // The member an answer's id names. Ids are usually the members' own
@@ -628,6 +628,19 @@ std::optional<PackCodec::ReadAnswer> PackCodec::readAnswer(QByteArrayView packBo
             const qsizetype m = memberFor(id);
             if (m >= 0 && !found[m].found) {
                 item.found = true;
+                // A pack answer cannot honour each member's own
+                // maxOutputTokens: the member gets what a call of its own
+                // would have, its text cut there (about 4 characters a
+                // token) with MAX_TOKENS.
+                const qsizetype limit = qsizetype(members[m].maxOutputTokens) * 4;
+                if (limit > 0 && item.utf16Size > limit) {
+                    QString text = QString::fromUtf8(item.text).left(limit);
+                    if (!text.isEmpty() && text.back().isHighSurrogate())
+                        text.chop(1);
+                    item.text = text.toUtf8();
+                    item.utf16Size = text.size();
+                    item.cut = true;
+                }
                 found[m] = std::move(item);
             }
         }
@@ -639,7 +652,8 @@ std::optional<PackCodec::ReadAnswer> PackCodec::readAnswer(QByteArrayView packBo
     for (qsizetype k = 0; k < s.answered.size(); ++k) {
         const qsizetype i = s.answered[k];
         const Item &item = found[i];
-        out.members[i] = memberJson(s, k, pack.finish, pack.tail, item.text.size(),
+        static const QByteArray maxTokens = QByteArrayLiteral("\"MAX_TOKENS\"");
+        out.members[i] = memberJson(s, k, item.cut ? maxTokens : pack.finish, pack.tail, item.text.size(),
                                     [&item](QByteArray &b) { JsonBytes::appendUtf8String(b, item.text); });
     }
     return out;

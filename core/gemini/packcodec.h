@@ -31,6 +31,7 @@ public:
     struct Member {
         QString id;    // unique within the pack
         QString text;  // memberText() of its request
+        int maxOutputTokens = 0; // the member's own generationConfig.maxOutputTokens (0: none)
     };
 
     // Single-turn, text only: exactly one `contents` entry whose role is "user"
@@ -60,24 +61,23 @@ public:
     // The JSON around one member's answer in the array answer,
     // {"id":"12","text":"..."}, : 22 characters, about 6 tokens as the
     // simulator counts (4 characters a token); Gemini's tokenizer splits
-    // JSON punctuation finer, hence 16.
+    // JSON punctuation finer, hence 16. What the engine plans a pack's
+    // output with (InferenceBackend::packMemberOverheadTokens).
     static constexpr int kMemberOverheadTokens = 16;
-    // The maxOutputTokens of a pack of `members` members that each asked for
-    // `memberMaxOutputTokens`: room for every member's answer, the escapes a
-    // JSON string may add (a tenth), and kMemberOverheadTokens each.
-    static int packOutputTokens(int memberMaxOutputTokens, int members);
 
     // The upstream body. `sharedBody` is one member's body: its
     // systemInstruction, safetySettings, cachedContent and generationConfig are
     // kept (lowerCamel or snake_case), except that responseMimeType and
-    // responseSchema are set for the array answer, and maxOutputTokens, when
-    // set, becomes packOutputTokens() (the limit is per member, the answer
-    // holds all of them with their JSON).
-    static QJsonObject buildRequest(const QList<Member> &members, const QJsonObject &sharedBody);
+    // responseSchema are set for the array answer, and maxOutputTokens is
+    // `outputLimit` (the model's; 0: left out): the members' own limits are
+    // applied to each answer as readAnswer() reads it, so no member of a pack
+    // is cut off by its neighbours' answers.
+    static QJsonObject buildRequest(const QList<Member> &members, const QJsonObject &sharedBody, int outputLimit = 8192);
     // The same request as compact JSON bytes (byte-for-byte what
     // QJsonDocument(buildRequest(...)).toJson(Compact) gives), written without
     // holding the long prompt in a QJsonObject: the client's hot path.
-    static QByteArray buildRequestJson(const QList<Member> &members, const QJsonObject &sharedBody);
+    static QByteArray buildRequestJson(const QList<Member> &members, const QJsonObject &sharedBody,
+                                       int outputLimit = 8192);
 
     // One member's answer: a GenerateContentResponse as compact JSON bytes
     // (candidates[0] with the member's text, the pack's finishReason,
@@ -105,7 +105,9 @@ public:
     // (white space, a ```json fence or a preamble before it are skipped);
     // when the array breaks off — cut at the token budget (MAX_TOKENS), or a
     // string the scanner refuses — the members read before that point are
-    // kept and `complete` is false. Answered members share the pack's usage:
+    // kept and `complete` is false. A member's text longer than its own
+    // maxOutputTokens (4 UTF-16 units a token) is cut there, with finishReason
+    // MAX_TOKENS. Answered members share the pack's usage:
     // prompt tokens by their share of prompt characters, candidates and
     // thoughts tokens by their share of answer characters, so the per-member
     // counts sum to the real totals. The bytes are those QJsonDocument writes

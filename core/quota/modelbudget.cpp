@@ -74,9 +74,14 @@ long long ModelBudget::limit(QuotaDimension d, Source *source) const
 
 double ModelBudget::bucketCapacity() const
 {
-    const long long rpm = limit(QuotaDimension::Rpm);
+    Source source;
+    const long long rpm = limit(QuotaDimension::Rpm, &source);
     if (rpm <= 0)
         return 0;
+    // A probe's calls go one at a time, evenly spread: the 429 that ends it
+    // is learned from before the next call goes, not after a burst of them.
+    if (source == Source::Probe)
+        return 1.0;
     return std::max(1.0, double(rpm) * m_settings.burstFraction);
 }
 
@@ -126,6 +131,13 @@ ModelBudget::Room ModelBudget::room(SteadyTime now, int wantCalls)
     maintain(now);
     Room r;
     r.nextCallAt = now;
+    Source rpmSource;
+    const long long rpmLimit = limit(QuotaDimension::Rpm, &rpmSource);
+    if (rpmSource == Source::Probe && !m_probeConfirmed && m_minuteCalls.used(now) >= m_settings.probeStartRpm)
+        m_probeConfirmed = true;
+    if (rpmLimit > 0)
+        r.callsPerSecond = double(rpmSource == Source::Probe && !m_probeConfirmed ? m_settings.probeStartRpm : rpmLimit) / 60.0;
+    r.probing = rpmSource == Source::Probe;
     const Grant one = availableAt(now, 1, 1); // a call carries at least one token
     if (!one.granted) {
         r.calls = 0;

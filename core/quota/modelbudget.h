@@ -23,8 +23,8 @@
 // - probed (RPM only, when nothing is configured or learned): an assumed
 //   limit starting at `probeStartRpm` that grows by `probeGrowth` every
 //   `probeStep` in which the budget held calls back, until a 429 teaches the
-//   real one. So a fleet behind an unknown quota meets its first 429 with
-//   few calls in flight, instead of a burst of them. Not when the quota is
+//   real one, its calls one at a time (no burst). So a fleet behind an
+//   unknown quota meets its first 429 with one call in flight, not a burst. Not when the quota is
 //   known (`quotaKnown`: the embedded simulator).
 // With no limit at all, every call goes at once.
 //
@@ -72,6 +72,12 @@ public:
         int calls = kUnlimitedCalls;         // calls that may start now
         long long tokens = kUnlimitedTokens; // input tokens they may carry now
         SteadyTime nextCallAt{};             // when one more call fits (now when calls > 0)
+        // Calls per second the budget sustains (its RPM / 60); 0 = no limit.
+        // While probing, the probe's start until that many calls in a minute
+        // went through without a 429: a quota that may be that small is
+        // spent as if it were.
+        double callsPerSecond = 0;
+        bool probing = false; // callsPerSecond is an assumption (no limit configured or learned yet)
         QuotaDimension binding = QuotaDimension::Rpm; // what holds calls back, when calls == 0
     };
 
@@ -114,8 +120,12 @@ private:
     double bucketRate() const; // calls per second
 
     Settings m_settings;
-    RateWindow m_minuteCalls{std::chrono::minutes(1)};
-    RateWindow m_minuteTokens{std::chrono::minutes(1)};
+    // A call is charged when it is dispatched; the upstream counts it when it
+    // arrives, a little later, and lets it go a little later too: the
+    // minute windows hold calls half a second longer than the upstream's.
+    static constexpr Nanos kWindowMargin = std::chrono::milliseconds(500);
+    RateWindow m_minuteCalls{std::chrono::minutes(1) + kWindowMargin};
+    RateWindow m_minuteTokens{std::chrono::minutes(1) + kWindowMargin};
     RateWindow m_dayCalls{std::chrono::hours(24), std::chrono::seconds(1)};
     std::array<long long, kQuotaDimensions> m_learned{};
     std::array<SteadyTime, kQuotaDimensions> m_lastExceeded{};
@@ -123,6 +133,7 @@ private:
     long long m_probeRpm = 0;
     SteadyTime m_probeStepEnd{};
     bool m_heldBack = false;   // the budget held calls back during this probe step
+    bool m_probeConfirmed = false; // probeStartRpm calls in a minute went through
     double m_bucket = 0;       // pacing tokens (calls)
     SteadyTime m_bucketAt{};
 };

@@ -24,6 +24,7 @@ private slots:
         QTest::addColumn<int>("maxPackSize");
         QTest::addColumn<int>("outputPerMember");
         QTest::addColumn<int>("packOutputLimit");
+        QTest::addColumn<double>("callsPerSecond");
         QTest::addColumn<int>("take");
         QTest::addColumn<int>("calls");
         QTest::addColumn<int>("packCalls");
@@ -31,29 +32,43 @@ private slots:
         const PackingMode A = PackingMode::Auto, P = PackingMode::Pack, F = PackingMode::Fanout;
         const QString p16(16, u'p');
         const QString p200(200, u'p');
-        // mode, queue, count, callsRoom, tokensRoom, maxPack, outPerMember, packOutputLimit → take, calls, packCalls
-        QTest::newRow("no room: nothing") << A << p16 << 16 << 0 << -1 << 64 << 64 << 8192 << 0 << 0 << 0;
-        QTest::newRow("auto, room for all: fanout") << A << p16 << 16 << 1000 << -1 << 64 << 64 << 8192 << 16 << 16 << 16;
-        QTest::newRow("auto, room for the batch but not the queue: packs")
-            << A << p200 << 16 << 20 << -1 << 64 << 64 << 8192 << 200 << 20 << 20;
+        // mode, queue, count, callsRoom, tokensRoom, maxPack, outPerMember, packOutputLimit, the budget's
+        // calls per second (0.01: a tight quota, packs as large as allowed) → take, calls, packCalls
+        QTest::newRow("no room: nothing") << A << p16 << 16 << 0 << -1 << 64 << 64 << 8192 << 0.01 << 0 << 0 << 0;
+        QTest::newRow("auto, room for all: fanout") << A << p16 << 16 << 1000 << -1 << 64 << 64 << 8192 << 0.01 << 16 << 16 << 16;
+        QTest::newRow("auto, probing a tight quota: packs as large as allowed, no call wasted")
+            << A << p200 << 16 << 20 << -1 << 64 << 64 << 8192 << 0.01 << 200 << 4 << 4;
+        QTest::newRow("auto, a known tight quota: the queue spread over the calls it has")
+            << A << p200 << 16 << 20 << -1 << 64 << 64 << 8192 << 0.01 << 200 << 20 << 20;
         QTest::newRow("auto, one call: one pack of maxPackSize")
-            << A << p200 << 16 << 1 << -1 << 64 << 64 << 8192 << 64 << 1 << 1;
+            << A << p200 << 16 << 1 << -1 << 64 << 64 << 8192 << 0.01 << 64 << 1 << 1;
         QTest::newRow("auto, packs bounded by the output limit")
-            << A << p200 << 16 << 1 << -1 << 64 << 400 << 8192 << 19 << 1 << 1;
-        QTest::newRow("auto, calls spread the packables: smaller packs")
-            << A << QString(30, u'p') << 16 << 10 << -1 << 64 << 64 << 8192 << 30 << 10 << 10;
+            << A << p200 << 16 << 1 << -1 << 64 << 400 << 8192 << 0.01 << 19 << 1 << 1;
+        QTest::newRow("auto, probing at 1 call/s, 30 queued: packs of 8")
+            << A << QString(30, u'p') << 16 << 10 << -1 << 64 << 64 << 8192 << 1.0 << 30 << 4 << 4;
+        QTest::newRow("auto, known 1 call/s, 30 queued, 10 calls now: packs of 3")
+            << A << QString(30, u'p') << 16 << 10 << -1 << 64 << 64 << 8192 << 1.0 << 30 << 10 << 10;
         QTest::newRow("auto, non-packables take their own calls")
-            << A << QStringLiteral("pnpnpppp") << 8 << 3 << -1 << 64 << 64 << 8192 << 8 << 3 << 1;
+            << A << QStringLiteral("pnpnpppp") << 8 << 3 << -1 << 64 << 64 << 8192 << 0.01 << 8 << 3 << 1;
         QTest::newRow("auto, a non-packable beyond the room stops the prefix")
-            << A << QStringLiteral("pppnnnpp") << 8 << 3 << -1 << 64 << 64 << 8192 << 5 << 3 << 1;
-        QTest::newRow("fanout: one call each, cut to the room") << F << p16 << 16 << 5 << -1 << 64 << 64 << 8192 << 5 << 5 << 5;
-        QTest::newRow("fanout, enough room") << F << p16 << 8 << 100 << -1 << 64 << 64 << 8192 << 8 << 8 << 8;
-        QTest::newRow("pack: the batch in one call") << P << p16 << 16 << 100 << -1 << 64 << 64 << 8192 << 16 << 1 << 1;
-        QTest::newRow("pack: never beyond the batch") << P << p200 << 16 << 1 << -1 << 64 << 64 << 8192 << 16 << 1 << 1;
-        QTest::newRow("pack: non-packables alone") << P << QStringLiteral("ppnpp") << 5 << 100 << -1 << 64 << 64 << 8192 << 5 << 2 << 1;
-        QTest::newRow("pack: a lone packable is one call") << P << QStringLiteral("pn") << 2 << 100 << -1 << 64 << 64 << 8192 << 2 << 2 << 1;
-        QTest::newRow("tokens room bounds the take") << A << p16 << 16 << 1000 << 350 << 64 << 64 << 8192 << 3 << 3 << 3;
-        QTest::newRow("tokens room below the oldest: nothing") << A << p16 << 16 << 1000 << 50 << 64 << 64 << 8192 << 0 << 0 << 0;
+            << A << QStringLiteral("pppnnnpp") << 8 << 3 << -1 << 64 << 64 << 8192 << 0.01 << 5 << 3 << 1;
+        QTest::newRow("fanout: one call each, cut to the room") << F << p16 << 16 << 5 << -1 << 64 << 64 << 8192 << 0.01 << 5 << 5 << 5;
+        QTest::newRow("fanout, enough room") << F << p16 << 8 << 100 << -1 << 64 << 64 << 8192 << 0.01 << 8 << 8 << 8;
+        QTest::newRow("pack: the batch in one call") << P << p16 << 16 << 100 << -1 << 64 << 64 << 8192 << 0.01 << 16 << 1 << 1;
+        QTest::newRow("pack: never beyond the batch") << P << p200 << 16 << 1 << -1 << 64 << 64 << 8192 << 0.01 << 16 << 1 << 1;
+        QTest::newRow("pack: non-packables alone") << P << QStringLiteral("ppnpp") << 5 << 100 << -1 << 64 << 64 << 8192 << 0.01 << 5 << 2 << 1;
+        QTest::newRow("pack: a lone packable is one call") << P << QStringLiteral("pn") << 2 << 100 << -1 << 64 << 64 << 8192 << 0.01 << 2 << 2 << 1;
+        QTest::newRow("tokens room bounds the take") << A << p16 << 16 << 1000 << 350 << 64 << 64 << 8192 << 0.01 << 3 << 3 << 3;
+        // The pack factor from the latency model: ⌈√(queued / 2·r·b)⌉ with b = 0.3 s.
+        QTest::newRow("auto, a budget that keeps up: fanout of the batch")
+            << A << p200 << 16 << 10 << -1 << 64 << 64 << 8192 << 2000.0 << 10 << 10 << 10;
+        QTest::newRow("auto, probing at 1 call/s, 200 queued: packs of 19")
+            << A << p200 << 16 << 2 << -1 << 64 << 64 << 8192 << 1.0 << 38 << 2 << 2;
+        QTest::newRow("auto, probing at 10 calls/s, 200 queued: packs of 6")
+            << A << p200 << 16 << 3 << -1 << 64 << 64 << 8192 << 10.0 << 18 << 3 << 3;
+        QTest::newRow("auto, known 1 call/s, 40 queued, 2 calls now: all of it in 2 packs")
+            << A << QString(40, u'p') << 16 << 2 << -1 << 64 << 64 << 8192 << 1.0 << 40 << 2 << 2;
+        QTest::newRow("tokens room below the oldest: nothing") << A << p16 << 16 << 1000 << 50 << 64 << 64 << 8192 << 0.01 << 0 << 0 << 0;
     }
 
     void plan()
@@ -66,6 +81,8 @@ private slots:
         QFETCH(int, maxPackSize);
         QFETCH(int, outputPerMember);
         QFETCH(int, packOutputLimit);
+        QFETCH(double, callsPerSecond);
+        const bool rateAssumed = QByteArray(QTest::currentDataTag()).contains("probing");
         QFETCH(int, take);
         QFETCH(int, calls);
         QFETCH(int, packCalls);
@@ -83,6 +100,9 @@ private slots:
         in.maxPackSize = maxPackSize;
         in.packOutputLimit = packOutputLimit;
         in.memberOverheadTokens = 16;
+        in.callsPerSecond = callsPerSecond;
+        in.rateAssumed = rateAssumed;
+        in.secondsPerMember = 0.3;
         const PackPlan p = PackPlanner::plan(in);
         QCOMPARE(p.take, take);
         QCOMPARE(p.calls, calls);

@@ -12,6 +12,7 @@
 
 #include <QFuture>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QTest>
 
 #include <atomic>
@@ -229,12 +230,12 @@ private slots:
 
     void truncatedPacksLoseNobodyAndCostNoMoreCallsThanAnswers()
     {
-        // Agents allow 8 output tokens each; the simulator's answers are
-        // longer, so pack answers come back cut at their budget (MAX_TOKENS).
+        // Answers of ~2,000 words: a pack of 20 overflows the model's 8,192
+        // output tokens and comes back cut (MAX_TOKENS) after a few members.
         // Every member is answered, and the upstream sees no more
         // generateContent calls than there are answers.
         SimulatorConfig sc = quickSim();
-        sc.responseWords = 24;
+        sc.responseWords = 2000;
         EngineConfig ec;
         ec.packing = PackingMode::Pack;
         ec.maxBatchSize = 20;
@@ -243,9 +244,9 @@ private slots:
         QVERIFY(s.start(sc, ec, true));
         QList<QFuture<InferenceResult>> futures;
         for (int i = 0; i < 20; ++i)
-            futures.append(s.engine->submit(request(i, 8)));
+            futures.append(s.engine->submit(request(i)));
         for (QFuture<InferenceResult> &fut : futures)
-            QTRY_VERIFY_WITH_TIMEOUT(fut.isFinished(), 20000);
+            QTRY_VERIFY_WITH_TIMEOUT(fut.isFinished(), 30000);
         int ok = 0;
         for (QFuture<InferenceResult> &fut : futures) {
             QVERIFY2(fut.result().status.ok(), qPrintable(fut.result().status.message));
@@ -258,6 +259,33 @@ private slots:
         QVERIFY2(snap.total.packRepacked > 0, "the test needs truncated packs");
         QCOMPARE(qint64(snap.total.upstreamCalls), calls);
         QCOMPARE(snap.total.packFailed, quint64(0));
+    }
+
+    void membersGetTheirOwnMaxOutputTokens()
+    {
+        // A pack cannot honour each member's maxOutputTokens; each answer is
+        // cut to it on the way back, as a call of its own would have been.
+        SimulatorConfig sc = quickSim();
+        sc.responseWords = 48;
+        EngineConfig ec;
+        ec.packing = PackingMode::Pack;
+        ec.maxBatchSize = 8;
+        ec.maxWaitMs = 50;
+        Stack s;
+        QVERIFY(s.start(sc, ec, true));
+        QList<QFuture<InferenceResult>> futures;
+        for (int i = 0; i < 8; ++i)
+            futures.append(s.engine->submit(request(i, 10)));
+        for (QFuture<InferenceResult> &fut : futures)
+            QTRY_VERIFY_WITH_TIMEOUT(fut.isFinished(), 10000);
+        for (QFuture<InferenceResult> &fut : futures) {
+            const InferenceResult r = fut.result();
+            QVERIFY2(r.status.ok(), qPrintable(r.status.message));
+            const GeminiResponse g(r.body.isEmpty() ? QJsonDocument::fromJson(r.bodyJson).object() : r.body);
+            QVERIFY2(g.text().size() <= 40, qPrintable(g.text()));
+            QCOMPARE(g.finishReason(), QStringLiteral("MAX_TOKENS"));
+        }
+        QCOMPARE(s.sim->stats().route(QStringLiteral("generateContent")), qint64(1));
     }
 };
 

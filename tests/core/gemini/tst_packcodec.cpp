@@ -233,10 +233,9 @@ private slots:
         QCOMPARE(gen.value(QLatin1String("thinkingConfig")).toObject(), json(R"({"thinkingBudget":0})"));
         const int maxOut = gen.contains(QLatin1String("maxOutputTokens")) ? gen.value(QLatin1String("maxOutputTokens")).toInt()
                                                                           : gen.value(QLatin1String("max_output_tokens")).toInt();
-        // Room for each member's 100 tokens, a tenth more for JSON escapes,
-        // and the JSON around each answer: (110 + 16) × 3.
-        QCOMPARE(maxOut, 378);
-        QCOMPARE(PackCodec::packOutputTokens(100, 3), 378);
+        // The members' own limit of 100 applies to each answer on the way
+        // back; the pack may use the model's whole output.
+        QCOMPARE(maxOut, 8192);
         QCOMPARE(gen.value(QLatin1String("responseMimeType")).toString(), QStringLiteral("application/json"));
         QCOMPARE(gen.value(QLatin1String("responseSchema")).toObject(), json(R"({"type":"ARRAY","items":{"type":"OBJECT","properties":{"id":{"type":"STRING"},"text":{"type":"STRING"}},"required":["id","text"]}})"));
     }
@@ -458,6 +457,35 @@ private slots:
                 QCOMPARE(answer->members[i]->outputTokens, u.outputTokens());
             }
         }
+    }
+
+    void membersAreCutAtTheirOwnMaxOutputTokens()
+    {
+        // Each answer gets what a call of its own would: cut at its own
+        // budget (4 characters a token) with MAX_TOKENS; the others as they came.
+        const QList<PackCodec::Member> members{{QStringLiteral("0"), QStringLiteral("q0"), 2},
+                                               {QStringLiteral("1"), QStringLiteral("q1"), 0},
+                                               {QStringLiteral("2"), QStringLiteral("q2"), 100}};
+        const QString longText = QStringLiteral("0123456789abcdef");
+        const QByteArray pack = compact(packAnswer(
+            QJsonArray{QJsonObject{{QStringLiteral("id"), QStringLiteral("0")}, {QStringLiteral("text"), longText}},
+                       QJsonObject{{QStringLiteral("id"), QStringLiteral("1")}, {QStringLiteral("text"), longText}},
+                       QJsonObject{{QStringLiteral("id"), QStringLiteral("2")}, {QStringLiteral("text"), longText}}},
+            R"({"promptTokenCount":30,"candidatesTokenCount":12,"totalTokenCount":42})").json());
+        const auto answer = PackCodec::readAnswer(pack, members);
+        QVERIFY(answer);
+        const auto reply = [&](int i) { return GeminiResponse(QJsonDocument::fromJson(answer->members[i]->json).object()); };
+        QCOMPARE(reply(0).text(), QStringLiteral("01234567"));
+        QCOMPARE(reply(0).finishReason(), QStringLiteral("MAX_TOKENS"));
+        QCOMPARE(reply(1).text(), longText);
+        QCOMPARE(reply(1).finishReason(), QStringLiteral("STOP"));
+        QCOMPARE(reply(2).text(), longText);
+        QCOMPARE(reply(2).finishReason(), QStringLiteral("STOP"));
+        // The pack's usage is still shared out in full.
+        int candidates = 0;
+        for (int i = 0; i < 3; ++i)
+            candidates += reply(i).usage().candidatesTokenCount.value_or(0);
+        QCOMPARE(candidates, 12);
     }
 
     void notAnObjectIsUnreadable_data()

@@ -61,14 +61,16 @@ private slots:
             << steps({"limit rpm => 60 config", "room 50 => 10", "charge 10 0", "room 1 => 0 1000",
                  "acquire 1 0 => at 1000 rpm", "+1000", "acquire 1 0 => ok", "acquire 1 0 => at 2000 rpm",
                  "+500", "room 1 => 0 2000", "+500", "room 5 => 1"});
+        // A minute window holds a call half a second longer than the upstream
+        // does (charged at dispatch, counted upstream on arrival).
         QTest::newRow("the minute window is the hard limit")
             << L{60, 0, 0} << qint64(0)
-            << steps({"charge 60 0", "+20000", "used rpm => 60", "room 1 => 0 60000", "acquire 1 0 => at 60000 rpm",
-                 "+40000", "used rpm => 0", "room 1 => 10"});
+            << steps({"charge 60 0", "+20000", "used rpm => 60", "room 1 => 0 60500", "acquire 1 0 => at 60500 rpm",
+                 "+40000", "used rpm => 60", "+500", "used rpm => 0", "room 1 => 10"});
         QTest::newRow("tpm: tokens room and the time a large call fits")
             << L{0, 1000, 0} << qint64(0)
-            << steps({"room 1 => *", "acquire 1 600 => ok", "acquire 1 600 => at 60000 tpm", "acquire 1 400 => ok",
-                 "room 1 => 0 60000", "+60000", "acquire 1 1000 => ok"});
+            << steps({"room 1 => *", "acquire 1 600 => ok", "acquire 1 600 => at 60500 tpm", "acquire 1 400 => ok",
+                 "room 1 => 0 60500", "+60500", "acquire 1 1000 => ok"});
         QTest::newRow("tpm: underestimated tokens are charged when settled")
             << L{0, 1000, 0} << qint64(0)
             << steps({"acquire 1 100 => ok", "settle 100 700", "used tpm => 700", "settle 500 300", "used tpm => 700"});
@@ -82,7 +84,7 @@ private slots:
                  "+58000", "acquire 1 0 => ok"});
         QTest::newRow("429 without a value: the limit is what was spent")
             << L{0, 0, 0} << qint64(0)
-            << steps({"charge 7 0", "429 rpm - 0", "limit rpm => 7 learned", "acquire 1 0 => at 60000 rpm"});
+            << steps({"charge 7 0", "429 rpm - 0", "limit rpm => 7 learned", "acquire 1 0 => at 60500 rpm"});
         QTest::newRow("learned below configured wins, then rises back")
             << L{100, 0, 0} << qint64(0)
             << steps({"429 rpm 50 0", "limit rpm => 50 learned", "+300000", "limit rpm => 55 learned", "+300000",
@@ -93,15 +95,16 @@ private slots:
                  "acquire 1 0 => ok"});
         QTest::newRow("probe: an unknown rpm starts low and doubles while it holds calls back")
             << L{0, 0, 0} << qint64(60)
-            << steps({"limit rpm => 60 probe", "room 100 => 10", "charge 10 0", "+2000", "limit rpm => 120 probe", "+2000",
-                 "room 100 => 7", "charge 7 0", "+2000", "limit rpm => 240 probe"});
+            << steps({"limit rpm => 60 probe", "room 100 => 1", "charge 1 0", "room 100 => 0 1000", "+2000",
+                 "limit rpm => 120 probe", "room 100 => 1", "charge 1 0", "room 100 => 0 2500", "+2000",
+                 "limit rpm => 240 probe", "+500", "room 100 => 1"});
         QTest::newRow("probe: does not grow while demand is below it")
             << L{0, 0, 0} << qint64(60)
-            << steps({"room 1 => 10", "+2000", "room 1 => 10", "+2000", "limit rpm => 60 probe"});
+            << steps({"room 1 => 1", "+2000", "room 1 => 1", "+2000", "limit rpm => 60 probe"});
         QTest::newRow("probe ends at the first 429")
             << L{0, 0, 0} << qint64(60)
-            << steps({"room 100 => 10", "+2000", "limit rpm => 120 probe", "429 rpm 15 1000", "limit rpm => 15 learned",
-                 "room 100 => 0 3000", "+1000", "room 100 => 2", "+10000", "limit rpm => 15 learned"});
+            << steps({"room 100 => 1", "+2000", "limit rpm => 120 probe", "429 rpm 15 1000", "limit rpm => 15 learned",
+                 "room 100 => 0 3000", "+1000", "room 100 => 1", "+10000", "limit rpm => 15 learned"});
         QTest::newRow("configured rpm is never probed")
             << L{30, 0, 0} << qint64(60) << steps({"limit rpm => 30 config", "room 100 => 5", "+2000", "limit rpm => 30 config"});
     }
