@@ -125,6 +125,16 @@ void ConsoleSettings::setSplitterState(const QByteArray &state)
     m_settings->setValue(QStringLiteral("window/splitter"), state);
 }
 
+QByteArray ConsoleSettings::chartsSplitterState() const
+{
+    return m_settings->value(QStringLiteral("window/chartsSplitter")).toByteArray();
+}
+
+void ConsoleSettings::setChartsSplitterState(const QByteArray &state)
+{
+    m_settings->setValue(QStringLiteral("window/chartsSplitter"), state);
+}
+
 int ConsoleSettings::chartWindowSeconds() const
 {
     return m_settings->value(QStringLiteral("charts/windowSeconds"), 120).toInt();

@@ -58,6 +58,8 @@ public:
     void setWindowState(const QByteArray &state);
     QByteArray splitterState() const;
     void setSplitterState(const QByteArray &state);
+    QByteArray chartsSplitterState() const; // the charts over the quota panel
+    void setChartsSplitterState(const QByteArray &state);
 
     int chartWindowSeconds() const; // default 120
     void setChartWindowSeconds(int seconds);

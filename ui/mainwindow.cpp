@@ -7,10 +7,12 @@
 #include "ui/charts/metricscharts.h"
 #include "ui/panels/enginecontrolpanel.h"
 #include "ui/panels/loadtestpanel.h"
+#include "ui/panels/quotapanel.h"
 #include "ui/panels/upstreamsettingsdialog.h"
 
 #include <QAction>
 #include <QApplication>
+#include <QChartView>
 #include <QCloseEvent>
 #include <QDesktopServices>
 #include <QDir>
@@ -104,8 +106,19 @@ MainWindow::MainWindow(const ConsoleDeps &deps, const ConsoleInfo &info, QWidget
     rv->setContentsMargins(4, 8, 8, 4);
     rv->setSpacing(8);
     rv->addWidget(buildSummary());
-    m_charts = new MetricsCharts(right);
-    rv->addWidget(m_charts, 1);
+    // Under the charts, the upstream quota panel with its own chart (the
+    // charts' fifth, so it follows their window, zoom and pause).
+    m_charts = new MetricsCharts;
+    m_quota = new QuotaPanel;
+    m_quota->setChart(m_charts->chartView(MetricsCharts::kQuotaChart));
+    m_rightSplitter = new QSplitter(Qt::Vertical);
+    m_rightSplitter->addWidget(m_charts);
+    m_rightSplitter->addWidget(m_quota);
+    m_rightSplitter->setStretchFactor(0, 1);
+    m_rightSplitter->setStretchFactor(1, 0);
+    m_rightSplitter->setSizes({520, 280});
+    m_rightSplitter->setChildrenCollapsible(false);
+    rv->addWidget(m_rightSplitter, 1);
 
     m_splitter = new QSplitter(Qt::Horizontal);
     m_splitter->addWidget(scroll);
@@ -171,6 +184,7 @@ MainWindow::MainWindow(const ConsoleDeps &deps, const ConsoleInfo &info, QWidget
         resize(1400, 900);
     restoreState(m_settings->windowState());
     m_splitter->restoreState(m_settings->splitterState());
+    m_rightSplitter->restoreState(m_settings->chartsSplitterState());
 
     updateStatusBar();
     updateUptime();
@@ -383,6 +397,7 @@ void MainWindow::showSnapshot(const MetricsSnapshot &s)
     m_last = s;
     m_uptimeSeconds = s.uptimeSeconds;
     m_charts->addSnapshot(s);
+    m_quota->showSnapshot(s);
 
     m_tileRps.value->setText(QString::number(s.last1s.requestsPerSecond, 'f', 0));
     m_tileP99.value->setText(formatMs(s.last10s.latency.p99Ms));
@@ -488,6 +503,7 @@ void MainWindow::showUpstreamSettings()
 void MainWindow::onConfigChanged(const EngineConfig &config)
 {
     m_charts->setBatchSizeLimit(config.maxBatchSize);
+    m_quota->showConfig(config);
 }
 
 void MainWindow::saveSettings()
@@ -495,6 +511,7 @@ void MainWindow::saveSettings()
     m_settings->setWindowGeometry(saveGeometry());
     m_settings->setWindowState(saveState());
     m_settings->setSplitterState(m_splitter->saveState());
+    m_settings->setChartsSplitterState(m_rightSplitter->saveState());
     m_settings->setChartWindowSeconds(m_charts->windowSeconds());
     m_settings->sync();
 }

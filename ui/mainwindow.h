@@ -13,6 +13,7 @@
 class EngineControlPanel;
 class LoadTestPanel;
 class MetricsCharts;
+class QuotaPanel;
 class QAction;
 class QLabel;
 class QProgressDialog;
@@ -20,10 +21,11 @@ class QSplitter;
 class QTimer;
 
 // The Sluice console (DESIGN.md §1 ui/): live engine knobs, native charts of
-// MetricsSnapshot values, the status bar (listening and dashboard URLs,
-// upstream, backpressure, drift, uptime), the upstream settings dialog, and
-// the load-test panel and baseline export (placed, disabled until the
-// load-test feature lands).
+// MetricsSnapshot values, the upstream quota panel under them (QuotaPanel:
+// answers per upstream call, calls by kind, the budget per model), the
+// status bar (listening and dashboard URLs, upstream, backpressure, drift,
+// uptime), the upstream settings dialog, and the load-test panel and
+// baseline export (placed, disabled until the load-test feature lands).
 //
 // Closing drains the gateway: the first close emits closeRequested(), calls
 // engine->drain() and, while requests are queued or in flight, shows a
@@ -46,6 +48,7 @@ public:
 
     EngineControlPanel *controls() const { return m_controls; }
     MetricsCharts *charts() const { return m_charts; }
+    QuotaPanel *quotaPanel() const { return m_quota; }
     LoadTestPanel *loadTestPanel() const { return m_loadTest; }
     QAction *pauseAction() const { return m_pauseAction; }
     QAction *openDashboardAction() const { return m_openDashboardAction; }
@@ -113,8 +116,10 @@ private:
 
     EngineControlPanel *m_controls = nullptr;
     MetricsCharts *m_charts = nullptr;
+    QuotaPanel *m_quota = nullptr;
     LoadTestPanel *m_loadTest = nullptr;
-    QSplitter *m_splitter = nullptr;
+    QSplitter *m_splitter = nullptr;      // knobs | charts
+    QSplitter *m_rightSplitter = nullptr; // charts over the quota panel
 
     QAction *m_pauseAction = nullptr;
     QAction *m_resetZoomAction = nullptr;

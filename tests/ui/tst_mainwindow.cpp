@@ -13,8 +13,10 @@
 #include "ui/charts/metricscharts.h"
 #include "ui/consolesettings.h"
 #include "ui/mainwindow.h"
+#include "ui/quotaview.h"
 #include "ui/panels/enginecontrolpanel.h"
 #include "ui/panels/loadtestpanel.h"
+#include "ui/panels/quotapanel.h"
 #include "ui/panels/upstreamsettingsdialog.h"
 
 #include <QAction>
@@ -60,23 +62,38 @@ InferenceRequest request(int i)
     return r;
 }
 
-// The embedded gateway core as app/ builds it, over a real simulator.
+// The embedded gateway core as app/ builds it (GatewayRuntime), over a real
+// simulator: one UpstreamBudget shared by the engine, the client and the
+// collector, whose snapshots then carry it (the quota panel's gauges). The
+// embedded simulator's quota is known, so nothing is probed.
 struct Gateway {
     GeminiSimulator sim;
+    UpstreamBudget budget;
     std::unique_ptr<GeminiClient> client;
     InferenceMetricsCollector metrics;
     std::unique_ptr<BatchInferenceEngine> engine;
 
+    static ModelBudget::Settings embeddedBudget()
+    {
+        ModelBudget::Settings s;
+        s.quotaKnown = true;
+        return s;
+    }
+
     explicit Gateway(const SimulatorConfig &sc, const EngineConfig &ec = {})
         : sim(sc)
+        , budget(Clock::steady(), embeddedBudget())
     {
         if (!sim.start())
             qFatal("simulator: %s", qPrintable(sim.errorString()));
+        metrics.setBudget(&budget);
         GeminiClientConfig cc;
         cc.baseUrl = sim.baseUrl();
         cc.concurrency = 64;
+        cc.budget = &budget;
+        cc.metrics = &metrics;
         client = std::make_unique<GeminiClient>(cc);
-        engine = std::make_unique<BatchInferenceEngine>(client.get(), ec, Clock::steady(), &metrics);
+        engine = std::make_unique<BatchInferenceEngine>(client.get(), ec, Clock::steady(), &metrics, &budget);
         metrics.setGaugeSource([e = engine.get()] { return e->gauges(); });
         engine->start();
     }
@@ -85,6 +102,7 @@ struct Gateway {
         metrics.setPublishInterval(0ms);
         metrics.setGaugeSource({});
         engine->stop();
+        metrics.setBudget(nullptr);
         engine.reset();
         client.reset();
         sim.stop();
@@ -215,6 +233,32 @@ QSpinBox *spin(MainWindow &w, const char *field)
     return qobject_cast<QSpinBox *>(w.controls()->editor(QString::fromLatin1(field)));
 }
 
+// Submits `n` requests and waits for their answers; returns how many were ok.
+int answerAll(BatchInferenceEngine *engine, int n)
+{
+    std::atomic<int> done{0}, ok{0};
+    for (int i = 0; i < n; ++i)
+        if (!engine->submit(request(i), [&](InferenceResult r) {
+                if (r.status.ok())
+                    ok.fetch_add(1);
+                done.fetch_add(1);
+            }).admitted)
+            done.fetch_add(1);
+    QElapsedTimer t;
+    t.start();
+    while (done.load() < n && t.elapsed() < 30000)
+        QTest::qWait(10);
+    return done.load() == n ? ok.load() : -1;
+}
+
+// A count as the quota panel shows it ("1 234" with a narrow space).
+quint64 shownCount(const QString &text)
+{
+    return QString(text).remove(QChar(0x202f)).toULongLong();
+}
+
+const QString kFlash = QStringLiteral("gemini-2.0-flash");
+
 } // namespace
 
 class UrlCatcher : public QObject
@@ -267,9 +311,20 @@ private slots:
         spin(w, "requestTimeoutMs")->setValue(30000);
         spin(w, "rpmLimit")->setValue(600);
         spin(w, "tpmLimit")->setValue(100000);
+        // The quota knobs (EngineConfig's ranges; 0 = not configured / probing off).
+        spin(w, "rpdLimit")->setValue(5000);
+        spin(w, "quotaProbeRpm")->setValue(0);
+        spin(w, "maxPackSize")->setValue(32);
+        QCOMPARE(spin(w, "rpdLimit")->specialValueText(), QStringLiteral("not configured"));
+        QVERIFY(spin(w, "maxPackSize")->toolTip().startsWith(
+            QStringLiteral("maxPackSize: default %1, range 2..1000").arg(EngineConfig().maxPackSize)));
         auto *packing = qobject_cast<QComboBox *>(w.controls()->editor(QStringLiteral("packing")));
+        QCOMPARE(packing->currentData().toString(), QStringLiteral("auto")); // the default
+        QCOMPARE(packing->count(), 3);
+        QVERIFY(spin(w, "maxPackSize")->isEnabled());
         packing->setCurrentIndex(packing->findData(QStringLiteral("fanout")));
         emit packing->activated(packing->currentIndex());
+        QVERIFY(!spin(w, "maxPackSize")->isEnabled()); // fanout never packs
         auto *adaptive = qobject_cast<QCheckBox *>(w.controls()->editor(QStringLiteral("adaptive")));
         QVERIFY(!spin(w, "targetP95Ms")->isEnabled());
         adaptive->setChecked(true);
@@ -283,9 +338,15 @@ private slots:
         QCOMPARE(c.rpmLimit, 600);
         QCOMPARE(c.tpmLimit, 100000);
         QCOMPARE(c.packing, PackingMode::Fanout);
+        QCOMPARE(c.rpdLimit, 5000);
+        QCOMPARE(c.quotaProbeRpm, 0);
+        QCOMPARE(c.maxPackSize, 32);
         QVERIFY(c.adaptive);
         QCOMPARE(c.targetP95Ms, 750);
-        QCOMPARE(applied.count(), 10);
+        QCOMPARE(applied.count(), 13);
+        // The quota panel says which packing and probing are in force.
+        QCOMPARE(w.quotaPanel()->packingText(),
+                 QStringLiteral("packing fanout, up to 32 per pack; an unknown RPM is not limited"));
         // The queue gauge (and so /metrics, X-Queue-Capacity) follows the new limit.
         QCOMPARE(gw.engine->gauges().queueCapacity, 500);
     }
@@ -313,6 +374,9 @@ private slots:
                  QStringLiteral("maxBatchSize: must be an integer from 1 to 1000"));
         spin(w, "maxInflightBatches")->setValue(0);
         QVERIFY(w.controls()->errorText(QStringLiteral("maxInflightBatches")).startsWith(QStringLiteral("maxInflightBatches:")));
+        spin(w, "maxPackSize")->setValue(1);
+        QCOMPARE(w.controls()->errorText(QStringLiteral("maxPackSize")),
+                 QStringLiteral("maxPackSize: must be an integer from 2 to 1000"));
         QCOMPARE(gw.engine->config(), before);
         QCOMPARE(changed.count(), 0);
 
@@ -405,10 +469,29 @@ private slots:
         QVERIFY(charts->isPaused());
         QCOMPARE(x->min(), -20.0);
         QCOMPARE(x->max(), -10.0);
+        auto *quotaX = qobject_cast<QValueAxis *>(
+            charts->chartView(MetricsCharts::kQuotaChart)->chart()->axes(Qt::Horizontal).first());
+        QCOMPARE(quotaX->min(), -20.0); // the quota panel's chart follows too
         charts->resetZoom();
         QVERIFY(!charts->isZoomed());
         QVERIFY(!charts->isPaused());
         QCOMPARE(x->min(), -30.0);
+
+        // Answers per upstream call: no point while the window has no call
+        // (the snapshot's 0 would read as "calls buy nothing"); 429s per second.
+        QCOMPARE(charts->history(MetricsCharts::Series::AnswersPerCall).size(), 0);
+        QCOMPARE(charts->history(MetricsCharts::Series::Upstream429PerSecond).size(), MetricsCharts::kHistoryCapacity);
+        MetricsSnapshot packed = snapshotAt(710, 50, 10, 100);
+        packed.last10s.seconds = 10;
+        packed.last10s.upstreamCalls = 20;
+        packed.last10s.answersPerUpstreamCall = 4.5;
+        packed.last10s.upstream429 = 5;
+        charts->addSnapshot(packed);
+        QLineSeries *apc = charts->series(MetricsCharts::Series::AnswersPerCall);
+        QCOMPARE(apc->count(), 1);
+        QCOMPARE(apc->at(0), QPointF(0, 4.5));
+        QLineSeries *u429 = charts->series(MetricsCharts::Series::Upstream429PerSecond);
+        QCOMPARE(u429->at(u429->count() - 1), QPointF(0, 0.5));
     }
 
     void chartsFromCollectorTimer()
@@ -686,6 +769,105 @@ private slots:
         QVERIFY(c.invariantHolds());
     }
 
+    // The quota panel over the real stack: after requests it shows what the
+    // upstream calls bought, and the budget's gauge follows the RPM knob.
+    void quotaPanelShowsEfficiencyAndBudget()
+    {
+        EngineConfig ec;
+        ec.packing = PackingMode::Pack;
+        ec.maxBatchSize = 8;
+        ec.maxWaitMs = 1000; // every batch fills: 32 requests, 8 per pack
+        Gateway gw(fastSim(), ec);
+        MainWindow w({gw.engine.get(), &gw.metrics}, info());
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QuotaPanel *q = w.quotaPanel();
+        QVERIFY(q->isVisible());
+        QVERIFY(w.charts()->chartView(MetricsCharts::kQuotaChart)->isVisible()); // placed in the panel
+        gw.metrics.setPublishInterval(100ms);
+        QTRY_VERIFY(w.charts()->snapshotsReceived() > 0);
+        // Nothing sent yet: no factor to tell, and no model in the budget.
+        QCOMPARE(q->answersPerCallText(), QStringLiteral("—"));
+        QCOMPARE(q->upstreamCallsText(), QStringLiteral("0"));
+        QVERIFY(q->models().isEmpty());
+
+        QCOMPARE(answerAll(gw.engine.get(), 32), 32);
+        QTRY_COMPARE(q->answersText(), QStringLiteral("32"));
+        const MetricsSnapshot snap = gw.metrics.snapshot();
+        const quint64 calls = shownCount(q->upstreamCallsText());
+        QCOMPARE(calls, snap.last60s.upstreamCalls);
+        QVERIFY2(calls >= 4 && calls < 32, qPrintable(q->upstreamCallsText())); // packs, not one call each
+        QCOMPARE(q->answersPerCallText(), QString::number(32.0 / double(calls), 'f', 2));
+        QCOMPARE(shownCount(q->callsOfKindText(QStringLiteral("pack"))), snap.last60s.upstreamCallsByKind.value(QStringLiteral("pack")));
+        QVERIFY(shownCount(q->callsOfKindText(QStringLiteral("pack"))) >= 4);
+        QCOMPARE(q->callsOfKindText(QStringLiteral("single")), QStringLiteral("0"));
+        QCOMPARE(q->upstream429Text(), QStringLiteral("0"));
+        QVERIFY2(q->packMembersText().startsWith(QStringLiteral("answered 32 · ")), qPrintable(q->packMembersText()));
+        // Its chart: the 10 s window's factor, above 1 while packs answer.
+        const TimeSeriesRing &apc = w.charts()->history(MetricsCharts::Series::AnswersPerCall);
+        QVERIFY(apc.size() > 0);
+        QVERIFY(apc.at(apc.size() - 1).y() > 1);
+
+        // The budget per model: the embedded simulator's quota is known and nothing is configured.
+        QCOMPARE(q->models(), QStringList{kFlash});
+        std::optional<QuotaPanel::ShownGauge> rpm = q->gauge(kFlash, QuotaView::Dimension::Rpm);
+        QVERIFY(rpm);
+        QCOMPARE(rpm->text, QStringLiteral("%1 used, no limit").arg(calls));
+        QVERIFY(rpm->source.isEmpty()); // source "none": no chip
+        QVERIFY(rpm->blocked.isEmpty());
+        QVERIFY(!rpm->meter);
+        QVERIFY(q->gauge(kFlash, QuotaView::Dimension::Tpm)->text.endsWith(QStringLiteral("used, no limit")));
+        QVERIFY(!q->gauge(QStringLiteral("gemini-2.5-pro"), QuotaView::Dimension::Rpm));
+
+        // The RPM limit set in the panel becomes the budget's, from config.
+        spin(w, "rpmLimit")->setValue(600);
+        QCOMPARE(gw.engine->config().rpmLimit, 600);
+        QTRY_COMPARE(q->gauge(kFlash, QuotaView::Dimension::Rpm)->source, QStringLiteral("config"));
+        rpm = q->gauge(kFlash, QuotaView::Dimension::Rpm);
+        QVERIFY2(rpm->text.startsWith(QStringLiteral("%1 of 600 · ").arg(calls)), qPrintable(rpm->text));
+        QVERIFY(rpm->meter);
+        QCOMPARE(rpm->level, QStringLiteral("low"));
+        QCOMPARE(rpm->meterPermille, int(double(calls) / 600 * 1000));
+        // The other dimensions stay unconfigured.
+        QVERIFY(q->gauge(kFlash, QuotaView::Dimension::Rpd)->source.isEmpty());
+    }
+
+    // An upstream with a small RPM quota: its 429s are counted, the budget
+    // learns the limit from them and is blocked for the RetryInfo delay.
+    void quotaPanelShowsLearnedLimitAndBlock()
+    {
+        SimulatorConfig sc = fastSim();
+        sc.rpmLimit = 4;
+        sc.timeScale = 0.1; // the simulator's minute is 6 s
+        EngineConfig ec;
+        ec.packing = PackingMode::Fanout;
+        ec.maxBatchSize = 8;
+        ec.requestTimeoutMs = 3000;
+        Gateway gw(sc, ec);
+        MainWindow w({gw.engine.get(), &gw.metrics}, info());
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QuotaPanel *q = w.quotaPanel();
+        gw.metrics.setPublishInterval(100ms);
+
+        std::atomic<int> done{0};
+        for (int i = 0; i < 8; ++i)
+            QVERIFY(gw.engine->submit(request(i), [&](InferenceResult) { done.fetch_add(1); }).admitted);
+        QTRY_VERIFY_WITH_TIMEOUT(q->gauge(kFlash, QuotaView::Dimension::Rpm)
+                                     && !q->gauge(kFlash, QuotaView::Dimension::Rpm)->blocked.isEmpty(),
+                                 10000);
+        const QuotaPanel::ShownGauge rpm = *q->gauge(kFlash, QuotaView::Dimension::Rpm);
+        QVERIFY2(rpm.blocked.startsWith(QStringLiteral("blocked for ")) && rpm.blocked.endsWith(QStringLiteral(" s")),
+                 qPrintable(rpm.blocked));
+        QCOMPARE(rpm.source, QStringLiteral("learned"));
+        QVERIFY2(rpm.text.contains(QStringLiteral(" of 4 · ")), qPrintable(rpm.text));
+        QCOMPARE(rpm.level, QStringLiteral("refusing"));
+        // The budget learns at once; the 60 s window counts complete seconds only.
+        QTRY_VERIFY(shownCount(q->upstream429Text()) >= 1);
+        QVERIFY(q->findChild<QLabel *>(QStringLiteral("quotaUpstream429"))->styleSheet().contains(QStringLiteral("color")));
+        QTRY_COMPARE_WITH_TIMEOUT(done.load(), 8, 30000);
+    }
+
     // Soak (27 s of stepped load; ctest -L soak): the UI event loop stays
     // responsive, and the console screenshot is taken with full charts.
     void responsiveUnderLoadAndScreenshot()
@@ -703,6 +885,9 @@ private slots:
         ec.maxWaitMs = 10;
         ec.maxQueue = 1500;
         ec.maxInflightBatches = 16;
+        // A configured RPM the higher steps exceed, so auto packing starts and
+        // the quota panel shows a pack factor, pack calls and a meter.
+        ec.rpmLimit = 12000;
         Gateway gw(sc, ec);
         MainWindow w({gw.engine.get(), &gw.metrics}, info());
         w.resize(1400, 900);

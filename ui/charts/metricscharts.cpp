@@ -122,13 +122,27 @@ MetricsCharts::MetricsCharts(QWidget *parent)
     addSeries(m_charts[3], Series::MeanBatchSize, tr("mean batch size"), QColor(0x5e35b1));
     addSeries(m_charts[3], Series::MaxBatchSize, tr("maxBatchSize"), QColor(0x757575), false, true);
 
-    for (int i = 0; i < 4; ++i) {
+    // No title, no x-axis title: the panel it is placed in names it, and
+    // under the four charts every pixel of its height goes to the plot.
+    m_charts[kQuotaChart] = makeChart(QString(), tr("answers/call"), tr("429s/s"));
+    m_charts[kQuotaChart].x->setTitleVisible(false);
+    addSeries(m_charts[kQuotaChart], Series::AnswersPerCall, tr("answers per call (10 s window)"), QColor(0x00897b));
+    addSeries(m_charts[kQuotaChart], Series::Upstream429PerSecond, tr("upstream 429s/s"), QColor(0xc62828), true);
+
+    for (int i = 0; i < kChartCount; ++i) {
         auto *view = new QChartView(m_charts[size_t(i)].chart, this);
         view->setRenderHint(QPainter::Antialiasing);
         view->setRubberBand(QChartView::HorizontalRubberBand);
-        view->setMinimumSize(320, 220);
         m_views[size_t(i)] = view;
-        grid->addWidget(view, i / 2, i % 2);
+        // Minimum heights that keep the console, quota panel included,
+        // within a 1280x800 screen (its minimum is 1232x760).
+        if (i == kQuotaChart) {
+            view->setMinimumSize(260, 120);
+            view->hide(); // until its owner places it
+        } else {
+            view->setMinimumSize(320, 200);
+            grid->addWidget(view, i / 2, i % 2);
+        }
         QValueAxis *x = m_charts[size_t(i)].x;
         connect(x, &QValueAxis::rangeChanged, this, [this, x](qreal lo, qreal hi) { onXRangeChanged(x, lo, hi); });
     }
@@ -218,6 +232,10 @@ void MetricsCharts::addSnapshot(const MetricsSnapshot &snap)
     push(Series::TokensPerSecond, snap.last1s.promptTokensPerSecond + snap.last1s.outputTokensPerSecond);
     push(Series::MeanBatchSize, snap.last10s.meanBatchSize);
     push(Series::MaxBatchSize, m_batchSizeLimit);
+    if (snap.last10s.upstreamCalls > 0)
+        push(Series::AnswersPerCall, snap.last10s.answersPerUpstreamCall);
+    push(Series::Upstream429PerSecond,
+         double(snap.last10s.upstream429) / (snap.last10s.seconds > 0 ? snap.last10s.seconds : 10));
     if (!m_paused)
         redraw();
 }
@@ -248,6 +266,8 @@ void MetricsCharts::redraw()
     setNiceRange(m_charts[2].y, top({Series::RequestsPerSecond}), 10);
     setNiceRange(m_charts[2].y2, top({Series::TokensPerSecond}), 100);
     setNiceRange(m_charts[3].y, top({Series::MeanBatchSize, Series::MaxBatchSize}), 2);
+    setNiceRange(m_charts[kQuotaChart].y, top({Series::AnswersPerCall}), 2);
+    setNiceRange(m_charts[kQuotaChart].y2, top({Series::Upstream429PerSecond}), 1);
     m_settingRanges = false;
 }
 

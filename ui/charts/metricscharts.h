@@ -21,7 +21,13 @@ class QValueAxis;
 // - Queue: queue depth and queue capacity (requests, left axis), backpressure
 //   (%, right axis), instantaneous gauges;
 // - Throughput: requests/s and tokens/s (prompt + output) of the last complete second (last1s);
-// - Batch size: mean batch size over last10s, and the maxBatchSize in force.
+// - Batch size: mean batch size over last10s, and the maxBatchSize in force;
+// - Answers per upstream call (chart 4): ok answers per upstream HTTP call
+//   over last10s (no point while the window has no call: the snapshot's 0
+//   there would read as "calls buy nothing"), and upstream 429s per second
+//   (last10s, right axis). This chart is not in the widget's own grid: its
+//   view, chartView(4), is placed by the owner (the console's QuotaPanel);
+//   it follows the window, zoom and pause like the other four.
 //
 // History: every series keeps a bounded ring (TimeSeriesRing, 6000 samples:
 // 10 minutes at 10 Hz); a redraw replaces each series with the visible window
@@ -42,8 +48,11 @@ public:
         QueueDepth, QueueCapacity, Backpressure,
         RequestsPerSecond, TokensPerSecond,
         MeanBatchSize, MaxBatchSize,
+        AnswersPerCall, Upstream429PerSecond,
     };
-    static constexpr int kSeriesCount = 10;
+    static constexpr int kSeriesCount = 12;
+    static constexpr int kChartCount = 5;
+    static constexpr int kQuotaChart = 4; // not in the grid: see above
     static constexpr int kHistoryCapacity = 6000;
     static constexpr int kMaxPointsPerSeries = 800;
 
@@ -51,7 +60,7 @@ public:
 
     QLineSeries *series(Series s) const { return m_series[size_t(s)]; }
     const TimeSeriesRing &history(Series s) const { return m_history[size_t(s)]; }
-    QChartView *chartView(int index) const { return m_views[size_t(index)]; } // 0..3
+    QChartView *chartView(int index) const { return m_views[size_t(index)]; } // 0..kChartCount-1
     bool isPaused() const { return m_paused; }
     bool isZoomed() const { return m_zoomed; }
     int windowSeconds() const { return m_windowSeconds; }
@@ -85,8 +94,8 @@ private:
 
     std::array<TimeSeriesRing, kSeriesCount> m_history;
     std::array<QLineSeries *, kSeriesCount> m_series{};
-    std::array<QChartView *, 4> m_views{};
-    std::array<ChartParts, 4> m_charts;
+    std::array<QChartView *, kChartCount> m_views{};
+    std::array<ChartParts, kChartCount> m_charts;
     QToolButton *m_pauseButton = nullptr;
     QComboBox *m_windowBox = nullptr;
     QToolButton *m_resetZoomButton = nullptr;

@@ -54,13 +54,17 @@ EngineControlPanel::EngineControlPanel(BatchInferenceEngine *engine, QWidget *pa
     addSpin(batching, QStringLiteral("maxBatchSize"), tr("Max batch size"), tr(" requests"));
     addSpin(batching, QStringLiteral("maxWaitMs"), tr("Max wait"), tr(" ms"));
     m_packing = new QComboBox(this);
+    m_packing->addItem(tr("auto: packs near the quota"), QStringLiteral("auto"));
     m_packing->addItem(tr("pack: one JSON-mode call"), QStringLiteral("pack"));
     m_packing->addItem(tr("fanout: one call per request"), QStringLiteral("fanout"));
     m_packing->setToolTip(knobHelp(QStringLiteral("packing")));
     batching->addRow(tr("Packing"), m_packing);
     addErrorRow(batching, QStringLiteral("packing"));
-    connect(m_packing, &QComboBox::activated, this,
-            [this] { apply(QStringLiteral("packing"), m_packing->currentData().toString()); });
+    connect(m_packing, &QComboBox::activated, this, [this] {
+        updateEnabled();
+        apply(QStringLiteral("packing"), m_packing->currentData().toString());
+    });
+    addSpin(batching, QStringLiteral("maxPackSize"), tr("Max pack size"), tr(" requests"));
     m_adaptive = new QCheckBox(tr("early dispatch toward a p95 target"), this);
     m_adaptive->setToolTip(knobHelp(QStringLiteral("adaptive")));
     batching->addRow(tr("Adaptive"), m_adaptive);
@@ -80,8 +84,12 @@ EngineControlPanel::EngineControlPanel(BatchInferenceEngine *engine, QWidget *pa
 
     QFormLayout *upstream = makeGroup(tr("Upstream"));
     addSpin(upstream, QStringLiteral("maxInflightBatches"), tr("Max in-flight"), tr(" batches"));
-    addSpin(upstream, QStringLiteral("rpmLimit"), tr("RPM limit"), tr(" calls/min"), tr("unlimited"));
-    addSpin(upstream, QStringLiteral("tpmLimit"), tr("TPM limit"), tr(" tokens/min"), tr("unlimited"));
+    // 0 is "not configured": the budget then learns the limit from the
+    // upstream's 429s (or probes it), so "unlimited" would be wrong.
+    addSpin(upstream, QStringLiteral("rpmLimit"), tr("RPM limit"), tr(" calls/min"), tr("not configured"));
+    addSpin(upstream, QStringLiteral("tpmLimit"), tr("TPM limit"), tr(" tokens/min"), tr("not configured"));
+    addSpin(upstream, QStringLiteral("rpdLimit"), tr("RPD limit"), tr(" calls/day"), tr("not configured"));
+    addSpin(upstream, QStringLiteral("quotaProbeRpm"), tr("Probe RPM"), tr(" calls/min"), tr("off (unlimited)"));
 
     if (m_engine) {
         showConfig(m_engine->config());
@@ -95,9 +103,10 @@ EngineControlPanel::EngineControlPanel(BatchInferenceEngine *engine, QWidget *pa
 QStringList EngineControlPanel::fieldNames()
 {
     return {QStringLiteral("maxBatchSize"), QStringLiteral("maxWaitMs"), QStringLiteral("packing"),
-            QStringLiteral("adaptive"), QStringLiteral("targetP95Ms"), QStringLiteral("maxQueue"),
-            QStringLiteral("requestTimeoutMs"), QStringLiteral("maxInflightBatches"),
-            QStringLiteral("rpmLimit"), QStringLiteral("tpmLimit")};
+            QStringLiteral("maxPackSize"), QStringLiteral("adaptive"), QStringLiteral("targetP95Ms"),
+            QStringLiteral("maxQueue"), QStringLiteral("requestTimeoutMs"), QStringLiteral("maxInflightBatches"),
+            QStringLiteral("rpmLimit"), QStringLiteral("tpmLimit"), QStringLiteral("rpdLimit"),
+            QStringLiteral("quotaProbeRpm")};
 }
 
 void EngineControlPanel::addSpin(QFormLayout *form, const QString &field, const QString &label,
@@ -156,7 +165,9 @@ void EngineControlPanel::showConfig(const EngineConfig &c)
         {QStringLiteral("targetP95Ms"), c.targetP95Ms},     {QStringLiteral("maxQueue"), c.maxQueue},
         {QStringLiteral("requestTimeoutMs"), c.requestTimeoutMs},
         {QStringLiteral("maxInflightBatches"), c.maxInflightBatches},
-        {QStringLiteral("rpmLimit"), c.rpmLimit},           {QStringLiteral("tpmLimit"), c.tpmLimit}};
+        {QStringLiteral("rpmLimit"), c.rpmLimit},           {QStringLiteral("tpmLimit"), c.tpmLimit},
+        {QStringLiteral("rpdLimit"), c.rpdLimit},           {QStringLiteral("quotaProbeRpm"), c.quotaProbeRpm},
+        {QStringLiteral("maxPackSize"), c.maxPackSize}};
     for (auto it = values.begin(); it != values.end(); ++it) {
         QSpinBox *spin = m_spins.value(it.key());
         const QSignalBlocker block(spin);
@@ -205,4 +216,7 @@ void EngineControlPanel::updateEnabled()
 {
     if (QSpinBox *s = m_spins.value(QStringLiteral("targetP95Ms")))
         s->setEnabled(m_adaptive->isChecked());
+    // Fanout never packs.
+    if (QSpinBox *s = m_spins.value(QStringLiteral("maxPackSize")))
+        s->setEnabled(m_packing->currentData().toString() != QLatin1String("fanout"));
 }

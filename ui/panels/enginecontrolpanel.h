@@ -12,8 +12,11 @@ class QLabel;
 class QSpinBox;
 
 // The live engine knobs (DESIGN.md §8): max batch size, max wait, max queue
-// (the backpressure limit), max in-flight batches, packing, adaptive mode and
-// its p95 target, request timeout, RPM/TPM limits.
+// (the backpressure limit), max in-flight batches, packing (auto, pack,
+// fanout) and the max pack size, adaptive mode and its p95 target, request
+// timeout, the upstream budget's RPM/TPM/RPD limits (0: not configured, so
+// learned from 429s) and the probe RPM for an unknown quota. Each control's
+// tooltip is the knob's line of EngineConfig::describeKnobs().
 //
 // Every edit goes through the validated path: the one changed field is
 // applied as a JSON patch with EngineConfig::fromJson on top of the engine's
