@@ -1,6 +1,7 @@
 #include "server/gatewayhttpserver.h"
 
 #include "core/engine/batchinferenceengine.h"
+#include "core/http/httpstatus.h"
 #include "server/http/errormapping.h"
 #include "server/routes/dashboardassets.h"
 #include "server/routes/geminiroutes.h"
@@ -31,7 +32,7 @@ void ServerThreadPoster::detach()
 
 namespace {
 
-// Status codes Sluice answers with (ErrorMapping::reasonPhrase knows each);
+// Status codes Sluice answers with (HttpStatus::reasonPhrase knows each);
 // anything else is folded into its class.
 int writableStatus(int code)
 {
@@ -156,7 +157,7 @@ QByteArray GatewayHttpServer::serialize(const HttpReply &reply, int status, bool
     out += "HTTP/1.1 ";
     out += QByteArray::number(status);
     out += ' ';
-    out += ErrorMapping::reasonPhrase(status);
+    out += HttpStatus::reasonPhrase(status);
     out += "\r\nContent-Type: ";
     out += reply.contentType;
     out += "\r\nContent-Length: ";

@@ -1,7 +1,6 @@
 #include "server/http/errormapping.h"
 
 #include "core/gemini/geminierror.h"
-#include "core/http/httpstatus.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -35,11 +34,6 @@ qint64 retryAfterSeconds(std::chrono::milliseconds d)
     return std::max<qint64>(1, (ms + 999) / 1000);
 }
 
-QString durationText(std::chrono::milliseconds d)
-{
-    return GeminiError::durationText(d);
-}
-
 HttpReply toReply(const Status &status, int httpOverride, const QJsonArray &extraDetails)
 {
     HttpReply reply;
@@ -53,7 +47,7 @@ HttpReply toReply(const Status &status, int httpOverride, const QJsonArray &extr
         QJsonArray details;
         if (status.code == StatusCode::ResourceExhausted && status.retryAfter.count() > 0) {
             details.append(QJsonObject{{QStringLiteral("@type"), QStringLiteral("type.googleapis.com/google.rpc.RetryInfo")},
-                                       {QStringLiteral("retryDelay"), durationText(status.retryAfter)}});
+                                       {QStringLiteral("retryDelay"), GeminiError::durationText(status.retryAfter)}});
         }
         for (const QJsonValue &d : extraDetails)
             details.append(d);
@@ -66,11 +60,6 @@ HttpReply toReply(const Status &status, int httpOverride, const QJsonArray &extr
     if (status.code == StatusCode::Unauthenticated && !fromUpstream)
         reply.headers.append({QByteArrayLiteral("WWW-Authenticate"), QByteArrayLiteral("Bearer realm=\"sluice\"")});
     return reply;
-}
-
-QByteArray reasonPhrase(int httpStatus)
-{
-    return HttpStatus::reasonPhrase(httpStatus);
 }
 
 } // namespace ErrorMapping

@@ -32,13 +32,7 @@ namespace ErrorMapping {
 // `extraDetails` are appended to details (e.g. a google.rpc.BadRequest).
 HttpReply toReply(const Status &status, int httpOverride = 0, const QJsonArray &extraDetails = {});
 
-// "2s", "0.250s": a protobuf Duration in JSON.
-QString durationText(std::chrono::milliseconds d);
-
 // Whole seconds for a Retry-After header, rounded up, at least 1.
 qint64 retryAfterSeconds(std::chrono::milliseconds d);
-
-// The reason phrase used on our status lines ("Too Many Requests").
-QByteArray reasonPhrase(int httpStatus);
 
 } // namespace ErrorMapping

@@ -180,6 +180,34 @@ private slots:
         else
             QCOMPARE(d.value_or(-1ms).count(), ms);
     }
+
+    // A protobuf Duration in JSON: whole seconds, else exactly 3 decimals.
+    void durationText_data()
+    {
+        QTest::addColumn<qint64>("ms");
+        QTest::addColumn<QString>("text");
+
+        QTest::newRow("0") << qint64(0) << QStringLiteral("0s");
+        QTest::newRow("1 ms") << qint64(1) << QStringLiteral("0.001s");
+        QTest::newRow("10 ms") << qint64(10) << QStringLiteral("0.010s");
+        QTest::newRow("250 ms") << qint64(250) << QStringLiteral("0.250s");
+        QTest::newRow("999 ms") << qint64(999) << QStringLiteral("0.999s");
+        QTest::newRow("1 s") << qint64(1000) << QStringLiteral("1s");
+        QTest::newRow("1001 ms") << qint64(1001) << QStringLiteral("1.001s");
+        QTest::newRow("1.5 s") << qint64(1500) << QStringLiteral("1.500s");
+        QTest::newRow("58 s") << qint64(58000) << QStringLiteral("58s");
+        QTest::newRow("a day") << qint64(86400000) << QStringLiteral("86400s");
+        QTest::newRow("a day and 5 ms") << qint64(86400005) << QStringLiteral("86400.005s");
+        QTest::newRow("negative is 0") << qint64(-1) << QStringLiteral("0s");
+        QTest::newRow("negative 1.5 s is 0") << qint64(-1500) << QStringLiteral("0s");
+    }
+
+    void durationText()
+    {
+        QFETCH(qint64, ms);
+        QFETCH(QString, text);
+        QCOMPARE(GeminiError::durationText(std::chrono::milliseconds(ms)), text);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestGeminiError)

@@ -376,34 +376,6 @@ private slots:
             QCOMPARE(error.value(QLatin1String("details")).toArray(), details);
     }
 
-    // A protobuf Duration in JSON: whole seconds, else exactly 3 decimals.
-    void durationText_data()
-    {
-        QTest::addColumn<qint64>("ms");
-        QTest::addColumn<QString>("text");
-
-        QTest::newRow("0") << qint64(0) << QStringLiteral("0s");
-        QTest::newRow("1 ms") << qint64(1) << QStringLiteral("0.001s");
-        QTest::newRow("10 ms") << qint64(10) << QStringLiteral("0.010s");
-        QTest::newRow("250 ms") << qint64(250) << QStringLiteral("0.250s");
-        QTest::newRow("999 ms") << qint64(999) << QStringLiteral("0.999s");
-        QTest::newRow("1 s") << qint64(1000) << QStringLiteral("1s");
-        QTest::newRow("1001 ms") << qint64(1001) << QStringLiteral("1.001s");
-        QTest::newRow("1.5 s") << qint64(1500) << QStringLiteral("1.500s");
-        QTest::newRow("58 s") << qint64(58000) << QStringLiteral("58s");
-        QTest::newRow("a day") << qint64(86400000) << QStringLiteral("86400s");
-        QTest::newRow("a day and 5 ms") << qint64(86400005) << QStringLiteral("86400.005s");
-        QTest::newRow("negative is 0") << qint64(-1) << QStringLiteral("0s");
-        QTest::newRow("negative 1.5 s is 0") << qint64(-1500) << QStringLiteral("0s");
-    }
-
-    void durationText()
-    {
-        QFETCH(qint64, ms);
-        QFETCH(QString, text);
-        QCOMPARE(ErrorMapping::durationText(std::chrono::milliseconds(ms)), text);
-    }
-
     // Whole seconds, rounded up, at least 1.
     void retryAfterSeconds_data()
     {
@@ -431,59 +403,6 @@ private slots:
         QFETCH(qint64, ms);
         QFETCH(qint64, seconds);
         QCOMPARE(ErrorMapping::retryAfterSeconds(std::chrono::milliseconds(ms)), seconds);
-    }
-
-    // Every status Sluice writes on a status line (GatewayHttpServer's
-    // writableStatus, HttpLimitsTcpServer's 100/408/411/413/431, the stream's
-    // 101, the simulator's 414) plus 499. Through ErrorMapping::reasonPhrase,
-    // which the gateway calls; the table itself is HttpStatus (core/http), and
-    // these rows can move to its own test as they are.
-    void reasonPhrase_data()
-    {
-        QTest::addColumn<int>("http");
-        QTest::addColumn<QByteArray>("phrase");
-
-        const std::pair<int, const char *> rows[] = {
-            {100, "Continue"},
-            {101, "Switching Protocols"},
-            {200, "OK"},
-            {201, "Created"},
-            {202, "Accepted"},
-            {204, "No Content"},
-            {304, "Not Modified"},
-            {400, "Bad Request"},
-            {401, "Unauthorized"},
-            {403, "Forbidden"},
-            {404, "Not Found"},
-            {405, "Method Not Allowed"},
-            {408, "Request Timeout"},
-            {409, "Conflict"},
-            {411, "Length Required"},
-            {413, "Content Too Large"},
-            {414, "URI Too Long"},
-            {415, "Unsupported Media Type"},
-            {422, "Unprocessable Content"},
-            {426, "Upgrade Required"},
-            {429, "Too Many Requests"},
-            {431, "Request Header Fields Too Large"},
-            {499, "Client Closed Request"},
-            {500, "Internal Server Error"},
-            {501, "Not Implemented"},
-            {502, "Bad Gateway"},
-            {503, "Service Unavailable"},
-            {504, "Gateway Timeout"},
-        };
-        for (const auto &[http, phrase] : rows)
-            QTest::addRow("%d", http) << http << QByteArray(phrase);
-        // A code the gateway never writes (it folds them into their class).
-        QTest::newRow("418 unknown") << 418 << QByteArrayLiteral("Status");
-    }
-
-    void reasonPhrase()
-    {
-        QFETCH(int, http);
-        QFETCH(QByteArray, phrase);
-        QCOMPARE(ErrorMapping::reasonPhrase(http), phrase);
     }
 };
 
