@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cmath>
 
-Q_LOGGING_CATEGORY(lcEngine, "sluice.engine")
+Q_LOGGING_CATEGORY(lcEngine, "sluice.engine", QtInfoMsg)
 
 using namespace std::chrono;
 using Outcome = InferenceMetricsCollector::Outcome;
@@ -31,6 +31,8 @@ struct BatchInferenceEngine::KeyQueue {
     int live = 0;                                // non-tombstone items
     SteadyTime lastArrival;
     double meanInterArrivalSec = 0;              // EWMA, adaptive mode
+    SteadyTime heldUntil;                        // PackPlanner holds a small pack until then...
+    int heldLive = 0;                            // ...unless the queue has grown past this
 
     void popTombstones()
     {
@@ -51,6 +53,19 @@ int estimateInputTokens(const InferenceRequest &r)
 {
     const qsizetype bytes = r.bodyBytes > 0 ? r.bodyBytes : QJsonDocument(r.body).toJson(QJsonDocument::Compact).size();
     return int(std::max<qsizetype>(1, (bytes + 3) / 4));
+}
+
+// The systemInstruction's part of the estimate (its compact JSON / 4), at
+// most the whole estimate.
+int estimateSharedTokens(const InferenceRequest &r)
+{
+    QJsonValue sys = r.body.value(QLatin1StringView("systemInstruction"));
+    if (sys.isUndefined())
+        sys = r.body.value(QLatin1StringView("system_instruction"));
+    if (!sys.isObject())
+        return 0;
+    const qsizetype bytes = QJsonDocument(sys.toObject()).toJson(QJsonDocument::Compact).size();
+    return int(std::min<qsizetype>(r.estimatedTokens, bytes / 4));
 }
 
 // An engine given no shared budget has no upstream 429s to learn from nor to
@@ -181,8 +196,10 @@ BatchInferenceEngine::Ticket BatchInferenceEngine::submit(InferenceRequest reque
                 refusal = budgetRefusal(request.model, g, now);
         }
         if (refusal.ok()) {
-            if (request.estimatedTokens <= 0)
+            if (request.estimatedTokens <= 0) {
                 request.estimatedTokens = estimateInputTokens(request);
+                request.sharedTokens = estimateSharedTokens(request);
+            }
             if (request.maxOutputTokens <= 0)
                 request.maxOutputTokens = maxOutputTokensOf(request);
 
@@ -530,6 +547,8 @@ void BatchInferenceEngine::run()
                         refusal = budgetRefusal(q->model, g, now);
                 }
             }
+            if (q->heldUntil > now && q->live <= q->heldLive)
+                v.quotaAvailableAt = std::max(v.quotaAvailableAt, q->heldUntil);
             v.arrivalsPerSecond = q->meanInterArrivalSec > 0 ? 1.0 / q->meanInterArrivalSec : 0;
             views.push_back(v);
         }
@@ -617,7 +636,7 @@ bool BatchInferenceEngine::dispatchLocked(std::unique_lock<std::mutex> &lock, Ke
             // A pack's answer holds each member's natural answer (their own
             // maxOutputTokens are applied as the answer is split): sized by
             // what answers have been taking.
-            m_candidates.push_back({m_backend->isPackable(r), r.estimatedTokens, int(m_outputEstimate)});
+            m_candidates.push_back({m_backend->isPackable(r), r.estimatedTokens, int(m_outputEstimate), r.sharedTokens});
         }
         PackPlanInput in;
         in.mode = cfg.packing;
@@ -631,8 +650,22 @@ bool BatchInferenceEngine::dispatchLocked(std::unique_lock<std::mutex> &lock, Ke
         in.memberOverheadTokens = m_backend->packMemberOverheadTokens();
         in.callsPerSecond = room.callsPerSecond;
         in.rateAssumed = room.probing;
+        in.inflight = m_inflightByModel.value(q.model);
+        for (const auto &p : q.items) {
+            if (p->done) {
+                in.oldestWaitSeconds = duration<double>(now - p->enqueued).count();
+                break;
+            }
+        }
         in.secondsPerMember = m_secondsPerMember;
         plan = PackPlanner::plan(in);
+        if (plan.holdSeconds > 0) {
+            // Small packs held for company (PackPlanner): the policy leaves
+            // this queue until then, or until members arrive.
+            q.heldUntil = now + duration_cast<SteadyTime::duration>(duration<double>(plan.holdSeconds));
+            q.heldLive = q.live;
+            return false;
+        }
     } else if (room.calls > 0) {
         // Embeddings and countTokens: the backend's own count of calls.
         m_planned.clear();
@@ -680,6 +713,9 @@ bool BatchInferenceEngine::dispatchLocked(std::unique_lock<std::mutex> &lock, Ke
     const int calls = plan.calls;
     const long long tokens = plan.tokens;
     count = plan.take;
+    qCDebug(lcEngine).nospace() << "dispatch " << q.model << ": " << plan.take << " of " << q.live << " queued in "
+                                << calls << " calls (" << plan.packCalls << " packs); room " << room.calls
+                                << " calls at " << room.callsPerSecond << "/s" << (room.probing ? " (probing)" : "");
 
     std::vector<std::unique_ptr<Pending>> members;
     std::shared_ptr<Batch> batch = takeBatchLocked(q, count, now, members);
@@ -690,6 +726,7 @@ bool BatchInferenceEngine::dispatchLocked(std::unique_lock<std::mutex> &lock, Ke
     batch->prepaidTokens = tokens;
     m_budget->charge(q.model, calls, tokens);
     m_drainRate.record(now, quint64(size));
+    m_inflightByModel[q.model] += size;
     m_counters.queued -= quint64(size);
     m_counters.inflight += quint64(size);
     ++m_counters.inflightBatches;
@@ -754,6 +791,8 @@ void BatchInferenceEngine::onBatchDone(std::shared_ptr<const Batch> batch,
         // someone waits for the last batch (drain, stop).
         const bool wasAtLimit = m_counters.inflightBatches >= quint64(m_config->maxInflightBatches);
         m_counters.inflight -= quint64(size);
+        if (auto it = m_inflightByModel.find(batch->model); it != m_inflightByModel.end() && (*it -= size) <= 0)
+            m_inflightByModel.erase(it);
         --m_counters.inflightBatches;
         m_counters.completed += quint64(ok);
         m_counters.failed += quint64(errors);

@@ -11,6 +11,7 @@
 #include "core/util/clock.h"
 
 #include <QFuture>
+#include <QHash>
 #include <QObject>
 #include <QThread>
 
@@ -189,6 +190,7 @@ private:
     UpstreamBudget *m_budget;
     std::vector<PackCandidate> m_candidates;     // dispatchLocked()'s scratch, engine thread only
     double m_outputEstimate = 256;               // output tokens per answer, EWMA (pack sizing)
+    QHash<QString, int> m_inflightByModel;       // members with the upstream, per model (pack factor)
     double m_secondsPerMember = 0.3;             // a pack answer's time per member, EWMA (pack factor)
     // Requests dispatched per second, for the Retry-After of a full queue.
     DrainRateEstimator m_drainRate;

@@ -217,7 +217,7 @@ QString EngineConfig::describeKnobs()
                      .arg(f.max)
                      .arg(QString::fromLatin1(f.meaning));
     });
-    lines << QStringLiteral("  %1  default %2: auto (fanout while the upstream budget has room, packs as it runs short), "
+    lines << QStringLiteral("  %1  default %2: auto (fanout while the upstream budget keeps up, packs sized by a latency model when it binds), "
                             "pack (compatible requests in one JSON-mode call) or fanout (one call per request)")
                  .arg(QStringLiteral("packing"), -24)
                  .arg(packingModeName(d.packing));

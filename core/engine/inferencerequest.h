@@ -49,6 +49,10 @@ struct InferenceRequest {
     // settles it from usageMetadata after). submit() estimates it when 0:
     // bodyBytes / 4, or the body's compact JSON / 4 when bodyBytes is 0.
     int estimatedTokens = 0;
+    // Of estimatedTokens, the systemInstruction's: what a pack of members
+    // sharing it (they share a BatchKey) sends once, not once per member.
+    // submit() estimates it along with estimatedTokens.
+    int sharedTokens = 0;
     // The size of the body as the agent sent it (the gateway knows it for
     // free); 0 when unknown.
     int bodyBytes = 0;

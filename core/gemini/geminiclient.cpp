@@ -55,6 +55,21 @@ long long tokensOf(const Batch &batch, const std::vector<size_t> &indices)
     return t;
 }
 
+// A pack call's input tokens: its members' estimates with the
+// systemInstruction they share counted once (PackPlanner's rule).
+long long packTokensOf(const Batch &batch, const std::vector<size_t> &indices)
+{
+    long long t = 0;
+    long long shared = 0;
+    for (size_t i : indices) {
+        const InferenceRequest &r = batch.members[i].request;
+        const long long own = std::max(1, r.estimatedTokens);
+        shared = std::max<long long>(shared, std::min<long long>(own, r.sharedTokens));
+        t += own - std::min<long long>(own, r.sharedTokens);
+    }
+    return std::max<long long>(1, t + shared);
+}
+
 int embedCallsFor(const QJsonObject &batchEmbedBody)
 {
     const auto n = batchEmbedBody.value(L("requests")).toArray().size();
@@ -397,7 +412,7 @@ void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector
     c.rawAnswer = true; // read below, straight from the bytes
     c.kind = round == 0 ? UpstreamCallKind::Pack : UpstreamCallKind::Repack;
     c.prepaid = prepaid;
-    c.budgetTokens = tokensOf(batch, indices);
+    c.budgetTokens = packTokensOf(batch, indices);
     c.done = [this, state, indices, members, round, priorAttempts, model = c.budgetModel,
               tokens = c.budgetTokens](UpstreamOutcome o) {
         o.attempts += priorAttempts;

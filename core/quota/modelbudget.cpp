@@ -126,6 +126,13 @@ void ModelBudget::maintain(SteadyTime now)
     }
 }
 
+void ModelBudget::noteHeldBack(SteadyTime now, Source rpmSource)
+{
+    m_heldBack = true;
+    if (rpmSource == Source::Probe && !m_probeConfirmed && !m_probeLoadedSince)
+        m_probeLoadedSince = now;
+}
+
 ModelBudget::Room ModelBudget::room(SteadyTime now, int wantCalls)
 {
     maintain(now);
@@ -135,8 +142,16 @@ ModelBudget::Room ModelBudget::room(SteadyTime now, int wantCalls)
     const long long rpmLimit = limit(QuotaDimension::Rpm, &rpmSource);
     if (rpmSource == Source::Probe && !m_probeConfirmed && m_minuteCalls.used(now) >= m_settings.probeStartRpm)
         m_probeConfirmed = true;
-    if (rpmLimit > 0)
-        r.callsPerSecond = double(rpmSource == Source::Probe && !m_probeConfirmed ? m_settings.probeStartRpm : rpmLimit) / 60.0;
+    if (rpmLimit > 0) {
+        double rpm = double(rpmLimit);
+        if (rpmSource == Source::Probe && !m_probeConfirmed) {
+            const double doublings = m_probeLoadedSince
+                ? duration<double>(now - *m_probeLoadedSince) / duration<double>(m_settings.probeSizingDoubling)
+                : 0.0;
+            rpm = std::min(rpm, double(m_settings.probeStartRpm) * std::exp2(std::min(doublings, 30.0)));
+        }
+        r.callsPerSecond = rpm / 60.0;
+    }
     r.probing = rpmSource == Source::Probe;
     const Grant one = availableAt(now, 1, 1); // a call carries at least one token
     if (!one.granted) {
@@ -144,7 +159,8 @@ ModelBudget::Room ModelBudget::room(SteadyTime now, int wantCalls)
         r.tokens = 0;
         r.nextCallAt = one.at;
         r.binding = one.binding;
-        m_heldBack = m_heldBack || wantCalls > 0;
+        if (wantCalls > 0)
+            noteHeldBack(now, rpmSource);
         return r;
     }
     const long long rpm = limit(QuotaDimension::Rpm);
@@ -159,7 +175,7 @@ ModelBudget::Room ModelBudget::room(SteadyTime now, int wantCalls)
     if (tpm > 0)
         r.tokens = std::max<long long>(0, tpm - m_minuteTokens.used(now));
     if (wantCalls > r.calls)
-        m_heldBack = true;
+        noteHeldBack(now, rpmSource);
     return r;
 }
 

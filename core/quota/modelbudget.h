@@ -52,6 +52,9 @@ public:
         bool quotaKnown = false;
         double probeGrowth = 2.0;
         Nanos probeStep = std::chrono::seconds(2);
+        // Room::callsPerSecond of an unconfirmed probe doubles this often
+        // from the probe's start (see Room).
+        Nanos probeSizingDoubling = std::chrono::seconds(15);
         Nanos learnedRaiseAfter = std::chrono::minutes(5);
         double learnedRaise = 0.10;
         double burstFraction = 1.0 / 6.0; // of a minute's calls (10 s worth)
@@ -73,9 +76,13 @@ public:
         long long tokens = kUnlimitedTokens; // input tokens they may carry now
         SteadyTime nextCallAt{};             // when one more call fits (now when calls > 0)
         // Calls per second the budget sustains (its RPM / 60); 0 = no limit.
-        // While probing, the probe's start until that many calls in a minute
-        // went through without a 429: a quota that may be that small is
-        // spent as if it were.
+        // While probing, until probeStartRpm calls in a minute went through
+        // without a 429: the probe's start, doubling every
+        // probeSizingDoubling since the probe first held calls back (at most
+        // the probe's own rate). A quota that may be that small is spent as
+        // if it were (packs sized for it), yet a fleet that packing keeps
+        // under probeStartRpm calls a minute still confirms a larger quota
+        // within a few doublings instead of never.
         double callsPerSecond = 0;
         bool probing = false; // callsPerSecond is an assumption (no limit configured or learned yet)
         QuotaDimension binding = QuotaDimension::Rpm; // what holds calls back, when calls == 0
@@ -115,6 +122,8 @@ public:
 
 private:
     void maintain(SteadyTime now);
+    // The budget held calls back: a probe grows at its next step, and an unconfirmed one starts its sizing clock.
+    void noteHeldBack(SteadyTime now, Source rpmSource);
     RateWindow &window(QuotaDimension d);
     double bucketCapacity() const;
     double bucketRate() const; // calls per second
@@ -134,6 +143,7 @@ private:
     SteadyTime m_probeStepEnd{};
     bool m_heldBack = false;   // the budget held calls back during this probe step
     bool m_probeConfirmed = false; // probeStartRpm calls in a minute went through
+    std::optional<SteadyTime> m_probeLoadedSince; // the probe first held calls back (unconfirmed)
     double m_bucket = 0;       // pacing tokens (calls)
     SteadyTime m_bucketAt{};
 };

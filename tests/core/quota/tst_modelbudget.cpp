@@ -8,6 +8,7 @@
 //   429 DIM [VALUE|-] [DELAY_MS] quotaExceeded()
 //   limit DIM => VALUE SOURCE    the limit in force and where it comes from
 //   used DIM => VALUE
+//   rate => RPM                  room(0)'s callsPerSecond × 60, rounded
 // Times in expectations are milliseconds since the start of the row.
 
 #include "core/quota/modelbudget.h"
@@ -105,6 +106,17 @@ private slots:
             << L{0, 0, 0} << qint64(60)
             << steps({"room 100 => 1", "+2000", "limit rpm => 120 probe", "429 rpm 15 1000", "limit rpm => 15 learned",
                  "room 100 => 0 3000", "+1000", "room 100 => 1", "+10000", "limit rpm => 15 learned"});
+        // Room::callsPerSecond of a probe (what packs are sized for) until
+        // probeStartRpm calls in a minute went through: the start, doubling
+        // every 15 s from the first hold-back, at most the probe's own rate.
+        QTest::newRow("probe: packs sized for its start until confirmed, then for the probe")
+            << L{0, 0, 0} << qint64(60)
+            << steps({"rate => 60", "room 100 => 1", "+2000", "room 100 => 1", "+2000", "room 100 => 1", "+2000",
+                 "room 100 => 1", "limit rpm => 480 probe", "rate => 79", "charge 60 0", "rate => 480"});
+        QTest::newRow("probe: the sizing rate doubles every 15 s of load, not of idle time")
+            << L{0, 0, 0} << qint64(60)
+            << steps({"+30000", "rate => 60", "room 100 => 1", "+15000", "limit rpm => 120 probe", "rate => 120",
+                 "+15000", "rate => 120"});
         QTest::newRow("configured rpm is never probed")
             << L{30, 0, 0} << qint64(60) << steps({"limit rpm => 30 config", "room 100 => 5", "+2000", "limit rpm => 30 config"});
     }
@@ -163,6 +175,9 @@ private slots:
                 Q_UNUSED(l);
                 QVERIFY2(after == want[0].toLongLong(), where + " got " + QByteArray::number(after));
                 QVERIFY2(quotaSourceName(source) == want[1], where + " source " + quotaSourceName(source).toUtf8());
+            } else if (op == u"rate") {
+                const qint64 rpm = std::llround(b.room(now, 0).callsPerSecond * 60.0);
+                QVERIFY2(rpm == want[0].toLongLong(), where + " got " + QByteArray::number(rpm));
             } else if (op == u"used") {
                 QVERIFY2(b.state(dimension(parts[1]), now).used == want[0].toLongLong(),
                          where + " got " + QByteArray::number(b.state(dimension(parts[1]), now).used));

@@ -11,7 +11,7 @@ export const KNOWN: Record<string, { unit?: string; meaning: string }> = {
   tpmLimit: { unit: 'tokens/min', meaning: "upstream input tokens per minute and model (0 = learned from the upstream's 429s)" },
   rpdLimit: { unit: 'calls/day', meaning: "upstream calls per day and model (0 = learned from the upstream's 429s)" },
   quotaProbeRpm: { unit: 'calls/min', meaning: "calls per minute assumed while a model's quota is unknown, doubled while they hold work back (0 = unlimited)" },
-  packing: { meaning: 'auto: fanout while the upstream budget has room, packs as it runs short; pack: compatible requests in one JSON-mode call; fanout: one call per request' },
+  packing: { meaning: 'auto: fanout while the upstream budget keeps up, packs sized by a latency model when it binds; pack: compatible requests in one JSON-mode call; fanout: one call per request' },
   maxPackSize: { unit: 'requests', meaning: 'members in one pack call; under quota pressure auto packs beyond maxBatchSize up to this' },
   adaptive: { meaning: 'dispatch early when waiting is predicted not to pay' },
   targetP95Ms: { unit: 'ms', meaning: 'adaptive mode: p95 above which batches stop waiting' },
