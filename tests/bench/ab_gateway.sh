@@ -5,8 +5,11 @@
 # load as bench_gateway.sh (64 connections, pack mode, zero-latency embedded
 # GeminiSimulator). Prints every round (req/s, p99, CPU per request of the
 # whole process) and the medians per build. Prints figures; not run by ctest.
+# PACKING=auto|pack|fanout (default pack: the load every earlier figure
+# was taken with; the engine's default is auto since the quota scheduler).
 # Usage: ab_gateway.sh BUILD_A BUILD_B [ROUNDS] [DURATION_S]
 set -eu
+PACKING=${PACKING:-pack}
 A=${1:?usage: ab_gateway.sh BUILD_A BUILD_B [ROUNDS] [DURATION_S]}
 B=${2:?usage: ab_gateway.sh BUILD_A BUILD_B [ROUNDS] [DURATION_S]}
 ROUNDS=${3:-4}
@@ -27,7 +30,7 @@ cat >"$TMP/zero.json" <<'JSON'
 JSON
 start() {
     env -u GEMINI_API_KEY "$1/app/sluice" --server --port 0 --config "$TMP/zero.json" --log-level warning \
-        --max-batch-size 16 --max-wait-ms 2 --max-queue 8192 >"$TMP/$2.out" 2>&1 &
+        --max-batch-size 16 --max-wait-ms 2 --max-queue 8192 --packing "$PACKING" >"$TMP/$2.out" 2>&1 &
     echo $!
 }
 url() {
@@ -49,7 +52,7 @@ run_wrk "$URL_A" 2s >/dev/null || true
 run_wrk "$URL_B" 2s >/dev/null || true
 echo "A: $A"
 echo "B: $B"
-echo "$ROUNDS interleaved rounds of ${DURATION}s each, 64 connections, pack, maxBatchSize 16, maxWaitMs 2"
+echo "$ROUNDS interleaved rounds of ${DURATION}s each, 64 connections, packing $PACKING, maxBatchSize 16, maxWaitMs 2"
 r=1
 while [ $r -le "$ROUNDS" ]; do
     for x in A B; do

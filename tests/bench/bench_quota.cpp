@@ -14,8 +14,12 @@
 //                     agents set maxOutputTokens 48
 //   noquota-auto      50 agents through the default configuration, simulator without quota
 //   noquota-fanout    the same with --packing fanout
-//   tpm-direct        100 agents with long prompts, simulator tpmLimit 20000, directly
+//   tpm-direct        100 agents with long prompts (60 words), simulator tpmLimit 20000, directly
 //   tpm-configured    the same through `sluice --server --tpm-limit 20000`
+//   tpm-shared-direct 100 agents sharing a 150-word systemInstruction (a
+//                     fleet's common instructions), short questions,
+//                     simulator tpmLimit 20000, directly
+//   tpm-shared        the same through `sluice --server --tpm-limit 20000`
 //
 // Agents are closed loops, one keep-alive connection each: the next request
 // goes when the answer is in; a 429 or 503 is retried after its Retry-After
@@ -55,6 +59,7 @@ struct Case {
     QJsonObject simConfig;
     int maxOutputTokens;
     int promptWords;
+    int systemWords = 0; // a systemInstruction of this many words, the same for every agent
 };
 
 struct Tally {
@@ -68,8 +73,10 @@ struct Tally {
 class Agent : public QObject
 {
 public:
-    Agent(int id, const QUrl &base, int maxOutputTokens, int promptWords, Tally *tally, QObject *parent)
+    Agent(int id, const QUrl &base, int maxOutputTokens, int promptWords, int systemWords, Tally *tally,
+          QObject *parent)
         : QObject(parent), m_id(id), m_base(base), m_maxOutputTokens(maxOutputTokens), m_promptWords(promptWords),
+          m_systemWords(systemWords),
           m_tally(tally)
     {
         connect(&m_socket, &QTcpSocket::readyRead, this, [this] { onData(); });
@@ -105,6 +112,13 @@ private:
         QJsonObject body{{QStringLiteral("contents"),
                           QJsonArray{QJsonObject{{QStringLiteral("parts"),
                                                   QJsonArray{QJsonObject{{QStringLiteral("text"), prompt}}}}}}}};
+        if (m_systemWords > 0) {
+            QString system = QStringLiteral("You are one agent of a fleet. Follow these rules:");
+            for (int w = 0; w < m_systemWords; ++w)
+                system += QStringLiteral(" rule%1").arg(w);
+            body.insert(QStringLiteral("systemInstruction"),
+                        QJsonObject{{QStringLiteral("parts"), QJsonArray{QJsonObject{{QStringLiteral("text"), system}}}}});
+        }
         if (m_maxOutputTokens > 0)
             body.insert(QStringLiteral("generationConfig"), QJsonObject{{QStringLiteral("maxOutputTokens"), m_maxOutputTokens}});
         const QByteArray json = QJsonDocument(body).toJson(QJsonDocument::Compact);
@@ -151,6 +165,7 @@ private:
     QUrl m_base;
     int m_maxOutputTokens;
     int m_promptWords;
+    int m_systemWords;
     Tally *m_tally;
     QTcpSocket m_socket;
     Http1ResponseParser m_parser;
@@ -232,7 +247,7 @@ int main(int argc, char **argv)
         Tally tally;
         std::vector<std::unique_ptr<Agent>> agents;
         for (int i = 0; i < args.at(4).toInt(); ++i)
-            agents.push_back(std::make_unique<Agent>(i, QUrl(args.at(2)), args.value(5).toInt(), 0, &tally, nullptr));
+            agents.push_back(std::make_unique<Agent>(i, QUrl(args.at(2)), args.value(5).toInt(), 0, 0, &tally, nullptr));
         for (auto &a : agents)
             a->start();
         QElapsedTimer t;
@@ -259,6 +274,8 @@ int main(int argc, char **argv)
         {"noquota-fanout", 50, true, {QStringLiteral("--packing"), QStringLiteral("fanout")}, noQuota, 0, 0},
         {"tpm-direct", 100, false, {}, tpm, 0, 60},
         {"tpm-configured", 100, true, {QStringLiteral("--tpm-limit"), QStringLiteral("20000")}, tpm, 0, 60},
+        {"tpm-shared-direct", 100, false, {}, tpm, 0, 0, 150},
+        {"tpm-shared", 100, true, {QStringLiteral("--tpm-limit"), QStringLiteral("20000")}, tpm, 0, 0, 150},
     };
 
     std::printf("%-15s %6s %9s %8s %9s %9s %10s %9s %9s %9s\n", "case", "agents", "answers", "per min", "refused",
@@ -294,7 +311,7 @@ int main(int argc, char **argv)
         Tally tally;
         std::vector<std::unique_ptr<Agent>> agents;
         for (int i = 0; i < c.agents; ++i)
-            agents.push_back(std::make_unique<Agent>(i, target, c.maxOutputTokens, c.promptWords, &tally, nullptr));
+            agents.push_back(std::make_unique<Agent>(i, target, c.maxOutputTokens, c.promptWords, c.systemWords, &tally, nullptr));
         for (auto &a : agents)
             a->start();
         QElapsedTimer t;
