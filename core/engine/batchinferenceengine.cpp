@@ -168,6 +168,14 @@ BatchInferenceEngine::Ticket BatchInferenceEngine::submit(InferenceRequest reque
 {
     if (request.batchKey.isEmpty())
         request.batchKey = BatchKey::compute(request.model, request.operation, request.body);
+    // What the request will cost upstream, worked out before the lock: the
+    // producers share it with the engine thread.
+    if (request.estimatedTokens <= 0) {
+        request.estimatedTokens = estimateInputTokens(request);
+        request.sharedTokens = estimateSharedTokens(request);
+    }
+    if (request.maxOutputTokens <= 0)
+        request.maxOutputTokens = maxOutputTokensOf(request);
 
     const SteadyTime now = m_clock.now();
     Ticket ticket;
@@ -188,7 +196,7 @@ BatchInferenceEngine::Ticket BatchInferenceEngine::submit(InferenceRequest reque
                                        retryAfterLocked(now));
         }
         const SteadyTime deadline = now + (request.timeout ? *request.timeout : milliseconds(cfg.requestTimeoutMs));
-        if (refusal.ok()) {
+        if (refusal.ok() && m_budget->mayHoldBack()) {
             // The budget cannot give this model a call before the deadline
             // (a day's quota spent, a 429's RetryInfo): say so now.
             const ModelBudget::Grant g = m_budget->availableAt(request.model, 1, 1);
@@ -196,13 +204,6 @@ BatchInferenceEngine::Ticket BatchInferenceEngine::submit(InferenceRequest reque
                 refusal = budgetRefusal(request.model, g, now);
         }
         if (refusal.ok()) {
-            if (request.estimatedTokens <= 0) {
-                request.estimatedTokens = estimateInputTokens(request);
-                request.sharedTokens = estimateSharedTokens(request);
-            }
-            if (request.maxOutputTokens <= 0)
-                request.maxOutputTokens = maxOutputTokensOf(request);
-
             auto p = std::make_unique<Pending>();
             p->id = m_nextId++;
             p->enqueued = now;
@@ -532,13 +533,15 @@ void BatchInferenceEngine::run()
         }
 
         views.clear();
+        const bool mayHoldBack = m_budget->mayHoldBack();
         for (KeyQueue *q : m_queueOrder) {
             q->popTombstones();
             KeyQueueView v;
             v.size = q->live;
             v.quotaAvailableAt = now;
-            if (q->live > 0) {
+            if (q->live > 0)
                 v.oldestEnqueued = q->items.front()->enqueued;
+            if (q->live > 0 && mayHoldBack) {
                 const ModelBudget::Grant g = m_budget->availableAt(q->model, 1, 1);
                 if (!g.granted) {
                     v.quotaAvailableAt = g.at;
@@ -618,7 +621,10 @@ bool BatchInferenceEngine::dispatchLocked(std::unique_lock<std::mutex> &lock, Ke
 {
     const bool generates = q.operation == Operation::GenerateContent
                         || q.operation == Operation::StreamGenerateContent;
-    const ModelBudget::Room room = m_budget->room(q.model, generates && cfg.packing != PackingMode::Pack ? q.live : 1);
+    // A budget that holds nothing back has unlimited room (its default Room).
+    const ModelBudget::Room room = m_budget->mayHoldBack()
+        ? m_budget->room(q.model, generates && cfg.packing != PackingMode::Pack ? q.live : 1)
+        : ModelBudget::Room{};
     PackPlan plan;
     if (room.calls > 0 && generates) {
         // The candidates: the batch, or under quota pressure as much of the
@@ -791,8 +797,10 @@ void BatchInferenceEngine::onBatchDone(std::shared_ptr<const Batch> batch,
         // someone waits for the last batch (drain, stop).
         const bool wasAtLimit = m_counters.inflightBatches >= quint64(m_config->maxInflightBatches);
         m_counters.inflight -= quint64(size);
-        if (auto it = m_inflightByModel.find(batch->model); it != m_inflightByModel.end() && (*it -= size) <= 0)
-            m_inflightByModel.erase(it);
+        // Kept at 0 when a model has nothing in flight: a fleet names few
+        // models, and erasing would allocate the entry again per batch.
+        if (auto it = m_inflightByModel.find(batch->model); it != m_inflightByModel.end())
+            *it = std::max(0, *it - size);
         --m_counters.inflightBatches;
         m_counters.completed += quint64(ok);
         m_counters.failed += quint64(errors);

@@ -2,7 +2,19 @@
 
 #include <algorithm>
 
-UpstreamBudget::UpstreamBudget(Clock &clock, ModelBudget::Settings settings) : m_clock(clock), m_settings(settings) {}
+UpstreamBudget::UpstreamBudget(Clock &clock, ModelBudget::Settings settings) : m_clock(clock), m_settings(settings)
+{
+    updateMayHoldBack();
+}
+
+void UpstreamBudget::updateMayHoldBack()
+{
+    bool configured = false;
+    for (int d = 0; d < kQuotaDimensions; ++d)
+        configured = configured || m_settings.configured[QuotaDimension(d)] > 0;
+    const bool probing = !m_settings.quotaKnown && m_settings.probeStartRpm > 0;
+    m_mayHoldBack.store(configured || probing || m_exceeded, std::memory_order_relaxed);
+}
 
 ModelBudget &UpstreamBudget::budgetFor(const QString &model, SteadyTime now)
 {
@@ -21,6 +33,7 @@ void UpstreamBudget::setSettings(const ModelBudget::Settings &settings)
     m_settings = settings;
     for (auto &b : m_storage)
         b->setSettings(settings, now);
+    updateMayHoldBack();
 }
 
 ModelBudget::Settings UpstreamBudget::settings() const
@@ -79,6 +92,8 @@ void UpstreamBudget::quotaExceeded(const QString &model, QuotaDimension dimensio
     const SteadyTime now = m_clock.now();
     std::lock_guard lock(m_mutex);
     budgetFor(model, now).quotaExceeded(now, dimension, quotaValue, retryDelay);
+    m_exceeded = true;
+    updateMayHoldBack();
 }
 
 QList<UpstreamBudget::ModelState> UpstreamBudget::snapshot() const

@@ -8,6 +8,7 @@
 #include <QString>
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -35,6 +36,12 @@ public:
     ModelBudget::Settings settings() const;
     void setConfigured(const QuotaLimits &limits);
 
+    // Whether any call may be held back: a limit is configured, an unknown
+    // quota is probed, or a 429 has been reported (for good, then). When
+    // false, room() is unlimited for every model and availableAt() grants
+    // at once, so the engine's hot path skips them (charge() still counts).
+    bool mayHoldBack() const { return m_mayHoldBack.load(std::memory_order_relaxed); }
+
     ModelBudget::Room room(const QString &model, int wantCalls = 1);
     ModelBudget::Grant availableAt(const QString &model, int calls, long long tokens);
     ModelBudget::Grant acquire(const QString &model, int calls, long long tokens);
@@ -53,12 +60,15 @@ public:
 
 private:
     ModelBudget &budgetFor(const QString &model, SteadyTime now);
+    void updateMayHoldBack(); // under m_mutex
 
     Clock &m_clock;
     mutable std::mutex m_mutex;
     ModelBudget::Settings m_settings;
     QHash<QString, ModelBudget *> m_models; // into m_storage
     std::vector<std::unique_ptr<ModelBudget>> m_storage;
+    bool m_exceeded = false; // a 429 was reported
+    std::atomic<bool> m_mayHoldBack{true};
 };
 
 QString quotaSourceName(ModelBudget::Source source); // "none", "config", "learned", "probe"

@@ -187,6 +187,31 @@ private slots:
         }
     }
 
+    // The engine skips the budget on its hot path only while nothing can be
+    // held back: no limit configured, nothing probed, no 429 yet.
+    void mayHoldBack()
+    {
+        ManualClock clock;
+        ModelBudget::Settings known;
+        known.quotaKnown = true;
+        UpstreamBudget budget(clock, known);
+        QVERIFY(!budget.mayHoldBack());
+        QCOMPARE(budget.room(QStringLiteral("m"), 100).calls, ModelBudget::kUnlimitedCalls);
+        budget.setConfigured({0, 1000, 0});
+        QVERIFY(budget.mayHoldBack());
+        budget.setConfigured({});
+        QVERIFY(!budget.mayHoldBack());
+        budget.quotaExceeded(QStringLiteral("m"), QuotaDimension::Rpm, 10, std::nullopt);
+        QVERIFY(budget.mayHoldBack());
+        budget.setConfigured({});
+        QVERIFY(budget.mayHoldBack()); // a learned limit stays
+
+        ModelBudget::Settings unknown; // an unknown quota is probed
+        QVERIFY(UpstreamBudget(clock, unknown).mayHoldBack());
+        unknown.probeStartRpm = 0;
+        QVERIFY(!UpstreamBudget(clock, unknown).mayHoldBack());
+    }
+
     void upstreamBudgetKeepsModelsApart()
     {
         ManualClock clock;
