@@ -1,15 +1,13 @@
 // The quota-aware scheduler end to end, without the HTTP front: the engine,
-// the GeminiClient and one UpstreamBudget they share, against the real
+// the GeminiClient and one UpstreamBudget they share (GatewayStack, as
+// GatewayRuntime wires them; no gateway started), against the real
 // GeminiSimulator over loopback with a quota of its own. What is counted is
 // counted where the truth is: the simulator's own stats.
 
-#include "core/engine/batchinferenceengine.h"
-#include "core/gemini/geminiclient.h"
 #include "core/gemini/geminiresponse.h"
-#include "core/metrics/inferencemetricscollector.h"
-#include "core/quota/upstreambudget.h"
-#include "server/simulator/geminisimulator.h"
+#include "tests/support/gatewaystack.h"
 
+#include <QElapsedTimer>
 #include <QFuture>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -54,43 +52,23 @@ InferenceRequest request(int i, int maxOutputTokens = 0)
     return r;
 }
 
-// Engine + client + budget over one simulator, as GatewayRuntime wires them.
-struct Stack {
-    std::unique_ptr<GeminiSimulator> sim;
-    std::unique_ptr<UpstreamBudget> budget;
-    std::unique_ptr<InferenceMetricsCollector> metrics;
-    std::unique_ptr<GeminiClient> client;
-    std::unique_ptr<BatchInferenceEngine> engine;
-
-    bool start(const SimulatorConfig &sc, const EngineConfig &ec, bool quotaKnown)
-    {
-        sim = std::make_unique<GeminiSimulator>(sc);
-        if (!sim->start())
-            return false;
-        ModelBudget::Settings bs;
-        bs.quotaKnown = quotaKnown;
-        budget = std::make_unique<UpstreamBudget>(Clock::steady(), bs);
-        metrics = std::make_unique<InferenceMetricsCollector>();
-        metrics->setBudget(budget.get());
-        GeminiClientConfig cc;
-        cc.baseUrl = sim->baseUrl();
-        cc.budget = budget.get();
-        cc.metrics = metrics.get();
-        client = std::make_unique<GeminiClient>(cc);
-        engine = std::make_unique<BatchInferenceEngine>(client.get(), ec, Clock::steady(), metrics.get(), budget.get());
-        engine->start();
-        return true;
+// Submits `requests` at once and waits for every answer (up to `timeout` each).
+QList<InferenceResult> answersTo(BatchInferenceEngine &engine, QList<InferenceRequest> requests, int timeoutMs)
+{
+    QList<QFuture<InferenceResult>> futures;
+    for (InferenceRequest &r : requests)
+        futures.append(engine.submit(std::move(r)));
+    QList<InferenceResult> results;
+    for (QFuture<InferenceResult> &fut : futures) {
+        QElapsedTimer t;
+        t.start();
+        while (!fut.isFinished() && t.elapsed() < timeoutMs)
+            QTest::qWait(10);
+        results.append(fut.isFinished() ? fut.result() : InferenceResult::fromStatus(Status::error(
+                           StatusCode::DeadlineExceeded, QStringLiteral("no answer within the test's wait"))));
     }
-    ~Stack()
-    {
-        if (engine)
-            engine->stop();
-        engine.reset();
-        client.reset();
-        if (metrics)
-            metrics->setBudget(nullptr);
-    }
-};
+    return results;
+}
 
 // `agents` closed-loop agents for `duration`: each sends its next request
 // when the previous one is answered (after a refusal's Retry-After, as an
@@ -155,8 +133,9 @@ private slots:
         sc.rpmLimit = 30;
         EngineConfig ec;
         ec.rpmLimit = 30;
-        Stack s;
-        QVERIFY(s.start(sc, ec, false));
+        GatewayStack s;
+        QString error;
+        QVERIFY2(s.start(sc, ec, &error, 0, false), qPrintable(error));
         Fleet f;
         f.run(*s.engine, 40, 6s);
         const SimulatorStats st = s.sim->stats();
@@ -180,8 +159,9 @@ private slots:
         SimulatorConfig sc = quickSim();
         sc.rpmLimit = 8;
         EngineConfig ec;
-        Stack s;
-        QVERIFY(s.start(sc, ec, false));
+        GatewayStack s;
+        QString error;
+        QVERIFY2(s.start(sc, ec, &error, 0, false), qPrintable(error));
         Fleet f;
         f.run(*s.engine, 40, 5s, 0, 20s);
         const SimulatorStats st = s.sim->stats();
@@ -207,8 +187,9 @@ private slots:
         EngineConfig ec;
         ec.rpmLimit = 6; // a burst of 1, then one call every 10 s
         ec.packing = PackingMode::Fanout;
-        Stack s;
-        QVERIFY(s.start(sc, ec, true));
+        GatewayStack s;
+        QString error;
+        QVERIFY2(s.start(sc, ec, &error, 0, true), qPrintable(error));
         QFuture<InferenceResult> first = s.engine->submit(request(1));
         QTRY_VERIFY(first.isFinished());
         QVERIFY(first.result().status.ok());
@@ -240,16 +221,15 @@ private slots:
         ec.packing = PackingMode::Pack;
         ec.maxBatchSize = 20;
         ec.maxWaitMs = 50;
-        Stack s;
-        QVERIFY(s.start(sc, ec, true));
-        QList<QFuture<InferenceResult>> futures;
+        GatewayStack s;
+        QString error;
+        QVERIFY2(s.start(sc, ec, &error, 0, true), qPrintable(error));
+        QList<InferenceRequest> requests;
         for (int i = 0; i < 20; ++i)
-            futures.append(s.engine->submit(request(i)));
-        for (QFuture<InferenceResult> &fut : futures)
-            QTRY_VERIFY_WITH_TIMEOUT(fut.isFinished(), 30000);
+            requests.append(request(i));
         int ok = 0;
-        for (QFuture<InferenceResult> &fut : futures) {
-            QVERIFY2(fut.result().status.ok(), qPrintable(fut.result().status.message));
+        for (const InferenceResult &r : answersTo(*s.engine, requests, 30000)) {
+            QVERIFY2(r.status.ok(), qPrintable(r.status.message));
             ++ok;
         }
         const qint64 calls = s.sim->stats().route(QStringLiteral("generateContent"));
@@ -271,15 +251,13 @@ private slots:
         ec.packing = PackingMode::Pack;
         ec.maxBatchSize = 8;
         ec.maxWaitMs = 50;
-        Stack s;
-        QVERIFY(s.start(sc, ec, true));
-        QList<QFuture<InferenceResult>> futures;
+        GatewayStack s;
+        QString error;
+        QVERIFY2(s.start(sc, ec, &error, 0, true), qPrintable(error));
+        QList<InferenceRequest> requests;
         for (int i = 0; i < 8; ++i)
-            futures.append(s.engine->submit(request(i, 10)));
-        for (QFuture<InferenceResult> &fut : futures)
-            QTRY_VERIFY_WITH_TIMEOUT(fut.isFinished(), 10000);
-        for (QFuture<InferenceResult> &fut : futures) {
-            const InferenceResult r = fut.result();
+            requests.append(request(i, 10));
+        for (const InferenceResult &r : answersTo(*s.engine, requests, 10000)) {
             QVERIFY2(r.status.ok(), qPrintable(r.status.message));
             const GeminiResponse g(r.body.isEmpty() ? QJsonDocument::fromJson(r.bodyJson).object() : r.body);
             QVERIFY2(g.text().size() <= 40, qPrintable(g.text()));
