@@ -36,6 +36,36 @@ QJsonObject fixture(const char *name)
     return QJsonDocument::fromJson(readFixture(QLatin1String(name))).object();
 }
 
+// A quota 429's body against the recorded one
+// (error_429_resource_exhausted_quota_retryinfo.json): the same keys, code
+// and status, the same details in the same order with the same keys, Help
+// word for word, one QuotaFailure violation with the recorded keys (and
+// dimension keys). Hands back that violation and RetryInfo's retryDelay for
+// the caller's own checks; the caller returns when a check here failed.
+void verifyRecordedQuota429(const QJsonObject &json, QJsonObject *violation, QString *retryDelay)
+{
+    const QJsonObject ref = fixture("error_429_resource_exhausted_quota_retryinfo.json");
+    QCOMPARE(json.keys(), ref.keys());
+    QCOMPARE(json[u"error"].toObject().keys(), ref[u"error"].toObject().keys());
+    QCOMPARE(json[u"error"][u"code"], ref[u"error"][u"code"]);
+    QCOMPARE(json[u"error"][u"status"], ref[u"error"][u"status"]);
+    const QJsonArray details = json[u"error"][u"details"].toArray();
+    const QJsonArray refDetails = ref[u"error"][u"details"].toArray();
+    QCOMPARE(details.size(), refDetails.size());
+    for (int i = 0; i < details.size(); ++i) {
+        QCOMPARE(details[i][u"@type"], refDetails[i][u"@type"]);
+        QCOMPARE(details[i].toObject().keys(), refDetails[i].toObject().keys());
+    }
+    QCOMPARE(details[0], refDetails[0]); // Help
+    const QJsonArray violations = details[1][u"violations"].toArray();
+    QCOMPARE(violations.size(), 1);
+    *violation = violations[0].toObject();
+    const QJsonObject refViolation = refDetails[1][u"violations"][0].toObject();
+    QCOMPARE(violation->keys(), refViolation.keys());
+    QCOMPARE((*violation)[u"quotaDimensions"].toObject().keys(), refViolation[u"quotaDimensions"].toObject().keys());
+    *retryDelay = details[2][u"retryDelay"].toString();
+}
+
 // The response body of a js-genai recording (first interaction, segment i).
 QJsonObject recordedBody(const char *name, int segment = 0)
 {
@@ -1045,22 +1075,13 @@ void TestGeminiSimulator::rpmQuota()
     // Other models have their own window.
     QCOMPARE(post(QStringLiteral("/v1beta/models/gemini-2.0-flash:generateContent"), textRequest(QStringLiteral("c"))).status, 200);
 
-    const QJsonObject ref = fixture("error_429_resource_exhausted_quota_retryinfo.json");
-    QCOMPARE(r.json[u"error"][u"status"], ref[u"error"][u"status"]);
-    QCOMPARE(r.json[u"error"][u"code"], ref[u"error"][u"code"]);
-    const QJsonArray details = r.json[u"error"][u"details"].toArray();
-    const QJsonArray refDetails = ref[u"error"][u"details"].toArray();
-    QCOMPARE(details.size(), refDetails.size());
-    for (int i = 0; i < details.size(); ++i) {
-        QCOMPARE(details[i][u"@type"], refDetails[i][u"@type"]);
-        QCOMPARE(details[i].toObject().keys(), refDetails[i].toObject().keys());
-    }
-    QCOMPARE(details[0], refDetails[0]); // Help
-    const QJsonObject violation = details[1][u"violations"][0].toObject();
-    QCOMPARE(violation.keys(), refDetails[1][u"violations"][0].toObject().keys());
+    QJsonObject violation;
+    QString delay;
+    verifyRecordedQuota429(r.json, &violation, &delay);
+    if (QTest::currentTestFailed())
+        return;
     QCOMPARE(violation[u"quotaValue"].toString(), QStringLiteral("2"));
     QCOMPARE(violation[u"quotaDimensions"][u"model"].toString(), QStringLiteral("gemini-2.5-flash"));
-    const QString delay = details[2][u"retryDelay"].toString();
     QVERIFY2(delay.endsWith(QLatin1Char('s')), qPrintable(delay));
     const double seconds = delay.chopped(1).toDouble();
     QVERIFY2(seconds > 0 && seconds <= 0.6, qPrintable(delay)); // what is left of the 0.6 s window
@@ -1161,27 +1182,13 @@ void TestGeminiSimulator::quotaRefusalsMatchGemini()
 
     // Exactly the recorded shape: the same details in the same order, with
     // the same keys; Help word for word.
-    const QJsonObject ref = fixture("error_429_resource_exhausted_quota_retryinfo.json");
-    QCOMPARE(r.json.keys(), ref.keys());
-    QCOMPARE(r.json[u"error"].toObject().keys(), ref[u"error"].toObject().keys());
-    QCOMPARE(r.json[u"error"][u"code"], ref[u"error"][u"code"]);
-    QCOMPARE(r.json[u"error"][u"status"], ref[u"error"][u"status"]);
-    const QJsonArray details = r.json[u"error"][u"details"].toArray();
-    const QJsonArray refDetails = ref[u"error"][u"details"].toArray();
-    QCOMPARE(details.size(), refDetails.size());
-    for (int i = 0; i < details.size(); ++i) {
-        QCOMPARE(details[i][u"@type"], refDetails[i][u"@type"]);
-        QCOMPARE(details[i].toObject().keys(), refDetails[i].toObject().keys());
-    }
-    QCOMPARE(details[0], refDetails[0]); // Help
-    const QJsonArray violations = details[1][u"violations"].toArray();
-    QCOMPARE(violations.size(), 1);
-    const QJsonObject violation = violations[0].toObject();
-    const QJsonObject refViolation = refDetails[1][u"violations"][0].toObject();
-    QCOMPARE(violation.keys(), refViolation.keys());
+    QJsonObject violation;
+    QString delay;
+    verifyRecordedQuota429(r.json, &violation, &delay);
+    if (QTest::currentTestFailed())
+        return;
     QCOMPARE(violation[u"quotaMetric"].toString(), quotaMetric);
     QCOMPARE(violation[u"quotaId"].toString(), quotaId);
-    QCOMPARE(violation[u"quotaDimensions"].toObject().keys(), refViolation[u"quotaDimensions"].toObject().keys());
     QCOMPARE(violation[u"quotaDimensions"][u"model"].toString(), QStringLiteral("gemini-2.5-flash"));
     QCOMPARE(violation[u"quotaDimensions"][u"location"].toString(), QStringLiteral("global"));
     QVERIFY(violation[u"quotaValue"].isString());
@@ -1189,7 +1196,6 @@ void TestGeminiSimulator::quotaRefusalsMatchGemini()
 
     // RetryInfo: what is left of the window (of the day, counted from the
     // config change), as the message and Retry-After also say.
-    const QString delay = details[2][u"retryDelay"].toString();
     QVERIFY2(delay.endsWith(QLatin1Char('s')), qPrintable(delay));
     const double seconds = delay.chopped(1).toDouble();
     QVERIFY2(seconds > 0 && seconds <= windowSeconds, qPrintable(delay));
