@@ -47,17 +47,10 @@ SteadyTime earliestDeadline(const Batch &batch, const std::vector<size_t> &indic
 // most this many rounds in all (the first pack included); then they fail.
 constexpr int kMaxPackRounds = 3;
 
-long long tokensOf(const Batch &batch, const std::vector<size_t> &indices)
-{
-    long long t = 0;
-    for (size_t i : indices)
-        t += std::max(1, batch.members[i].request.estimatedTokens);
-    return t;
-}
-
-// A pack call's input tokens: its members' estimates with the
-// systemInstruction they share counted once (PackPlanner's rule).
-long long packTokensOf(const Batch &batch, const std::vector<size_t> &indices)
+// The input tokens of one call carrying these members (a pack, or a merged
+// batchEmbedContents): their estimates with the systemInstruction they
+// share counted once (PackPlanner's rule; embeddings share none).
+long long callTokensOf(const Batch &batch, const std::vector<size_t> &indices)
 {
     long long t = 0;
     long long shared = 0;
@@ -412,7 +405,7 @@ void GeminiClient::runPack(const std::shared_ptr<BatchState> &state, std::vector
     c.rawAnswer = true; // read below, straight from the bytes
     c.kind = round == 0 ? UpstreamCallKind::Pack : UpstreamCallKind::Repack;
     c.prepaid = prepaid;
-    c.budgetTokens = packTokensOf(batch, indices);
+    c.budgetTokens = callTokensOf(batch, indices);
     c.done = [this, state, indices, members, round, priorAttempts, model = c.budgetModel,
               tokens = c.budgetTokens](UpstreamOutcome o) {
         o.attempts += priorAttempts;
@@ -494,7 +487,7 @@ void GeminiClient::runEmbedMerge(const std::shared_ptr<BatchState> &state, std::
                               earliestDeadline(batch, indices), batch.retry);
     c.kind = UpstreamCallKind::EmbedMerge;
     c.prepaid = state->takePrepaid();
-    c.budgetTokens = tokensOf(batch, indices);
+    c.budgetTokens = callTokensOf(batch, indices);
     c.done = [state, indices](UpstreamOutcome o) {
         if (!o.status.ok()) {
             for (size_t i : indices)
