@@ -151,6 +151,39 @@ bool applyFile(const QString &path, AppConfig *c, QString *error)
             return fail(QStringLiteral("server.drainGraceMs"), QStringLiteral("must be from 0 to 3600000"));
         c->drainGraceMs = int(v);
     }
+    const auto intField = [&](const QString &key, int lo, int hi, int *out) {
+        if (!server.contains(key))
+            return true;
+        const QJsonValue jv = server.value(key);
+        const double v = jv.toDouble(-1);
+        if (!jv.isDouble() || v < lo || v > hi || v != double(qint64(v)))
+            return fail(QStringLiteral("server.") + key, QStringLiteral("must be an integer from %1 to %2").arg(lo).arg(hi));
+        *out = int(v);
+        return true;
+    };
+    if (!intField(QStringLiteral("maxConnections"), 1, 1000000, &c->maxConnections)
+        || !intField(QStringLiteral("streamMaxClients"), 0, 100000, &c->streamMaxClients)
+        || !intField(QStringLiteral("bodyTimeoutMs"), 100, 3600000, &c->bodyTimeoutMs)
+        || !intField(QStringLiteral("minBodyBytesPerSecond"), 0, 1 << 30, &c->minBodyBytesPerSecond))
+        return false;
+    const auto listField = [&](const QString &key, QStringList *out) {
+        if (!server.contains(key))
+            return true;
+        const QJsonValue jv = server.value(key);
+        if (!jv.isArray())
+            return fail(QStringLiteral("server.") + key, QStringLiteral("must be an array of strings"));
+        QStringList list;
+        for (const QJsonValue &e : jv.toArray()) {
+            if (!e.isString() || e.toString().trimmed().isEmpty())
+                return fail(QStringLiteral("server.") + key, QStringLiteral("must be an array of non-empty strings"));
+            list.append(e.toString().trimmed());
+        }
+        *out = list;
+        return true;
+    };
+    if (!listField(QStringLiteral("allowedHosts"), &c->allowedHosts)
+        || !listField(QStringLiteral("allowedOrigins"), &c->allowedOrigins))
+        return false;
     if (root.contains(QStringLiteral("engine"))) {
         const ConfigError e = EngineConfig::fromJson(root.value(QStringLiteral("engine")).toObject(), c->engine, &c->engine);
         if (!e.isNull())
@@ -222,6 +255,9 @@ void AppConfig::addOptions(QCommandLineParser &parser)
     parser.addOption({QStringLiteral("baseline"), QStringLiteral("PerformanceBaseline JSON the drift detector watches (env SLUICE_BASELINE)."), QStringLiteral("FILE")});
     parser.addOption({QStringLiteral("drain-grace-ms"), QStringLiteral("On SIGTERM, how long admitted work may take to finish (default %1; env SLUICE_DRAIN_GRACE_MS).").arg(d.drainGraceMs), QStringLiteral("MS")});
     parser.addOption({QStringLiteral("max-body-bytes"), QStringLiteral("Largest request body accepted; larger gets 413 (default %1; env SLUICE_MAX_BODY_BYTES).").arg(d.maxBodyBytes), QStringLiteral("BYTES")});
+    parser.addOption({QStringLiteral("allowed-hosts"), QStringLiteral("Host names requests may carry besides loopback names and the bound address, comma-separated; '*' turns the DNS-rebinding check off (env SLUICE_ALLOWED_HOSTS)."), QStringLiteral("NAMES")});
+    parser.addOption({QStringLiteral("allowed-origins"), QStringLiteral("Browser origins (scheme://host[:port]) allowed to call control routes and open the stream besides the gateway's own, comma-separated (env SLUICE_ALLOWED_ORIGINS)."), QStringLiteral("ORIGINS")});
+    parser.addOption({QStringLiteral("max-connections"), QStringLiteral("Open client connections at most; beyond it new ones get 503 and are closed (default %1; env SLUICE_MAX_CONNECTIONS).").arg(d.maxConnections), QStringLiteral("N")});
     for (const QString &path : knobPaths())
         parser.addOption({optionNameForKnob(path),
                           QStringLiteral("Engine knob %1 (env %2); see 'Engine knobs' below.").arg(path, envNameForKnob(path)),
@@ -302,6 +338,26 @@ bool AppConfig::resolve(const QCommandLineParser &parser, const QProcessEnvironm
                 return false;
             }
             c.maxBodyBytes = b;
+        }
+        const auto splitList = [](const QString &text) {
+            QStringList list;
+            for (const QString &e : text.split(QLatin1Char(','), Qt::SkipEmptyParts))
+                if (!e.trimmed().isEmpty())
+                    list.append(e.trimmed());
+            return list;
+        };
+        if (src->get(QStringLiteral("allowed-hosts"), QStringLiteral("SLUICE_ALLOWED_HOSTS"), &v))
+            c.allowedHosts = splitList(v);
+        if (src->get(QStringLiteral("allowed-origins"), QStringLiteral("SLUICE_ALLOWED_ORIGINS"), &v))
+            c.allowedOrigins = splitList(v);
+        if (src->get(QStringLiteral("max-connections"), QStringLiteral("SLUICE_MAX_CONNECTIONS"), &v)) {
+            bool ok = false;
+            const int n = v.toInt(&ok);
+            if (!ok || n < 1 || n > 1000000) {
+                *error = QStringLiteral("%1: must be an integer from 1 to 1000000, got '%2'").arg(name(QStringLiteral("max-connections"), QStringLiteral("SLUICE_MAX_CONNECTIONS")), v);
+                return false;
+            }
+            c.maxConnections = n;
         }
         for (const QString &path : knobPaths()) {
             const QString opt = optionNameForKnob(path);

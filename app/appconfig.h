@@ -8,6 +8,7 @@
 #include <QHostAddress>
 #include <QProcessEnvironment>
 #include <QString>
+#include <QStringList>
 #include <QUrl>
 
 class QCommandLineParser;
@@ -23,7 +24,10 @@ class QCommandLineParser;
 //     "adminToken": "…",
 //     "upstream": { "url": "https://…", "apiKey": "…", "transport": "auto" },
 //     "engine":   { <EngineConfig JSON: maxBatchSize, …, retry: {…}> },
-//     "server":   { "maxBodyBytes": 10485760, "drainGraceMs": 30000 },
+//     "server":   { "maxBodyBytes": 10485760, "drainGraceMs": 30000,
+//                   "allowedHosts": ["gateway.internal"], "allowedOrigins": ["https://ops.example"],
+//                   "maxConnections": 4096, "streamMaxClients": 256,
+//                   "bodyTimeoutMs": 20000, "minBodyBytesPerSecond": 1024 },
 //     "simulator": { <SimulatorConfig JSON> } }
 //
 // Thread: plain value type.
@@ -42,6 +46,13 @@ struct AppConfig {
     QString logLevel = QStringLiteral("info");
     qint64 maxBodyBytes = 10 * 1024 * 1024;
     int drainGraceMs = 30000;
+    // The HTTP front's guards (server.* in the file; GatewayOptions has the meaning of each).
+    QStringList allowedHosts;    // --allowed-hosts / SLUICE_ALLOWED_HOSTS, comma-separated
+    QStringList allowedOrigins;  // --allowed-origins / SLUICE_ALLOWED_ORIGINS, comma-separated
+    int maxConnections = 4096;   // --max-connections / SLUICE_MAX_CONNECTIONS
+    int streamMaxClients = 256;
+    int bodyTimeoutMs = 20000;
+    int minBodyBytesPerSecond = 1024;
     QString baselinePath;        // PerformanceBaseline the drift detector watches (--baseline)
     EngineConfig engine;
     SimulatorConfig simulator;

@@ -87,6 +87,12 @@ bool GatewayRuntime::start(QString *error)
     opts.port = quint16(m_config.port);
     opts.adminToken = m_config.adminToken.toUtf8();
     opts.maxBodyBytes = m_config.maxBodyBytes;
+    opts.allowedHosts = m_config.allowedHosts;
+    opts.allowedOrigins = m_config.allowedOrigins;
+    opts.maxConnections = m_config.maxConnections;
+    opts.streamMaxClients = m_config.streamMaxClients;
+    opts.bodyTimeoutMs = m_config.bodyTimeoutMs;
+    opts.minBodyBytesPerSecond = m_config.minBodyBytesPerSecond;
     opts.upstreamKind = m_config.upstreamKind();
     opts.model = QStringLiteral("gemini-2.0-flash");
     m_server = std::make_unique<GatewayServer>(deps, opts);

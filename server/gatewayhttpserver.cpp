@@ -67,7 +67,7 @@ GatewayHttpServer::GatewayHttpServer(const GatewayDeps &deps, const GatewayOptio
     so.rateHz = options.streamRateHz;
     so.maxBacklogBytes = options.streamMaxBacklogBytes;
     so.hardBacklogBytes = options.streamHardBacklogBytes;
-    so.allowedOrigins = options.streamAllowedOrigins;
+    so.allowedOrigins = options.allowedOrigins;
     so.adminToken = options.adminToken;
     so.version = QStringLiteral(SLUICE_VERSION);
     so.upstreamKind = options.upstreamKind;

@@ -40,13 +40,22 @@ struct GatewayOptions {
     int idleTimeoutMs = 60000;               // idle keep-alive connections are closed after this
     int headerTimeoutMs = 10000;             // a request's headers must arrive within this (else 408 + close)
     int listenBacklog = 4096;                // >= 4096 (Qt's default is 50)
+    int bodyTimeoutMs = 20000;               // a request body's first allowance; then +1 s per minBodyBytesPerSecond received
+    int minBodyBytesPerSecond = 1024;        // slower bodies get 408 + close (0: only the idle timeout applies)
+    int maxConnections = 4096;               // open client connections; beyond it new ones get 503 + close
+    // Host names (without port) requests may carry besides the loopback names
+    // and the bound address; "*" allows any (DNS-rebinding protection off).
+    QStringList allowedHosts;
+    // Origins (scheme://host[:port]) a browser page may call control routes
+    // and open the stream from, besides the gateway's own; "*" allows any.
+    QStringList allowedOrigins;
     QString upstreamKind = QStringLiteral("simulator"); // reported by /health
     QString model = QStringLiteral("gemini-2.0-flash"); // reported by /health
     // GET /api/v1/stream (MetricsStream)
     double streamRateHz = 4;                      // snapshots per second, 0.2 .. 50
     qint64 streamMaxBacklogBytes = 1024 * 1024;   // a client with more queued gets its snapshots dropped
     qint64 streamHardBacklogBytes = 16 * 1024 * 1024; // ... and is disconnected past this
-    QStringList streamAllowedOrigins;             // Origins allowed besides the served one ("*": any)
+    int streamMaxClients = 256;                   // stream clients at once; beyond it the upgrade gets 503
 };
 
 // The gateway's HTTP front (DESIGN.md §3, §4, §5, §7): the Gemini-compatible

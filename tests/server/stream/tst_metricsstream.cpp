@@ -63,7 +63,7 @@ private slots:
         m_baseConfig.maxWaitMs = 5;
         QString error;
         QVERIFY2(m_stack.start(instantSimulator(8), m_baseConfig, &error), qPrintable(error));
-        m_gateway = startGateway([](GatewayOptions &o) { o.streamAllowedOrigins = {QStringLiteral("http://allowed.example")}; });
+        m_gateway = startGateway([](GatewayOptions &o) { o.allowedOrigins = {QStringLiteral("http://allowed.example")}; });
         m_url = m_gateway->url();
     }
 
