@@ -170,7 +170,12 @@ BatchInferenceEngine::Ticket BatchInferenceEngine::submit(InferenceRequest reque
         request.batchKey = BatchKey::compute(request.model, request.operation, request.body);
     // What the request will cost upstream, worked out before the lock: the
     // producers share it with the engine thread.
-    if (request.estimatedTokens <= 0) {
+    if (request.operation == Operation::CountTokens) {
+        // A call of its own for RPM and RPD, but no input tokens for TPM:
+        // Gemini's TPM counts what generation reads, and countTokens generates nothing.
+        request.estimatedTokens = 1;
+        request.sharedTokens = 0;
+    } else if (request.estimatedTokens <= 0) {
         request.estimatedTokens = estimateInputTokens(request);
         request.sharedTokens = estimateSharedTokens(request);
     }
@@ -195,7 +200,10 @@ BatchInferenceEngine::Ticket BatchInferenceEngine::submit(InferenceRequest reque
                                            .arg(m_counters.queued).arg(cfg.maxQueue),
                                        retryAfterLocked(now));
         }
-        const SteadyTime deadline = now + (request.timeout ? *request.timeout : milliseconds(cfg.requestTimeoutMs));
+        // A client's deadline only ever shortens requestTimeoutMs, and is
+        // clamped before it is added: a huge one must not wrap the clock.
+        const milliseconds limit(cfg.requestTimeoutMs);
+        const SteadyTime deadline = now + (request.timeout ? std::clamp(*request.timeout, milliseconds(0), limit) : limit);
         if (refusal.ok() && m_budget->mayHoldBack()) {
             // The budget cannot give this model a call before the deadline
             // (a day's quota spent, a 429's RetryInfo): say so now.
@@ -553,6 +561,8 @@ void BatchInferenceEngine::run()
             if (q->heldUntil > now && q->live <= q->heldLive)
                 v.quotaAvailableAt = std::max(v.quotaAvailableAt, q->heldUntil);
             v.arrivalsPerSecond = q->meanInterArrivalSec > 0 ? 1.0 / q->meanInterArrivalSec : 0;
+            // Each countTokens is its own upstream call: nothing to wait for.
+            v.alone = q->operation == Operation::CountTokens;
             views.push_back(v);
         }
         if (!refused.empty()) {

@@ -33,6 +33,17 @@
 // falls before the budget's next room is answered 429 with Retry-After at
 // once (at admission, or as soon as that is known), not 504 later.
 //
+// Every operation the gateway sends upstream on a client's behalf comes
+// through here, countTokens included: admitted (maxQueue, draining),
+// queued, held to the budget (one call each for RPM and RPD, no TPM) and
+// to maxInflightBatches, expired and cancelled like the rest; being its
+// own upstream call, a countTokens never waits for company and goes one per
+// batch (BatchPolicy's `alone` queues).
+//
+// Deadlines: a request's InferenceRequest::timeout can only shorten
+// EngineConfig::requestTimeoutMs (anything larger, however large, is
+// clamped to it; a negative one is taken as 0).
+//
 // Every submitted request completes exactly once through its callback:
 // rejected at admission (queue full / draining, with a computed retry-after),
 // expired in the queue (DEADLINE_EXCEEDED, never sent upstream), cancelled

@@ -31,7 +31,7 @@ PolicyDecision BatchPolicy::decide(const PolicyInput &in)
         if (q.size <= 0)
             continue;
         const Nanos age = in.now - q.oldestEnqueued;
-        bool ready = in.draining || q.size >= cfg.maxBatchSize || age >= maxWait || overTarget;
+        bool ready = in.draining || q.alone || q.size >= cfg.maxBatchSize || age >= maxWait || overTarget;
         if (!ready && cfg.adaptive) {
             // Waiting pays only if at least one more member is expected to
             // arrive before the oldest member's wait runs out.
@@ -56,7 +56,8 @@ PolicyDecision BatchPolicy::decide(const PolicyInput &in)
     if (best >= 0) {
         d.kind = PolicyDecision::Kind::Dispatch;
         d.queueIndex = best;
-        d.count = std::min(in.queues[size_t(best)].size, cfg.maxBatchSize);
+        const KeyQueueView &q = in.queues[size_t(best)];
+        d.count = q.alone ? 1 : std::min(q.size, cfg.maxBatchSize);
         return d;
     }
     d.kind = PolicyDecision::Kind::Wait;

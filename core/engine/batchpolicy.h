@@ -22,6 +22,10 @@
 //     maxBatchSize) of it (PackPlanner may take more under quota pressure).
 //  3. Otherwise wait until the earliest queue is both ready and has budget:
 //     the later of its maxWaitMs and its quotaAvailableAt.
+// A queue whose members never share an upstream call (`alone`: countTokens)
+// is ready as soon as it holds a member, and dispatches one member per
+// batch: waiting for company gains nothing, and each of its calls takes an
+// in-flight slot of its own, so maxInflightBatches bounds them too.
 //
 // Thread: pure, thread-safe.
 
@@ -30,6 +34,7 @@ struct KeyQueueView {
     SteadyTime oldestEnqueued;
     double arrivalsPerSecond = 0; // recent arrival rate for this key (adaptive mode)
     SteadyTime quotaAvailableAt;  // ≤ now when the model's upstream budget allows a call
+    bool alone = false;           // members never share a call: ready at once, one per batch
 };
 
 struct PolicyInput {

@@ -42,12 +42,14 @@ struct InferenceRequest {
     // taken while the body was inspected anyway.
     QString packText;
     // Bound on the whole wait (queue + upstream), from X-Request-Deadline-Ms;
-    // when absent EngineConfig::requestTimeoutMs applies.
+    // when absent EngineConfig::requestTimeoutMs applies, and the engine
+    // clamps a larger one to it (a client may only shorten its deadline).
     std::optional<std::chrono::milliseconds> timeout;
     // Input tokens this request is expected to cost upstream, what Gemini's
     // TPM quota counts (the upstream budget charges it before the call and
     // settles it from usageMetadata after). submit() estimates it when 0:
-    // bodyBytes / 4, or the body's compact JSON / 4 when bodyBytes is 0.
+    // bodyBytes / 4, or the body's compact JSON / 4 when bodyBytes is 0;
+    // for countTokens it sets 1 whatever was given (it spends no TPM).
     int estimatedTokens = 0;
     // Of estimatedTokens, the systemInstruction's: what a pack of members
     // sharing it (they share a BatchKey) sends once, not once per member.

@@ -154,6 +154,12 @@ GeminiClient::GeminiClient(GeminiClientConfig config, Clock &clock)
     }
 }
 
+void GeminiClient::shutdown(const QString &reason)
+{
+    for (UpstreamWorker *w : m_workers)
+        QMetaObject::invokeMethod(w, [w, reason] { w->shutdown(reason); }, Qt::BlockingQueuedConnection);
+}
+
 GeminiClient::~GeminiClient()
 {
     for (size_t i = 0; i < m_workers.size(); ++i) {

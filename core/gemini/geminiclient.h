@@ -50,7 +50,8 @@ struct GeminiClientConfig {
     // The upstream budget every call is charged to (shared with the engine,
     // which prepays its dispatches); null: nothing is budgeted. Must outlive the client.
     UpstreamBudget *budget = nullptr;
-    // sluice_upstream_calls_total and the pack member counts; may be null.
+    // Every attempt by kind, model and outcome (sluice_upstream_calls_total,
+    // sluice_upstream_attempts_total) and the pack member counts; may be null.
     InferenceMetricsCollector *metrics = nullptr;
 
     // Qnam or Native: what `transport` resolves to for baseUrl and http2Direct.
@@ -64,8 +65,11 @@ struct GeminiClientConfig {
 };
 
 // The Gemini REST client (DESIGN.md §2, §6): the InferenceBackend the engine
-// dispatches batches to, and a direct API for the routes the gateway passes
-// through (countTokens, models list/get).
+// dispatches batches to, and a direct API: listModels()/getModel() for the
+// gateway's model-metadata routes (which cache their answers), and call()
+// for one unbatched call (tools, tests). The gateway sends every model call
+// (countTokens included) through the engine, so that it is admitted and
+// budgeted; call() bypasses the engine's admission (not the budget).
 //
 // Batches are served per operation and the engine's plan (Batch::packCalls):
 // - generateContent/streamGenerateContent: the packable members
@@ -85,7 +89,8 @@ struct GeminiClientConfig {
 // members) and the upstream budget (config.budget): the first
 // Batch::prepaidCalls calls were charged by the engine, every other call —
 // retries, repacks, direct calls — is charged before it is sent; 429s teach
-// the budget. Each call is counted by kind in config.metrics.
+// the budget. Each attempt is counted in config.metrics when it ends, with
+// its kind, model and outcome (UpstreamWorker).
 //
 // Thread: construct and destroy on one thread (the destructor shuts the
 // workers down, completing calls still in flight with UNAVAILABLE, then
@@ -100,6 +105,12 @@ public:
 
     explicit GeminiClient(GeminiClientConfig config = {}, Clock &clock = Clock::steady());
     ~GeminiClient() override;
+
+    // Aborts every call in flight or waiting to retry and completes it, and
+    // every later one, with UNAVAILABLE and `reason` (the message the agent
+    // reads). Blocks until each worker has done so; idempotent. For a
+    // shutdown whose grace period ran out (the destructor does the same).
+    void shutdown(const QString &reason);
 
     GeminiClient(const GeminiClient &) = delete;
     GeminiClient &operator=(const GeminiClient &) = delete;

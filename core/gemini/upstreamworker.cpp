@@ -148,7 +148,7 @@ void UpstreamWorker::start(std::shared_ptr<Active> a)
 {
     if (m_shutdown) {
         m_active.insert(a);
-        complete(a, Status::error(StatusCode::Unavailable, QStringLiteral("upstream client shutting down")));
+        complete(a, Status::error(StatusCode::Unavailable, m_shutdownReason));
         return;
     }
     m_active.insert(a);
@@ -383,6 +383,7 @@ void UpstreamWorker::onAbandoned(const std::shared_ptr<Active> &a)
         return;
     CircuitBreaker *breaker = m_settings->breaker;
     if (a->cancelled) {
+        recordCall(*a, UpstreamAttemptOutcome::Cancelled, 0); // it was on the wire: the upstream may count it
         if (breaker)
             breaker->recordAbandoned();
         complete(a, Status::error(StatusCode::Unavailable, QStringLiteral("upstream client shutting down")));
@@ -393,14 +394,14 @@ void UpstreamWorker::onAbandoned(const std::shared_ptr<Active> &a)
     if (breaker)
         breaker->recordAbandoned();
     if (a->timedOut)
-        recordCall(*a, 0);
+        recordCall(*a, UpstreamAttemptOutcome::Timeout, 0);
     complete(a, Status::error(StatusCode::DeadlineExceeded,
                               QStringLiteral("deadline passed before the upstream answered")));
 }
 
 void UpstreamWorker::onTransportError(const std::shared_ptr<Active> &a, const QString &why)
 {
-    recordCall(*a, 0);
+    recordCall(*a, UpstreamAttemptOutcome::ConnectionError, 0);
     if (m_settings->breaker)
         m_settings->breaker->recordFailure();
     fail(a, Status::error(StatusCode::Unavailable, QStringLiteral("upstream transport error: %1").arg(why)), true);
@@ -410,7 +411,7 @@ void UpstreamWorker::onAnswer(const std::shared_ptr<Active> &a, int http, const 
                               const QByteArray &retryAfter)
 {
     CircuitBreaker *breaker = m_settings->breaker;
-    recordCall(*a, http);
+    recordCall(*a, upstreamAttemptOutcomeFor(http), http);
     if (http < 200 || http >= 300) {
         const GeminiError err = GeminiError::fromHttp(http, body, retryAfter);
         const bool unhealthy = http >= 500 || http == 408;
@@ -526,10 +527,11 @@ void UpstreamWorker::learnQuota(const Active &a, const GeminiError &error)
         budget->quotaExceeded(a.call.budgetModel, QuotaDimension::Rpm, std::nullopt, delay);
 }
 
-void UpstreamWorker::recordCall(const Active &a, int httpStatus)
+void UpstreamWorker::recordCall(const Active &a, UpstreamAttemptOutcome outcome, int httpStatus)
 {
     if (InferenceMetricsCollector *m = m_settings->metrics)
-        m->recordUpstreamCall(a.attempts > 1 ? UpstreamCallKind::Retry : a.call.kind, httpStatus);
+        m->recordUpstreamAttempt(a.call.budgetModel, a.attempts > 1 ? UpstreamCallKind::Retry : a.call.kind, outcome,
+                                 httpStatus);
 }
 
 Status UpstreamWorker::unparseableAnswer(const QString &why, int http)
@@ -592,9 +594,12 @@ void UpstreamWorker::complete(const std::shared_ptr<Active> &a, Status status)
         done(std::move(out));
 }
 
-void UpstreamWorker::shutdown()
+void UpstreamWorker::shutdown(const QString &reason)
 {
+    if (m_shutdown)
+        return;
     m_shutdown = true;
+    m_shutdownReason = reason;
     const auto active = m_active; // complete() edits m_active
     // Native attempts in flight end like aborted QNAM replies; closing the
     // pool first keeps it from starting queued ones as others are cancelled.
@@ -616,7 +621,7 @@ void UpstreamWorker::shutdown()
             a->reply->abort(); // finishes synchronously → onFinished → complete
         if (nativeInFlight.count(a.get()))
             onAbandoned(a); // → complete
-        complete(a, Status::error(StatusCode::Unavailable, QStringLiteral("upstream client shutting down")));
+        complete(a, Status::error(StatusCode::Unavailable, m_shutdownReason));
     }
     m_deadlineTimer.stop();
 }

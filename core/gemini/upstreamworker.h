@@ -74,7 +74,7 @@ struct UpstreamSettings {
     CircuitBreaker *breaker = nullptr;
     std::atomic<quint64> *attemptCounter = nullptr; // counts HTTP attempts sent, may be null
     UpstreamBudget *budget = nullptr;               // may be null: nothing is budgeted
-    InferenceMetricsCollector *metrics = nullptr;   // sluice_upstream_calls_total; may be null
+    InferenceMetricsCollector *metrics = nullptr;   // every attempt and its outcome; may be null
 };
 
 // One upstream worker: runs calls, retries and deadlines on its thread,
@@ -87,6 +87,16 @@ struct UpstreamSettings {
 // Both give the same outcomes: attempts, circuit breaker records, errors
 // (a transport error is UNAVAILABLE and retried; the message names the
 // upstream), DEADLINE_EXCEEDED, and "http/1.1" or "h2" as the protocol.
+//
+// Metrics: every attempt that goes on the wire is recorded once when it
+// ends (InferenceMetricsCollector::recordUpstreamAttempt), retries included:
+// its kind (a second or later attempt is a Retry), its model and its
+// outcome — the HTTP status of an answer, or a timeout (our deadline), a
+// connection error, or a cancellation at shutdown. One gap: the native
+// transport resends a request once, unseen, when a reused keep-alive
+// connection fails before any answer byte (Http1ConnectionPool); when the
+// upstream had read the first copy (it dropped the connection after
+// reading), it counts two calls where this counts one attempt.
 //
 // The upstream budget: before each attempt the worker charges it (unless
 // prepaid). When the budget has no room yet the call waits for it (not an
@@ -111,8 +121,9 @@ public:
     int load() const { return m_load.load(std::memory_order_relaxed); }
 
     // Aborts everything in flight or waiting to retry; each call completes with
-    // UNAVAILABLE ("client shutting down"). Later posts complete the same way.
-    void shutdown();
+    // UNAVAILABLE and `reason`. Later posts complete the same way. Only the
+    // first call acts.
+    void shutdown(const QString &reason = QStringLiteral("upstream client shutting down"));
 
     // The INTERNAL status of a 2xx answer that is not a JSON object (`why`
     // from GeminiResponse::parse()); not retried.
@@ -138,7 +149,8 @@ private:
     // it waits (a timer calls attempt() again) or has ended the call.
     bool admittedByBudget(const std::shared_ptr<Active> &a, SteadyTime now);
     void learnQuota(const Active &a, const GeminiError &error);
-    void recordCall(const Active &a, int httpStatus);
+    // The attempt in flight ended: counted once, with its outcome and HTTP status (0: no answer).
+    void recordCall(const Active &a, UpstreamAttemptOutcome outcome, int httpStatus);
     void complete(const std::shared_ptr<Active> &a, Status status);
     QNetworkAccessManager *nam();
     Http1ConnectionPool *pool();
@@ -160,5 +172,6 @@ private:
     SteadyTime m_deadlineTimerAt;
     std::atomic<int> m_load{0};
     bool m_shutdown = false;
+    QString m_shutdownReason; // what calls completed by or after shutdown() are told
     std::unordered_set<std::shared_ptr<Active>> m_active;
 };

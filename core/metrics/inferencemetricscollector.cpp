@@ -23,7 +23,8 @@ enum Counter : int {
     kPackAnswered,
     kPackRepacked,
     kPackFailed,
-    kRejectFirst, // one per RejectReason
+    kAttemptFirst,                                // one per UpstreamAttemptOutcome
+    kRejectFirst = kAttemptFirst + kUpstreamAttemptOutcomes, // one per RejectReason
     kCounterCount = kRejectFirst + 5,
 };
 
@@ -173,16 +174,53 @@ QString upstreamCallKindName(UpstreamCallKind kind)
     return QStringLiteral("single");
 }
 
-void InferenceMetricsCollector::recordUpstreamCall(UpstreamCallKind kind, int httpStatus)
+QString upstreamAttemptOutcomeName(UpstreamAttemptOutcome outcome)
+{
+    switch (outcome) {
+    case UpstreamAttemptOutcome::Ok: return QStringLiteral("ok");
+    case UpstreamAttemptOutcome::RateLimited: return QStringLiteral("429");
+    case UpstreamAttemptOutcome::ClientError: return QStringLiteral("4xx");
+    case UpstreamAttemptOutcome::ServerError: return QStringLiteral("5xx");
+    case UpstreamAttemptOutcome::Timeout: return QStringLiteral("timeout");
+    case UpstreamAttemptOutcome::ConnectionError: return QStringLiteral("connection_error");
+    case UpstreamAttemptOutcome::Cancelled: return QStringLiteral("cancelled");
+    case UpstreamAttemptOutcome::Other: return QStringLiteral("other");
+    }
+    return QStringLiteral("other");
+}
+
+UpstreamAttemptOutcome upstreamAttemptOutcomeFor(int httpStatus)
+{
+    if (httpStatus >= 200 && httpStatus < 300)
+        return UpstreamAttemptOutcome::Ok;
+    if (httpStatus == 429)
+        return UpstreamAttemptOutcome::RateLimited;
+    if (httpStatus >= 400 && httpStatus < 500)
+        return UpstreamAttemptOutcome::ClientError;
+    if (httpStatus >= 500 && httpStatus < 600)
+        return UpstreamAttemptOutcome::ServerError;
+    return UpstreamAttemptOutcome::Other;
+}
+
+void InferenceMetricsCollector::recordUpstreamAttempt(const QString &model, UpstreamCallKind kind,
+                                                      UpstreamAttemptOutcome outcome, int httpStatus)
 {
     Slot &s = currentSlot(secondOf(m_clock.now()));
     for (CounterSet *c : {&s.counters, &m_totals->counters}) {
         c->add(kCallFirst + int(kind), 1);
+        c->add(kAttemptFirst + int(outcome), 1);
         if (httpStatus == 429)
             c->add(kUpstream429, 1);
     }
     std::lock_guard lock(m_callMutex);
     ++m_callCounts[{kind, httpStatus}];
+    ++m_attemptCounts[{model, outcome}];
+}
+
+std::map<std::pair<QString, UpstreamAttemptOutcome>, quint64> InferenceMetricsCollector::upstreamAttemptCounts() const
+{
+    std::lock_guard lock(m_callMutex);
+    return m_attemptCounts;
 }
 
 void InferenceMetricsCollector::recordPackMembers(PackMemberOutcome outcome, int members)
@@ -248,6 +286,13 @@ WindowStats statsFrom(int seconds, double spanSeconds, const LatencyHistogram &l
         w.upstreamCalls += n;
         if (n)
             w.upstreamCallsByKind.insert(upstreamCallKindName(UpstreamCallKind(k)), n);
+    }
+    for (int k = 0; k < kUpstreamAttemptOutcomes; ++k) {
+        const quint64 n = counter(kAttemptFirst + k);
+        if (n)
+            w.upstreamAttemptsByOutcome.insert(upstreamAttemptOutcomeName(UpstreamAttemptOutcome(k)), n);
+        if (UpstreamAttemptOutcome(k) != UpstreamAttemptOutcome::Ok)
+            w.upstreamAttemptsFailed += n;
     }
     w.upstream429 = counter(kUpstream429);
     w.upstreamErrors = counter(kUpstreamErrors);
@@ -360,6 +405,8 @@ MetricsSnapshot InferenceMetricsCollector::snapshot() const
     snap.last10s = window(10, sec);
     snap.last60s = window(60, sec);
     snap.total = totals();
+    for (const auto &[key, count] : upstreamAttemptCounts())
+        snap.upstreamAttempts.append({key.first, upstreamAttemptOutcomeName(key.second), count});
     if (budget) {
         const SteadyTime budgetNow = budget->now();
         for (const UpstreamBudget::ModelState &m : budget->snapshot()) {

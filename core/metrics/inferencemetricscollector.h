@@ -17,7 +17,8 @@
 #include <mutex>
 
 // Measures the gateway: latency histograms (end to end, queue wait,
-// upstream), outcome and rejection counters, tokens and batch sizes, over
+// upstream), outcome and rejection counters, every upstream HTTP attempt
+// (by kind, outcome and model), tokens and batch sizes, over
 // sliding 1 s / 10 s / 60 s windows and since start, and publishes
 // MetricsSnapshot values on a timer.
 //
@@ -41,6 +42,24 @@ enum class UpstreamCallKind {
 };
 QString upstreamCallKindName(UpstreamCallKind kind); // "single", "pack", "repack", "retry", "embed_merge"
 constexpr int kUpstreamCallKinds = 5;
+
+// How one upstream HTTP attempt ended, by what came back on the wire
+// (sluice_upstream_attempts_total{outcome}): the upstream's own count of
+// the calls it answered with each status is the figure to compare with.
+enum class UpstreamAttemptOutcome {
+    Ok,              // "ok": a 2xx answer (an error event inside a 200 stream is still a 2xx)
+    RateLimited,     // "429"
+    ClientError,     // "4xx": any other 4xx
+    ServerError,     // "5xx"
+    Timeout,         // "timeout": no answer before the call's deadline; Sluice cut the attempt
+    ConnectionError, // "connection_error": no answer; refused, reset or closed by the upstream
+    Cancelled,       // "cancelled": abandoned in flight because the client shut down
+    Other,           // "other": an answer with a 1xx or 3xx status
+};
+QString upstreamAttemptOutcomeName(UpstreamAttemptOutcome outcome);
+// The outcome of an attempt that got an answer with this HTTP status.
+UpstreamAttemptOutcome upstreamAttemptOutcomeFor(int httpStatus);
+constexpr int kUpstreamAttemptOutcomes = 8;
 
 enum class PackMemberOutcome { Answered, Repacked, Failed };
 
@@ -70,12 +89,20 @@ public:
     void recordCompletion(Outcome outcome, Nanos total, Nanos queueWait, int promptTokens, int outputTokens);
     void recordRejection(RejectReason reason);
     void recordBatch(int size, Nanos upstreamTime, int upstreamErrors);
-    // One HTTP call sent upstream and its answer's status (0: no answer: a
-    // transport error, a timeout). Thread-safe, lock-free.
-    void recordUpstreamCall(UpstreamCallKind kind, int httpStatus);
+    // One HTTP attempt sent upstream — a first try, a retry, a pack, a
+    // repack, a passthrough — for `model` (the bare id; empty for the models
+    // list/get calls, which name no quota), why it was sent, how it ended,
+    // and its answer's HTTP status (0: no answer). Called once per attempt
+    // that went on the wire, by whoever saw it end. Thread-safe (the window
+    // counters are lock-free; the per-model totals take a short lock).
+    void recordUpstreamAttempt(const QString &model, UpstreamCallKind kind, UpstreamAttemptOutcome outcome,
+                               int httpStatus);
     void recordPackMembers(PackMemberOutcome outcome, int members);
     // Since start, by (kind, HTTP status): sluice_upstream_calls_total.
     std::map<std::pair<UpstreamCallKind, int>, quint64> upstreamCallCounts() const;
+    // Since start, by (model, outcome): sluice_upstream_attempts_total and
+    // MetricsSnapshot::upstreamAttempts.
+    std::map<std::pair<QString, UpstreamAttemptOutcome>, quint64> upstreamAttemptCounts() const;
 
     // The upstream budget whose state snapshots carry (MetricsSnapshot::quota); may be null.
     void setBudget(UpstreamBudget *budget);
@@ -111,5 +138,6 @@ private:
     UpstreamBudget *m_budget = nullptr;
     mutable std::mutex m_callMutex;
     std::map<std::pair<UpstreamCallKind, int>, quint64> m_callCounts;
+    std::map<std::pair<QString, UpstreamAttemptOutcome>, quint64> m_attemptCounts;
     QTimer m_timer;
 };

@@ -42,6 +42,9 @@ QJsonObject WindowStats::toJson() const
     QJsonObject byKind;
     for (auto it = upstreamCallsByKind.begin(); it != upstreamCallsByKind.end(); ++it)
         byKind.insert(it.key(), double(it.value()));
+    QJsonObject byOutcome;
+    for (auto it = upstreamAttemptsByOutcome.begin(); it != upstreamAttemptsByOutcome.end(); ++it)
+        byOutcome.insert(it.key(), double(it.value()));
     QJsonArray sizes;
     for (int i = 0; i < kBatchSizeBuckets; ++i)
         sizes.append(QJsonObject{{QStringLiteral("size"), batchSizeBucketLabel(i)},
@@ -67,6 +70,8 @@ QJsonObject WindowStats::toJson() const
         {QStringLiteral("upstreamCalls"), double(upstreamCalls)},
         {QStringLiteral("upstreamCallsByKind"), byKind},
         {QStringLiteral("upstream429"), double(upstream429)},
+        {QStringLiteral("upstreamAttemptsByOutcome"), byOutcome},
+        {QStringLiteral("upstreamAttemptsFailed"), double(upstreamAttemptsFailed)},
         {QStringLiteral("upstreamErrors"), double(upstreamErrors)},
         {QStringLiteral("packMembers"), QJsonObject{{QStringLiteral("answered"), double(packAnswered)},
                                                     {QStringLiteral("repacked"), double(packRepacked)},
@@ -96,8 +101,14 @@ QJsonObject MetricsSnapshot::toJson() const
                                   {QStringLiteral("rpm"), dimensionJson(m.rpm)},
                                   {QStringLiteral("tpm"), dimensionJson(m.tpm)},
                                   {QStringLiteral("rpd"), dimensionJson(m.rpd)}});
+    QJsonArray attempts;
+    for (const UpstreamAttemptCount &a : upstreamAttempts)
+        attempts.append(QJsonObject{{QStringLiteral("model"), a.model},
+                                    {QStringLiteral("outcome"), a.outcome},
+                                    {QStringLiteral("attempts"), double(a.attempts)}});
     return {
         {QStringLiteral("quota"), models},
+        {QStringLiteral("upstreamAttempts"), attempts},
         {QStringLiteral("timestampMs"), double(timestampMs)},
         {QStringLiteral("uptimeSeconds"), uptimeSeconds},
         {QStringLiteral("queueDepth"), queueDepth},

@@ -52,7 +52,13 @@ struct WindowStats {
     quint64 upstreamCalls = 0;
     QMap<QString, quint64> upstreamCallsByKind;
     quint64 upstream429 = 0;       // of those, answered 429 by the upstream
-    quint64 upstreamErrors = 0;    // batches with at least one failed member
+    // The same attempts by how they ended: "ok", "429", "4xx", "5xx",
+    // "timeout", "connection_error", "cancelled", "other"
+    // (UpstreamAttemptOutcome); upstreamAttemptsFailed: all but "ok",
+    // retried or not — what the upstream counts as failed calls.
+    QMap<QString, quint64> upstreamAttemptsByOutcome;
+    quint64 upstreamAttemptsFailed = 0;
+    quint64 upstreamErrors = 0;    // batches with at least one failed member (after retries)
     // Members of pack calls: answered from a pack answer, asked again
     // (missing from it), or failed after the last repack.
     quint64 packAnswered = 0;
@@ -78,6 +84,13 @@ struct ModelQuotaState {
     QuotaDimensionState rpm, tpm, rpd;
 };
 
+// Upstream HTTP attempts for one model that ended one way, since start.
+struct UpstreamAttemptCount {
+    QString model;    // bare id; empty for the models list/get calls
+    QString outcome;  // as in WindowStats::upstreamAttemptsByOutcome
+    quint64 attempts = 0;
+};
+
 struct MetricsSnapshot {
     qint64 timestampMs = 0;   // wall clock, ms since the epoch
     double uptimeSeconds = 0;
@@ -92,6 +105,9 @@ struct MetricsSnapshot {
     WindowStats last60s;
     WindowStats total;
     QList<ModelQuotaState> quota; // every model the budget knows, by name
+    // Every upstream attempt since start by (model, outcome), in that order;
+    // JSON "upstreamAttempts": [{"model", "outcome", "attempts"}].
+    QList<UpstreamAttemptCount> upstreamAttempts;
 
     QJsonObject toJson() const;
 };

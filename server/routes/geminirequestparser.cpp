@@ -4,6 +4,8 @@
 #include <QJsonDocument>
 #include <QJsonParseError>
 
+#include <algorithm>
+
 namespace {
 
 using Error = GeminiRequestParser::Error;
@@ -179,6 +181,29 @@ Error validateGenerate(const QJsonObject &body, bool allowMissingContents)
 }
 
 } // namespace
+
+GeminiRequestParser::Error GeminiRequestParser::parseDeadlineHeader(const QByteArray &value,
+                                                                    std::chrono::milliseconds *out)
+{
+    const QByteArray digits = value.trimmed();
+    const auto bad = [] {
+        return invalid(QStringLiteral("X-Request-Deadline-Ms"),
+                       QStringLiteral("X-Request-Deadline-Ms must be a positive integer (milliseconds)"));
+    };
+    if (digits.isEmpty())
+        return bad();
+    qint64 ms = 0;
+    for (const char c : digits) {
+        if (c < '0' || c > '9')
+            return bad();
+        // Saturates instead of overflowing; the digits are still all checked.
+        ms = std::min<qint64>(ms * 10 + (c - '0'), kMaxDeadline.count());
+    }
+    if (ms <= 0)
+        return bad();
+    *out = std::chrono::milliseconds(ms);
+    return {};
+}
 
 bool GeminiRequestParser::isJsonContentType(const QByteArray &contentType)
 {

@@ -6,6 +6,9 @@
 #include <QJsonObject>
 #include <QString>
 
+#include <chrono>
+#include <limits>
+
 // Validates an agent's Gemini request body (DESIGN.md §4) before anything is
 // queued, and normalises snake_case field names to the lowerCamel spelling the
 // engine, PackCodec and BatchKey reason about (both are valid on Google's REST
@@ -40,4 +43,13 @@ public:
     static QJsonObject normalizeKeys(const QJsonObject &object);
 
     static bool isJsonContentType(const QByteArray &contentType);
+
+    // The X-Request-Deadline-Ms header (relative milliseconds): ASCII digits,
+    // blanks around them allowed, at least 1. A value too large for any
+    // deadline (up to any number of digits) is not an error: it saturates at
+    // kMaxDeadline, never wraps, and the engine clamps every deadline to
+    // requestTimeoutMs anyway. Anything else (empty, a sign, a fraction,
+    // 0) is a 400 whose field is the header's name.
+    static constexpr std::chrono::milliseconds kMaxDeadline{std::numeric_limits<int>::max()}; // > any requestTimeoutMs
+    static Error parseDeadlineHeader(const QByteArray &value, std::chrono::milliseconds *out);
 };

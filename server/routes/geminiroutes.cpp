@@ -21,11 +21,9 @@ QByteArray compact(const QJsonObject &o)
 
 } // namespace
 
-SteadyTime GeminiRoutes::deadlineFor(std::optional<std::chrono::milliseconds> timeout) const
+SteadyTime GeminiRoutes::metadataDeadline() const
 {
-    const auto t = timeout ? *timeout
-                           : std::chrono::milliseconds(m_server->deps().engine->config().requestTimeoutMs);
-    return Clock::steady().now() + t;
+    return Clock::steady().now() + std::chrono::milliseconds(m_server->deps().engine->config().requestTimeoutMs);
 }
 
 std::function<void(InferenceResult)> GeminiRoutes::completion(const std::shared_ptr<GatewayExchange> &ex, Operation op)
@@ -102,10 +100,7 @@ void GeminiRoutes::modelCall(const std::shared_ptr<GatewayExchange> &ex, const Q
                              const QString &rawModel, Operation op, const QUrl &url)
 {
     const QString model = rawModel.startsWith(QLatin1String("models/")) ? rawModel.mid(7) : rawModel;
-    QJsonObject body;
-    const GeminiRequestParser::Error perr =
-        GeminiRequestParser::parseBody(op, request.value(QByteArrayLiteral("content-type")), request.body(), &body);
-    if (!perr.isNull()) {
+    const auto refuse = [this, &ex](const GeminiRequestParser::Error &perr) {
         QJsonArray details;
         if (!perr.field.isEmpty())
             details.append(QJsonObject{{QStringLiteral("@type"), QStringLiteral("type.googleapis.com/google.rpc.BadRequest")},
@@ -114,29 +109,28 @@ void GeminiRoutes::modelCall(const std::shared_ptr<GatewayExchange> &ex, const Q
                                                                {QStringLiteral("description"), perr.message}}}}});
         m_server->finish(ex, ErrorMapping::toReply(Status::error(StatusCode::InvalidArgument, perr.message),
                                                    perr.httpStatus == 400 ? 0 : perr.httpStatus, details));
+    };
+    QJsonObject body;
+    const GeminiRequestParser::Error perr =
+        GeminiRequestParser::parseBody(op, request.value(QByteArrayLiteral("content-type")), request.body(), &body);
+    if (!perr.isNull()) {
+        refuse(perr);
         return;
     }
 
     std::optional<std::chrono::milliseconds> timeout;
     const QByteArray deadline = request.value(QByteArrayLiteral("x-request-deadline-ms"));
     if (!deadline.isEmpty()) {
-        bool ok = false;
-        const qint64 ms = deadline.trimmed().toLongLong(&ok);
-        if (!ok || ms <= 0) {
-            m_server->finish(ex, ErrorMapping::toReply(Status::error(
-                                     StatusCode::InvalidArgument,
-                                     QStringLiteral("X-Request-Deadline-Ms must be a positive integer (milliseconds)"))));
+        std::chrono::milliseconds ms{0};
+        const GeminiRequestParser::Error derr = GeminiRequestParser::parseDeadlineHeader(deadline, &ms);
+        if (!derr.isNull()) {
+            refuse(derr);
             return;
         }
-        timeout = std::chrono::milliseconds(ms);
+        timeout = ms; // the engine clamps it to requestTimeoutMs
     }
 
     GatewayDeps deps = m_server->deps();
-    if (op == Operation::CountTokens) {
-        deps.client->call(op, model, body, deadlineFor(timeout), completion(ex, op));
-        return;
-    }
-
     if (deps.client) {
         const CircuitBreaker::Snapshot circuit = deps.client->circuit();
         if (circuit.state == CircuitBreaker::State::Open) {
@@ -160,7 +154,8 @@ void GeminiRoutes::modelCall(const std::shared_ptr<GatewayExchange> &ex, const Q
     req.body = std::move(body);
     req.timeout = timeout;
     req.wantsBodyJson = true; // complete() writes result.bodyJson as is
-    req.packable = request.value(QByteArrayLiteral("x-sluice-pack")).trimmed().toLower() != "off";
+    req.packable = op != Operation::CountTokens
+                && request.value(QByteArrayLiteral("x-sluice-pack")).trimmed().toLower() != "off";
     PackCodec::markPackability(req); // here, while the body is hot in cache; not again per batch
     ex->requestBody = req.body;
     ex->requestText = req.packText;
@@ -181,11 +176,89 @@ void GeminiRoutes::listModels(const std::shared_ptr<GatewayExchange> &ex, const 
 {
     const QUrlQuery q(url);
     const int pageSize = q.queryItemValue(QStringLiteral("pageSize")).toInt();
-    m_server->deps().client->listModels(pageSize, q.queryItemValue(QStringLiteral("pageToken")),
-                                        deadlineFor(std::nullopt), completion(ex, Operation::CountTokens));
+    const QString pageToken = q.queryItemValue(QStringLiteral("pageToken"));
+    GeminiClient *client = m_server->deps().client;
+    serveMetadata(ex, QStringLiteral("list?pageSize=%1&pageToken=%2").arg(pageSize).arg(pageToken),
+                  [client, pageSize, pageToken](SteadyTime deadline, std::function<void(InferenceResult)> done) {
+                      client->listModels(pageSize, pageToken, deadline, std::move(done));
+                  });
 }
 
 void GeminiRoutes::getModel(const std::shared_ptr<GatewayExchange> &ex, const QString &model)
 {
-    m_server->deps().client->getModel(model, deadlineFor(std::nullopt), completion(ex, Operation::CountTokens));
+    GeminiClient *client = m_server->deps().client;
+    serveMetadata(ex, QStringLiteral("get/") + model,
+                  [client, model](SteadyTime deadline, std::function<void(InferenceResult)> done) {
+                      client->getModel(model, deadline, std::move(done));
+                  });
+}
+
+void GeminiRoutes::serveMetadata(const std::shared_ptr<GatewayExchange> &ex, const QString &key,
+                                 const MetadataFetch &fetch)
+{
+    const SteadyTime now = Clock::steady().now();
+    auto it = m_metadata.find(key);
+    if (it != m_metadata.end() && it->second.fetching) {
+        it->second.waiting.push_back(ex);
+        return;
+    }
+    if (it != m_metadata.end() && it->second.expires > now) {
+        complete(ex, Operation::CountTokens, it->second.answer); // plain JSON, like countTokens
+        return;
+    }
+    // An upstream call is needed: admitted like any other.
+    const GatewayDeps &deps = m_server->deps();
+    Status refusal;
+    if (deps.engine->isDraining()) {
+        refusal = Status::rejected(RejectReason::Draining,
+                                   QStringLiteral("Sluice is draining for shutdown and admits no new work; retry against another instance or after the restart"),
+                                   std::max(deps.engine->retryAfterHint(), std::chrono::milliseconds(1000)));
+    } else if (m_metadataFetches >= kMaxMetadataFetches) {
+        refusal = Status::rejected(RejectReason::QueueFull,
+                                   QStringLiteral("Sluice is already fetching %1 model-metadata answers from the upstream; retry after the indicated delay")
+                                       .arg(m_metadataFetches),
+                                   std::chrono::milliseconds(1000));
+    }
+    if (!refusal.ok()) {
+        if (deps.metrics)
+            deps.metrics->recordRejection(refusal.reason);
+        m_server->finish(ex, ErrorMapping::toReply(refusal));
+        return;
+    }
+    if (it == m_metadata.end()) {
+        if (m_metadata.size() >= size_t(kMaxMetadataEntries)) {
+            for (auto e = m_metadata.begin(); e != m_metadata.end();)
+                e = !e->second.fetching && e->second.expires <= now ? m_metadata.erase(e) : std::next(e);
+        }
+        it = m_metadata.emplace(key, MetadataEntry{}).first;
+    }
+    MetadataEntry &entry = it->second;
+    entry.fetching = true;
+    entry.waiting = {ex};
+    ++m_metadataFetches;
+    std::shared_ptr<ServerThreadPoster> poster = m_server->poster();
+    fetch(metadataDeadline(), [this, poster, key](InferenceResult result) {
+        // Upstream thread: hop to the server thread, which owns the cache.
+        poster->post([this, key, result = std::move(result)] { metadataFetched(key, result); });
+    });
+}
+
+void GeminiRoutes::metadataFetched(const QString &key, const InferenceResult &result)
+{
+    --m_metadataFetches;
+    auto it = m_metadata.find(key);
+    if (it == m_metadata.end())
+        return;
+    std::vector<std::shared_ptr<GatewayExchange>> waiting = std::move(it->second.waiting);
+    const bool missing = result.status.code == StatusCode::NotFound;
+    if ((result.status.ok() || missing) && m_metadata.size() <= size_t(kMaxMetadataEntries)) {
+        MetadataEntry &entry = it->second;
+        entry.fetching = false;
+        entry.answer = result;
+        entry.expires = Clock::steady().now() + (missing ? kMissingModelTtl : kMetadataTtl);
+    } else {
+        m_metadata.erase(it); // a passing failure (or no room): asked again next time
+    }
+    for (const auto &ex : waiting)
+        complete(ex, Operation::CountTokens, result);
 }

@@ -7,20 +7,40 @@
 #include <QString>
 #include <QUrl>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 class GatewayHttpServer;
 
 // The Gemini-compatible routes (DESIGN.md §4):
 //   POST /v1beta/models/{model}:generateContent | :streamGenerateContent[?alt=sse]
-//        | :embedContent | :batchEmbedContents   → validated, submitted to the engine
-//   POST /v1beta/models/{model}:countTokens     → GeminiClient::call, not batched
-//   GET  /v1beta/models, /v1beta/models/{model} → GeminiClient passthrough
+//        | :embedContent | :batchEmbedContents | :countTokens
+//        → validated, submitted to the engine
+//   GET  /v1beta/models, /v1beta/models/{model} → model metadata, cached
+// Every upstream call made for a model goes through the engine's admission
+// (maxQueue → 429, draining → 503, both with Retry-After and counted as
+// rejections), its queue, deadlines and cancellation, the upstream budget
+// and maxInflightBatches — countTokens too (Gemini counts it against the
+// model's RPM): it is never batched, each is a batch of its own
+// (BatchInferenceEngine). A circuit that is open answers 503 before that.
+//
+// Model metadata is not the model's quota's business and rarely changes,
+// so it is cached rather than queued: an answer (200, or 404 for an
+// unknown model) is kept kMetadataTtl (kMissingModelTtl for a 404), keyed
+// by path and query; concurrent requests for one key share one upstream
+// call; at most kMaxMetadataFetches different keys are fetched at once
+// (beyond: 429 queue_full, Retry-After 1 s), and none while draining
+// (503). Other errors are passed on, not kept.
+//
 // Request headers honoured: X-Sluice-Pack: off (request.packable = false),
-// X-Request-Deadline-Ms (relative, request.timeout). A client that
-// disconnects while its request is queued gets it cancelled in the engine.
+// X-Request-Deadline-Ms (relative; GeminiRequestParser::parseDeadlineHeader,
+// a bad value is a 400 naming it; it can only shorten requestTimeoutMs).
+// A client that disconnects while its request is queued gets it cancelled
+// in the engine.
 // Successful answers are the upstream's JSON for that member, every field
 // kept; streamGenerateContent?alt=sse answers `data: <json>\r\n\r\n` per
 // chunk (without alt=sse, a JSON array of chunks, as Google does).
@@ -38,7 +58,23 @@ public:
     void listModels(const std::shared_ptr<GatewayExchange> &ex, const QUrl &url);
     void getModel(const std::shared_ptr<GatewayExchange> &ex, const QString &model);
 
+    static constexpr std::chrono::seconds kMetadataTtl{300};
+    static constexpr std::chrono::seconds kMissingModelTtl{60};
+    static constexpr int kMaxMetadataFetches = 4;
+    static constexpr int kMaxMetadataEntries = 256;
+
 private:
+    // One cached model-metadata answer, or the fetch that will give it.
+    struct MetadataEntry {
+        bool fetching = false;
+        SteadyTime expires{};       // valid until then, when not fetching
+        InferenceResult answer;
+        std::vector<std::shared_ptr<GatewayExchange>> waiting; // answered when the fetch ends
+    };
+    using MetadataFetch = std::function<void(SteadyTime deadline, std::function<void(InferenceResult)> done)>;
+    void serveMetadata(const std::shared_ptr<GatewayExchange> &ex, const QString &key, const MetadataFetch &fetch);
+    void metadataFetched(const QString &key, const InferenceResult &result);
+
     // Completions waiting for the server thread (filled from any thread).
     struct Inbox {
         struct Item {
@@ -53,10 +89,12 @@ private:
     void drainInbox(const std::shared_ptr<Inbox> &inbox);
     void complete(const std::shared_ptr<GatewayExchange> &ex, Operation op, const InferenceResult &result);
     std::function<void(InferenceResult)> completion(const std::shared_ptr<GatewayExchange> &ex, Operation op);
-    SteadyTime deadlineFor(std::optional<std::chrono::milliseconds> timeout) const;
+    SteadyTime metadataDeadline() const;
 
     GatewayHttpServer *m_server;
     // Shared with the completion callbacks, which may outlive this object
     // (the poster drops their events once the server is gone).
     std::shared_ptr<Inbox> m_inbox = std::make_shared<Inbox>();
+    std::unordered_map<QString, MetadataEntry> m_metadata; // server thread only
+    int m_metadataFetches = 0;                // entries fetching now
 };

@@ -22,6 +22,25 @@ void header(QByteArray &out, const char *name, const char *type, const char *hel
     out += '\n';
 }
 
+// A label value as the exposition format wants it: backslash, double quote
+// and newline escaped (a model name comes from a client's URL).
+QByteArray labelValue(const QString &v)
+{
+    QByteArray out;
+    const QByteArray utf8 = v.toUtf8();
+    out.reserve(utf8.size());
+    for (char c : utf8) {
+        if (c == '\\' || c == '"')
+            out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
 QByteArray number(double v)
 {
     if (std::isinf(v))
@@ -120,6 +139,27 @@ QByteArray PrometheusExporter::render(const Inputs &in)
         out += "sluice_upstream_calls_total{kind=\"" + upstreamCallKindName(key.first).toUtf8() + "\",code=\""
             + QByteArray::number(key.second) + "\"} " + QByteArray::number(count) + '\n';
 
+    // The same attempts by model and how they ended, retries included: the
+    // failures an upstream counts, which a request retried to success hides.
+    header(out, "sluice_upstream_attempts_total", "counter",
+           "HTTP attempts sent upstream (first tries, retries, packs, repacks, passthroughs), by model (empty for the "
+           "models list/get calls) and outcome: ok (2xx), 429, 4xx, 5xx, timeout (no answer by the deadline), "
+           "connection_error (no answer), cancelled (abandoned at shutdown), other (1xx/3xx).");
+    {
+        // Every outcome of every model seen appears, so rate() works from the first scrape.
+        std::map<QString, std::map<QString, quint64>> byModel;
+        for (const UpstreamAttemptCount &a : in.snapshot.upstreamAttempts)
+            byModel[a.model][a.outcome] += a.attempts;
+        for (const auto &[model, outcomes] : byModel) {
+            for (int k = 0; k < kUpstreamAttemptOutcomes; ++k) {
+                const QString outcome = upstreamAttemptOutcomeName(UpstreamAttemptOutcome(k));
+                const auto it = outcomes.find(outcome);
+                out += "sluice_upstream_attempts_total{model=\"" + labelValue(model) + "\",outcome=\"" + outcome.toUtf8()
+                    + "\"} " + QByteArray::number(it == outcomes.end() ? 0 : it->second) + '\n';
+            }
+        }
+    }
+
     header(out, "sluice_upstream_requests_total", "counter",
            "HTTP calls sent upstream, by the answer's HTTP status (0: no answer); the sum over kinds of sluice_upstream_calls_total.");
     {
@@ -144,7 +184,7 @@ QByteArray PrometheusExporter::render(const Inputs &in)
     for (const ModelQuotaState &m : in.snapshot.quota) {
         for (const auto &[dimension, state] : {std::pair{"rpm", &m.rpm}, std::pair{"tpm", &m.tpm}, std::pair{"rpd", &m.rpd}}) {
             if (state->limit > 0)
-                out += "sluice_quota_limit{model=\"" + m.model.toUtf8() + "\",dimension=\"" + dimension + "\",source=\""
+                out += "sluice_quota_limit{model=\"" + labelValue(m.model) + "\",dimension=\"" + dimension + "\",source=\""
                     + state->source.toUtf8() + "\"} " + QByteArray::number(state->limit) + '\n';
         }
     }
@@ -152,7 +192,7 @@ QByteArray PrometheusExporter::render(const Inputs &in)
            "Share of the upstream budget's limit used in its current window, per model and dimension (0 without a limit).");
     for (const ModelQuotaState &m : in.snapshot.quota) {
         for (const auto &[dimension, state] : {std::pair{"rpm", &m.rpm}, std::pair{"tpm", &m.tpm}, std::pair{"rpd", &m.rpd}})
-            out += "sluice_quota_used_ratio{model=\"" + m.model.toUtf8() + "\",dimension=\"" + dimension + "\"} "
+            out += "sluice_quota_used_ratio{model=\"" + labelValue(m.model) + "\",dimension=\"" + dimension + "\"} "
                 + number(state->usedRatio) + '\n';
     }
 

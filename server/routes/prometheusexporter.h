@@ -14,7 +14,8 @@
 // from the collector's cumulative LatencyHistogram (since start) with
 // countBelow() at fixed `le` bounds in seconds, so they are monotonic and
 // consistent with _count and _sum. Validated by `promtool check metrics` in
-// tst_gatewayserver.
+// tst_gatewayserver. Label values a client can choose (model names) are
+// escaped.
 //
 // Thread: pure function, thread-safe.
 class PrometheusExporter
@@ -23,7 +24,9 @@ public:
     struct Inputs {
         // sluice_requests_total by (route, HTTP code), answered by the gateway.
         std::map<std::pair<QByteArray, int>, quint64> requests;
-        MetricsSnapshot snapshot;  // snapshot.total: tokens, rejections, batches, upstream calls
+        // snapshot.total: tokens, rejections, batches, upstream calls;
+        // snapshot.upstreamAttempts: sluice_upstream_attempts_total{model,outcome}.
+        MetricsSnapshot snapshot;
         LatencyHistogram latency;  // cumulative end to end
         LatencyHistogram queueWait;
         LatencyHistogram upstream;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <set>
@@ -413,6 +414,95 @@ private slots:
         QTRY_COMPARE(results.count.load(), 2);
         SETTLE(engine, clock);
         QCOMPARE(backend.batchCount(), 1);
+    }
+
+    void clientDeadlineOnlyShortensRequestTimeout_data()
+    {
+        QTest::addColumn<qint64>("timeoutMs");
+        QTest::addColumn<qint64>("expiresAfterMs");
+        QTest::newRow("shorter: kept") << qint64(300) << qint64(300);
+        QTest::newRow("longer: clamped") << qint64(5000) << qint64(1000);
+        QTest::newRow("2^63-1 ms: clamped, no wrap") << std::numeric_limits<qint64>::max() << qint64(1000);
+        QTest::newRow("negative: now") << qint64(-5) << qint64(0);
+    }
+    void clientDeadlineOnlyShortensRequestTimeout()
+    {
+        QFETCH(qint64, timeoutMs);
+        QFETCH(qint64, expiresAfterMs);
+        ManualClock clock;
+        TestBackend backend(TestBackend::Mode::Hold);
+        Results results; // outlives the engine, which answers queued requests when it stops
+        EngineConfig c = config(1, 0, 100, 1);
+        c.requestTimeoutMs = 1000;
+        BatchInferenceEngine engine(&backend, c, clock);
+        engine.start();
+        engine.submit(req(QStringLiteral("m"), 1), results.callback()); // occupies the only slot
+        QTRY_COMPARE(backend.batchCount(), 1);
+        InferenceRequest r = req(QStringLiteral("m"), 2);
+        r.timeout = milliseconds(timeoutMs);
+        QVERIFY(engine.submit(std::move(r), results.callback()).admitted);
+        if (expiresAfterMs > 0) {
+            clock.advance(milliseconds(expiresAfterMs - 1));
+            SETTLE(engine, clock);
+            QCOMPARE(results.count.load(), 0);
+            clock.advance(1ms);
+        }
+        QTRY_COMPARE(results.count.load(), 1);
+        const InferenceResult res = results.at(0);
+        QCOMPARE(res.status.code, StatusCode::DeadlineExceeded);
+        QCOMPARE(res.queueWait, duration_cast<Nanos>(milliseconds(expiresAfterMs)));
+        backend.releaseHeld();
+        QTRY_COMPARE(results.count.load(), 2);
+
+        if (expiresAfterMs == 0)
+            return; // a deadline of now expires before any dispatch
+        // The deadline a dispatched member carries to the backend is clamped the same way.
+        InferenceRequest d = req(QStringLiteral("m"), 3);
+        d.timeout = milliseconds(timeoutMs);
+        const SteadyTime submitted = clock.now();
+        engine.submit(std::move(d), results.callback());
+        QTRY_COMPARE(backend.batchCount(), 2);
+        QCOMPARE(backend.batches().back()->members.front().deadline, submitted + milliseconds(expiresAfterMs));
+        backend.releaseHeld();
+        QTRY_COMPARE(results.count.load(), 3);
+        QVERIFY(engine.counters().invariantHolds());
+    }
+
+    void countTokensGoAloneAtOnce()
+    {
+        // countTokens never waits for company (each is its own upstream
+        // call): one per batch, without maxWaitMs passing, while a
+        // generateContent key still fills its batch; the in-flight limit
+        // holds them like any batch.
+        ManualClock clock;
+        TestBackend backend(TestBackend::Mode::Hold);
+        Results results; // outlives the engine, which answers queued requests when it stops
+        BatchInferenceEngine engine(&backend, config(16, 10000, 100, 3), clock);
+        engine.start();
+        engine.submit(req(QStringLiteral("m"), 0), results.callback());
+        for (int i = 1; i <= 5; ++i)
+            QVERIFY(engine.submit(req(QStringLiteral("m"), i, Operation::CountTokens), results.callback()).admitted);
+        QTRY_COMPARE(backend.batchCount(), 3);
+        SETTLE(engine, clock);
+        QCOMPARE(backend.batchCount(), 3); // the in-flight limit
+        QCOMPARE(engine.counters().queued, quint64(3)); // two countTokens and the generateContent
+        backend.releaseHeld();
+        QTRY_COMPARE(backend.batchCount(), 5);
+        backend.releaseHeld();
+        QTRY_COMPARE(results.count.load(), 5);
+        SETTLE(engine, clock);
+        for (const auto &b : backend.batches()) {
+            QCOMPARE(b->operation, Operation::CountTokens);
+            QCOMPARE(int(b->members.size()), 1);
+            QCOMPARE(b->upstreamCalls, 1);
+        }
+        QCOMPARE(engine.counters().queued, quint64(1)); // the generateContent waits for maxWaitMs
+        clock.advance(10s);
+        QTRY_COMPARE(backend.batchCount(), 6);
+        QCOMPARE(backend.batches().back()->operation, Operation::GenerateContent);
+        backend.releaseHeld();
+        QTRY_COMPARE(results.count.load(), 6);
+        QVERIFY(engine.counters().invariantHolds());
     }
 
     void cancelRemovesQueuedOnly()

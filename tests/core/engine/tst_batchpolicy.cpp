@@ -127,6 +127,71 @@ private slots:
             QCOMPARE(std::chrono::duration_cast<std::chrono::milliseconds>(d.wait).count(), qint64(waitMs));
     }
 
+    // Queues whose members never share a call (countTokens): ready at once,
+    // one member per batch, yet held by the in-flight limit and the budget.
+    void aloneQueues_data()
+    {
+        QTest::addColumn<int>("inflight");
+        QTest::addColumn<QList<int>>("quotaInMs");
+        QTest::addColumn<QList<int>>("sizes");
+        QTest::addColumn<QList<int>>("agesMs");
+        QTest::addColumn<QList<bool>>("alone");
+        QTest::addColumn<PolicyDecision::Kind>("kind");
+        QTest::addColumn<int>("queueIndex");
+        QTest::addColumn<int>("count");
+        QTest::addColumn<int>("waitMs");
+
+        using L = QList<int>;
+        using B = QList<bool>;
+        QTest::newRow("one member goes at once") << 0 << L{0} << L{1} << L{0} << B{true} << Kind::Dispatch << 0 << 1 << 0;
+        QTest::newRow("many go one per batch") << 0 << L{0} << L{20} << L{0} << B{true} << Kind::Dispatch << 0 << 1 << 0;
+        QTest::newRow("no slot: waits like any batch") << 4 << L{0} << L{20} << L{50} << B{true} << Kind::WaitForSlot << -1 << 0 << 0;
+        QTest::newRow("no budget: waits for it") << 0 << L{250} << L{3} << L{0} << B{true} << Kind::Wait << -1 << 0 << 250;
+        QTest::newRow("goes before a batch still filling") << 0 << L{0, 0} << L{3, 1} << L{2, 0} << B{false, true}
+                                                           << Kind::Dispatch << 1 << 1 << 0;
+        QTest::newRow("an older ready batch goes first") << 0 << L{0, 0} << L{8, 5} << L{5, 1} << B{false, true}
+                                                         << Kind::Dispatch << 0 << 8 << 0;
+    }
+
+    void aloneQueues()
+    {
+        QFETCH(int, inflight);
+        QFETCH(QList<int>, quotaInMs);
+        QFETCH(QList<int>, sizes);
+        QFETCH(QList<int>, agesMs);
+        QFETCH(QList<bool>, alone);
+        QFETCH(PolicyDecision::Kind, kind);
+        QFETCH(int, queueIndex);
+        QFETCH(int, count);
+        QFETCH(int, waitMs);
+
+        EngineConfig cfg;
+        cfg.maxBatchSize = 8;
+        cfg.maxWaitMs = 10;
+        cfg.maxInflightBatches = 4;
+        std::vector<KeyQueueView> views;
+        for (int i = 0; i < sizes.size(); ++i) {
+            KeyQueueView v{sizes[i], t0 - std::chrono::milliseconds(agesMs[i]), 0,
+                           t0 + std::chrono::milliseconds(quotaInMs.value(i, 0))};
+            v.alone = alone[i];
+            views.push_back(v);
+        }
+        PolicyInput in;
+        in.now = t0;
+        in.config = &cfg;
+        in.inflightBatches = inflight;
+        in.queues = views;
+
+        const PolicyDecision d = BatchPolicy::decide(in);
+        QCOMPARE(d.kind, kind);
+        if (kind == Kind::Dispatch) {
+            QCOMPARE(d.queueIndex, queueIndex);
+            QCOMPARE(d.count, count);
+        }
+        if (kind == Kind::Wait)
+            QCOMPARE(std::chrono::duration_cast<std::chrono::milliseconds>(d.wait).count(), qint64(waitMs));
+    }
+
     void adaptiveOverTargetStopsWaiting()
     {
         EngineConfig cfg;

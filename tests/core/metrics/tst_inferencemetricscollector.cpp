@@ -1,5 +1,7 @@
 #include "core/metrics/inferencemetricscollector.h"
 
+#include <QJsonArray>
+#include <QJsonObject>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -13,6 +15,26 @@ class TestInferenceMetricsCollector : public QObject
 {
     Q_OBJECT
 private slots:
+    void attemptOutcomeOfAnAnswer_data()
+    {
+        QTest::addColumn<int>("http");
+        QTest::addColumn<QString>("outcome");
+        QTest::newRow("200") << 200 << QStringLiteral("ok");
+        QTest::newRow("204") << 204 << QStringLiteral("ok");
+        QTest::newRow("429") << 429 << QStringLiteral("429");
+        QTest::newRow("400") << 400 << QStringLiteral("4xx");
+        QTest::newRow("408") << 408 << QStringLiteral("4xx");
+        QTest::newRow("500") << 500 << QStringLiteral("5xx");
+        QTest::newRow("503") << 503 << QStringLiteral("5xx");
+        QTest::newRow("302") << 302 << QStringLiteral("other");
+    }
+    void attemptOutcomeOfAnAnswer()
+    {
+        QFETCH(int, http);
+        QFETCH(QString, outcome);
+        QCOMPARE(upstreamAttemptOutcomeName(upstreamAttemptOutcomeFor(http)), outcome);
+    }
+
     void windowsSlideWithTime()
     {
         ManualClock clock;
@@ -35,12 +57,14 @@ private slots:
         m.recordRejection(RejectReason::Draining);
         m.recordBatch(16, 50ms, 0);
         m.recordBatch(4, 70ms, 1);
-        // HTTP calls, by kind, counted where they are sent.
-        m.recordUpstreamCall(UpstreamCallKind::Pack, 200);
-        m.recordUpstreamCall(UpstreamCallKind::Single, 200);
-        m.recordUpstreamCall(UpstreamCallKind::Single, 429);
-        m.recordUpstreamCall(UpstreamCallKind::Retry, 200);
-        m.recordUpstreamCall(UpstreamCallKind::Repack, 200);
+        // HTTP attempts, by kind, model and outcome, counted where they end.
+        const QString flash = QStringLiteral("gemini-2.0-flash");
+        const QString pro = QStringLiteral("gemini-2.5-pro");
+        m.recordUpstreamAttempt(flash, UpstreamCallKind::Pack, UpstreamAttemptOutcome::Ok, 200);
+        m.recordUpstreamAttempt(flash, UpstreamCallKind::Single, UpstreamAttemptOutcome::Ok, 200);
+        m.recordUpstreamAttempt(flash, UpstreamCallKind::Single, UpstreamAttemptOutcome::RateLimited, 429);
+        m.recordUpstreamAttempt(flash, UpstreamCallKind::Retry, UpstreamAttemptOutcome::Ok, 200);
+        m.recordUpstreamAttempt(pro, UpstreamCallKind::Repack, UpstreamAttemptOutcome::Ok, 200);
         m.recordPackMembers(PackMemberOutcome::Answered, 14);
         m.recordPackMembers(PackMemberOutcome::Repacked, 2);
         clock.advance(1s);
@@ -70,6 +94,23 @@ private slots:
         const auto counts = m.upstreamCallCounts();
         QCOMPARE(counts.at({UpstreamCallKind::Single, 429}), quint64(1));
         QCOMPARE(counts.at({UpstreamCallKind::Single, 200}), quint64(1));
+        QCOMPARE(s.last1s.upstreamAttemptsByOutcome.value(QStringLiteral("ok")), quint64(4));
+        QCOMPARE(s.last1s.upstreamAttemptsByOutcome.value(QStringLiteral("429")), quint64(1));
+        QCOMPARE(s.last1s.upstreamAttemptsByOutcome.size(), 2);
+        QCOMPARE(s.last1s.upstreamAttemptsFailed, quint64(1));
+        const auto attempts = m.upstreamAttemptCounts();
+        QCOMPARE(attempts.size(), size_t(3));
+        QCOMPARE(attempts.at({flash, UpstreamAttemptOutcome::Ok}), quint64(3));
+        QCOMPARE(attempts.at({flash, UpstreamAttemptOutcome::RateLimited}), quint64(1));
+        QCOMPARE(attempts.at({pro, UpstreamAttemptOutcome::Ok}), quint64(1));
+        QCOMPARE(s.upstreamAttempts.size(), 3);
+        quint64 listed = 0;
+        for (const UpstreamAttemptCount &a : s.upstreamAttempts)
+            listed += a.attempts;
+        QCOMPARE(listed, quint64(5));
+        const QJsonObject json = s.toJson();
+        QCOMPARE(json.value(QStringLiteral("upstreamAttempts")).toArray().size(), 3);
+        QCOMPARE(json.value(QStringLiteral("last1s")).toObject().value(QStringLiteral("upstreamAttemptsFailed")).toDouble(), 1.0);
         QCOMPARE(s.last1s.batchSizeBuckets[size_t(batchSizeBucket(16))], quint64(1));
         QCOMPARE(s.last1s.batchSizeBuckets[size_t(batchSizeBucket(4))], quint64(1));
         QVERIFY(qAbs(s.last1s.latency.p50Ms - 100.0) < 1.0);

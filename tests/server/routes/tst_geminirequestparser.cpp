@@ -392,6 +392,55 @@ private slots:
         // Idempotent: a normalised object stays as it is.
         QCOMPARE(GeminiRequestParser::normalizeKeys(out), out);
     }
+
+    // X-Request-Deadline-Ms: a positive count of milliseconds; too large
+    // saturates (never wraps, never fails); anything else names the header.
+    void deadlineHeader_data()
+    {
+        QTest::addColumn<QByteArray>("value");
+        QTest::addColumn<bool>("valid");
+        QTest::addColumn<qint64>("ms");
+        const qint64 max = GeminiRequestParser::kMaxDeadline.count();
+        QTest::newRow("100") << QByteArray("100") << true << qint64(100);
+        QTest::newRow("blanks around") << QByteArray(" 2500\t") << true << qint64(2500);
+        QTest::newRow("leading zeros") << QByteArray("0042") << true << qint64(42);
+        QTest::newRow("1") << QByteArray("1") << true << qint64(1);
+        QTest::newRow("2^31-1") << QByteArray("2147483647") << true << max;
+        QTest::newRow("2^31: saturates") << QByteArray("2147483648") << true << max;
+        QTest::newRow("2^63-1: saturates") << QByteArray("9223372036854775807") << true << max;
+        QTest::newRow("2^63: saturates") << QByteArray("9223372036854775808") << true << max;
+        QTest::newRow("2^64+1: saturates") << QByteArray("18446744073709551617") << true << max;
+        QTest::newRow("40 digits: saturates") << QByteArray(40, '9') << true << max;
+        QTest::newRow("empty") << QByteArray("") << false << qint64(0);
+        QTest::newRow("blank") << QByteArray("  ") << false << qint64(0);
+        QTest::newRow("0") << QByteArray("0") << false << qint64(0);
+        QTest::newRow("000") << QByteArray("000") << false << qint64(0);
+        QTest::newRow("negative") << QByteArray("-100") << false << qint64(0);
+        QTest::newRow("plus sign") << QByteArray("+100") << false << qint64(0);
+        QTest::newRow("fraction") << QByteArray("1.5") << false << qint64(0);
+        QTest::newRow("exponent") << QByteArray("1e3") << false << qint64(0);
+        QTest::newRow("words") << QByteArray("soon") << false << qint64(0);
+        QTest::newRow("digits then junk") << QByteArray("100ms") << false << qint64(0);
+        QTest::newRow("inner blank") << QByteArray("1 00") << false << qint64(0);
+        QTest::newRow("huge then junk") << QByteArray(30, '9') + 'x' << false << qint64(0);
+    }
+    void deadlineHeader()
+    {
+        QFETCH(QByteArray, value);
+        QFETCH(bool, valid);
+        QFETCH(qint64, ms);
+        std::chrono::milliseconds out{-1};
+        const GeminiRequestParser::Error e = GeminiRequestParser::parseDeadlineHeader(value, &out);
+        QCOMPARE(e.isNull(), valid);
+        if (valid) {
+            QCOMPARE(out.count(), ms);
+        } else {
+            QCOMPARE(e.httpStatus, 400);
+            QCOMPARE(e.field, QStringLiteral("X-Request-Deadline-Ms"));
+            QVERIFY(e.message.contains(QLatin1String("X-Request-Deadline-Ms")));
+            QCOMPARE(out.count(), qint64(-1)); // untouched
+        }
+    }
 };
 
 QTEST_GUILESS_MAIN(TestGeminiRequestParser)
