@@ -14,8 +14,35 @@
 #include <QThread>
 
 #include <algorithm>
+#include <limits>
+
+#include <sys/resource.h>
 
 Q_LOGGING_CATEGORY(lcRuntime, "sluice.runtime")
+
+namespace {
+
+// Raises the soft open-files limit to the hard one (each client connection,
+// upstream connection and, with the embedded simulator, each simulated call
+// holds a descriptor; Debian's soft default of 1024 is reached by a fleet
+// of a few hundred agents). Returns the soft limit now in force.
+qint64 raiseOpenFilesLimit()
+{
+    rlimit l{};
+    if (::getrlimit(RLIMIT_NOFILE, &l) != 0)
+        return -1;
+    if (l.rlim_cur < l.rlim_max) {
+        const rlim_t before = l.rlim_cur;
+        l.rlim_cur = l.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &l) == 0)
+            qCInfo(lcRuntime) << "open-files limit raised from" << qint64(before) << "to" << qint64(l.rlim_cur);
+        else if (::getrlimit(RLIMIT_NOFILE, &l) != 0)
+            return -1;
+    }
+    return l.rlim_cur == RLIM_INFINITY ? std::numeric_limits<qint64>::max() : qint64(l.rlim_cur);
+}
+
+} // namespace
 
 GatewayRuntime::GatewayRuntime(const AppConfig &config, QObject *parent) : QObject(parent), m_config(config) {}
 
@@ -90,6 +117,19 @@ bool GatewayRuntime::start(QString *error)
     opts.allowedHosts = m_config.allowedHosts;
     opts.allowedOrigins = m_config.allowedOrigins;
     opts.maxConnections = m_config.maxConnections;
+    // Client connections may use what the upstream side leaves: the
+    // upstream pool and the embedded simulator's sockets, a few files.
+    if (const qint64 files = raiseOpenFilesLimit(); files > 0) {
+        const qint64 reserve = std::max<qint64>(256, 4 * qint64(m_config.engine.maxInflightBatches));
+        const qint64 room = std::max<qint64>(16, files - reserve);
+        if (opts.maxConnections > room) {
+            qCWarning(lcRuntime).noquote()
+                << QStringLiteral("server.maxConnections %1 lowered to %2: the open-files limit is %3 and %4 are kept for "
+                                  "the upstream side (raise the hard limit, e.g. ulimit -Hn or LimitNOFILE=, to allow more)")
+                       .arg(opts.maxConnections).arg(room).arg(files).arg(reserve);
+            opts.maxConnections = int(room);
+        }
+    }
     opts.streamMaxClients = m_config.streamMaxClients;
     opts.bodyTimeoutMs = m_config.bodyTimeoutMs;
     opts.minBodyBytesPerSecond = m_config.minBodyBytesPerSecond;

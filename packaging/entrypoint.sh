@@ -11,6 +11,10 @@
 #   GEMINI_API_KEY          Google's API key; without it the embedded
 #                           GeminiSimulator answers (offline mode)
 #   GEMINI_API_KEY_FILE     file holding the key
+#   SLUICE_ALLOWED_HOSTS    host names clients reach the gateway by (besides
+#                           localhost and the container's addresses), e.g.
+#                           sluice,gateway.example.com; other Host headers
+#                           get 421 (DNS-rebinding protection)
 #   SLUICE_BIN              the binary (default: sluice on PATH)
 #   Every other SLUICE_* variable (engine knobs such as SLUICE_MAX_BATCH_SIZE)
 #   is read by sluice itself; see `sluice --help`.

@@ -24,7 +24,9 @@ struct GatewayExchange {
     QPointer<QTcpSocket> socket;
     QByteArray route = QByteArrayLiteral("unknown"); // sluice_requests_total{route}
     bool head = false;        // HEAD: headers only
-    bool closeAfter = false;  // the client sent Connection: close
+    bool closeAfter = false;  // Connection: close, or HTTP/1.0 without keep-alive
+    bool keepAlive10 = false; // HTTP/1.0 with keep-alive: the answer says Connection: keep-alive
+    quint64 sequence = 0;     // the request's place on its connection (answers leave in this order)
     bool sse = false;         // streamGenerateContent?alt=sse
     bool written = false;
     quint64 ticket = 0;       // engine request id, for cancel() on disconnect

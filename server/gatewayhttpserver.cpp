@@ -9,6 +9,8 @@
 #include "server/stream/metricsstream.h"
 
 #include <QDateTime>
+#include <QHostInfo>
+#include <QNetworkInterface>
 #include <QLocale>
 #include <QWebSocket>
 
@@ -39,7 +41,7 @@ int writableStatus(int code)
     switch (code) {
     case 200: case 201: case 202: case 204: case 304:
     case 400: case 401: case 403: case 404: case 405: case 408: case 409: case 411: case 413:
-    case 415: case 422: case 426: case 429: case 431:
+    case 415: case 421: case 422: case 426: case 429: case 431:
     case 500: case 501: case 502: case 503: case 504:
         return code;
     default:
@@ -47,11 +49,91 @@ int writableStatus(int code)
     }
 }
 
-bool wantsClose(const QHttpServerRequest &request)
+// The host part of a Host header or an Origin's authority, lower-case,
+// without port, brackets or a trailing dot: "[::1]:8080" → "::1".
+QString hostName(QByteArrayView authority)
 {
-    const QByteArray c = request.value(QByteArrayLiteral("connection"));
-    return !c.isEmpty() && c.toLower().contains("close");
+    QByteArrayView h = authority.trimmed();
+    if (h.startsWith('[')) {
+        const qsizetype close = h.indexOf(']');
+        h = close < 0 ? QByteArrayView() : h.sliced(1, close - 1);
+    } else if (const qsizetype colon = h.lastIndexOf(':'); colon >= 0) {
+        h = h.first(colon);
+    }
+    if (h.endsWith('.'))
+        h.chop(1);
+    return QString::fromLatin1(h).toLower();
 }
+
+bool isLoopbackName(const QString &name)
+{
+    if (name == u"localhost" || name.endsWith(u".localhost"))
+        return true;
+    const QHostAddress a(name);
+    return !a.isNull() && a.isLoopback();
+}
+
+} // namespace
+
+bool GatewayHttpServer::hostAllowed(QByteArrayView hostHeader) const
+{
+    if (m_anyHost)
+        return true;
+    const QString name = hostName(hostHeader);
+    return isLoopbackName(name) || m_allowedHosts.contains(name);
+}
+
+std::optional<HttpReply> GatewayHttpServer::requestRefusal(const QHttpServerRequest &request, bool stateChanging) const
+{
+    // DNS rebinding (every route): a page on evil.example whose name now
+    // resolves to 127.0.0.1 sends Host: evil.example. HTTP/1.0 without Host
+    // passed the filter; browsers always send one.
+    const QByteArray host = request.value(QByteArrayLiteral("host"));
+    if (!host.isEmpty() && !hostAllowed(host))
+        return ErrorMapping::toReply(
+            Status::error(StatusCode::InvalidArgument,
+                          QStringLiteral("Host '%1' is not a name this gateway answers to (DNS-rebinding protection); "
+                                         "add it with --allowed-hosts or server.allowedHosts")
+                              .arg(QString::fromLatin1(host.left(200)))),
+            421);
+    // Cross-site requests (CSRF): a browser names the page's origin on every
+    // request that can change state; agents and SDKs send none. A foreign
+    // origin is refused on every such route, so a page the operator visits
+    // cannot start load tests, change the config or spend the quota.
+    if (stateChanging) {
+        const QByteArray origin = request.value(QByteArrayLiteral("origin"));
+        if (!origin.isEmpty() && !originAllowed(origin, host))
+            return ErrorMapping::toReply(
+                Status::error(StatusCode::PermissionDenied,
+                              QStringLiteral("Origin '%1' may not call this gateway from a browser (cross-site request); "
+                                             "add it with --allowed-origins or server.allowedOrigins")
+                                  .arg(QString::fromLatin1(origin.left(200)))),
+                403);
+    }
+    return std::nullopt;
+}
+
+bool GatewayHttpServer::originAllowed(QByteArrayView origin, QByteArrayView host) const
+{
+    const QString o = QString::fromLatin1(origin).trimmed();
+    for (const QString &allowed : m_options.allowedOrigins)
+        if (allowed == u"*" || allowed.compare(o, Qt::CaseInsensitive) == 0)
+            return true;
+    // Same origin: the page was served by this gateway under this Host.
+    const qsizetype scheme = o.indexOf(QLatin1String("://"));
+    if (scheme < 0 || host.isEmpty())
+        return false;
+    const QString authority = o.mid(scheme + 3);
+    QString expected = QString::fromLatin1(host).trimmed();
+    // "http://h" is the origin of a page served from Host "h:80".
+    if (authority.compare(expected, Qt::CaseInsensitive) == 0)
+        return true;
+    if (expected.endsWith(QLatin1String(":80")) && o.startsWith(QLatin1String("http://")))
+        expected.chop(3);
+    return authority.compare(expected, Qt::CaseInsensitive) == 0;
+}
+
+namespace {
 
 } // namespace
 
@@ -111,6 +193,9 @@ quint16 GatewayHttpServer::listenOn(const QHostAddress &address, quint16 port, Q
     limits.idleTimeoutMs = m_options.idleTimeoutMs;
     limits.headerTimeoutMs = m_options.headerTimeoutMs;
     limits.listenBacklog = std::max(4096, m_options.listenBacklog);
+    limits.bodyTimeoutMs = m_options.bodyTimeoutMs;
+    limits.minBodyBytesPerSecond = m_options.minBodyBytesPerSecond;
+    limits.maxConnections = m_options.maxConnections;
     auto *tcp = new HttpLimitsTcpServer(limits, [this](int status, const QString &message) {
         return rawErrorResponse(status, message);
     }, this);
@@ -122,6 +207,25 @@ quint16 GatewayHttpServer::listenOn(const QHostAddress &address, quint16 port, Q
     }
     m_tcp = tcp;
     bind(tcp);
+    // The names a request's Host may carry besides the loopback ones: the
+    // bound address, every local address and the host name when bound to
+    // any, and what the operator configured.
+    const bool anyAddress = address == QHostAddress::Any || address == QHostAddress::AnyIPv4 || address == QHostAddress::AnyIPv6;
+    m_allowedHosts.clear();
+    m_anyHost = false;
+    for (const QString &h : m_options.allowedHosts) {
+        if (h == u"*")
+            m_anyHost = true;
+        m_allowedHosts.insert(hostName(h.toLatin1()).isEmpty() ? h.toLower() : hostName(h.toLatin1()));
+    }
+    m_allowedHosts.insert(address.toString().toLower());
+    if (anyAddress) {
+        for (QHostAddress a : QNetworkInterface::allAddresses()) {
+            a.setScopeId(QString());
+            m_allowedHosts.insert(a.toString().toLower());
+        }
+        m_allowedHosts.insert(QHostInfo::localHostName().toLower());
+    }
     m_selfUrl.setScheme(QStringLiteral("http"));
     const bool any = address == QHostAddress::Any || address == QHostAddress::AnyIPv4 || address == QHostAddress::AnyIPv6;
     m_selfUrl.setHost(any ? QStringLiteral("127.0.0.1") : address.toString());
@@ -150,7 +254,7 @@ void GatewayHttpServer::appendCommonHeaders(QByteArray &out)
     out.append(line, qsizetype(std::clamp(n, 0, int(sizeof line) - 1)));
 }
 
-QByteArray GatewayHttpServer::serialize(const HttpReply &reply, int status, bool close, bool withBody)
+QByteArray GatewayHttpServer::serialize(const HttpReply &reply, int status, bool close, bool withBody, bool keepAlive)
 {
     QByteArray out;
     out.reserve(384 + (withBody ? reply.body.size() : 0));
@@ -172,6 +276,8 @@ QByteArray GatewayHttpServer::serialize(const HttpReply &reply, int status, bool
     }
     if (close)
         out += "Connection: close\r\n";
+    else if (keepAlive)
+        out += "Connection: keep-alive\r\n";
     out += "\r\n";
     if (withBody)
         out += reply.body;
@@ -183,6 +289,8 @@ QByteArray GatewayHttpServer::rawErrorResponse(int httpStatus, const QString &me
     StatusCode code = StatusCode::InvalidArgument;
     if (httpStatus == 408)
         code = StatusCode::DeadlineExceeded;
+    else if (httpStatus == 503)
+        code = StatusCode::Unavailable;
     return rawResponse(ErrorMapping::toReply(Status::error(code, message), httpStatus), QByteArrayLiteral("invalid"));
 }
 
@@ -201,18 +309,16 @@ void GatewayHttpServer::finish(const std::shared_ptr<GatewayExchange> &ex, const
         QObject::disconnect(ex->onDisconnect);
     ++m_requestCounts[{ex->route, reply.status}];
     QTcpSocket *socket = ex->socket.data();
-    if (!socket || socket->state() != QAbstractSocket::ConnectedState)
+    if (!socket || !m_tcp)
         return;
     // The whole answer in ONE write (one syscall, one TCP segment for small
-    // answers). QHttpServerResponder 6.4 would write the status line, the
-    // header block and the body separately; its destructor writes nothing, so
-    // keeping it unused is safe.
-    socket->write(serialize(reply, writableStatus(reply.status), ex->closeAfter, !ex->head));
-    socket->flush(); // now, not when the write notifier fires on the next loop iteration
-    if (m_tcp)
-        m_tcp->responseWritten(socket);
-    if (ex->closeAfter)
-        socket->disconnectFromHost();
+    // answers), in request order (the filter holds it until the answers
+    // before it left). QHttpServerResponder 6.4 would write the status line,
+    // the header block and the body separately; its destructor writes
+    // nothing, so keeping it unused is safe.
+    m_tcp->writeAnswer(socket, ex->sequence,
+                       serialize(reply, writableStatus(reply.status), ex->closeAfter, !ex->head, ex->keepAlive10),
+                       ex->closeAfter);
 }
 
 void GatewayHttpServer::methodNotAllowed(const std::shared_ptr<GatewayExchange> &ex, const QByteArray &allow)
@@ -267,9 +373,12 @@ bool GatewayHttpServer::streamRequest(const std::shared_ptr<GatewayExchange> &ex
 bool GatewayHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
 {
     auto ex = std::make_shared<GatewayExchange>(makeResponder(request, socket), socket);
+    const HttpLimitsTcpServer::RequestTicket ticket = m_tcp->requestStarted(socket);
+    ex->sequence = ticket.sequence;
+    ex->closeAfter = ticket.closeAfter;
+    ex->keepAlive10 = ticket.http10KeepAlive;
     const QHttpServerRequest::Method method = request.method();
     ex->head = method == QHttpServerRequest::Method::Head;
-    ex->closeAfter = wantsClose(request);
     const bool get = method == QHttpServerRequest::Method::Get || ex->head;
     const bool post = method == QHttpServerRequest::Method::Post;
 
@@ -281,6 +390,15 @@ bool GatewayHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSoc
     // So this says exactly what our return value will do, for one flag test
     // per request instead of a header scan.
     const bool upgrade = socket->isTransactionStarted();
+    if (const std::optional<HttpReply> refusal = requestRefusal(request, !get)) {
+        ex->route = QByteArrayLiteral("refused");
+        if (upgrade) {
+            refuseUpgrade(ex, *refusal);
+            return false;
+        }
+        finish(ex, *refusal);
+        return true;
+    }
     if (path == QLatin1String(MetricsStream::kPath))
         return streamRequest(ex, request, socket, upgrade);
     if (upgrade) {
@@ -409,5 +527,6 @@ void GatewayHttpServer::missingHandler(const QHttpServerRequest &request, QTcpSo
         return;
     }
     auto ex = std::make_shared<GatewayExchange>(makeResponder(request, socket), socket);
+    ex->sequence = m_tcp->requestStarted(socket).sequence;
     notFound(ex, request.url().path());
 }

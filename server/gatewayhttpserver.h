@@ -8,11 +8,13 @@
 #include <QAbstractHttpServer>
 #include <QElapsedTimer>
 #include <QHttpServerRequest>
+#include <QSet>
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 class DashboardAssets;
 class GeminiRoutes;
@@ -99,7 +101,8 @@ private:
     // One whole answer: status line (`status`), Content-Type and -Length, the
     // common headers, the reply's own headers, Connection: close when `close`,
     // then the body unless `withBody` is false (HEAD).
-    QByteArray serialize(const HttpReply &reply, int status, bool close, bool withBody);
+    // Connection: keep-alive when `keepAlive` (an HTTP/1.0 client asked for it).
+    QByteArray serialize(const HttpReply &reply, int status, bool close, bool withBody, bool keepAlive = false);
     // Any answer written outside a responder, with the common headers and Connection: close.
     QByteArray rawResponse(const HttpReply &reply, const QByteArray &route);
     void methodNotAllowed(const std::shared_ptr<GatewayExchange> &ex, const QByteArray &allow);
@@ -109,6 +112,11 @@ private:
                        QTcpSocket *socket, bool upgrade);
     // Answers an upgrade request Qt would otherwise hand over; handleRequest() returns false after it.
     void refuseUpgrade(const std::shared_ptr<GatewayExchange> &ex, const HttpReply &reply);
+    // Every route: a Host this gateway does not answer to (421, DNS
+    // rebinding); state-changing methods: a foreign Origin (403, CSRF).
+    std::optional<HttpReply> requestRefusal(const QHttpServerRequest &request, bool stateChanging) const;
+    bool hostAllowed(QByteArrayView hostHeader) const;
+    bool originAllowed(QByteArrayView origin, QByteArrayView host) const;
 
     GatewayDeps m_deps;
     GatewayOptions m_options;
@@ -121,6 +129,8 @@ private:
     std::unique_ptr<MetricsStream> m_stream;
     std::unique_ptr<DashboardAssets> m_dashboard;
     QUrl m_selfUrl;
+    QSet<QString> m_allowedHosts; // besides loopback names; see listenOn()
+    bool m_anyHost = false;       // allowedHosts has "*"
     std::shared_ptr<ServerThreadPoster> m_poster;
     std::map<std::pair<QByteArray, int>, quint64> m_requestCounts;
     QElapsedTimer m_uptime;

@@ -100,7 +100,7 @@ void GatewayServer::stop()
     // its own thread: it closes every socket and drops late completions.
     runOn(m_thread, [server] {
         server->closeStreams(); // close 1001 to stream clients before the final flush
-        if (const qint64 unsent = server->flushPendingAnswers(3000))
+        if (const qint64 unsent = server->flushPendingAnswers(1000))
             qWarning("sluice.server: %lld bytes of answers could not be sent before shutdown", unsent);
         delete server;
     });

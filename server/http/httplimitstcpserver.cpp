@@ -2,15 +2,23 @@
 
 #include "core/http/httpheaderblock.h"
 
+#include <QLoggingCategory>
 #include <QTcpSocket>
 
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <deque>
+#include <map>
+#include <optional>
+
+Q_LOGGING_CATEGORY(lcHttpFront, "sluice.http")
 
 namespace {
 
 constexpr qint64 kLingerMs = 2000; // how long a rejected connection may keep sending before it is aborted
+constexpr int kMaxOverflow = 256;  // connections refused for the cap that may linger at once; more are dropped
+constexpr int kMaxAcceptBackoffMs = 1000;
 
 // A request line as RFC 9112 §3 has it: method SP request-target SP HTTP/1.x,
 // the method a token, the target without whitespace or control characters.
@@ -46,15 +54,35 @@ bool requestLinePlausible(QByteArrayView partialHead)
 
 struct HttpLimitsTcpServer::Connection {
     enum class Phase { Idle, Headers, Body, Rejected };
+    struct Answer {
+        QByteArray bytes;
+        bool close = false;
+        bool refusal = false; // the filter's own refusal: half-close, then abort after the linger
+    };
     QTcpSocket *socket = nullptr;
     Phase phase = Phase::Idle;
     QByteArray headers;        // the current request's header bytes so far
     qint64 bodyLeft = 0;
+    qint64 bodyReceived = 0;
+    qint64 bodyStartMs = 0;
     qint64 headerStartMs = 0;
     qint64 lastActivityMs = 0;
-    qint64 rejectedAtMs = 0;
-    int outstanding = 0;       // complete requests not answered yet
+    qint64 rejectedAtMs = -1;  // when the refusal was written (-1: not yet)
+    int outstanding = 0;       // requests accepted and not answered yet
+    bool served = false;       // handed to Qt (else: refused for the connection cap)
     bool halfClosed = false;
+    bool closing = false;      // an answer that closes the connection was written
+    // The request whose head was accepted and whose body is still arriving.
+    RequestTicket current;
+    // Complete requests Qt has not started yet, in order.
+    std::deque<RequestTicket> ahead;
+    // Unread bytes at the front of the socket's buffer the filter scanned
+    // already (set by requestStarted(), cleared at each of the filter's turns).
+    qint64 scannedUnread = 0;
+    quint64 nextSequence = 0;  // the next request's (or refusal's) sequence number
+    quint64 nextToWrite = 0;   // the sequence number whose answer goes out next
+    std::map<quint64, Answer> held; // answers waiting for earlier ones
+    std::optional<std::pair<int, QString>> pendingRefusal; // waits until `ahead` is empty
 };
 
 HttpLimitsTcpServer::HttpLimitsTcpServer(const HttpLimits &limits, ErrorResponder errorResponder, QObject *parent)
@@ -62,13 +90,35 @@ HttpLimitsTcpServer::HttpLimitsTcpServer(const HttpLimits &limits, ErrorResponde
 {
     m_clock.start();
     setListenBacklogSize(std::max(1, m_limits.listenBacklog));
-    const int shortest = std::min(m_limits.headerTimeoutMs, m_limits.idleTimeoutMs);
+    // Qt's own pending-connection cap would stop accepting silently; the
+    // filter enforces maxConnections itself with an answer.
+    setMaxPendingConnections(std::numeric_limits<int>::max());
+    const int shortest = std::min({m_limits.headerTimeoutMs, m_limits.idleTimeoutMs, m_limits.bodyTimeoutMs});
     m_sweepTimer.setInterval(std::clamp(shortest / 4, 10, 1000));
     connect(&m_sweepTimer, &QTimer::timeout, this, &HttpLimitsTcpServer::sweep);
     m_sweepTimer.start();
+    m_resumeTimer.setSingleShot(true);
+    connect(&m_resumeTimer, &QTimer::timeout, this, [this] { resumeAccepting(); });
+    connect(this, &QTcpServer::acceptError, this, &HttpLimitsTcpServer::onAcceptError);
 }
 
 HttpLimitsTcpServer::~HttpLimitsTcpServer() = default;
+
+void HttpLimitsTcpServer::onAcceptError(QAbstractSocket::SocketError error)
+{
+    // Qt pauses accepting on any error that is not temporary (EMFILE and
+    // ENFILE are resource errors) and never resumes by itself: resume after
+    // a backoff, so the server neither spins nor stops for good.
+    pauseAccepting();
+    const bool first = m_acceptBackoffMs == 0;
+    m_acceptBackoffMs = first ? 50 : std::min(m_acceptBackoffMs * 2, kMaxAcceptBackoffMs);
+    if (first)
+        qCWarning(lcHttpFront).noquote()
+            << QStringLiteral("cannot accept connections: %1 (socket error %2); pausing accept with a backoff up to %3 ms "
+                              "until descriptors free up. Raise the open-files limit (ulimit -n) or lower server.maxConnections.")
+                   .arg(errorString()).arg(int(error)).arg(kMaxAcceptBackoffMs);
+    m_resumeTimer.start(m_acceptBackoffMs);
+}
 
 void HttpLimitsTcpServer::incomingConnection(qintptr handle)
 {
@@ -77,55 +127,156 @@ void HttpLimitsTcpServer::incomingConnection(qintptr handle)
         delete socket;
         return;
     }
+    if (m_acceptBackoffMs > 0 && !m_resumeTimer.isActive()) {
+        qCInfo(lcHttpFront) << "accepting connections again";
+        m_acceptBackoffMs = 0;
+    }
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     auto conn = std::make_unique<Connection>();
     conn->socket = socket;
     conn->lastActivityMs = nowMs();
     Connection *c = conn.get();
     m_connections.emplace(socket, std::move(conn));
-    // Connected before addPendingConnection(): runs before Qt's parser slot.
-    connect(socket, &QTcpSocket::readyRead, this, [this, c] { onReadyRead(c); });
     connect(socket, &QTcpSocket::bytesWritten, this, [this, c] {
         c->lastActivityMs = nowMs();
-        if (c->phase == Connection::Phase::Rejected && !c->halfClosed && c->socket->bytesToWrite() == 0) {
+        if (c->phase == Connection::Phase::Rejected && c->rejectedAtMs >= 0 && !c->halfClosed
+            && c->socket->bytesToWrite() == 0) {
             c->halfClosed = true;
             ::shutdown(int(c->socket->socketDescriptor()), SHUT_WR);
         }
     });
-    connect(socket, &QObject::destroyed, this, [this, socket] { m_connections.erase(socket); });
+    connect(socket, &QObject::destroyed, this, [this, socket] {
+        const auto it = m_connections.find(socket);
+        if (it == m_connections.end())
+            return;
+        if (it->second->served)
+            --m_served;
+        else
+            --m_overflow;
+        m_connections.erase(it);
+    });
+
+    if (m_served >= m_limits.maxConnections) {
+        // Over the cap: answered here, never handed to Qt.
+        ++m_connectionsRefused;
+        connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+        if (m_overflow >= kMaxOverflow) {
+            socket->abort();
+            socket->deleteLater();
+            return;
+        }
+        ++m_overflow;
+        connect(socket, &QTcpSocket::readyRead, this, [this, c] { discardInput(c); });
+        c->phase = Connection::Phase::Rejected;
+        c->rejectedAtMs = nowMs();
+        socket->write(m_errorResponder(503, QStringLiteral("the gateway has %1 open connections, its limit (server.maxConnections); "
+                                                           "retry shortly or reuse connections (keep-alive)")
+                                                .arg(m_limits.maxConnections)));
+        return;
+    }
+    c->served = true;
+    ++m_served;
+    // Connected before addPendingConnection(): runs before Qt's parser slot.
+    connect(socket, &QTcpSocket::readyRead, this, [this, c] { onReadyRead(c); });
     addPendingConnection(socket);
 }
 
-void HttpLimitsTcpServer::responseWritten(QTcpSocket *socket)
+HttpLimitsTcpServer::RequestTicket HttpLimitsTcpServer::requestStarted(QTcpSocket *socket)
 {
     const auto it = m_connections.find(socket);
     if (it == m_connections.end())
-        return;
+        return {};
     Connection *c = it->second.get();
-    c->outstanding = std::max(0, c->outstanding - 1);
-    c->lastActivityMs = nowMs();
+    RequestTicket t;
+    if (!c->ahead.empty()) {
+        t = c->ahead.front();
+        c->ahead.pop_front();
+    }
+    t.sequence = c->nextSequence++;
+    // Qt committed this request's bytes; what is left unread was scanned.
+    c->scannedUnread = socket->isTransactionStarted() ? 0 : socket->bytesAvailable();
+    if (c->pendingRefusal && c->ahead.empty())
+        issueRefusal(c);
+    return t;
+}
+
+void HttpLimitsTcpServer::writeAnswer(QTcpSocket *socket, quint64 sequence, const QByteArray &bytes, bool close)
+{
+    const auto it = m_connections.find(socket);
+    if (it == m_connections.end()) {
+        // Not a filtered connection (released): written as is.
+        socket->write(bytes);
+        if (close)
+            socket->disconnectFromHost();
+        return;
+    }
+    Connection *c = it->second.get();
+    if (c->closing || sequence < c->nextToWrite)
+        return;
+    c->held.insert_or_assign(sequence, Connection::Answer{bytes, close, false});
+    writeInOrder(c);
+}
+
+void HttpLimitsTcpServer::writeInOrder(Connection *c)
+{
+    QTcpSocket *socket = c->socket;
+    bool wrote = false;
+    bool closeNow = false;
+    for (auto next = c->held.find(c->nextToWrite); next != c->held.end() && !c->closing;
+         next = c->held.find(c->nextToWrite)) {
+        Connection::Answer answer = std::move(next->second);
+        c->held.erase(next);
+        ++c->nextToWrite;
+        c->outstanding = std::max(0, c->outstanding - 1);
+        c->lastActivityMs = nowMs();
+        if (socket->state() != QAbstractSocket::ConnectedState)
+            continue;
+        socket->write(answer.bytes);
+        wrote = true;
+        if (answer.refusal) {
+            c->closing = true;
+            c->rejectedAtMs = nowMs();
+        } else if (answer.close) {
+            c->closing = true;
+            closeNow = true;
+        }
+    }
+    if (c->closing)
+        c->held.clear();
+    if (wrote)
+        socket->flush(); // now, not when the write notifier fires on the next loop iteration
+    if (closeNow)
+        socket->disconnectFromHost(); // last: may emit disconnected at once
 }
 
 void HttpLimitsTcpServer::release(QTcpSocket *socket)
 {
-    if (m_connections.erase(socket) > 0)
-        disconnect(socket, nullptr, this, nullptr);
+    const auto it = m_connections.find(socket);
+    if (it == m_connections.end())
+        return;
+    if (it->second->served)
+        --m_served;
+    m_connections.erase(it);
+    disconnect(socket, nullptr, this, nullptr);
 }
 
 void HttpLimitsTcpServer::onReadyRead(Connection *c)
 {
     c->lastActivityMs = nowMs();
+    const qint64 skip = c->scannedUnread;
+    c->scannedUnread = 0; // unless Qt starts a request this turn, it reads everything
     if (c->phase == Connection::Phase::Rejected) {
-        discardInput(c);
-        return;
+        if (!c->pendingRefusal)
+            discardInput(c);
+        return; // a refusal is waiting for earlier requests: Qt parses them, the rest is discarded after
     }
     const qint64 available = c->socket->bytesAvailable();
-    if (available <= 0)
+    if (available <= skip)
         return;
     m_peekBuffer.resize(available);
     const qint64 n = c->socket->peek(m_peekBuffer.data(), available);
-    if (n > 0)
-        consume(c, m_peekBuffer.constData(), n);
+    if (n > skip)
+        consume(c, m_peekBuffer.constData() + skip, n - skip);
 }
 
 void HttpLimitsTcpServer::consume(Connection *c, const char *data, qint64 size)
@@ -161,9 +312,9 @@ void HttpLimitsTcpServer::consume(Connection *c, const char *data, qint64 size)
                 if (end.end < 0 && end.error == HttpHeaderBlock::Error::None) {
                     pos = size;
                     if (c->headers.size() > m_limits.maxHeaderBytes)
-                        reject(c, 431, QStringLiteral("request headers exceed %1 bytes").arg(m_limits.maxHeaderBytes));
+                        refuse(c, 431, QStringLiteral("request headers exceed %1 bytes").arg(m_limits.maxHeaderBytes));
                     else if (!requestLinePlausible(c->headers))
-                        reject(c, 400, QStringLiteral("malformed request line (expected METHOD SP TARGET SP HTTP/1.1)"));
+                        refuse(c, 400, QStringLiteral("malformed request line (expected METHOD SP TARGET SP HTTP/1.1)"));
                     break;
                 }
                 if (end.end >= 0) {
@@ -173,11 +324,11 @@ void HttpLimitsTcpServer::consume(Connection *c, const char *data, qint64 size)
                 }
             }
             if (end.error != HttpHeaderBlock::Error::None) {
-                reject(c, 400, QStringLiteral("malformed request head: %1").arg(HttpHeaderBlock::describe(end.error)));
+                refuse(c, 400, QStringLiteral("malformed request head: %1").arg(HttpHeaderBlock::describe(end.error)));
                 break;
             }
             if (block.size() > m_limits.maxHeaderBytes) {
-                reject(c, 431, QStringLiteral("request headers exceed %1 bytes").arg(m_limits.maxHeaderBytes));
+                refuse(c, 431, QStringLiteral("request headers exceed %1 bytes").arg(m_limits.maxHeaderBytes));
                 break;
             }
             if (!headersComplete(c, block))
@@ -187,9 +338,10 @@ void HttpLimitsTcpServer::consume(Connection *c, const char *data, qint64 size)
         if (c->phase == Connection::Phase::Body) {
             const qint64 n = std::min(c->bodyLeft, size - pos);
             c->bodyLeft -= n;
+            c->bodyReceived += n;
             pos += n;
             if (c->bodyLeft == 0)
-                c->phase = Connection::Phase::Idle;
+                requestComplete(c);
         }
     }
 }
@@ -197,15 +349,20 @@ void HttpLimitsTcpServer::consume(Connection *c, const char *data, qint64 size)
 bool HttpLimitsTcpServer::headersComplete(Connection *c, QByteArrayView block)
 {
     HttpHeaderBlock head(block);
-    if (!validRequestLine(head.startLine())) {
-        reject(c, 400, QStringLiteral("malformed request line (expected METHOD SP TARGET SP HTTP/1.1)"));
+    const QByteArrayView requestLine = head.startLine();
+    if (!validRequestLine(requestLine)) {
+        refuse(c, 400, QStringLiteral("malformed request line (expected METHOD SP TARGET SP HTTP/1.1)"));
         return false;
     }
+    const bool http10 = requestLine.endsWith("HTTP/1.0");
     // The fields this filter acts on. A request whose framing two parsers
     // could read differently (RFC 9112 §6.3) is refused, so that what Qt's
     // parser reads after this filter is what the filter checked.
     int lengths = 0;
     int encodings = 0;
+    int hosts = 0;
+    bool connectionClose = false;
+    bool connectionKeepAlive = false;
     QByteArrayView contentLength;
     QByteArrayView transferEncoding;
     QByteArrayView expect;
@@ -217,26 +374,37 @@ bool HttpLimitsTcpServer::headersComplete(Connection *c, QByteArrayView block)
         } else if (f.name.compare("transfer-encoding", Qt::CaseInsensitive) == 0) {
             ++encodings;
             transferEncoding = f.value;
+        } else if (f.name.compare("host", Qt::CaseInsensitive) == 0) {
+            ++hosts;
+        } else if (f.name.compare("connection", Qt::CaseInsensitive) == 0) {
+            connectionClose = connectionClose || HttpHeaderBlock::listContains(f.value, "close");
+            connectionKeepAlive = connectionKeepAlive || HttpHeaderBlock::listContains(f.value, "keep-alive");
         } else if (f.name.compare("expect", Qt::CaseInsensitive) == 0) {
             expect = f.value;
         }
     }
     if (head.error() != HttpHeaderBlock::Error::None) {
-        reject(c, 400, QStringLiteral("malformed request head: %1").arg(head.errorString()));
+        refuse(c, 400, QStringLiteral("malformed request head: %1").arg(head.errorString()));
+        return false;
+    }
+    if (hosts > 1 || (hosts == 0 && !http10)) {
+        // RFC 9112 §3.2: a server MUST answer 400 to both.
+        refuse(c, 400, hosts > 1 ? QStringLiteral("more than one Host header")
+                                 : QStringLiteral("an HTTP/1.1 request needs a Host header"));
         return false;
     }
     if (lengths > 1 || encodings > 1) {
-        reject(c, 400, QStringLiteral("more than one %1 header").arg(lengths > 1 ? QStringLiteral("Content-Length")
-                                                                                    : QStringLiteral("Transfer-Encoding")));
+        refuse(c, 400, QStringLiteral("more than one %1 header").arg(lengths > 1 ? QStringLiteral("Content-Length")
+                                                                                   : QStringLiteral("Transfer-Encoding")));
         return false;
     }
     if (encodings == 1) {
         if (lengths == 1) {
-            reject(c, 400, QStringLiteral("both Content-Length and Transfer-Encoding are set"));
+            refuse(c, 400, QStringLiteral("both Content-Length and Transfer-Encoding are set"));
             return false;
         }
         if (transferEncoding.compare("identity", Qt::CaseInsensitive) != 0) {
-            reject(c, 411, QStringLiteral("a request body needs a Content-Length (chunked request bodies are not accepted)"));
+            refuse(c, 411, QStringLiteral("a request body needs a Content-Length (chunked request bodies are not accepted)"));
             return false;
         }
     }
@@ -244,31 +412,55 @@ bool HttpLimitsTcpServer::headersComplete(Connection *c, QByteArrayView block)
     if (lengths == 1) {
         length = HttpHeaderBlock::parseDecimal(contentLength);
         if (length < 0) {
-            reject(c, 400, QStringLiteral("invalid Content-Length header"));
+            refuse(c, 400, QStringLiteral("invalid Content-Length header"));
             return false;
         }
     }
     if (length > m_limits.maxBodyBytes) {
-        reject(c, 413, QStringLiteral("request body of %1 bytes exceeds the limit of %2 bytes")
+        refuse(c, 413, QStringLiteral("request body of %1 bytes exceeds the limit of %2 bytes")
                            .arg(length).arg(m_limits.maxBodyBytes));
         return false;
     }
     if (length > 0 && expect.compare("100-continue", Qt::CaseInsensitive) == 0)
         c->socket->write("HTTP/1.1 100 Continue\r\n\r\n");
     ++c->outstanding;
-    c->bodyLeft = length;
-    c->phase = length > 0 ? Connection::Phase::Body : Connection::Phase::Idle;
+    c->current = RequestTicket{};
+    c->current.closeAfter = connectionClose || (http10 && !connectionKeepAlive);
+    c->current.http10KeepAlive = http10 && connectionKeepAlive && !connectionClose;
     c->headers.clear();
+    c->bodyLeft = length;
+    c->bodyReceived = 0;
+    c->bodyStartMs = nowMs();
+    if (length > 0)
+        c->phase = Connection::Phase::Body;
+    else
+        requestComplete(c);
     return true;
 }
 
-void HttpLimitsTcpServer::reject(Connection *c, int httpStatus, const QString &message)
+void HttpLimitsTcpServer::requestComplete(Connection *c)
+{
+    c->ahead.push_back(c->current);
+    c->phase = Connection::Phase::Idle;
+}
+
+void HttpLimitsTcpServer::refuse(Connection *c, int httpStatus, const QString &message)
 {
     c->phase = Connection::Phase::Rejected;
-    c->rejectedAtMs = nowMs();
     c->headers.clear();
+    c->pendingRefusal = std::make_pair(httpStatus, message);
+    if (c->ahead.empty())
+        issueRefusal(c);
+}
+
+void HttpLimitsTcpServer::issueRefusal(Connection *c)
+{
+    const auto [status, message] = *c->pendingRefusal;
+    c->pendingRefusal.reset();
+    c->phase = Connection::Phase::Rejected;
     discardInput(c);
-    c->socket->write(m_errorResponder(httpStatus, message));
+    c->held.insert_or_assign(c->nextSequence++, Connection::Answer{m_errorResponder(status, message), true, true});
+    writeInOrder(c);
 }
 
 void HttpLimitsTcpServer::discardInput(Connection *c)
@@ -283,7 +475,7 @@ void HttpLimitsTcpServer::discardInput(Connection *c)
 void HttpLimitsTcpServer::sweep()
 {
     const qint64 now = nowMs();
-    std::vector<Connection *> timedOutHeaders;
+    std::vector<std::pair<Connection *, QString>> timedOut;
     std::vector<QTcpSocket *> toClose;
     std::vector<QTcpSocket *> toAbort;
     for (auto &[socket, conn] : m_connections) {
@@ -291,28 +483,43 @@ void HttpLimitsTcpServer::sweep()
         switch (c->phase) {
         case Connection::Phase::Headers:
             if (now - c->headerStartMs > m_limits.headerTimeoutMs)
-                timedOutHeaders.push_back(c);
+                timedOut.emplace_back(c, QStringLiteral("request headers not received within %1 ms").arg(m_limits.headerTimeoutMs));
             break;
-        case Connection::Phase::Body:
-            if (now - c->lastActivityMs > m_limits.idleTimeoutMs)
-                toAbort.push_back(socket);
+        case Connection::Phase::Body: {
+            // Apache's rule: a first allowance, extended by one second per
+            // minBodyBytesPerSecond bytes received.
+            const qint64 allowance = m_limits.minBodyBytesPerSecond > 0
+                ? m_limits.bodyTimeoutMs + c->bodyReceived * 1000 / m_limits.minBodyBytesPerSecond
+                : std::numeric_limits<qint64>::max();
+            if (now - c->bodyStartMs > allowance || now - c->lastActivityMs > m_limits.bodyTimeoutMs)
+                timedOut.emplace_back(c, QStringLiteral("request body too slow: %1 of %2 bytes in %3 ms (needs %4 bytes/s "
+                                                        "after the first %5 ms, and no pause longer than that)")
+                                             .arg(c->bodyReceived).arg(c->bodyReceived + c->bodyLeft)
+                                             .arg(now - c->bodyStartMs).arg(m_limits.minBodyBytesPerSecond)
+                                             .arg(m_limits.bodyTimeoutMs));
             break;
+        }
         case Connection::Phase::Idle:
-            if (c->outstanding == 0 && now - c->lastActivityMs > m_limits.idleTimeoutMs)
+            if (c->outstanding == 0 && c->held.empty() && now - c->lastActivityMs > m_limits.idleTimeoutMs)
                 toClose.push_back(socket);
             break;
         case Connection::Phase::Rejected:
-            if (now - c->rejectedAtMs > kLingerMs)
+            if (c->rejectedAtMs >= 0 && now - c->rejectedAtMs > kLingerMs)
                 toAbort.push_back(socket);
             break;
         }
     }
-    for (Connection *c : timedOutHeaders)
-        reject(c, 408, QStringLiteral("request headers not received within %1 ms").arg(m_limits.headerTimeoutMs));
+    for (auto &[c, message] : timedOut)
+        refuse(c, 408, message);
     for (QTcpSocket *s : toClose)
         s->disconnectFromHost();
-    for (QTcpSocket *s : toAbort)
+    for (QTcpSocket *s : toAbort) {
+        const auto it = m_connections.find(s);
+        const bool ours = it != m_connections.end() && !it->second->served;
         s->abort();
+        if (ours)
+            s->deleteLater(); // Qt deletes the sockets it was handed
+    }
 }
 
 qint64 HttpLimitsTcpServer::flushAll(int timeoutMs)

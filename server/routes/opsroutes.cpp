@@ -88,8 +88,12 @@ bool OpsRoutes::authorized(const std::shared_ptr<GatewayExchange> &ex, const QHt
 std::optional<QJsonObject> OpsRoutes::jsonBody(const std::shared_ptr<GatewayExchange> &ex,
                                                const QHttpServerRequest &request, const char *what)
 {
-    if (!GeminiRequestParser::isJsonContentType(request.value(QByteArrayLiteral("content-type")))) {
-        m_server->finish(ex, errorReply(StatusCode::InvalidArgument, QStringLiteral("Content-Type must be application/json"), 415));
+    // Required, not merely checked when present: a body without a
+    // Content-Type is what a cross-site "simple" request can send.
+    const QByteArray contentType = request.value(QByteArrayLiteral("content-type"));
+    if (contentType.isEmpty() || !GeminiRequestParser::isJsonContentType(contentType)) {
+        m_server->finish(ex, errorReply(StatusCode::InvalidArgument,
+                                        QStringLiteral("Content-Type must be application/json (control routes require it)"), 415));
         return std::nullopt;
     }
     QJsonParseError pe;
@@ -175,9 +179,10 @@ void OpsRoutes::patchConfig(const std::shared_ptr<GatewayExchange> &ex, const QH
 {
     if (!authorized(ex, request, "PATCH /api/v1/config"))
         return;
-    if (!GeminiRequestParser::isJsonContentType(request.value(QByteArrayLiteral("content-type")))) {
+    const QByteArray contentType = request.value(QByteArrayLiteral("content-type"));
+    if (contentType.isEmpty() || !GeminiRequestParser::isJsonContentType(contentType)) {
         m_server->finish(ex, ErrorMapping::toReply(Status::error(StatusCode::InvalidArgument,
-                                                                 QStringLiteral("Content-Type must be application/json")),
+                                                                 QStringLiteral("Content-Type must be application/json (control routes require it)")),
                                                    415));
         return;
     }

@@ -85,7 +85,7 @@ done
 check "the real sluice prints its URL" test -n "$url"
 if [ -n "$url" ]; then
     port=${url##*:}
-    health=$(exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 && timeout 5 cat <&3)
+    health=$(exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3 && timeout 5 cat <&3)
     check "/health answers 200 through the entrypoint" grep -q '^HTTP/1.1 200' <<<"$health"
 fi
 kill -TERM "$pid"

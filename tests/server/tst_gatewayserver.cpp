@@ -343,7 +343,7 @@ private slots:
     void bodyTooLargeIs413BeforeTheBody()
     {
         RawHttp r(m_url);
-        r.send("POST " + kGenerate + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+        r.send("POST " + kGenerate + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
                + QByteArray::number(11 * 1024 * 1024) + "\r\n\r\n");
         QTRY_VERIFY_WITH_TIMEOUT(r.complete, 5000);
         QCOMPARE(r.status, 413);
@@ -356,7 +356,7 @@ private slots:
     void headersTooLargeIs431()
     {
         RawHttp r(m_url);
-        r.send("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + QByteArray(100 * 1024, 'a') + "\r\n\r\n");
+        r.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + QByteArray(100 * 1024, 'a') + "\r\n\r\n");
         QTRY_VERIFY_WITH_TIMEOUT(r.complete, 5000);
         QCOMPARE(r.status, 431);
         QTRY_VERIFY_WITH_TIMEOUT(r.closed, 5000);
@@ -366,7 +366,7 @@ private slots:
     {
         RawHttp r(m_url);
         const QByteArray body = userTextBytes(QStringLiteral("continue please"));
-        r.send("POST " + kGenerate + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: "
+        r.send("POST " + kGenerate + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: "
                + QByteArray::number(body.size()) + "\r\n\r\n");
         QTRY_VERIFY_WITH_TIMEOUT(r.complete, 5000);
         QCOMPARE(r.status, 100);
@@ -402,7 +402,7 @@ private slots:
         QString error;
         QVERIFY2(strict.start(&error), qPrintable(error));
         RawHttp slow(strict.url());
-        slow.send("GET /health HTTP/1.1\r\nHost: x\r\n"); // never finishes its headers
+        slow.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"); // never finishes its headers
         QElapsedTimer t;
         t.start();
         QTRY_VERIFY_WITH_TIMEOUT(slow.closed, 5000);

@@ -35,6 +35,7 @@ private slots:
             {413, "Content Too Large"},
             {414, "URI Too Long"},
             {415, "Unsupported Media Type"},
+            {421, "Misdirected Request"},
             {422, "Unprocessable Content"},
             {426, "Upgrade Required"},
             {429, "Too Many Requests"},
