@@ -158,6 +158,18 @@ void GatewayRuntime::drain()
         m_engine->drain();
 }
 
+void GatewayRuntime::abandon(const QString &reason)
+{
+    // Upstream calls first: each completes now with UNAVAILABLE, so the
+    // engine's batches in flight end at once; then the engine answers what is
+    // still queued. Every completion is posted to the server thread, which
+    // writes it before stop() lets it go (posted events run in order).
+    if (m_client)
+        m_client->shutdown(reason);
+    if (m_engine)
+        m_engine->stop();
+}
+
 void GatewayRuntime::stop()
 {
     // Reverse order of start: nothing may call into a part already gone.

@@ -36,6 +36,11 @@ public:
     bool start(QString *error);
     // Stops admitting (503 for new work), lets admitted work finish; drained()
     // follows once nothing is queued or in flight and every answer is written.
+    // The drain grace period ran out: every admitted request still waiting
+    // is answered now with 503 UNAVAILABLE and `reason` (upstream calls
+    // aborted, the queue emptied); stop() then writes and flushes those
+    // answers before the process exits.
+    void abandon(const QString &reason);
     void drain();
     void stop();
 

@@ -33,8 +33,13 @@ int runServerMode(QCoreApplication &app, const AppConfig &config)
     QObject::connect(&grace, &QTimer::timeout, &app, [&] {
         const EngineCounters c = runtime.engine()->counters();
         qCWarning(lcServer) << "drain grace period of" << config.drainGraceMs << "ms ran out with" << c.queued
-                            << "queued and" << c.inflight << "in flight; exiting";
-        QCoreApplication::exit(1);
+                            << "queued and" << c.inflight << "in flight; answering them 503 and exiting";
+        // Every admitted request gets an answer; exit status 0: the shutdown
+        // did what it promises, within its grace period.
+        runtime.abandon(QStringLiteral("Sluice shut down before this request was answered (its drain grace period of %1 ms ran out); "
+                                       "retry against another instance or after the restart")
+                            .arg(config.drainGraceMs));
+        QCoreApplication::exit(0);
     });
     QObject::connect(&runtime, &GatewayRuntime::drained, &app, [&] {
         qCInfo(lcServer) << "drained: every admitted request was answered; exiting";

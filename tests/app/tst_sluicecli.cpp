@@ -5,6 +5,7 @@
 #include <QJsonObject>
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
+#include <QElapsedTimer>
 #include <QProcess>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -269,6 +270,75 @@ private slots:
         QVERIFY2(ok > 0, qPrintable(QStringLiteral("ok %1, 503 %2, refused %3, other %4").arg(ok).arg(refused).arg(closed).arg(others.size())));
         QVERIFY2(others.isEmpty(), qPrintable(QStringLiteral("%1 requests failed otherwise").arg(others.size())));
         QCOMPARE(ok + refused + closed, kRequests);
+    }
+
+    // The grace period runs out with slow upstream calls in flight and more
+    // queued: every admitted request still gets an HTTP answer (503 in the
+    // Gemini envelope), upstream calls are aborted, and the process exits 0
+    // right after the grace period (issue: 17–32 s, 96 of 100 dropped, exit 1).
+    void graceRunsOutAnswersEverythingAndExitsZero()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sluice.json"));
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(R"({"simulator": {"baseLatencyMs": 30000, "tokensPerSecond": 0, "jitterSigma": 0},
+                    "engine": {"maxBatchSize": 4, "maxWaitMs": 5, "maxInflightBatches": 8, "packing": "pack"}})");
+        f.close();
+        constexpr int kGraceMs = 1500;
+        Server server;
+        QVERIFY(server.start({QStringLiteral("--config"), path, QStringLiteral("--drain-grace-ms"), QString::number(kGraceMs)},
+                             cleanEnv()));
+
+        // 17 managers of 6 connections: ~100 requests with the gateway at once.
+        std::array<QNetworkAccessManager, 17> managers;
+        constexpr int kRequests = 100;
+        int finished = 0;
+        int unavailable = 0;
+        int closed = 0;
+        bool namesGrace = false;
+        QList<int> others;
+        for (int i = 0; i < kRequests; ++i) {
+            QNetworkRequest req(server.url(QStringLiteral("/v1beta/models/gemini-2.0-flash:generateContent")));
+            req.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
+            const QJsonObject body{{QStringLiteral("contents"),
+                                    QJsonArray{QJsonObject{{QStringLiteral("parts"),
+                                                            QJsonArray{QJsonObject{{QStringLiteral("text"), QStringLiteral("slow %1").arg(i)}}}}}}}};
+            QNetworkReply *reply = managers[size_t(i) % managers.size()].post(req, QJsonDocument(body).toJson(QJsonDocument::Compact));
+            QObject::connect(reply, &QNetworkReply::finished, reply, [&, reply] {
+                const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+                const QJsonObject error = QJsonDocument::fromJson(reply->readAll()).object().value(QStringLiteral("error")).toObject();
+                if (status == 503 && error.value(QStringLiteral("status")).toString() == QLatin1String("UNAVAILABLE")) {
+                    ++unavailable;
+                    namesGrace = namesGrace || error.value(QStringLiteral("message")).toString().contains(QLatin1String("grace period"));
+                } else if (reply->error() == QNetworkReply::ConnectionRefusedError) {
+                    ++closed;
+                } else {
+                    others << status;
+                }
+                ++finished;
+                reply->deleteLater();
+            });
+        }
+        QNetworkAccessManager probe;
+        QTRY_VERIFY_WITH_TIMEOUT(getJson(probe, server.url(QStringLiteral("/api/v1/stats"))).value(QStringLiteral("inflightBatches")).toInt() >= 8, 10000);
+        QTest::qWait(300); // the rest reach the queue
+        QElapsedTimer sinceSignal;
+        sinceSignal.start();
+        ::kill(pid_t(server.process().processId()), SIGTERM);
+        QTRY_COMPARE_WITH_TIMEOUT(server.process().state(), QProcess::NotRunning, 20000);
+        const qint64 exitMs = sinceSignal.elapsed();
+        QTRY_COMPARE_WITH_TIMEOUT(finished, kRequests, 10000);
+        qInfo("grace %d ms: exited after %lld ms; %d answered 503, %d found the port closed, %d other",
+              kGraceMs, exitMs, unavailable, closed, int(others.size()));
+        QCOMPARE(server.process().exitStatus(), QProcess::NormalExit);
+        QCOMPARE(server.process().exitCode(), 0);
+        QVERIFY2(others.isEmpty(), qPrintable(QStringLiteral("%1 requests got no answer or another one").arg(others.size())));
+        QVERIFY(unavailable > 0);
+        QVERIFY(namesGrace);
+        QCOMPARE(unavailable + closed, kRequests);
+        // Bounded, not a performance figure: 30 s upstream calls were abandoned.
+        QVERIFY2(exitMs < kGraceMs + 5000, qPrintable(QString::number(exitMs)));
     }
 };
 
