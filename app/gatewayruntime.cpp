@@ -9,6 +9,7 @@
 #include "server/gatewayserver.h"
 #include "server/simulator/geminisimulator.h"
 
+#include <QFile>
 #include <QJsonObject>
 #include <QLoggingCategory>
 #include <QThread>
@@ -16,7 +17,9 @@
 #include <algorithm>
 #include <limits>
 
+#include <malloc.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 Q_LOGGING_CATEGORY(lcRuntime, "sluice.runtime")
 
@@ -40,6 +43,18 @@ qint64 raiseOpenFilesLimit()
             return -1;
     }
     return l.rlim_cur == RLIM_INFINITY ? std::numeric_limits<qint64>::max() : qint64(l.rlim_cur);
+}
+
+constexpr int kTrimCheckMs = 2000;
+
+// Resident set size from /proc/self/statm; -1 when unknown.
+qint64 residentBytes()
+{
+    QFile f(QStringLiteral("/proc/self/statm"));
+    if (!f.open(QIODevice::ReadOnly))
+        return -1;
+    const QList<QByteArray> fields = f.readAll().split(' ');
+    return fields.size() > 1 ? fields.at(1).toLongLong() * ::sysconf(_SC_PAGESIZE) : -1;
 }
 
 } // namespace
@@ -143,6 +158,10 @@ bool GatewayRuntime::start(QString *error)
         return false;
     }
 
+    m_trimTimer.setInterval(kTrimCheckMs);
+    connect(&m_trimTimer, &QTimer::timeout, this, &GatewayRuntime::trimIfIdle);
+    m_trimTimer.start();
+
     connect(m_engine.get(), &BatchInferenceEngine::drained, this, [this] {
         if (m_drainedSignalled)
             return;
@@ -156,6 +175,30 @@ void GatewayRuntime::drain()
 {
     if (m_engine)
         m_engine->drain();
+}
+
+void GatewayRuntime::trimIfIdle()
+{
+    if (!m_engine)
+        return;
+    const EngineCounters c = m_engine->counters();
+    const bool busy = c.admitted != m_admittedAtLastCheck || c.queued > 0 || c.inflight > 0;
+    m_admittedAtLastCheck = c.admitted;
+    if (busy) {
+        m_busySinceTrim = true;
+        return;
+    }
+    if (!m_busySinceTrim)
+        return;
+    m_busySinceTrim = false;
+    // glibc keeps freed memory in its arenas (one per thread that
+    // allocated: server, engine, upstream workers); a burst of large bodies
+    // leaves RSS at its peak for good without this. Costs a few ms, once
+    // per burst, when nothing is waiting.
+    const qint64 before = residentBytes();
+    ::malloc_trim(0);
+    qCDebug(lcRuntime) << "idle: returned freed heap to the system, RSS" << before / (1024 * 1024) << "->"
+                       << residentBytes() / (1024 * 1024) << "MiB";
 }
 
 void GatewayRuntime::abandon(const QString &reason)

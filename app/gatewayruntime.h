@@ -3,6 +3,7 @@
 #include "app/appconfig.h"
 
 #include <QObject>
+#include <QTimer>
 #include <QUrl>
 
 #include <memory>
@@ -74,4 +75,11 @@ private:
     std::unique_ptr<GatewayServer> m_server;
     QUrl m_upstreamUrl;
     bool m_drainedSignalled = false;
+    // Returns freed heap to the system once a burst is over (malloc_trim),
+    // so RSS follows load: checked every kTrimCheckMs, trimmed after one
+    // whole check with nothing admitted, queued or in flight.
+    QTimer m_trimTimer;
+    quint64 m_admittedAtLastCheck = 0;
+    bool m_busySinceTrim = false;
+    void trimIfIdle();
 };

@@ -6,6 +6,7 @@
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QProcess>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -13,6 +14,8 @@
 
 #include <array>
 #include <csignal>
+
+#include <unistd.h>
 
 namespace {
 
@@ -339,6 +342,48 @@ private slots:
         QCOMPARE(unavailable + closed, kRequests);
         // Bounded, not a performance figure: 30 s upstream calls were abandoned.
         QVERIFY2(exitMs < kGraceMs + 5000, qPrintable(QString::number(exitMs)));
+    }
+
+    // After a burst of large bodies, the idle gateway returns the freed heap
+    // to the system (malloc_trim): RSS follows load instead of staying at
+    // the burst's peak.
+    void idleGatewayReturnsFreedMemory()
+    {
+        Server server;
+        QVERIFY(server.start({}, cleanEnv()));
+        const auto rssMiB = [&] {
+            QFile statm(QStringLiteral("/proc/%1/statm").arg(server.process().processId()));
+            if (!statm.open(QIODevice::ReadOnly))
+                return qint64(-1);
+            return statm.readAll().split(' ').value(1).toLongLong() * ::sysconf(_SC_PAGESIZE) / (1024 * 1024);
+        };
+        const QByteArray body = QJsonDocument(QJsonObject{
+            {QStringLiteral("contents"),
+             QJsonArray{QJsonObject{{QStringLiteral("parts"),
+                                     QJsonArray{QJsonObject{{QStringLiteral("text"), QString(QStringLiteral("word ")).repeated(400000)}}}}}}}})
+                                    .toJson(QJsonDocument::Compact);
+        std::array<QNetworkAccessManager, 7> managers;
+        int finished = 0;
+        int ok = 0;
+        qint64 peak = 0;
+        constexpr int kRequests = 40;
+        for (int i = 0; i < kRequests; ++i) {
+            QNetworkRequest req(server.url(QStringLiteral("/v1beta/models/gemini-2.0-flash:countTokens")));
+            req.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
+            QNetworkReply *reply = managers[size_t(i) % managers.size()].post(req, body);
+            QObject::connect(reply, &QNetworkReply::finished, reply, [&, reply] {
+                ok += reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt() == 200;
+                peak = std::max(peak, rssMiB());
+                ++finished;
+                reply->deleteLater();
+            });
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(finished, kRequests, 60000);
+        QCOMPARE(ok, kRequests);
+        peak = std::max(peak, rssMiB());
+        // Idle now: within two trim checks RSS falls well below the peak.
+        QTRY_VERIFY2_WITH_TIMEOUT(rssMiB() < peak - 16, qPrintable(QStringLiteral("RSS %1 MiB, peak %2 MiB").arg(rssMiB()).arg(peak)), 10000);
+        qInfo("40 bodies of %lld KiB: RSS peak %lld MiB, idle %lld MiB", qint64(body.size() / 1024), peak, rssMiB());
     }
 };
 
