@@ -150,6 +150,7 @@ GatewayHttpServer::GatewayHttpServer(const GatewayDeps &deps, const GatewayOptio
     so.maxBacklogBytes = options.streamMaxBacklogBytes;
     so.hardBacklogBytes = options.streamHardBacklogBytes;
     so.allowedOrigins = options.allowedOrigins;
+    so.maxClients = options.streamMaxClients;
     so.adminToken = options.adminToken;
     so.version = QStringLiteral(SLUICE_VERSION);
     so.upstreamKind = options.upstreamKind;
@@ -353,6 +354,10 @@ bool GatewayHttpServer::streamRequest(const std::shared_ptr<GatewayExchange> &ex
     if (!refusal && upgrade) {
         ++m_requestCounts[{ex->route, 101}];
         ex->written = true; // Qt's QWebSocketServer writes the 101
+        // A stream client that stops reading would otherwise let the kernel
+        // grow its send buffer to 4 MB (measured: 685 MB of kernel memory for
+        // 256 such clients); 64 KiB holds several snapshots.
+        socket->setSocketOption(QAbstractSocket::SendBufferSizeSocketOption, 64 * 1024);
         if (m_tcp)
             m_tcp->release(socket);
         return true;

@@ -14,6 +14,7 @@ class BatchInferenceEngine;
 class DriftMonitor;
 class GeminiClient;
 class LoadTestController;
+class MemoryBudget;
 struct MetricsStreamCounters;
 class InferenceMetricsCollector;
 class GatewayHttpServer;
@@ -29,6 +30,8 @@ struct GatewayDeps {
     // QMetaObject::invokeMethod and reads only their thread-safe getters):
     DriftMonitor *drift = nullptr;            // /health, /metrics drift figures, baseline routes, `drift` events
     LoadTestController *loadTests = nullptr;  // /api/v1/loadtests, GET /api/v1/baseline, `loadtest` events
+    // Optional, thread-safe: what admitted work may hold (HttpLimits::memory).
+    MemoryBudget *memory = nullptr;
 };
 
 struct GatewayOptions {
@@ -53,7 +56,7 @@ struct GatewayOptions {
     QString model = QStringLiteral("gemini-2.0-flash"); // reported by /health
     // GET /api/v1/stream (MetricsStream)
     double streamRateHz = 4;                      // snapshots per second, 0.2 .. 50
-    qint64 streamMaxBacklogBytes = 1024 * 1024;   // a client with more queued gets its snapshots dropped
+    qint64 streamMaxBacklogBytes = 256 * 1024;    // a client with more queued gets its snapshots dropped
     qint64 streamHardBacklogBytes = 16 * 1024 * 1024; // ... and is disconnected past this
     int streamMaxClients = 256;                   // stream clients at once; beyond it the upgrade gets 503
 };

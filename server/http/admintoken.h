@@ -7,11 +7,12 @@
 // Thread: pure functions, thread-safe.
 namespace AdminToken {
 
-// Constant-time comparison, so a token cannot be guessed byte by byte from timings.
+// Constant-time comparison (of SHA-256 digests), so neither a token's bytes nor
+// its length can be learned from timings.
 bool equals(const QByteArray &expected, const QByteArray &presented);
 
 // True when no token is configured, or the Authorization header carries
-// "Bearer <expected>".
+// "Bearer <expected>" (the scheme in any case, RFC 9110 §11.1).
 bool authorizes(const QByteArray &expected, const QByteArray &authorizationHeader);
 
 } // namespace AdminToken

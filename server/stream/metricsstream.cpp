@@ -4,7 +4,9 @@
 #include "core/engine/batchinferenceengine.h"
 #include "core/loadtest/loadtestcontroller.h"
 #include "core/metrics/inferencemetricscollector.h"
+#include "core/util/status.h"
 #include "server/http/admintoken.h"
+#include "server/http/errormapping.h"
 
 #include <QDateTime>
 #include <QJsonDocument>
@@ -13,6 +15,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
+#include <limits>
 
 namespace {
 
@@ -35,7 +39,11 @@ MetricsStream::MetricsStream(BatchInferenceEngine *engine, InferenceMetricsColle
     : QObject(parent), m_engine(engine), m_metrics(metrics), m_drift(drift), m_loadTests(loadTests), m_options(options)
 {
     m_options.rateHz = std::clamp(m_options.rateHz, 0.2, 50.0);
+    m_options.maxClients = std::max(0, m_options.maxClients);
     m_historyCapacity = size_t(std::min(7200.0, std::ceil(300.0 * m_options.rateHz)));
+    m_clock.start();
+    if (m_options.maxClients == 0)
+        return; // no stream: no snapshots, no history, every request gets 404
     m_timer.setTimerType(Qt::PreciseTimer);
     m_timer.setInterval(int(std::lround(1000.0 / m_options.rateHz)));
     connect(&m_timer, &QTimer::timeout, this, &MetricsStream::tick);
@@ -66,7 +74,33 @@ MetricsStream::~MetricsStream()
 
 std::optional<HttpReply> MetricsStream::refusal(bool isGet, const StreamHandshake::Headers &headers)
 {
-    std::optional<HttpReply> r = StreamHandshake::refusal(QString::fromLatin1(kPath), isGet, headers, m_options.allowedOrigins);
+    std::optional<HttpReply> r;
+    if (m_options.maxClients == 0) {
+        // Off, not busy: 404 says there is no such endpoint here, where a 503
+        // would invite the dashboard to retry for ever.
+        r = ErrorMapping::toReply(Status::error(
+            StatusCode::NotFound, QStringLiteral("the stream is off on this gateway (streamMaxClients is 0)")));
+    } else {
+        r = StreamHandshake::refusal(QString::fromLatin1(kPath), isGet, headers,
+                                     {m_options.allowedOrigins, m_options.adminToken});
+        if (r && r->status == 401)
+            ++m_counters->refusedUnauthorized;
+    }
+    if (!r) {
+        const qint64 now = m_clock.elapsed();
+        while (!m_admitting.empty() && now - m_admitting.front() > kAdmissionTimeoutMs)
+            m_admitting.pop_front();
+        if (m_clients.size() + qsizetype(m_admitting.size()) >= m_options.maxClients) {
+            Status full = Status::error(StatusCode::Unavailable,
+                                        QStringLiteral("the stream has its maximum of %1 clients; retry later")
+                                            .arg(m_options.maxClients));
+            full.retryAfter = std::chrono::seconds(kRetryAfterFullSeconds);
+            r = ErrorMapping::toReply(full);
+            ++m_counters->refusedFull;
+        } else {
+            m_admitting.push_back(now);
+        }
+    }
     if (r)
         ++m_counters->connectionsRefused;
     return r;
@@ -74,6 +108,8 @@ std::optional<HttpReply> MetricsStream::refusal(bool isGet, const StreamHandshak
 
 void MetricsStream::addClient(std::unique_ptr<QWebSocket> owned)
 {
+    if (!m_admitting.empty())
+        m_admitting.pop_front(); // Qt upgrades in the order refusal() accepted
     QWebSocket *socket = owned.release();
     socket->setParent(this);
     if (socket->state() != QAbstractSocket::ConnectedState) { // gone between the 101 and now
@@ -81,7 +117,7 @@ void MetricsStream::addClient(std::unique_ptr<QWebSocket> owned)
         return;
     }
     // One frame per message whatever its size (PROTOCOL.md: one JSON object
-    // per text frame; Qt would split a 1.5 MB hello into 512 KiB fragments).
+    // per text frame; Qt splits messages into 512 KiB fragments by default).
     socket->setOutgoingFrameSize(QWebSocket::maxOutgoingFrameSize());
     socket->setMaxAllowedIncomingFrameSize(kMaxClientMessageBytes);
     socket->setMaxAllowedIncomingMessageSize(kMaxClientMessageBytes);
@@ -130,14 +166,25 @@ void MetricsStream::broadcast(const QString &text)
 void MetricsStream::onClientText(QWebSocket *socket, const QString &text)
 {
     const auto it = m_clients.find(socket);
-    if (it == m_clients.end())
+    if (it == m_clients.end() || it->closing)
         return;
     const QJsonDocument doc = QJsonDocument::fromJson(text.toUtf8());
     if (!doc.isObject() || !doc.object().value(QStringLiteral("type")).isString())
         return; // junk is ignored (PROTOCOL.md)
+    if (socket->bytesToWrite() > m_options.maxBacklogBytes) {
+        // Not reading what it is sent: answering would only pile up more.
+        ++m_counters->requestsIgnored;
+        return;
+    }
     const QJsonObject msg = doc.object();
+    const QString type = msg.value(QStringLiteral("type")).toString();
+    if (type == u"history") {
+        send(socket, it.value(), historyPage(msg));
+        ++m_counters->historyPagesSent;
+        return;
+    }
     int code = 400;
-    QString why = QStringLiteral("unknown control message type \"%1\"").arg(msg.value(QStringLiteral("type")).toString());
+    QString why = QStringLiteral("unknown control message type \"%1\"").arg(type);
     if (!m_options.adminToken.isEmpty()
         && !AdminToken::equals(m_options.adminToken, msg.value(QStringLiteral("token")).toString().toUtf8())) {
         code = 401;
@@ -146,6 +193,41 @@ void MetricsStream::onClientText(QWebSocket *socket, const QString &text)
     send(socket, it.value(), message({{QStringLiteral("type"), QStringLiteral("error")},
                                       {QStringLiteral("code"), code},
                                       {QStringLiteral("message"), why}}));
+}
+
+QString MetricsStream::historyPage(const QJsonObject &request) const
+{
+    // A missing or non-numeric `before` means "from the newest"; `limit` is clamped.
+    const QJsonValue beforeValue = request.value(QStringLiteral("before"));
+    const double before = beforeValue.isDouble() ? beforeValue.toDouble() : std::numeric_limits<double>::infinity();
+    const QJsonValue limitValue = request.value(QStringLiteral("limit"));
+    const int limit = limitValue.isDouble() ? int(std::clamp(limitValue.toDouble(), 1.0, double(kHistoryPageMaxPoints)))
+                                            : kHistoryPageMaxPoints;
+    // The first entry not older than `before`; the page is the newest entries before it.
+    const auto end = std::lower_bound(m_history.begin(), m_history.end(), before,
+                                      [](const HistoryEntry &e, double t) { return double(e.timestampMs) < t; });
+    auto begin = end;
+    qint64 bytes = 0;
+    while (begin != m_history.begin() && end - begin < limit) {
+        const qint64 next = bytes + std::prev(begin)->json.size() + 1;
+        if (begin != end && next > kHistoryPageBytes)
+            break;
+        bytes = next;
+        --begin;
+    }
+    QByteArray json = compact({{QStringLiteral("type"), QStringLiteral("history")},
+                               {QStringLiteral("before"), beforeValue.isDouble() ? QJsonValue(before) : QJsonValue()},
+                               {QStringLiteral("more"), begin != m_history.begin()}});
+    json.chop(1); // the closing brace: the points are spliced in pre-serialized
+    json.reserve(json.size() + bytes + 16);
+    json += ",\"points\":[";
+    for (auto e = begin; e != end; ++e) {
+        if (e != begin)
+            json += ',';
+        json += e->json;
+    }
+    json += "]}";
+    return QString::fromUtf8(json);
 }
 
 void MetricsStream::tick()
@@ -157,16 +239,18 @@ void MetricsStream::tick()
         s.timestampMs = m_lastTimestampMs + 1; // PROTOCOL.md: strictly increasing
     m_lastTimestampMs = s.timestampMs;
     QJsonObject full = s.toJson();
+    m_lastSnapshot = full;
     const QString snapshot = message({{QStringLiteral("type"), QStringLiteral("snapshot")}, {QStringLiteral("snapshot"), full}});
-    // History entries keep the gauges and last10s only (what the client reads from history).
+    // History entries keep the gauges, quota and last10s only (what the client reads from history).
     full.remove(QStringLiteral("last1s"));
     full.remove(QStringLiteral("last60s"));
     full.remove(QStringLiteral("total"));
-    m_history.push_back(compact(full));
+    m_history.push_back({s.timestampMs, compact(full)});
     while (m_history.size() > m_historyCapacity)
         m_history.pop_front();
 
     qint64 maxBacklog = 0;
+    qint64 totalBacklog = 0;
     for (auto it = m_clients.begin(); it != m_clients.end(); ++it) { // send() never removes a client synchronously
         QWebSocket *socket = it.key();
         Client &c = it.value();
@@ -174,6 +258,7 @@ void MetricsStream::tick()
             continue;
         const qint64 backlog = socket->bytesToWrite();
         maxBacklog = std::max(maxBacklog, backlog);
+        totalBacklog += backlog;
         if (backlog > m_options.maxBacklogBytes) {
             ++c.dropped;
             ++m_counters->snapshotFramesDropped;
@@ -189,6 +274,7 @@ void MetricsStream::tick()
     }
     if (maxBacklog > m_counters->maxBacklogBytes.load())
         m_counters->maxBacklogBytes = maxBacklog;
+    m_counters->backlogBytes = totalBacklog;
 }
 
 void MetricsStream::sendConfig()
@@ -226,30 +312,16 @@ void MetricsStream::sendDrift(bool force)
 
 QString MetricsStream::helloMessage() const
 {
-    const QJsonObject o{
+    return message({
         {QStringLiteral("type"), QStringLiteral("hello")},
         {QStringLiteral("version"), m_options.version},
         {QStringLiteral("config"), m_engine ? m_engine->config().toJson() : QJsonObject()},
         {QStringLiteral("upstream"), QJsonObject{{QStringLiteral("kind"), m_options.upstreamKind},
                                                  {QStringLiteral("model"), m_options.model}}},
         {QStringLiteral("rateHz"), m_options.rateHz},
-    };
-    QByteArray json = compact(o);
-    json.chop(1); // the closing brace; history is spliced in from pre-serialized entries
-    qsizetype size = json.size() + 16;
-    for (const QByteArray &e : m_history)
-        size += e.size() + 1;
-    json.reserve(size);
-    json += ",\"history\":[";
-    bool first = true;
-    for (const QByteArray &e : m_history) {
-        if (!first)
-            json += ',';
-        first = false;
-        json += e;
-    }
-    json += "]}";
-    return QString::fromUtf8(json);
+        {QStringLiteral("snapshot"), m_lastSnapshot.isEmpty() ? QJsonValue() : QJsonValue(m_lastSnapshot)},
+        {QStringLiteral("historyPoints"), double(m_history.size())},
+    });
 }
 
 void MetricsStream::closeAll()

@@ -1,6 +1,7 @@
 #include "server/stream/streamhandshake.h"
 
 #include "core/util/status.h"
+#include "server/http/admintoken.h"
 #include "server/http/errormapping.h"
 
 #include <QUrl>
@@ -62,6 +63,25 @@ HttpReply error(StatusCode code, const QString &message, int httpStatus = 0)
 
 } // namespace
 
+bool tokenPresented(const Headers &headers, const QByteArray &adminToken)
+{
+    if (adminToken.isEmpty())
+        return true;
+    bool presented = false; // every field is looked at, whatever matched first
+    for (const auto &[k, v] : headers) {
+        if (QByteArrayView("authorization").compare(k, Qt::CaseInsensitive) == 0) {
+            presented |= AdminToken::authorizes(adminToken, v.trimmed());
+        } else if (QByteArrayView("cookie").compare(k, Qt::CaseInsensitive) == 0) {
+            for (const QByteArray &pair : v.split(';')) {
+                const qsizetype eq = pair.indexOf('=');
+                if (eq > 0 && pair.first(eq).trimmed() == kTokenCookie)
+                    presented |= AdminToken::equals(adminToken, QByteArray::fromPercentEncoding(pair.sliced(eq + 1).trimmed()));
+            }
+        }
+    }
+    return presented;
+}
+
 bool originAllowed(QByteArrayView origin, QByteArrayView host, const QStringList &allowedOrigins)
 {
     if (origin.trimmed().isEmpty())
@@ -87,9 +107,12 @@ bool originAllowed(QByteArrayView origin, QByteArrayView host, const QStringList
         && u.port(scheme == u"https" ? 443 : 80) == served.port(80);
 }
 
-std::optional<HttpReply> refusal(QStringView path, bool isGet, const Headers &headers,
-                                 const QStringList &allowedOrigins)
+std::optional<HttpReply> refusal(QStringView path, bool isGet, const Headers &headers, const Rules &rules)
 {
+    if (!tokenPresented(headers, rules.adminToken))
+        return error(StatusCode::Unauthenticated,
+                     QStringLiteral("%1 needs the admin token: Authorization: Bearer <token>, or the %2 cookie")
+                         .arg(path, QLatin1String(kTokenCookie)));
     if (combined(headers, "upgrade").compare("websocket", Qt::CaseInsensitive) != 0
         || !hasToken(firstField(headers, "connection"), "upgrade")) {
         HttpReply r = error(StatusCode::InvalidArgument,
@@ -117,7 +140,7 @@ std::optional<HttpReply> refusal(QStringView path, bool isGet, const Headers &he
     if (fieldCount(headers, "host") != 1 || authority.host().isEmpty() || !authority.userName().isNull())
         return error(StatusCode::InvalidArgument, QStringLiteral("missing or invalid Host header"));
     const QByteArray origin = combined(headers, "origin");
-    if (!originAllowed(origin, host, allowedOrigins))
+    if (!originAllowed(origin, host, rules.allowedOrigins))
         return error(StatusCode::PermissionDenied,
                      QStringLiteral("Origin %1 may not open the stream").arg(QString::fromLatin1(origin)));
     return std::nullopt;

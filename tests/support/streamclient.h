@@ -11,6 +11,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QNetworkRequest>
 #include <QTcpSocket>
 #include <QTimer>
 #include <QUrl>
@@ -20,7 +21,8 @@
 class StreamClient : public QObject
 {
 public:
-    explicit StreamClient(const QUrl &httpBase, const QString &origin = {}) : ws(origin)
+    // `adminToken`: sent as Authorization: Bearer (a gateway with a token needs it).
+    explicit StreamClient(const QUrl &httpBase, const QString &origin = {}, const QByteArray &adminToken = {}) : ws(origin)
     {
         QObject::connect(&ws, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
             const QJsonObject o = QJsonDocument::fromJson(text.toUtf8()).object();
@@ -34,7 +36,10 @@ public:
         QUrl u = httpBase;
         u.setScheme(QStringLiteral("ws"));
         u.setPath(QStringLiteral("/api/v1/stream"));
-        ws.open(u);
+        QNetworkRequest request(u);
+        if (!adminToken.isEmpty())
+            request.setRawHeader("Authorization", "Bearer " + adminToken);
+        ws.open(request);
     }
 
     QList<QJsonObject> ofType(const QString &type) const

@@ -2,7 +2,9 @@
 // DEV AID ONLY — not part of any test and not shipped. A stand-in for
 // `sluice --server` so the dashboard can be looked at before the gateway's
 // stream exists: serves dist/, /api/v1/stream (a hand-rolled WebSocket that
-// sends made-up hello/snapshot/config/loadtest/drift messages per PROTOCOL.md),
+// sends made-up hello/snapshot/config/loadtest/drift messages per PROTOCOL.md;
+// its hello still carries the whole history, as gateways did before paging,
+// which the dashboard accepts),
 // /api/v1/stats, GET/PATCH /api/v1/config, and a fake generateContent.
 //
 //   npm run build && node dev/mock-server.mjs [--port N] [--quiet-traffic]

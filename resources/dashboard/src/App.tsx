@@ -22,7 +22,7 @@ export function backpressureLevel(bp: number, draining: boolean): { level: strin
 const EMPTY_WINDOW_NOTE = 'sliding 10 s window of the newest snapshot';
 
 export function App() {
-  const { state, conn, retryNow } = useLive();
+  const { state, conn, retryNow, setToken } = useLive();
   const [theme, toggleTheme] = useTheme();
   const { latest, series, seriesRev, config } = state;
   const w: WindowStats | null = latest?.last10s ?? null;
@@ -62,7 +62,7 @@ export function App() {
 
   return (
     <div className={`app${stale ? ' stale' : ''}`}>
-      <Header state={state} conn={conn} retryNow={retryNow} theme={theme} toggleTheme={toggleTheme} />
+      <Header state={state} conn={conn} retryNow={retryNow} setToken={setToken} theme={theme} toggleTheme={toggleTheme} />
 
       <main>
         <section className="stats" aria-label="Current figures">

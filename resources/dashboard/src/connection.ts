@@ -1,5 +1,7 @@
+import { HistoryPager } from './history';
 import { type StreamMessage, parseMessage } from './protocol';
 import { ReconnectPolicy } from './reconnect';
+import { capacityFor } from './series';
 
 /**
  * What the header shows:
@@ -7,8 +9,10 @@ import { ReconnectPolicy } from './reconnect';
  * - live: the hello arrived; messages are flowing
  * - reconnecting: the last attempt failed; the next one is at `retryAt`
  * - unreachable: as reconnecting, after several failures in a row
+ * - unauthorized: the gateway wants its admin token (the probe said 401); no
+ *   retry until retryNow() (after the page got a token)
  */
-export type ConnState = 'connecting' | 'live' | 'reconnecting' | 'unreachable';
+export type ConnState = 'connecting' | 'live' | 'reconnecting' | 'unreachable' | 'unauthorized';
 
 export interface ConnStatus {
   state: ConnState;
@@ -28,8 +32,12 @@ export interface SocketLike {
   onmessage: ((ev: { data: unknown }) => void) | null;
   onclose: ((ev: { code: number; reason: string; wasClean?: boolean }) => void) | null;
   onerror: ((ev: unknown) => void) | null;
+  send(data: string): void;
   close(code?: number, reason?: string): void;
 }
+
+/** What a plain GET of the stream's URL answered (the refusal's status and message), or null when it failed. */
+export type ProbeResult = { status: number; message: string } | null;
 
 export interface StreamClientDeps {
   createSocket: (url: string) => SocketLike;
@@ -37,6 +45,12 @@ export interface StreamClientDeps {
   setTimer: (fn: () => void, ms: number) => unknown;
   clearTimer: (handle: unknown) => void;
   now: () => number;
+  /**
+   * Asks the stream's URL over plain HTTP why a connection failed before its
+   * hello (a browser does not tell a WebSocket's HTTP status): 401 means the
+   * token is missing or wrong, 426 that the request itself would do.
+   */
+  probe?: () => Promise<ProbeResult>;
 }
 
 export interface StreamClientOptions {
@@ -55,8 +69,9 @@ export function streamUrl(loc: { protocol: string; host: string }, path = '/api/
 
 /**
  * Keeps one WebSocket to the stream open, reconnecting with the policy's
- * backoff. Messages are parsed with the tolerant parser; unknown ones are
- * dropped here. Thread: the page's event loop; not re-entrant.
+ * backoff, and pages the history in after each hello (HistoryPager).
+ * Messages are parsed with the tolerant parser; unknown ones are dropped
+ * here. Thread: the page's event loop; not re-entrant.
  */
 export class StreamClient {
   private socket: SocketLike | null = null;
@@ -64,6 +79,9 @@ export class StreamClient {
   private watchdog: unknown = null;
   private rateHz = 4;
   private stopped = false;
+  private pager: HistoryPager | null = null;
+  /** Counts connect() calls, so a late probe answer can tell it is stale. */
+  private attempt = 0;
   private status: ConnStatus;
 
   constructor(
@@ -119,6 +137,8 @@ export class StreamClient {
   }
 
   private connect(): void {
+    this.attempt++;
+    this.pager = null;
     this.setStatus({ state: 'connecting', retryAt: null });
     let s: SocketLike;
     try {
@@ -136,20 +156,45 @@ export class StreamClient {
       if (typeof ev.data !== 'string') return;
       const msg = parseMessage(ev.data);
       if (!msg) return;
+      let request: string | null = null;
       if (msg.type === 'hello') {
         this.rateHz = msg.rateHz;
         this.deps.policy.succeeded();
         this.setStatus({ state: 'live', attempts: 0, lastError: null, everConnected: true });
+        // The hello's snapshot is one point; the pages fill the rest of the charts.
+        this.pager = new HistoryPager(capacityFor(msg.rateHz) - 1);
+        request = this.pager.start(msg);
+      } else if (msg.type === 'history') {
+        request = this.pager?.next(msg) ?? null;
       }
       this.onMessage(msg);
+      if (request !== null && this.socket === s) s.send(request);
     };
     // A failed connect fires error then close; handle close only.
     s.onerror = () => {};
     s.onclose = (ev) => {
       if (this.socket !== s) return;
       const why = ev.code === 1006 ? 'connection failed or lost' : `closed (${ev.code}${ev.reason ? `: ${ev.reason}` : ''})`;
+      const refused = this.status.state === 'connecting';
       this.fail(why, false);
+      if (refused) this.probe();
     };
+  }
+
+  /** After a connection failed before its hello: asks why, and stops retrying on 401. */
+  private probe(): void {
+    const probe = this.deps.probe;
+    if (!probe) return;
+    const attempt = this.attempt;
+    void probe().then((r) => {
+      if (!r || this.stopped || this.socket !== null || this.attempt !== attempt) return;
+      if (r.status === 401) {
+        this.clearTimers();
+        this.setStatus({ state: 'unauthorized', retryAt: null, lastError: r.message || 'the gateway needs its admin token' });
+      } else if (r.status !== 426) {
+        this.setStatus({ lastError: `${r.status}${r.message ? `: ${r.message}` : ''}` });
+      }
+    });
   }
 
   private fail(reason: string, closeSocket: boolean): void {

@@ -166,8 +166,30 @@ export interface Drift {
   baseline: { createdAt: string; [key: string]: unknown } | null;
 }
 
+/** A page of history: the newest entries older than `before`, oldest first (PROTOCOL.md `history`). */
+export interface HistoryPage {
+  /** The `before` of the request this answers; null for "from the newest". */
+  before: number | null;
+  points: MetricsSnapshot[];
+  /** Older entries exist than the first of `points`. */
+  more: boolean;
+}
+
 export type StreamMessage =
-  | { type: 'hello'; version: string; config: EngineConfig; history: MetricsSnapshot[]; upstream: Upstream; rateHz: number }
+  | {
+      type: 'hello';
+      version: string;
+      config: EngineConfig;
+      /** The newest snapshot when the connection opened; null before the server's first tick. */
+      snapshot: MetricsSnapshot | null;
+      /** Entries the server's history holds (the hello's snapshot among them); the client pages them. */
+      historyPoints: number;
+      /** Only from gateways before history paging, which sent it all here; otherwise empty. */
+      history: MetricsSnapshot[];
+      upstream: Upstream;
+      rateHz: number;
+    }
+  | ({ type: 'history' } & HistoryPage)
   | { type: 'snapshot'; snapshot: MetricsSnapshot }
   | { type: 'config'; config: EngineConfig }
   | ({ type: 'loadtest' } & LoadTest)
@@ -370,6 +392,8 @@ export function toMessage(raw: unknown): StreamMessage | null {
         type: 'hello',
         version: str(raw.version),
         config: parseConfig(raw.config),
+        snapshot: isObj(raw.snapshot) ? parseSnapshot(raw.snapshot) : null,
+        historyPoints: num(raw.historyPoints),
         history: Array.isArray(raw.history) ? raw.history.filter(isObj).map(parseSnapshot) : [],
         upstream: { kind: str(up.kind, 'unknown'), model: str(up.model) },
         rateHz: num(raw.rateHz, 4) > 0 ? num(raw.rateHz, 4) : 4,
@@ -377,6 +401,13 @@ export function toMessage(raw: unknown): StreamMessage | null {
     }
     case 'snapshot':
       return isObj(raw.snapshot) ? { type: 'snapshot', snapshot: parseSnapshot(raw.snapshot) } : null;
+    case 'history':
+      return {
+        type: 'history',
+        before: optNum(raw.before),
+        points: Array.isArray(raw.points) ? raw.points.filter(isObj).map(parseSnapshot) : [],
+        more: raw.more === true,
+      };
     case 'config':
       return isObj(raw.config) ? { type: 'config', config: parseConfig(raw.config) } : null;
     case 'loadtest':
@@ -388,4 +419,9 @@ export function toMessage(raw: unknown): StreamMessage | null {
     default:
       return null;
   }
+}
+
+/** The text of a client's request for the page of history before `before` (ms; null: from the newest). */
+export function historyRequest(before: number | null, limit: number): string {
+  return JSON.stringify(before === null ? { type: 'history', limit } : { type: 'history', before, limit });
 }

@@ -54,7 +54,13 @@ export class Series {
   /** Timestamp (ms) of the newest point, or -Infinity when empty. */
   lastTimestampMs(): number {
     const t = this.rings.t.last();
-    return t === undefined ? -Infinity : t * 1000;
+    return t === undefined ? -Infinity : Math.round(t * 1000);
+  }
+
+  /** Timestamp (ms) of the oldest point, or Infinity when empty. */
+  firstTimestampMs(): number {
+    const t = this.rings.t.at(0);
+    return t === undefined ? Infinity : Math.round(t * 1000);
   }
 
   clear(): void {
@@ -70,6 +76,33 @@ export class Series {
     const last = this.lastTimestampMs();
     if (s.timestampMs === last) return false;
     if (s.timestampMs < last) this.clear();
+    this.push(s);
+    return true;
+  }
+
+  /**
+   * Puts a page of history in front of the series: of `points` (oldest
+   * first), those older than the oldest point, in increasing time, as many
+   * of the newest of them as still fit. Returns how many were added.
+   */
+  prependOlder(points: readonly MetricsSnapshot[]): number {
+    const first = this.firstTimestampMs();
+    const older: MetricsSnapshot[] = [];
+    for (const p of points) {
+      const prev = older[older.length - 1];
+      if (p.timestampMs < first && (prev === undefined || p.timestampMs > prev.timestampMs)) older.push(p);
+    }
+    const take = older.slice(Math.max(0, older.length - (this.capacity - this.length)));
+    if (take.length === 0) return 0;
+    const kept = SERIES_KEYS.map((k) => this.rings[k].toArray());
+    this.clear();
+    for (const p of take) this.push(p);
+    const n = kept[0]?.length ?? 0;
+    for (let i = 0; i < n; i++) SERIES_KEYS.forEach((k, j) => this.rings[k].push(kept[j]?.[i] ?? Number.NaN));
+    return take.length;
+  }
+
+  private push(s: MetricsSnapshot): void {
     const w = s.last10s;
     const secs = w.seconds > 0 ? w.seconds : 10;
     const r = this.rings;
@@ -89,7 +122,6 @@ export class Series {
     r.rejectedPs.push(w.rejected / secs);
     r.answersPerCall.push(answersPerCall(w) ?? Number.NaN);
     r.upstream429Ps.push(w.upstream429 === null ? Number.NaN : w.upstream429 / secs);
-    return true;
   }
 
   column(k: SeriesKey): number[] {

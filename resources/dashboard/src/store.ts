@@ -51,12 +51,15 @@ export function initialState(rateHz = 4): DashState {
 export function applyMessage(state: DashState, msg: StreamMessage): DashState {
   switch (msg.type) {
     case 'hello': {
-      // A hello starts a session from scratch: the server's history replaces
-      // ours (after a reconnect the server may be a new process).
+      // A hello starts a session from scratch (after a reconnect the server
+      // may be a new process): the charts restart from its snapshot, and the
+      // pages of history that follow are put in front of it. A gateway from
+      // before paging sends its whole history here instead.
       const series = new Series(capacityFor(msg.rateHz));
       const history = msg.history.slice(-series.capacity);
       for (const s of history) series.append(s);
-      const latest = history.length > 0 ? (history[history.length - 1] as MetricsSnapshot) : null;
+      if (msg.snapshot) series.append(msg.snapshot);
+      const latest = msg.snapshot ?? (history.length > 0 ? (history[history.length - 1] as MetricsSnapshot) : null);
       return {
         ...state,
         version: msg.version,
@@ -70,6 +73,8 @@ export function applyMessage(state: DashState, msg: StreamMessage): DashState {
         sessions: state.sessions + 1,
       };
     }
+    case 'history':
+      return state.series.prependOlder(msg.points) > 0 ? { ...state, seriesRev: state.seriesRev + 1 } : state;
     case 'snapshot': {
       state.series.append(msg.snapshot); // handles repeats and a clock that went back
       return { ...state, latest: msg.snapshot, seriesRev: state.seriesRev + 1 };

@@ -112,6 +112,7 @@ export function configJson(maxBatchSize = 16) {
   };
 }
 
+/** A hello as gateways sent it before history paging: the whole history inside. */
 export function helloJson(history: unknown[] = [], rateHz = 4) {
   return {
     type: 'hello',
@@ -121,4 +122,26 @@ export function helloJson(history: unknown[] = [], rateHz = 4) {
     upstream: { kind: 'simulator', model: 'gemini-2.0-flash' },
     rateHz,
   };
+}
+
+/** A hello as the gateway sends it now: the newest snapshot, and how many history entries it holds to page. */
+export function pagedHelloJson(snapshot: unknown | null, historyPoints: number, rateHz = 4) {
+  return {
+    type: 'hello',
+    version: '0.1.0',
+    config: configJson(),
+    upstream: { kind: 'simulator', model: 'gemini-2.0-flash' },
+    rateHz,
+    snapshot,
+    historyPoints,
+  };
+}
+
+/** A history page: trimmed entries (gauges, quota and last10s only, as the gateway keeps them), oldest first. */
+export function historyJson(before: number | null, timestamps: number[], more: boolean) {
+  const points = timestamps.map((t) => {
+    const { last1s: _a, last60s: _b, total: _c, ...trimmed } = snapshotJson(t);
+    return trimmed;
+  });
+  return { type: 'history', before, more, points };
 }

@@ -60,4 +60,28 @@ describe('Series', () => {
     expect(s.column('queueDepth')).toEqual([2, 3, 4, 5]);
     expect(s.column('queueCapacity')).toEqual([2048, 2048, 2048, 2048]);
   });
+
+  it('puts older points in front, skipping what it already has, keeping the newest that fit', () => {
+    const snap = (t: number) => parseSnapshot(snapshotJson(t * 1000, { queueDepth: t }));
+    const s = new Series(6);
+    s.append(snap(10));
+    s.append(snap(11));
+    // 8.5 is out of order and 11 is charted already: both skipped.
+    expect(s.prependOlder([snap(7), snap(8), snap(9), snap(8.5), snap(11)])).toBe(3);
+    expect(s.column('t')).toEqual([7, 8, 9, 10, 11]);
+    expect(s.column('queueDepth')).toEqual([7, 8, 9, 10, 11]);
+    // Room for one more: the newest of the older points wins.
+    expect(s.prependOlder([snap(4), snap(5), snap(6)])).toBe(1);
+    expect(s.column('t')).toEqual([6, 7, 8, 9, 10, 11]);
+    expect(s.prependOlder([snap(1)])).toBe(0);
+    expect(s.column('answersPerCall').length).toBe(6);
+  });
+
+  it('prepends onto an empty series', () => {
+    const s = new Series(10);
+    expect(s.prependOlder([1, 2, 3].map((t) => parseSnapshot(snapshotJson(t * 1000))))).toBe(3);
+    expect(s.column('t')).toEqual([1, 2, 3]);
+    expect(s.lastTimestampMs()).toBe(3000);
+    expect(s.firstTimestampMs()).toBe(1000);
+  });
 });

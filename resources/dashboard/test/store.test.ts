@@ -1,11 +1,36 @@
 import { describe, expect, it } from 'vitest';
 import { initialState, reduce } from '../src/store';
 import { parseMessage } from '../src/protocol';
-import { configJson, helloJson, legacySnapshotJson, snapshotJson, windowJson } from './fixtures';
+import { configJson, helloJson, historyJson, legacySnapshotJson, pagedHelloJson, snapshotJson, windowJson } from './fixtures';
 
 const T0 = 1_700_000_000_000;
 
 describe('snapshot reducer', () => {
+  it('a paged hello starts the charts from its snapshot; history pages go in front', () => {
+    let s = reduce(initialState(), pagedHelloJson(snapshotJson(T0 + 1000, { rps: 14 }), 5, 4));
+    expect(s.latest?.timestampMs).toBe(T0 + 1000);
+    expect(s.series.column('t')).toEqual([(T0 + 1000) / 1000]);
+    expect(s.config?.maxBatchSize).toBe(16);
+    expect(s.sessions).toBe(1);
+    // A snapshot arrives before the page does.
+    s = reduce(s, { type: 'snapshot', snapshot: snapshotJson(T0 + 1250) });
+    const rev = s.seriesRev;
+    s = reduce(s, historyJson(T0 + 1000, [T0, T0 + 250, T0 + 500, T0 + 750], false));
+    expect(s.seriesRev).toBe(rev + 1);
+    expect(s.series.column('t')).toEqual([0, 250, 500, 750, 1000, 1250].map((d) => (T0 + d) / 1000));
+    expect(s.latest?.timestampMs).toBe(T0 + 1250); // history never replaces the newest figures
+    // A page with nothing older changes nothing.
+    const same = reduce(s, historyJson(T0, [T0 + 500], false));
+    expect(same).toBe(s);
+  });
+
+  it('a paged hello before the first tick has no snapshot and no points', () => {
+    const s = reduce(initialState(), pagedHelloJson(null, 0));
+    expect(s.latest).toBeNull();
+    expect(s.series.length).toBe(0);
+    expect(s.version).toBe('0.1.0');
+  });
+
   it('hello sets config, upstream, rate and the history as chart series', () => {
     const history = [0, 250, 500].map((d) => snapshotJson(T0 + d, { rps: 10 + d / 250 }));
     const s = reduce(initialState(), helloJson(history, 4));

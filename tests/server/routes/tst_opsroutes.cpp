@@ -267,7 +267,7 @@ private slots:
     {
         if (!QFileInfo::exists(QStringLiteral("/usr/bin/locust")))
             QSKIP("Debian's python3-locust is not installed");
-        StreamClient stream(m_url);
+        StreamClient stream(m_url, {}, kToken);
         QTRY_VERIFY_WITH_TIMEOUT(stream.count(QStringLiteral("hello")) == 1, 5000);
 
         QElapsedTimer t;

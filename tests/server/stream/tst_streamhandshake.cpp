@@ -6,10 +6,11 @@
 #include <QtTest>
 
 // StreamHandshake: the gateway's decision on a WebSocket opening handshake
-// for GET /api/v1/stream, one row per rule of its header. Every accepted row
-// is also checked against Qt 6.4.2's own rules (oracles below), because an
-// accepted request is handed to Qt's QWebSocketServer, which closes what it
-// rejects without an answer.
+// for GET /api/v1/stream, one row per rule of its header (refusal), and the
+// admin token's carriers (token). Every accepted row is also checked against
+// Qt 6.4.2's own rules (oracles below), because an accepted request is
+// handed to Qt's QWebSocketServer, which closes what it rejects without an
+// answer.
 
 using Headers = StreamHandshake::Headers;
 
@@ -172,7 +173,7 @@ private slots:
         QFETCH(QByteArray, header);
         QFETCH(QString, envelope);
 
-        const std::optional<HttpReply> r = StreamHandshake::refusal(u"/api/v1/stream", isGet, headers, allowed);
+        const std::optional<HttpReply> r = StreamHandshake::refusal(u"/api/v1/stream", isGet, headers, {allowed, {}});
         if (status == 0) {
             QVERIFY2(!r, r ? r->body.constData() : "");
             // Accepted means handed to Qt's QWebSocketServer: it must take it too.
@@ -193,6 +194,77 @@ private slots:
             QVERIFY2(extra.contains(QString::fromLatin1(header)), qPrintable(extra.join(u'|')));
         else
             QVERIFY2(extra.isEmpty(), qPrintable(extra.join(u'|')));
+    }
+
+    // Condition 0: with an admin token configured, the request must present
+    // it as a Bearer token or in the sluice_token cookie; it is checked
+    // before anything else, so a plain GET is the dashboard's probe.
+    void token_data()
+    {
+        QTest::addColumn<bool>("isGet");
+        QTest::addColumn<Headers>("headers");
+        QTest::addColumn<int>("status"); // 0: accepted
+
+        const Headers plain{{"Host", "127.0.0.1:8080"}};
+        QTest::newRow("nothing presented") << true << handshake() << 401;
+        QTest::newRow("Bearer") << true << handshake({{"Authorization", "Bearer s3cret"}}) << 0;
+        QTest::newRow("Bearer, spaces around") << true << handshake({{"Authorization", "  Bearer s3cret  "}}) << 0;
+        QTest::newRow("Bearer, wrong") << true << handshake({{"Authorization", "Bearer s3creT"}}) << 401;
+        QTest::newRow("Bearer, a prefix of it") << true << handshake({{"Authorization", "Bearer s3cre"}}) << 401;
+        QTest::newRow("Bearer, longer") << true << handshake({{"Authorization", "Bearer s3crets"}}) << 401;
+        QTest::newRow("Basic") << true << handshake({{"Authorization", "Basic czNjcmV0"}}) << 401;
+        QTest::newRow("cookie") << true << handshake({{"Cookie", "sluice_token=s3cret"}}) << 0;
+        QTest::newRow("cookie among others") << true << handshake({{"Cookie", "theme=dark; sluice_token=s3cret; x=1"}}) << 0;
+        QTest::newRow("cookie in a second field") << true
+            << handshake({{"Cookie", "theme=dark"}, {"Cookie", "sluice_token=s3cret"}}) << 0;
+        QTest::newRow("cookie, wrong") << true << handshake({{"Cookie", "sluice_token=nope"}}) << 401;
+        QTest::newRow("cookie, empty") << true << handshake({{"Cookie", "sluice_token="}}) << 401;
+        QTest::newRow("cookie with another name") << true << handshake({{"Cookie", "xsluice_token=s3cret"}}) << 401;
+        QTest::newRow("as a subprotocol (not a carrier)") << true
+            << handshake({{"Sec-WebSocket-Protocol", "sluice.token.s3cret"}}) << 401;
+        QTest::newRow("wrong Bearer, right cookie") << true
+            << handshake({{"Authorization", "Bearer nope"}, {"Cookie", "sluice_token=s3cret"}}) << 0;
+        // Before the Origin check: a foreign page learns nothing more than 401.
+        QTest::newRow("foreign Origin, no token") << true << handshake({{"Origin", "http://evil.example"}}) << 401;
+        QTest::newRow("foreign Origin, token") << true
+            << handshake({{"Origin", "http://evil.example"}, {"Cookie", "sluice_token=s3cret"}}) << 403;
+        // The dashboard's probe: a plain GET says whether the cookie is right.
+        QTest::newRow("plain GET, no token") << true << plain << 401;
+        QTest::newRow("plain GET, cookie") << true << (Headers(plain) << qMakePair(QByteArray("Cookie"), QByteArray("sluice_token=s3cret")))
+                                           << 426;
+    }
+
+    void token()
+    {
+        QFETCH(bool, isGet);
+        QFETCH(Headers, headers);
+        QFETCH(int, status);
+        const StreamHandshake::Rules rules{{}, QByteArrayLiteral("s3cret")};
+        const std::optional<HttpReply> r = StreamHandshake::refusal(u"/api/v1/stream", isGet, headers, rules);
+        QCOMPARE(r ? r->status : 0, status);
+        QCOMPARE(StreamHandshake::tokenPresented(headers, rules.adminToken), status != 401);
+        if (status == 0) {
+            QVERIFY(qtHttpServerUpgrades(headers));
+            QVERIFY(qtWebSocketServerAccepts(isGet, headers));
+            // No token configured: the same request is accepted too.
+            QVERIFY(!StreamHandshake::refusal(u"/api/v1/stream", isGet, headers, {}));
+        }
+        if (status == 401) {
+            const QJsonObject error = QJsonDocument::fromJson(r->body).object().value(QStringLiteral("error")).toObject();
+            QCOMPARE(error.value(QStringLiteral("code")).toInt(), 401);
+            QCOMPARE(error.value(QStringLiteral("status")).toString(), QStringLiteral("UNAUTHENTICATED"));
+            QVERIFY(r->headers.contains(qMakePair(QByteArray("WWW-Authenticate"), QByteArray("Bearer realm=\"sluice\""))));
+        }
+    }
+
+    // The cookie value is percent-decoded: the dashboard writes
+    // encodeURIComponent(token), so any token fits in a cookie.
+    void tokenCookieIsPercentDecoded()
+    {
+        const QByteArray token = "a b;c=d%e,\xc3\xa9";
+        const QByteArray cookie = "sluice_token=" + token.toPercentEncoding();
+        QVERIFY(StreamHandshake::tokenPresented(handshake({{"Cookie", cookie}}), token));
+        QVERIFY(!StreamHandshake::tokenPresented(handshake({{"Cookie", "sluice_token=" + token}}), token));
     }
 };
 

@@ -1,3 +1,4 @@
+import { type FormEvent, useState } from 'react';
 import type { ConnStatus } from '../connection';
 import { formatCount, formatCountdown, formatUptime } from '../format';
 import { useTicker } from '../live';
@@ -13,19 +14,53 @@ function statusText(conn: ConnStatus, now: number): string {
     case 'reconnecting':
     case 'unreachable':
       return `Reconnecting in ${formatCountdown((conn.retryAt ?? now) - now)}…`;
+    case 'unauthorized':
+      return 'Needs the admin token';
   }
+}
+
+/** Asks for the admin token when the stream refused the page with 401. */
+function TokenForm({ conn, setToken }: { conn: ConnStatus; setToken: (token: string) => void }) {
+  const [value, setValue] = useState('');
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (value.trim() !== '') setToken(value);
+  };
+  return (
+    <form className="banner level-refusing" role="alert" data-testid="token-form" onSubmit={submit}>
+      <b>This gateway needs its admin token</b> to show the live stream
+      {conn.attempts > 1 ? ' (the one given was not accepted)' : ''}.{' '}
+      <label>
+        Admin token{' '}
+        <input
+          type="password"
+          autoComplete="off"
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+          data-testid="token-input"
+          aria-label="Admin token"
+        />
+      </label>
+      <button type="submit" data-testid="token-submit">
+        Connect
+      </button>
+      <span className="muted"> Or open the page as <code>/#token=…</code>.</span>
+    </form>
+  );
 }
 
 export function Header({
   state,
   conn,
   retryNow,
+  setToken,
   theme,
   toggleTheme,
 }: {
   state: DashState;
   conn: ConnStatus;
   retryNow: () => void;
+  setToken: (token: string) => void;
   theme: Theme;
   toggleTheme: () => void;
 }) {
@@ -71,7 +106,9 @@ export function Header({
           </button>
         </div>
       </header>
-      {conn.state === 'unreachable' || (waiting && !conn.everConnected) ? (
+      {conn.state === 'unauthorized' ? (
+        <TokenForm conn={conn} setToken={setToken} />
+      ) : conn.state === 'unreachable' || (waiting && !conn.everConnected) ? (
         <div className="banner level-refusing" role="alert" data-testid="conn-banner">
           <b>Cannot reach the Sluice server</b> at <code>{conn.url}</code>
           {conn.lastError ? ` (${conn.lastError})` : ''}. {conn.attempts} attempt{conn.attempts === 1 ? '' : 's'} failed;{' '}
