@@ -166,6 +166,13 @@ bool applyFile(const QString &path, AppConfig *c, QString *error)
         || !intField(QStringLiteral("bodyTimeoutMs"), 100, 3600000, &c->bodyTimeoutMs)
         || !intField(QStringLiteral("minBodyBytesPerSecond"), 0, 1 << 30, &c->minBodyBytesPerSecond))
         return false;
+    if (server.contains(QStringLiteral("memoryBudgetBytes"))) {
+        const QJsonValue jv = server.value(QStringLiteral("memoryBudgetBytes"));
+        const double v = jv.toDouble(-1);
+        if (!jv.isDouble() || v < 0 || v > 1e15 || v != double(qint64(v)))
+            return fail(QStringLiteral("server.memoryBudgetBytes"), QStringLiteral("must be an integer from 0 (no limit) to 10^15"));
+        c->memoryBudgetBytes = qint64(v);
+    }
     const auto listField = [&](const QString &key, QStringList *out) {
         if (!server.contains(key))
             return true;
@@ -257,6 +264,7 @@ void AppConfig::addOptions(QCommandLineParser &parser)
     parser.addOption({QStringLiteral("max-body-bytes"), QStringLiteral("Largest request body accepted; larger gets 413 (default %1; env SLUICE_MAX_BODY_BYTES).").arg(d.maxBodyBytes), QStringLiteral("BYTES")});
     parser.addOption({QStringLiteral("allowed-hosts"), QStringLiteral("Host names requests may carry besides loopback names and the bound address, comma-separated; '*' turns the DNS-rebinding check off (env SLUICE_ALLOWED_HOSTS)."), QStringLiteral("NAMES")});
     parser.addOption({QStringLiteral("allowed-origins"), QStringLiteral("Browser origins (scheme://host[:port]) allowed to call control routes and open the stream besides the gateway's own, comma-separated (env SLUICE_ALLOWED_ORIGINS)."), QStringLiteral("ORIGINS")});
+    parser.addOption({QStringLiteral("memory-budget-bytes"), QStringLiteral("Memory admitted work may hold (request bodies with their parsing, answers not yet sent); beyond it new requests get 503 (default %1; 0: no limit; env SLUICE_MEMORY_BUDGET_BYTES).").arg(d.memoryBudgetBytes), QStringLiteral("BYTES")});
     parser.addOption({QStringLiteral("max-connections"), QStringLiteral("Open client connections at most; beyond it new ones get 503 and are closed (default %1; env SLUICE_MAX_CONNECTIONS).").arg(d.maxConnections), QStringLiteral("N")});
     for (const QString &path : knobPaths())
         parser.addOption({optionNameForKnob(path),
@@ -350,6 +358,15 @@ bool AppConfig::resolve(const QCommandLineParser &parser, const QProcessEnvironm
             c.allowedHosts = splitList(v);
         if (src->get(QStringLiteral("allowed-origins"), QStringLiteral("SLUICE_ALLOWED_ORIGINS"), &v))
             c.allowedOrigins = splitList(v);
+        if (src->get(QStringLiteral("memory-budget-bytes"), QStringLiteral("SLUICE_MEMORY_BUDGET_BYTES"), &v)) {
+            bool ok = false;
+            const qint64 b = v.toLongLong(&ok);
+            if (!ok || b < 0 || b > qint64(1000000000000000)) {
+                *error = QStringLiteral("%1: must be an integer from 0 (no limit) to 10^15, got '%2'").arg(name(QStringLiteral("memory-budget-bytes"), QStringLiteral("SLUICE_MEMORY_BUDGET_BYTES")), v);
+                return false;
+            }
+            c.memoryBudgetBytes = b;
+        }
         if (src->get(QStringLiteral("max-connections"), QStringLiteral("SLUICE_MAX_CONNECTIONS"), &v)) {
             bool ok = false;
             const int n = v.toInt(&ok);

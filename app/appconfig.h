@@ -27,7 +27,8 @@ class QCommandLineParser;
 //     "server":   { "maxBodyBytes": 10485760, "drainGraceMs": 30000,
 //                   "allowedHosts": ["gateway.internal"], "allowedOrigins": ["https://ops.example"],
 //                   "maxConnections": 4096, "streamMaxClients": 256,
-//                   "bodyTimeoutMs": 20000, "minBodyBytesPerSecond": 1024 },
+//                   "bodyTimeoutMs": 20000, "minBodyBytesPerSecond": 1024,
+//                   "memoryBudgetBytes": 1073741824 },
 //     "simulator": { <SimulatorConfig JSON> } }
 //
 // Thread: plain value type.
@@ -53,6 +54,9 @@ struct AppConfig {
     int streamMaxClients = 256;
     int bodyTimeoutMs = 20000;
     int minBodyBytesPerSecond = 1024;
+    // What admitted work may hold (MemoryBudget); --memory-budget-bytes /
+    // SLUICE_MEMORY_BUDGET_BYTES / server.memoryBudgetBytes; 0: no limit.
+    qint64 memoryBudgetBytes = qint64(1024) * 1024 * 1024;
     QString baselinePath;        // PerformanceBaseline the drift detector watches (--baseline)
     EngineConfig engine;
     SimulatorConfig simulator;

@@ -6,6 +6,7 @@
 #include "core/loadtest/loadtestcontroller.h"
 #include "core/metrics/inferencemetricscollector.h"
 #include "core/quota/upstreambudget.h"
+#include "core/util/memorybudget.h"
 #include "server/gatewayserver.h"
 #include "server/simulator/geminisimulator.h"
 
@@ -103,7 +104,15 @@ bool GatewayRuntime::start(QString *error)
     m_engine = std::make_unique<BatchInferenceEngine>(m_client.get(), m_config.engine, Clock::steady(), m_metrics.get(),
                                                       m_budget.get());
     BatchInferenceEngine *engine = m_engine.get();
-    m_metrics->setGaugeSource([engine] { return engine->gauges(); });
+    m_memory = std::make_unique<MemoryBudget>(m_config.memoryBudgetBytes);
+    MemoryBudget *memory = m_memory.get();
+    m_metrics->setGaugeSource([engine, memory] {
+        EngineGauges g = engine->gauges();
+        g.memoryUsedBytes = memory->used();
+        g.memoryLimitBytes = memory->limit();
+        g.memoryRefusals = memory->refusals();
+        return g;
+    });
     m_engine->start();
 
     m_drift = std::make_unique<DriftMonitor>(m_metrics.get());
@@ -124,6 +133,7 @@ bool GatewayRuntime::start(QString *error)
     deps.metrics = m_metrics.get();
     deps.drift = m_drift.get();
     deps.loadTests = m_loadTests.get();
+    deps.memory = m_memory.get();
     GatewayOptions opts;
     opts.host = m_config.host;
     opts.port = quint16(m_config.port);

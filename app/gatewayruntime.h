@@ -12,6 +12,7 @@ class BatchInferenceEngine;
 class DriftMonitor;
 class GatewayServer;
 class LoadTestController;
+class MemoryBudget;
 class GeminiClient;
 class GeminiSimulator;
 class InferenceMetricsCollector;
@@ -73,6 +74,7 @@ private:
     std::unique_ptr<DriftMonitor> m_drift;
     std::unique_ptr<LoadTestController> m_loadTests;
     std::unique_ptr<GatewayServer> m_server;
+    std::unique_ptr<MemoryBudget> m_memory; // the HTTP front's, read by the metrics' gauge source
     QUrl m_upstreamUrl;
     bool m_drainedSignalled = false;
     // Returns freed heap to the system once a burst is over (malloc_trim),

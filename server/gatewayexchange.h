@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/util/memorybudget.h"
+
 #include <QByteArray>
 #include <QHttpServerResponder>
 #include <QJsonObject>
@@ -38,4 +40,16 @@ struct GatewayExchange {
     // thread's arena lock, which the server thread contends for meanwhile.
     QJsonObject requestBody;
     QString requestText;
+    // Memory charged for this request beyond what the HTTP front charged
+    // (the parse's expansion), given back when the exchange goes.
+    MemoryBudget *memory = nullptr;
+    qint64 memoryCharge = 0;
+
+    ~GatewayExchange()
+    {
+        if (memory && memoryCharge > 0)
+            memory->release(memoryCharge);
+    }
+    GatewayExchange(const GatewayExchange &) = delete;
+    GatewayExchange &operator=(const GatewayExchange &) = delete;
 };

@@ -149,8 +149,8 @@ GatewayHttpServer::GatewayHttpServer(const GatewayDeps &deps, const GatewayOptio
     so.rateHz = options.streamRateHz;
     so.maxBacklogBytes = options.streamMaxBacklogBytes;
     so.hardBacklogBytes = options.streamHardBacklogBytes;
-    so.allowedOrigins = options.allowedOrigins;
     so.maxClients = options.streamMaxClients;
+    so.allowedOrigins = options.allowedOrigins;
     so.adminToken = options.adminToken;
     so.version = QStringLiteral(SLUICE_VERSION);
     so.upstreamKind = options.upstreamKind;
@@ -197,6 +197,7 @@ quint16 GatewayHttpServer::listenOn(const QHostAddress &address, quint16 port, Q
     limits.bodyTimeoutMs = m_options.bodyTimeoutMs;
     limits.minBodyBytesPerSecond = m_options.minBodyBytesPerSecond;
     limits.maxConnections = m_options.maxConnections;
+    limits.memory = m_deps.memory;
     auto *tcp = new HttpLimitsTcpServer(limits, [this](int status, const QString &message) {
         return rawErrorResponse(status, message);
     }, this);

@@ -398,6 +398,9 @@ MetricsSnapshot InferenceMetricsCollector::snapshot() const
             snap.maxInflightBatches = g.maxInflightBatches;
             snap.backpressure = g.backpressure;
             snap.draining = g.draining;
+            snap.memoryUsedBytes = g.memoryUsedBytes;
+            snap.memoryLimitBytes = g.memoryLimitBytes;
+            snap.memoryRefusals = g.memoryRefusals;
         }
     }
     const qint64 sec = secondOf(now);

@@ -70,6 +70,11 @@ struct EngineGauges {
     int maxInflightBatches = 0;
     double backpressure = 0;
     bool draining = false;
+    // The HTTP front's memory budget (MemoryBudget); filled by whoever
+    // composes the gauge source (GatewayRuntime), 0 without one.
+    qint64 memoryUsedBytes = 0;
+    qint64 memoryLimitBytes = 0;
+    quint64 memoryRefusals = 0;
 };
 
 class InferenceMetricsCollector : public QObject

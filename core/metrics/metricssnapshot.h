@@ -100,6 +100,10 @@ struct MetricsSnapshot {
     int maxInflightBatches = 0;
     double backpressure = 0;  // 0..1, how close admission is to refusing
     bool draining = false;
+    // JSON "memoryBudget": {"usedBytes", "limitBytes", "refusals"}
+    qint64 memoryUsedBytes = 0;
+    qint64 memoryLimitBytes = 0;  // 0: no budget
+    quint64 memoryRefusals = 0;
     WindowStats last1s;
     WindowStats last10s;
     WindowStats last60s;

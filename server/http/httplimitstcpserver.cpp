@@ -16,7 +16,11 @@ Q_LOGGING_CATEGORY(lcHttpFront, "sluice.http")
 
 namespace {
 
-constexpr qint64 kLingerMs = 2000; // how long a rejected connection may keep sending before it is aborted
+// A refused connection's input is read and dropped (the client may still
+// be sending the body it announced, and must read the refusal instead of a
+// reset) until it is quiet for kLingerMs, for kMaxLingerMs at most.
+constexpr qint64 kLingerMs = 2000;
+constexpr qint64 kMaxLingerMs = 30000;
 constexpr int kMaxOverflow = 256;  // connections refused for the cap that may linger at once; more are dropped
 constexpr int kMaxAcceptBackoffMs = 1000;
 
@@ -83,6 +87,8 @@ struct HttpLimitsTcpServer::Connection {
     quint64 nextToWrite = 0;   // the sequence number whose answer goes out next
     std::map<quint64, Answer> held; // answers waiting for earlier ones
     std::optional<std::pair<int, QString>> pendingRefusal; // waits until `ahead` is empty
+    std::deque<qint64> charges;   // memory charged per request not answered yet, in request order
+    qint64 answerBytesCharged = 0; // answers written and not yet sent
 };
 
 HttpLimitsTcpServer::HttpLimitsTcpServer(const HttpLimits &limits, ErrorResponder errorResponder, QObject *parent)
@@ -137,8 +143,13 @@ void HttpLimitsTcpServer::incomingConnection(qintptr handle)
     conn->lastActivityMs = nowMs();
     Connection *c = conn.get();
     m_connections.emplace(socket, std::move(conn));
-    connect(socket, &QTcpSocket::bytesWritten, this, [this, c] {
+    connect(socket, &QTcpSocket::bytesWritten, this, [this, c](qint64 written) {
         c->lastActivityMs = nowMs();
+        if (m_limits.memory && c->answerBytesCharged > 0) {
+            const qint64 sent = std::min(written, c->answerBytesCharged);
+            c->answerBytesCharged -= sent;
+            m_limits.memory->release(sent);
+        }
         if (c->phase == Connection::Phase::Rejected && c->rejectedAtMs >= 0 && !c->halfClosed
             && c->socket->bytesToWrite() == 0) {
             c->halfClosed = true;
@@ -149,6 +160,7 @@ void HttpLimitsTcpServer::incomingConnection(qintptr handle)
         const auto it = m_connections.find(socket);
         if (it == m_connections.end())
             return;
+        releaseMemory(it->second.get());
         if (it->second->served)
             --m_served;
         else
@@ -229,9 +241,18 @@ void HttpLimitsTcpServer::writeInOrder(Connection *c)
         ++c->nextToWrite;
         c->outstanding = std::max(0, c->outstanding - 1);
         c->lastActivityMs = nowMs();
+        if (!answer.refusal && !c->charges.empty()) {
+            if (m_limits.memory)
+                m_limits.memory->release(c->charges.front());
+            c->charges.pop_front();
+        }
         if (socket->state() != QAbstractSocket::ConnectedState)
             continue;
         socket->write(answer.bytes);
+        if (m_limits.memory) {
+            m_limits.memory->charge(answer.bytes.size());
+            c->answerBytesCharged += answer.bytes.size();
+        }
         wrote = true;
         if (answer.refusal) {
             c->closing = true;
@@ -249,11 +270,24 @@ void HttpLimitsTcpServer::writeInOrder(Connection *c)
         socket->disconnectFromHost(); // last: may emit disconnected at once
 }
 
+void HttpLimitsTcpServer::releaseMemory(Connection *c)
+{
+    if (!m_limits.memory)
+        return;
+    qint64 held = c->answerBytesCharged;
+    for (qint64 charge : c->charges)
+        held += charge;
+    c->charges.clear();
+    c->answerBytesCharged = 0;
+    m_limits.memory->release(held);
+}
+
 void HttpLimitsTcpServer::release(QTcpSocket *socket)
 {
     const auto it = m_connections.find(socket);
     if (it == m_connections.end())
         return;
+    releaseMemory(it->second.get());
     if (it->second->served)
         --m_served;
     m_connections.erase(it);
@@ -273,6 +307,12 @@ void HttpLimitsTcpServer::onReadyRead(Connection *c)
     const qint64 available = c->socket->bytesAvailable();
     if (available <= skip)
         return;
+    if (c->phase == Connection::Phase::Body && available - skip <= c->bodyLeft) {
+        // Only body bytes: counted, not copied (a large upload would
+        // otherwise be copied once more per read).
+        consumeBody(c, available - skip);
+        return;
+    }
     m_peekBuffer.resize(available);
     const qint64 n = c->socket->peek(m_peekBuffer.data(), available);
     if (n > skip)
@@ -335,15 +375,19 @@ void HttpLimitsTcpServer::consume(Connection *c, const char *data, qint64 size)
                 break;
             continue;
         }
-        if (c->phase == Connection::Phase::Body) {
-            const qint64 n = std::min(c->bodyLeft, size - pos);
-            c->bodyLeft -= n;
-            c->bodyReceived += n;
-            pos += n;
-            if (c->bodyLeft == 0)
-                requestComplete(c);
-        }
+        if (c->phase == Connection::Phase::Body)
+            pos += consumeBody(c, size - pos);
     }
+}
+
+qint64 HttpLimitsTcpServer::consumeBody(Connection *c, qint64 available)
+{
+    const qint64 n = std::min(c->bodyLeft, available);
+    c->bodyLeft -= n;
+    c->bodyReceived += n;
+    if (c->bodyLeft == 0)
+        requestComplete(c);
+    return n;
 }
 
 bool HttpLimitsTcpServer::headersComplete(Connection *c, QByteArrayView block)
@@ -420,6 +464,21 @@ bool HttpLimitsTcpServer::headersComplete(Connection *c, QByteArrayView block)
         refuse(c, 413, QStringLiteral("request body of %1 bytes exceeds the limit of %2 bytes")
                            .arg(length).arg(m_limits.maxBodyBytes));
         return false;
+    }
+    if (m_limits.memory) {
+        // Charged before a byte of the body is read: no room, no allocation.
+        // Requests without a body (health checks, metrics, the dashboard)
+        // are not refused: only their answers are charged, once written.
+        const qint64 charge = length > 0 ? length * std::max(1, m_limits.bodyExpansion) + HttpLimits::kRequestOverheadBytes : 0;
+        if (charge > 0 && !m_limits.memory->tryCharge(charge)) {
+            refuse(c, 503, QStringLiteral("the gateway holds %1 MiB of admitted work, its memory budget of %2 MiB "
+                                          "(server.memoryBudgetBytes), and this request would add %3 MiB; retry after the "
+                                          "indicated delay")
+                               .arg(m_limits.memory->used() / (1024 * 1024)).arg(m_limits.memory->limit() / (1024 * 1024))
+                               .arg(double(charge) / (1024 * 1024), 0, 'f', 1));
+            return false;
+        }
+        c->charges.push_back(charge);
     }
     if (length > 0 && expect.compare("100-continue", Qt::CaseInsensitive) == 0)
         c->socket->write("HTTP/1.1 100 Continue\r\n\r\n");
@@ -504,7 +563,7 @@ void HttpLimitsTcpServer::sweep()
                 toClose.push_back(socket);
             break;
         case Connection::Phase::Rejected:
-            if (c->rejectedAtMs >= 0 && now - c->rejectedAtMs > kLingerMs)
+            if (c->rejectedAtMs >= 0 && (now - c->lastActivityMs > kLingerMs || now - c->rejectedAtMs > kMaxLingerMs))
                 toAbort.push_back(socket);
             break;
         }

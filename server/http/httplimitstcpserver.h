@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/util/memorybudget.h"
 #include "server/http/httpreply.h"
 
 #include <QByteArray>
@@ -30,6 +31,15 @@ struct HttpLimits {
     int minBodyBytesPerSecond = 1024;
     int maxConnections = 4096;              // open connections; beyond → 503 + close
     int listenBacklog = 4096;
+    // Admitted work's memory (null: not accounted). A request with a body
+    // is charged Content-Length × bodyExpansion + kRequestOverheadBytes when
+    // its head is in, before its body is read (no room: 503 + Retry-After),
+    // until its answer is written; an answer's bytes are charged until the
+    // client has taken them from the socket. Requests without a body are
+    // never refused (health checks keep working when the budget is full).
+    MemoryBudget *memory = nullptr;
+    int bodyExpansion = 8;
+    static constexpr qint64 kRequestOverheadBytes = 16 * 1024;
 };
 
 // The QTcpServer the gateway binds its QAbstractHttpServer to
@@ -114,6 +124,8 @@ private:
     void onReadyRead(Connection *c);
     void consume(Connection *c, const char *data, qint64 size);
     bool headersComplete(Connection *c, QByteArrayView block);
+    // Counts up to `available` bytes of the current body; returns how many.
+    qint64 consumeBody(Connection *c, qint64 available);
     void requestComplete(Connection *c);
     // Refuses the request being read: at once when no earlier request is
     // still waiting for Qt, else when the last of them started.
@@ -121,6 +133,9 @@ private:
     void issueRefusal(Connection *c);
     void writeInOrder(Connection *c);
     void discardInput(Connection *c);
+    // Gives back what `c` holds of the memory budget (its requests not
+    // answered and its answers not sent): the connection is going.
+    void releaseMemory(Connection *c);
     void onAcceptError(QAbstractSocket::SocketError error);
     void sweep();
     qint64 nowMs() const { return m_clock.elapsed(); }

@@ -261,6 +261,12 @@ GeminiRequestParser::Error GeminiRequestParser::validate(Operation op, const QJs
         const QJsonArray list = requests.toArray();
         if (list.isEmpty())
             return invalid(QStringLiteral("requests"), QStringLiteral("requests must not be empty"));
+        if (list.size() > kMaxBatchEmbedRequests)
+            // Gemini's own limit and wording (a 101-member call is refused
+            // upstream the same way).
+            return invalid(QStringLiteral("requests"),
+                           QStringLiteral("* BatchEmbedContentsRequest.requests: at most %1 requests can be in one batch\n")
+                               .arg(kMaxBatchEmbedRequests));
         for (qsizetype i = 0; i < list.size(); ++i) {
             const QString path = QStringLiteral("requests[%1]").arg(i);
             if (!list.at(i).isObject())

@@ -50,6 +50,9 @@ public:
     // kMaxDeadline, never wraps, and the engine clamps every deadline to
     // requestTimeoutMs anyway. Anything else (empty, a sign, a fraction,
     // 0) is a 400 whose field is the header's name.
+    // Gemini's cap on batchEmbedContents ("at most 100 requests can be in
+    // one batch"); beyond it a 400 with Gemini's wording.
+    static constexpr int kMaxBatchEmbedRequests = 100;
     static constexpr std::chrono::milliseconds kMaxDeadline{std::numeric_limits<int>::max()}; // > any requestTimeoutMs
     static Error parseDeadlineHeader(const QByteArray &value, std::chrono::milliseconds *out);
 };

@@ -4,13 +4,18 @@
 #include "core/engine/batchkey.h"
 #include "core/gemini/geminiclient.h"
 #include "core/gemini/packcodec.h"
+#include "core/util/memorybudget.h"
 #include "server/gatewayhttpserver.h"
 #include "server/http/errormapping.h"
 #include "server/routes/geminirequestparser.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QThread>
 #include <QUrlQuery>
+
+#include <algorithm>
+#include <limits>
 
 namespace {
 
@@ -96,10 +101,97 @@ void GeminiRoutes::complete(const std::shared_ptr<GatewayExchange> &ex, Operatio
     m_server->finish(ex, reply);
 }
 
+GeminiRoutes::GeminiRoutes(GatewayHttpServer *server) : m_server(server)
+{
+    // One thread below the others' priority: a burst of huge bodies is
+    // parsed one after the other while the server thread (health checks,
+    // small requests) and the engine keep the CPU they need.
+    m_parsers.setMaxThreadCount(1);
+    m_parsers.setThreadPriority(QThread::LowPriority);
+    m_parsers.setObjectName(QStringLiteral("sluice-parse"));
+}
+
+GeminiRoutes::~GeminiRoutes()
+{
+    m_parsers.waitForDone(); // their results are dropped: the poster is detached by then
+}
+
+GeminiRoutes::Parsed GeminiRoutes::parse(const CallInput &in, const QByteArray &raw, MemoryBudget *memory)
+{
+    Parsed out;
+    if (memory && raw.size() > 4096) {
+        // Every '{' and '[' becomes a container once parsed (a '{' inside a
+        // string overcounts, which errs on the safe side).
+        qint64 containers = 0;
+        for (char c : raw)
+            containers += (c == '{') | (c == '[');
+        out.surcharge = containers * kBytesPerJsonContainer;
+        if (!memory->tryCharge(out.surcharge)) {
+            out.surcharge = 0;
+            out.overBudget = true;
+            return out;
+        }
+    }
+    QJsonObject body;
+    out.error = GeminiRequestParser::parseBody(in.op, in.contentType, raw, &body);
+    if (!out.error.isNull())
+        return out;
+    InferenceRequest &req = out.request;
+    req.model = in.model;
+    req.operation = in.op;
+    req.batchKey = BatchKey::compute(in.model, in.op, body);
+    req.body = std::move(body);
+    req.bodyBytes = int(std::min<qsizetype>(raw.size(), std::numeric_limits<int>::max())); // spares re-serialising it for the estimate
+    req.wantsBodyJson = true; // complete() writes result.bodyJson as is
+    req.packable = in.op != Operation::CountTokens && !in.packOff;
+    PackCodec::markPackability(req); // here, while the body is hot in cache; not again per batch
+    return out;
+}
+
 void GeminiRoutes::modelCall(const std::shared_ptr<GatewayExchange> &ex, const QHttpServerRequest &request,
                              const QString &rawModel, Operation op, const QUrl &url)
 {
-    const QString model = rawModel.startsWith(QLatin1String("models/")) ? rawModel.mid(7) : rawModel;
+    CallInput in;
+    in.model = rawModel.startsWith(QLatin1String("models/")) ? rawModel.mid(7) : rawModel;
+    in.op = op;
+    in.contentType = request.value(QByteArrayLiteral("content-type"));
+    in.deadline = request.value(QByteArrayLiteral("x-request-deadline-ms"));
+    in.packOff = request.value(QByteArrayLiteral("x-sluice-pack")).trimmed().toLower() == "off";
+    in.sse = op == Operation::StreamGenerateContent
+          && QUrlQuery(url).queryItemValue(QStringLiteral("alt")) == QLatin1String("sse");
+    const QByteArray raw = request.body(); // implicitly shared: no copy
+    MemoryBudget *memory = m_server->deps().memory;
+    if (raw.size() < kParseOffThreadBytes) {
+        proceed(ex, in, parse(in, raw, memory));
+        return;
+    }
+    // A large body: parsed on a pool thread, the server thread goes on
+    // answering meanwhile. The exchange waits in the closure; the result is
+    // posted back (dropped when the server is gone).
+    std::shared_ptr<ServerThreadPoster> poster = m_server->poster();
+    m_parsers.start([this, poster, ex, in, raw, memory] {
+        Parsed parsed = parse(in, raw, memory);
+        poster->post([this, ex, in, parsed = std::move(parsed)]() mutable { proceed(ex, in, std::move(parsed)); });
+    });
+}
+
+void GeminiRoutes::proceed(const std::shared_ptr<GatewayExchange> &ex, const CallInput &in, Parsed parsed)
+{
+    // Whatever happens next, the surcharge is the exchange's until it goes.
+    if (parsed.surcharge > 0) {
+        ex->memory = m_server->deps().memory;
+        ex->memoryCharge = parsed.surcharge;
+    }
+    if (parsed.overBudget) {
+        MemoryBudget *memory = m_server->deps().memory;
+        m_server->finish(ex, ErrorMapping::toReply(Status::error(
+                                 StatusCode::Unavailable,
+                                 QStringLiteral("the gateway holds %1 MiB of admitted work, its memory budget of %2 MiB "
+                                                "(server.memoryBudgetBytes), and parsing this body would exceed it; retry "
+                                                "after the indicated delay")
+                                     .arg(memory->used() / (1024 * 1024)).arg(memory->limit() / (1024 * 1024)))));
+        return;
+    }
     const auto refuse = [this, &ex](const GeminiRequestParser::Error &perr) {
         QJsonArray details;
         if (!perr.field.isEmpty())
@@ -110,19 +202,15 @@ void GeminiRoutes::modelCall(const std::shared_ptr<GatewayExchange> &ex, const Q
         m_server->finish(ex, ErrorMapping::toReply(Status::error(StatusCode::InvalidArgument, perr.message),
                                                    perr.httpStatus == 400 ? 0 : perr.httpStatus, details));
     };
-    QJsonObject body;
-    const GeminiRequestParser::Error perr =
-        GeminiRequestParser::parseBody(op, request.value(QByteArrayLiteral("content-type")), request.body(), &body);
-    if (!perr.isNull()) {
-        refuse(perr);
+    if (!parsed.error.isNull()) {
+        refuse(parsed.error);
         return;
     }
 
     std::optional<std::chrono::milliseconds> timeout;
-    const QByteArray deadline = request.value(QByteArrayLiteral("x-request-deadline-ms"));
-    if (!deadline.isEmpty()) {
+    if (!in.deadline.isEmpty()) {
         std::chrono::milliseconds ms{0};
-        const GeminiRequestParser::Error derr = GeminiRequestParser::parseDeadlineHeader(deadline, &ms);
+        const GeminiRequestParser::Error derr = GeminiRequestParser::parseDeadlineHeader(in.deadline, &ms);
         if (!derr.isNull()) {
             refuse(derr);
             return;
@@ -144,22 +232,13 @@ void GeminiRoutes::modelCall(const std::shared_ptr<GatewayExchange> &ex, const Q
         }
     }
 
-    if (op == Operation::StreamGenerateContent)
-        ex->sse = QUrlQuery(url).queryItemValue(QStringLiteral("alt")) == QLatin1String("sse");
-
-    InferenceRequest req;
-    req.model = model;
-    req.operation = op;
-    req.batchKey = BatchKey::compute(model, op, body);
-    req.body = std::move(body);
+    ex->sse = in.sse;
+    InferenceRequest req = std::move(parsed.request);
     req.timeout = timeout;
-    req.wantsBodyJson = true; // complete() writes result.bodyJson as is
-    req.packable = op != Operation::CountTokens
-                && request.value(QByteArrayLiteral("x-sluice-pack")).trimmed().toLower() != "off";
-    PackCodec::markPackability(req); // here, while the body is hot in cache; not again per batch
     ex->requestBody = req.body;
     ex->requestText = req.packText;
 
+    const Operation op = in.op;
     const BatchInferenceEngine::Ticket ticket = deps.engine->submit(std::move(req), completion(ex, op));
     if (ticket.admitted && ex->socket) {
         ex->ticket = ticket.id;

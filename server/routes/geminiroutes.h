@@ -2,9 +2,11 @@
 
 #include "core/engine/inferencerequest.h"
 #include "server/gatewayexchange.h"
+#include "server/routes/geminirequestparser.h"
 
 #include <QHttpServerRequest>
 #include <QString>
+#include <QThreadPool>
 #include <QUrl>
 
 #include <chrono>
@@ -15,6 +17,7 @@
 #include <vector>
 
 class GatewayHttpServer;
+class MemoryBudget;
 
 // The Gemini-compatible routes (DESIGN.md §4):
 //   POST /v1beta/models/{model}:generateContent | :streamGenerateContent[?alt=sse]
@@ -51,7 +54,8 @@ class GatewayHttpServer;
 class GeminiRoutes
 {
 public:
-    explicit GeminiRoutes(GatewayHttpServer *server) : m_server(server) {}
+    explicit GeminiRoutes(GatewayHttpServer *server);
+    ~GeminiRoutes(); // waits for bodies being parsed off the server thread
 
     void modelCall(const std::shared_ptr<GatewayExchange> &ex, const QHttpServerRequest &request,
                    const QString &model, Operation op, const QUrl &url);
@@ -62,8 +66,37 @@ public:
     static constexpr std::chrono::seconds kMissingModelTtl{60};
     static constexpr int kMaxMetadataFetches = 4;
     static constexpr int kMaxMetadataEntries = 256;
+    // Bodies from this size on are parsed on m_parsers, not the server
+    // thread, so /health and small requests are answered meanwhile.
+    static constexpr qsizetype kParseOffThreadBytes = 256 * 1024;
+    // What one JSON object or array costs once parsed (QJsonObject/Array,
+    // their Qt containers, the engine's copies), beyond the body bytes the
+    // HTTP front already charged: a body of many tiny parts expands far more
+    // than its size says. Charged to the memory budget before parsing.
+    static constexpr qint64 kBytesPerJsonContainer = 256;
 
 private:
+    // What modelCall() needs of the request after Qt reuses it.
+    struct CallInput {
+        QString model;
+        Operation op = Operation::GenerateContent;
+        QByteArray contentType;
+        QByteArray deadline;   // X-Request-Deadline-Ms
+        bool packOff = false;  // X-Sluice-Pack: off
+        bool sse = false;      // streamGenerateContent?alt=sse
+    };
+    struct Parsed {
+        InferenceRequest request;  // model, operation, body, batch key, packability, size
+        GeminiRequestParser::Error error;
+        bool overBudget = false; // the memory budget had no room for the parse
+        qint64 surcharge = 0;    // charged to the budget for the parse
+    };
+    // Charges the parse's expansion to `memory` (may be null), parses, and
+    // builds the engine request: all the per-body work, so that for a large
+    // body none of it runs on the server thread.
+    static Parsed parse(const CallInput &in, const QByteArray &raw, MemoryBudget *memory);
+    void proceed(const std::shared_ptr<GatewayExchange> &ex, const CallInput &in, Parsed parsed);
+
     // One cached model-metadata answer, or the fetch that will give it.
     struct MetadataEntry {
         bool fetching = false;
@@ -97,4 +130,5 @@ private:
     std::shared_ptr<Inbox> m_inbox = std::make_shared<Inbox>();
     std::unordered_map<QString, MetadataEntry> m_metadata; // server thread only
     int m_metadataFetches = 0;                // entries fetching now
+    QThreadPool m_parsers;                    // large bodies' parses
 };

@@ -6,6 +6,7 @@
 #include "core/engine/batchinferenceengine.h"
 #include "core/gemini/geminiclient.h"
 #include "core/loadtest/loadtestcontroller.h"
+#include "core/util/memorybudget.h"
 #include "server/gatewayhttpserver.h"
 #include "server/http/errormapping.h"
 #include "server/routes/agenthealthcheck.h"
@@ -137,6 +138,11 @@ void OpsRoutes::metrics(const std::shared_ptr<GatewayExchange> &ex)
     PrometheusExporter::Inputs in;
     in.requests = m_server->requestCounts();
     in.gauges = deps.engine->gauges();
+    if (deps.memory) {
+        in.gauges.memoryUsedBytes = deps.memory->used();
+        in.gauges.memoryLimitBytes = deps.memory->limit();
+        in.gauges.memoryRefusals = deps.memory->refusals();
+    }
     if (deps.metrics) {
         in.snapshot = deps.metrics->snapshot();
         in.latency = deps.metrics->cumulativeHistogram(InferenceMetricsCollector::Histogram::Latency);

@@ -97,6 +97,15 @@ QByteArray PrometheusExporter::render(const Inputs &in)
     gauge(out, "sluice_queue_capacity", "Queue capacity (maxQueue); admission refuses beyond it.", in.gauges.queueCapacity);
     gauge(out, "sluice_inflight_batches", "Batches being served by the upstream now.", in.gauges.inflightBatches);
     gauge(out, "sluice_backpressure", "How close admission is to refusing, 0 to 1.", in.gauges.backpressure);
+    if (in.gauges.memoryLimitBytes > 0) {
+        gauge(out, "sluice_memory_budget_used_bytes",
+              "Memory admitted work holds: request bodies with their parsing and queueing, answers not yet sent.",
+              double(in.gauges.memoryUsedBytes));
+        gauge(out, "sluice_memory_budget_limit_bytes", "The memory budget (server.memoryBudgetBytes); beyond it new work gets 503.",
+              double(in.gauges.memoryLimitBytes));
+        header(out, "sluice_memory_budget_refusals_total", "counter", "Requests refused because the memory budget was full.");
+        out += "sluice_memory_budget_refusals_total " + QByteArray::number(in.gauges.memoryRefusals) + '\n';
+    }
 
     header(out, "sluice_batch_size", "histogram", "Members per dispatched batch.");
     {

@@ -381,6 +381,11 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(finished, kRequests, 60000);
         QCOMPARE(ok, kRequests);
         peak = std::max(peak, rssMiB());
+        // The memory budget the runtime wires in is reported (default 1 GiB).
+        QNetworkAccessManager probe;
+        const QJsonObject memory = getJson(probe, server.url(QStringLiteral("/api/v1/stats"))).value(QStringLiteral("memoryBudget")).toObject();
+        QCOMPARE(memory.value(QStringLiteral("limitBytes")).toDouble(), 1024.0 * 1024 * 1024);
+        QVERIFY(memory.contains(QStringLiteral("usedBytes")));
         // Idle now: within two trim checks RSS falls well below the peak.
         QTRY_VERIFY2_WITH_TIMEOUT(rssMiB() < peak - 16, qPrintable(QStringLiteral("RSS %1 MiB, peak %2 MiB").arg(rssMiB()).arg(peak)), 10000);
         qInfo("40 bodies of %lld KiB: RSS peak %lld MiB, idle %lld MiB", qint64(body.size() / 1024), peak, rssMiB());

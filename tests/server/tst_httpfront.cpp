@@ -6,10 +6,13 @@
 // Content-Type-less bodies refused on state-changing routes (CSRF), slow
 // bodies cut off, the connection cap.
 
+#include "core/util/memorybudget.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/gatewaystack.h"
 #include "tests/support/userturn.h"
 
 #include <QJsonDocument>
+#include <QJsonObject>
 #include <QTcpSocket>
 #include <QtTest>
 
@@ -278,6 +281,59 @@ private slots:
         QCOMPARE(statusOf(answer), 415);
         QVERIFY2(answer.contains("Content-Type must be application/json"), answer.constData());
         QCOMPARE(m_stack.loadTests->isRunning(), false);
+    }
+
+    // Gemini's own per-request cap, answered as Gemini answers it: the
+    // envelope equals the recorded 400 (code, status, message).
+    void batchEmbedOverGeminisCapMatchesTheRecorded400()
+    {
+        QByteArray body = R"({"requests":[)";
+        for (int i = 0; i < 101; ++i)
+            body += QByteArray(i ? "," : "") + R"({"model":"models/gemini-embedding-001","content":{"parts":[{"text":"x"}]}})";
+        body += "]}";
+        const QByteArray answer = post("/v1beta/models/gemini-embedding-001:batchEmbedContents", body,
+                                       "Content-Type: application/json\r\n");
+        QCOMPARE(statusOf(answer), 400);
+        const QJsonObject got = QJsonDocument::fromJson(answer.mid(answer.indexOf("\r\n\r\n") + 4)).object()
+                                    .value(QStringLiteral("error")).toObject();
+        const QJsonObject recorded = QJsonDocument::fromJson(readFixture(QStringLiteral("error_400_batchEmbedContents_over_100.json")))
+                                         .object().value(QStringLiteral("error")).toObject();
+        for (const char *key : {"code", "status", "message"})
+            QCOMPARE(got.value(QLatin1String(key)), recorded.value(QLatin1String(key)));
+        QCOMPARE(m_stack.sim->stats().route(QStringLiteral("batchEmbedContents")), qint64(0));
+    }
+
+    // The memory budget, end to end: a body that does not fit gets 503 with
+    // Retry-After before it is read, /health still answers, and /metrics and
+    // /api/v1/stats report the budget.
+    void memoryBudgetRefusesAndIsReported()
+    {
+        MemoryBudget budget(64 * 1024);
+        GatewayDeps deps = m_stack.deps();
+        deps.memory = &budget;
+        GatewayOptions o;
+        o.port = 0;
+        auto g = std::make_unique<GatewayServer>(deps, o);
+        QString error;
+        QVERIFY2(g->start(&error), qPrintable(error));
+        const quint16 port = quint16(g->url().port());
+        const QByteArray body = generateBody(QString(20000, u'w')); // 8 × 20 KB + 16 KiB > 64 KiB
+        const QByteArray refused = exchange("POST " + kGenerate + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                            "Content-Length: " + QByteArray::number(body.size()) + "\r\n\r\n" + body, port);
+        QVERIFY2(refused.startsWith("HTTP/1.1 503 ") && refused.contains("Retry-After: ") && refused.contains("memory budget")
+                     && refused.contains("\"UNAVAILABLE\""),
+                 refused.constData());
+        const QByteArray small = generateBody(QStringLiteral("fits"));
+        QCOMPARE(statusOf(exchange("POST " + kGenerate + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                   "Content-Length: " + QByteArray::number(small.size()) + "\r\n\r\n" + small, port)), 200);
+        QCOMPARE(statusOf(exchange("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", port)), 200);
+        const QByteArray metrics = exchange("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", port);
+        QVERIFY2(metrics.contains("\nsluice_memory_budget_limit_bytes 65536\n")
+                     && metrics.contains("\nsluice_memory_budget_refusals_total 1\n")
+                     && metrics.contains("\nsluice_memory_budget_used_bytes "),
+                 metrics.constData());
+        QTRY_COMPARE_WITH_TIMEOUT(budget.used(), qint64(0), 5000); // every charge given back
+        g.reset();
     }
 
     // A body trickled below the minimum rate gets 408 and the connection

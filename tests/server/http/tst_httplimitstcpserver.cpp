@@ -312,6 +312,68 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT((got += fourth.readAll()).contains("OTHER 0 /fourth"), 5000);
     }
 
+    // The memory budget: a request is charged before its body is read (no
+    // room: 503 and Qt never sees it), held until its answer is written and
+    // sent, then given back.
+    void memoryBudgetRefusesBeforeReading()
+    {
+        EchoServer http;
+        MemoryBudget budget(200 * 1024);
+        HttpLimits limits;
+        limits.memory = &budget;
+        limits.bodyExpansion = 8;
+        auto *tcp = new HttpLimitsTcpServer(limits, errorAnswer, &http);
+        http.tcp = tcp;
+        QVERIFY(tcp->listen(QHostAddress::LocalHost, 0));
+        http.bind(tcp);
+        const auto connected = [&] {
+            auto s = std::make_unique<QTcpSocket>();
+            s->connectToHost(QHostAddress::LocalHost, tcp->serverPort());
+            s->waitForConnected(5000);
+            return s;
+        };
+
+        // 8 × 30,000 + 16 KiB does not fit 200 KiB: refused at the head.
+        auto big = connected();
+        big->write("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 30000\r\n\r\n");
+        QByteArray got;
+        QTRY_VERIFY_WITH_TIMEOUT((got += big->readAll()).contains("memory budget"), 5000);
+        QVERIFY2(got.startsWith("HTTP/1.1 503 "), got.constData());
+        QCOMPARE(http.handled, 0);
+        QCOMPARE(budget.refusals(), quint64(1));
+        QCOMPARE(budget.used(), qint64(0));
+
+        // Three slow 5,000-byte requests fit (3 × 56 KiB), a fourth does not;
+        // once they are answered and read, the budget is empty again.
+        std::vector<std::unique_ptr<QTcpSocket>> slow;
+        for (int i = 0; i < 3; ++i) {
+            slow.push_back(connected());
+            slow.back()->write("POST /slow-400 HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n" + QByteArray(5000, 'b'));
+        }
+        const qint64 each = 5000 * 8 + HttpLimits::kRequestOverheadBytes;
+        QTRY_COMPARE_WITH_TIMEOUT(budget.used(), 3 * each, 5000);
+        auto fourth = connected();
+        fourth->write("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n");
+        got.clear();
+        QTRY_VERIFY_WITH_TIMEOUT((got += fourth->readAll()).startsWith("HTTP/1.1 503 "), 5000);
+        for (auto &s : slow) {
+            QByteArray answer;
+            QTRY_VERIFY_WITH_TIMEOUT((answer += s->readAll()).contains("POST 5000 /slow-400"), 5000);
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(budget.used(), qint64(0), 5000);
+        auto after = connected();
+        after->write("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n" + QByteArray(5000, 'c'));
+        got.clear();
+        QTRY_VERIFY_WITH_TIMEOUT((got += after->readAll()).contains("POST 5000 /"), 5000);
+
+        // A connection that goes away gives back what it held.
+        auto leaver = connected();
+        leaver->write("POST /slow-300 HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n");
+        QTRY_VERIFY_WITH_TIMEOUT(budget.used() > 0, 5000);
+        leaver->abort();
+        QTRY_COMPARE_WITH_TIMEOUT(budget.used(), qint64(0), 5000);
+    }
+
     // Out of descriptors: accept fails with EMFILE. The server pauses with a
     // backoff (a handful of attempts, not a spin), warns once, and serves the
     // waiting connections when descriptors free up.

@@ -105,6 +105,11 @@ private slots:
         const QByteArray batch = R"({"requests":[{"model":"models/gemini-embedding-001","content":{"parts":[{"text":"a"}]}},
             {"model":"models/gemini-embedding-001","content":{"role":"user","parts":[{"text":"b"}]},"taskType":"CLUSTERING"}]})";
         QTest::newRow("batchEmbed: two requests") << Op::BatchEmbedContents << kJson << batch << json(batch);
+        QByteArray hundred = R"({"requests":[)";
+        for (int i = 0; i < 100; ++i)
+            hundred += QByteArray(i ? "," : "") + R"({"content":{"parts":[{"text":"x"}]}})";
+        hundred += "]}";
+        QTest::newRow("batchEmbed: 100 requests, Gemini's cap") << Op::BatchEmbedContents << kJson << hundred << json(hundred);
         // The fast path skips normalising a body without '_': an escaped
         // underscore (\u005f, \u005F) must still be found.
         QTest::newRow("generate: escaped underscore in a key") << Op::GenerateContent << kJson
@@ -253,6 +258,14 @@ private slots:
         row("batchEmbed: second request's parts a string", Op::BatchEmbedContents,
             R"({"requests":[{"content":{"parts":[{"text":"a"}]}},{"content":{"parts":"b"}}]})", "requests[1].content.parts",
             QStringLiteral("requests[1].content.parts must be a list"));
+        {
+            QByteArray over = R"({"requests":[)";
+            for (int i = 0; i < 101; ++i)
+                over += QByteArray(i ? "," : "") + R"({"content":{"parts":[{"text":"x"}]}})";
+            over += "]}";
+            row("batchEmbed: 101 requests", Op::BatchEmbedContents, over, "requests",
+                QStringLiteral("* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch\n"));
+        }
         row("batchEmbed: content a list", Op::BatchEmbedContents, R"({"requests":[{"content":[]}]})", "requests[0].content",
             QStringLiteral("requests[0].content must be an object, not a list"));
         row("batchEmbed: part text a number", Op::BatchEmbedContents,
