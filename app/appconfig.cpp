@@ -166,6 +166,19 @@ bool applyFile(const QString &path, AppConfig *c, QString *error)
         || !intField(QStringLiteral("bodyTimeoutMs"), 100, 3600000, &c->bodyTimeoutMs)
         || !intField(QStringLiteral("minBodyBytesPerSecond"), 0, 1 << 30, &c->minBodyBytesPerSecond))
         return false;
+    for (const auto &[key, field] : {std::pair<QString, QString *>{QStringLiteral("tlsCert"), &c->tlsCertificateFile},
+                                     {QStringLiteral("tlsKey"), &c->tlsKeyFile}}) {
+        if (!server.contains(key))
+            continue;
+        if (!server.value(key).isString())
+            return fail(QStringLiteral("server.") + key, QStringLiteral("must be a file name"));
+        *field = server.value(key).toString();
+    }
+    if (server.contains(QStringLiteral("insecurePlaintext"))) {
+        if (!server.value(QStringLiteral("insecurePlaintext")).isBool())
+            return fail(QStringLiteral("server.insecurePlaintext"), QStringLiteral("must be true or false"));
+        c->insecurePlaintext = server.value(QStringLiteral("insecurePlaintext")).toBool();
+    }
     if (server.contains(QStringLiteral("memoryBudgetBytes"))) {
         const QJsonValue jv = server.value(QStringLiteral("memoryBudgetBytes"));
         const double v = jv.toDouble(-1);
@@ -264,6 +277,9 @@ void AppConfig::addOptions(QCommandLineParser &parser)
     parser.addOption({QStringLiteral("max-body-bytes"), QStringLiteral("Largest request body accepted; larger gets 413 (default %1; env SLUICE_MAX_BODY_BYTES).").arg(d.maxBodyBytes), QStringLiteral("BYTES")});
     parser.addOption({QStringLiteral("allowed-hosts"), QStringLiteral("Host names requests may carry besides loopback names and the bound address, comma-separated; '*' turns the DNS-rebinding check off (env SLUICE_ALLOWED_HOSTS)."), QStringLiteral("NAMES")});
     parser.addOption({QStringLiteral("allowed-origins"), QStringLiteral("Browser origins (scheme://host[:port]) allowed to call control routes and open the stream besides the gateway's own, comma-separated (env SLUICE_ALLOWED_ORIGINS)."), QStringLiteral("ORIGINS")});
+    parser.addOption({QStringLiteral("tls-cert"), QStringLiteral("PEM certificate chain to serve HTTPS with (the server's certificate first; env SLUICE_TLS_CERT). SIGHUP reloads it."), QStringLiteral("FILE")});
+    parser.addOption({QStringLiteral("tls-key"), QStringLiteral("PEM private key of --tls-cert, RSA or EC, unencrypted (env SLUICE_TLS_KEY)."), QStringLiteral("FILE")});
+    parser.addOption({QStringLiteral("insecure-plaintext"), QStringLiteral("Allow plain HTTP on a non-loopback address (TLS ends at a proxy in front; env SLUICE_INSECURE_PLAINTEXT=1).")});
     parser.addOption({QStringLiteral("memory-budget-bytes"), QStringLiteral("Memory admitted work may hold (request bodies with their parsing, answers not yet sent); beyond it new requests get 503 (default %1; 0: no limit; env SLUICE_MEMORY_BUDGET_BYTES).").arg(d.memoryBudgetBytes), QStringLiteral("BYTES")});
     parser.addOption({QStringLiteral("max-connections"), QStringLiteral("Open client connections at most; beyond it new ones get 503 and are closed (default %1; env SLUICE_MAX_CONNECTIONS).").arg(d.maxConnections), QStringLiteral("N")});
     for (const QString &path : knobPaths())
@@ -358,6 +374,23 @@ bool AppConfig::resolve(const QCommandLineParser &parser, const QProcessEnvironm
             c.allowedHosts = splitList(v);
         if (src->get(QStringLiteral("allowed-origins"), QStringLiteral("SLUICE_ALLOWED_ORIGINS"), &v))
             c.allowedOrigins = splitList(v);
+        if (src->get(QStringLiteral("tls-cert"), QStringLiteral("SLUICE_TLS_CERT"), &v))
+            c.tlsCertificateFile = v;
+        if (src->get(QStringLiteral("tls-key"), QStringLiteral("SLUICE_TLS_KEY"), &v))
+            c.tlsKeyFile = v;
+        if (isEnv && env.contains(QStringLiteral("SLUICE_INSECURE_PLAINTEXT"))) {
+            const QString flag = env.value(QStringLiteral("SLUICE_INSECURE_PLAINTEXT")).trimmed().toLower();
+            if (flag == u"1" || flag == u"true" || flag == u"yes")
+                c.insecurePlaintext = true;
+            else if (flag == u"0" || flag == u"false" || flag == u"no" || flag.isEmpty())
+                c.insecurePlaintext = false;
+            else {
+                *error = QStringLiteral("SLUICE_INSECURE_PLAINTEXT: must be 1 or 0, got '%1'").arg(flag);
+                return false;
+            }
+        }
+        if (!isEnv && parser.isSet(QStringLiteral("insecure-plaintext")))
+            c.insecurePlaintext = true;
         if (src->get(QStringLiteral("memory-budget-bytes"), QStringLiteral("SLUICE_MEMORY_BUDGET_BYTES"), &v)) {
             bool ok = false;
             const qint64 b = v.toLongLong(&ok);

@@ -28,7 +28,9 @@ class QCommandLineParser;
 //                   "allowedHosts": ["gateway.internal"], "allowedOrigins": ["https://ops.example"],
 //                   "maxConnections": 4096, "streamMaxClients": 256,
 //                   "bodyTimeoutMs": 20000, "minBodyBytesPerSecond": 1024,
-//                   "memoryBudgetBytes": 1073741824 },
+//                   "memoryBudgetBytes": 1073741824,
+//                   "tlsCert": "/etc/sluice/cert.pem", "tlsKey": "/etc/sluice/key.pem",
+//                   "insecurePlaintext": false },
 //     "simulator": { <SimulatorConfig JSON> } }
 //
 // Thread: plain value type.
@@ -57,6 +59,13 @@ struct AppConfig {
     // What admitted work may hold (MemoryBudget); --memory-budget-bytes /
     // SLUICE_MEMORY_BUDGET_BYTES / server.memoryBudgetBytes; 0: no limit.
     qint64 memoryBudgetBytes = qint64(1024) * 1024 * 1024;
+    // HTTPS (--tls-cert/--tls-key, SLUICE_TLS_CERT/SLUICE_TLS_KEY,
+    // server.tlsCert/tlsKey) and the explicit opt-out for plain HTTP on a
+    // non-loopback address (--insecure-plaintext, SLUICE_INSECURE_PLAINTEXT=1,
+    // server.insecurePlaintext).
+    QString tlsCertificateFile;
+    QString tlsKeyFile;
+    bool insecurePlaintext = false;
     QString baselinePath;        // PerformanceBaseline the drift detector watches (--baseline)
     EngineConfig engine;
     SimulatorConfig simulator;

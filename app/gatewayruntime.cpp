@@ -139,6 +139,9 @@ bool GatewayRuntime::start(QString *error)
     opts.port = quint16(m_config.port);
     opts.adminToken = m_config.adminToken.toUtf8();
     opts.maxBodyBytes = m_config.maxBodyBytes;
+    opts.tlsCertificateFile = m_config.tlsCertificateFile;
+    opts.tlsKeyFile = m_config.tlsKeyFile;
+    opts.insecurePlaintext = m_config.insecurePlaintext;
     opts.allowedHosts = m_config.allowedHosts;
     opts.allowedOrigins = m_config.allowedOrigins;
     opts.maxConnections = m_config.maxConnections;
@@ -185,6 +188,15 @@ void GatewayRuntime::drain()
 {
     if (m_engine)
         m_engine->drain();
+}
+
+bool GatewayRuntime::reloadTls(QString *error)
+{
+    if (!m_server) {
+        *error = QStringLiteral("the gateway is not running");
+        return false;
+    }
+    return m_server->reloadTls(error);
 }
 
 void GatewayRuntime::trimIfIdle()

@@ -43,6 +43,9 @@ public:
     // aborted, the queue emptied); stop() then writes and flushes those
     // answers before the process exits.
     void abandon(const QString &reason);
+    // SIGHUP: the TLS certificate and key are read again (new connections
+    // use them); false with *error when TLS is off or the files are bad.
+    bool reloadTls(QString *error);
     void drain();
     void stop();
 

@@ -10,6 +10,7 @@
 #include <QTextStream>
 #include <QTimer>
 
+#include <csignal>
 #include <cstdlib>
 
 Q_LOGGING_CATEGORY(lcServer, "sluice.main")
@@ -46,6 +47,14 @@ int runServerMode(QCoreApplication &app, const AppConfig &config)
         QCoreApplication::exit(0);
     });
     QObject::connect(&watcher, &UnixSignalWatcher::signalReceived, &app, [&](int signo) {
+        if (signo == SIGHUP) {
+            QString reloadError;
+            if (runtime.reloadTls(&reloadError))
+                qCInfo(lcServer) << "SIGHUP: TLS certificate and key reloaded; new connections use them";
+            else
+                qCWarning(lcServer).noquote() << "SIGHUP: TLS not reloaded:" << reloadError;
+            return;
+        }
         if (++signalsSeen > 1) {
             qCWarning(lcServer) << "second signal" << signo << "- exiting at once";
             std::_Exit(130);

@@ -4,7 +4,7 @@
 
 class QSocketNotifier;
 
-// Turns SIGINT/SIGTERM into a Qt signal without calling Qt from the handler:
+// Turns SIGINT/SIGTERM/SIGHUP into a Qt signal without calling Qt from the handler:
 // the handler only write()s the signal number to a socketpair (self-pipe);
 // a QSocketNotifier reads it on the owning thread's event loop.
 //

@@ -11,6 +11,10 @@
 #   GEMINI_API_KEY          Google's API key; without it the embedded
 #                           GeminiSimulator answers (offline mode)
 #   GEMINI_API_KEY_FILE     file holding the key
+#   SLUICE_TLS_CERT, SLUICE_TLS_KEY
+#                           PEM certificate chain and key: serve HTTPS (kill -HUP
+#                           reloads them). Without them the entrypoint sets
+#                           SLUICE_INSECURE_PLAINTEXT=1 (plain HTTP, TLS in front)
 #   SLUICE_ALLOWED_HOSTS    host names clients reach the gateway by (besides
 #                           localhost and the container's addresses), e.g.
 #                           sluice,gateway.example.com; other Host headers
@@ -46,6 +50,13 @@ case "$SLUICE_HOST" in
             echo "entrypoint: SLUICE_HOST=$SLUICE_HOST is reachable from outside the container, so an admin token is required:" >&2
             echo "entrypoint: set SLUICE_ADMIN_TOKEN (or SLUICE_ADMIN_TOKEN_FILE) to a secret string" >&2
             exit 2
+        fi
+        # Plain HTTP beyond loopback must be asked for (sluice refuses it
+        # otherwise): in a container TLS usually ends at the ingress or proxy
+        # in front. Give SLUICE_TLS_CERT and SLUICE_TLS_KEY to serve HTTPS here.
+        if [ -z "${SLUICE_TLS_CERT:-}" ] && [ -z "${SLUICE_INSECURE_PLAINTEXT:-}" ]; then
+            export SLUICE_INSECURE_PLAINTEXT=1
+            echo "entrypoint: serving plain HTTP on $SLUICE_HOST (TLS is expected in front; set SLUICE_TLS_CERT and SLUICE_TLS_KEY for HTTPS here)" >&2
         fi
         ;;
 esac

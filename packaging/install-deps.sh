@@ -14,6 +14,8 @@ packages=(
     # wrk and nginx for the gateway benchmark, chromium for the dashboard's
     # browser test (tests/dashboard/e2e.test.mjs)
     python3-locust xvfb xauth prometheus docker-compose wrk nginx-light chromium
+    # a throwaway CA for the HTTPS tests (tests/server/tst_tlsfront.cpp)
+    openssl
 )
 
 missing=()

@@ -186,7 +186,13 @@ qint64 GatewayHttpServer::flushPendingAnswers(int timeoutMs)
     return m_tcp ? m_tcp->flushAll(timeoutMs) : 0;
 }
 
-quint16 GatewayHttpServer::listenOn(const QHostAddress &address, quint16 port, QString *error)
+void GatewayHttpServer::setTlsConfiguration(const QSslConfiguration &configuration)
+{
+    if (m_tcp)
+        m_tcp->setTlsConfiguration(configuration);
+}
+
+quint16 GatewayHttpServer::listenOn(const QHostAddress &address, quint16 port, const QSslConfiguration *tls, QString *error)
 {
     HttpLimits limits;
     limits.maxBodyBytes = m_options.maxBodyBytes;
@@ -201,6 +207,8 @@ quint16 GatewayHttpServer::listenOn(const QHostAddress &address, quint16 port, Q
     auto *tcp = new HttpLimitsTcpServer(limits, [this](int status, const QString &message) {
         return rawErrorResponse(status, message);
     }, this);
+    if (tls)
+        tcp->setTlsConfiguration(*tls);
     if (!tcp->listen(address, port)) {
         if (error)
             *error = QStringLiteral("cannot listen on %1:%2: %3").arg(address.toString()).arg(port).arg(tcp->errorString());
@@ -228,7 +236,7 @@ quint16 GatewayHttpServer::listenOn(const QHostAddress &address, quint16 port, Q
         }
         m_allowedHosts.insert(QHostInfo::localHostName().toLower());
     }
-    m_selfUrl.setScheme(QStringLiteral("http"));
+    m_selfUrl.setScheme(tls ? QStringLiteral("https") : QStringLiteral("http"));
     const bool any = address == QHostAddress::Any || address == QHostAddress::AnyIPv4 || address == QHostAddress::AnyIPv6;
     m_selfUrl.setHost(any ? QStringLiteral("127.0.0.1") : address.toString());
     m_selfUrl.setPort(tcp->serverPort());

@@ -71,7 +71,10 @@ public:
     qint64 flushPendingAnswers(int timeoutMs);
 
     // Binds; returns the bound port or 0 with *error set.
-    quint16 listenOn(const QHostAddress &address, quint16 port, QString *error);
+    // `tls`: serve HTTPS with it (null: plain HTTP).
+    quint16 listenOn(const QHostAddress &address, quint16 port, const QSslConfiguration *tls, QString *error);
+    // New connections get this TLS identity (a reloaded certificate).
+    void setTlsConfiguration(const QSslConfiguration &configuration);
 
     // Writes `reply` on the exchange (once) with the common headers; a no-op when
     // the client has gone. Server thread only.

@@ -1,6 +1,7 @@
 #include "server/gatewayserver.h"
 
 #include "server/gatewayhttpserver.h"
+#include "server/http/tlsfiles.h"
 #include "server/stream/metricsstream.h"
 
 #include <QThread>
@@ -53,6 +54,20 @@ bool GatewayServer::start(QString *error)
         return fail(QStringLiteral("refusing to listen on non-loopback address %1 without an admin token "
                                    "(set --admin-token or SLUICE_ADMIN_TOKEN)")
                         .arg(host));
+    const bool tls = !m_options.tlsCertificateFile.isEmpty() || !m_options.tlsKeyFile.isEmpty();
+    if (tls && (m_options.tlsCertificateFile.isEmpty() || m_options.tlsKeyFile.isEmpty()))
+        return fail(QStringLiteral("TLS needs both a certificate (--tls-cert) and its key (--tls-key)"));
+    if (!address.isLoopback() && !tls && !m_options.insecurePlaintext)
+        return fail(QStringLiteral("refusing to serve plain HTTP on non-loopback address %1: agents' API keys and the admin "
+                                   "token would cross the network in clear. Give --tls-cert and --tls-key, or "
+                                   "--insecure-plaintext when TLS ends at a proxy in front of Sluice")
+                        .arg(host));
+    QSslConfiguration tlsConfiguration;
+    if (tls) {
+        QString tlsError;
+        if (!TlsFiles::load(m_options.tlsCertificateFile, m_options.tlsKeyFile, &tlsConfiguration, &tlsError))
+            return fail(tlsError);
+    }
     if (m_options.maxBodyBytes <= 0 || m_options.maxHeaderBytes <= 0 || m_options.idleTimeoutMs <= 0
         || m_options.headerTimeoutMs <= 0)
         return fail(QStringLiteral("gateway limits must be positive"));
@@ -65,7 +80,7 @@ bool GatewayServer::start(QString *error)
     QString listenError;
     runOn(thread, [&] {
         server = new GatewayHttpServer(m_deps, m_options);
-        port = server->listenOn(address, m_options.port, &listenError);
+        port = server->listenOn(address, m_options.port, tls ? &tlsConfiguration : nullptr, &listenError);
         if (!port) {
             delete server;
             server = nullptr;
@@ -81,10 +96,25 @@ bool GatewayServer::start(QString *error)
     m_server = server;
     m_streamCounters = server->streamCounters();
     QUrl url;
-    url.setScheme(QStringLiteral("http"));
+    url.setScheme(tls ? QStringLiteral("https") : QStringLiteral("http"));
     url.setHost(address.toString());
     url.setPort(port);
     m_url = url;
+    return true;
+}
+
+bool GatewayServer::reloadTls(QString *error)
+{
+    std::lock_guard lock(m_mutex);
+    if (!m_thread || m_options.tlsCertificateFile.isEmpty()) {
+        *error = QStringLiteral("TLS is not configured (--tls-cert, --tls-key)");
+        return false;
+    }
+    QSslConfiguration configuration;
+    if (!TlsFiles::load(m_options.tlsCertificateFile, m_options.tlsKeyFile, &configuration, error))
+        return false;
+    GatewayHttpServer *server = m_server;
+    runOn(m_thread, [server, configuration] { server->setTlsConfiguration(configuration); });
     return true;
 }
 

@@ -59,6 +59,12 @@ struct GatewayOptions {
     qint64 streamMaxBacklogBytes = 256 * 1024;    // a client with more queued gets its snapshots dropped
     qint64 streamHardBacklogBytes = 16 * 1024 * 1024; // ... and is disconnected past this
     int streamMaxClients = 256;                   // stream clients at once; beyond it the upgrade gets 503
+    // HTTPS: PEM certificate chain and private key (TlsFiles); both or neither.
+    QString tlsCertificateFile;
+    QString tlsKeyFile;
+    // Plain HTTP on a non-loopback address is refused unless this is set
+    // (TLS ends at a proxy in front, or the network is trusted).
+    bool insecurePlaintext = false;
 };
 
 // The gateway's HTTP front (DESIGN.md §3, §4, §5, §7): the Gemini-compatible
@@ -84,6 +90,10 @@ public:
     // *error to what failed, e.g. "cannot listen on 127.0.0.1:8080: address in use".
     bool start(QString *error = nullptr);
     void stop();
+    // Reads the TLS files again and serves new connections with them (open
+    // ones keep theirs). False with *error when they cannot be read (the old
+    // identity stays) or TLS is not configured. Thread-safe (SIGHUP).
+    bool reloadTls(QString *error);
     bool isRunning() const;
 
     // "http://HOST:PORT" with the bound port; empty before start().

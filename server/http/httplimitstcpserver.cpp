@@ -3,9 +3,14 @@
 #include "core/http/httpheaderblock.h"
 
 #include <QLoggingCategory>
+#include <QSocketNotifier>
+#include <QSslSocket>
 #include <QTcpSocket>
 
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <deque>
@@ -87,6 +92,9 @@ struct HttpLimitsTcpServer::Connection {
     quint64 nextToWrite = 0;   // the sequence number whose answer goes out next
     std::map<quint64, Answer> held; // answers waiting for earlier ones
     std::optional<std::pair<int, QString>> pendingRefusal; // waits until `ahead` is empty
+    bool tls = false;          // a QSslSocket
+    bool handshaking = false;  // TLS handshake under way (bounded by headerTimeoutMs)
+    bool handedToQt = false;   // Qt's server owns (and deletes) the socket
     std::deque<qint64> charges;   // memory charged per request not answered yet, in request order
     qint64 answerBytesCharged = 0; // answers written and not yet sent
 };
@@ -126,20 +134,71 @@ void HttpLimitsTcpServer::onAcceptError(QAbstractSocket::SocketError error)
     m_resumeTimer.start(m_acceptBackoffMs);
 }
 
+void HttpLimitsTcpServer::setTlsConfiguration(const QSslConfiguration &configuration)
+{
+    m_tls = configuration;
+}
+
 void HttpLimitsTcpServer::incomingConnection(qintptr handle)
 {
-    auto *socket = new QTcpSocket(this);
-    if (!socket->setSocketDescriptor(handle)) {
-        delete socket;
-        return;
-    }
     if (m_acceptBackoffMs > 0 && !m_resumeTimer.isActive()) {
         qCInfo(lcHttpFront) << "accepting connections again";
         m_acceptBackoffMs = 0;
     }
+    if (!m_tls) {
+        adopt(handle, Kind::Plain);
+        return;
+    }
+    if (m_served + int(m_sniffing.size()) >= m_limits.maxConnections) {
+        // A TLS client could not read a plain 503: the connection is closed.
+        ++m_connectionsRefused;
+        ::close(int(handle));
+        return;
+    }
+    // TLS port: look at the first byte before choosing. A TLS handshake
+    // starts with a record of type 22 (0x16); anything else is most likely
+    // plain HTTP, which gets a plain 400 saying so instead of a handshake
+    // failure the client cannot read.
+    auto *notifier = new QSocketNotifier(handle, QSocketNotifier::Read, this);
+    m_sniffing.emplace(handle, Sniff{notifier, nowMs()});
+    connect(notifier, &QSocketNotifier::activated, this, [this, handle] {
+        const auto it = m_sniffing.find(handle);
+        if (it == m_sniffing.end())
+            return;
+        char first = 0;
+        const ssize_t n = ::recv(int(handle), &first, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        it->second.notifier->setEnabled(false);
+        it->second.notifier->deleteLater();
+        m_sniffing.erase(it);
+        if (n <= 0) {
+            ::close(int(handle)); // closed (or failed) before saying anything
+            return;
+        }
+        adopt(handle, first == 0x16 ? Kind::Tls : Kind::PlainOnTlsPort);
+    });
+}
+
+void HttpLimitsTcpServer::adopt(qintptr handle, Kind kind)
+{
+    QTcpSocket *socket = nullptr;
+    if (kind == Kind::Tls) {
+        auto *ssl = new QSslSocket(this);
+        ssl->setSslConfiguration(*m_tls);
+        socket = ssl;
+    } else {
+        socket = new QTcpSocket(this);
+    }
+    if (!socket->setSocketDescriptor(handle)) {
+        delete socket;
+        ::close(int(handle));
+        return;
+    }
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     auto conn = std::make_unique<Connection>();
     conn->socket = socket;
+    conn->tls = kind == Kind::Tls;
     conn->lastActivityMs = nowMs();
     Connection *c = conn.get();
     m_connections.emplace(socket, std::move(conn));
@@ -153,7 +212,10 @@ void HttpLimitsTcpServer::incomingConnection(qintptr handle)
         if (c->phase == Connection::Phase::Rejected && c->rejectedAtMs >= 0 && !c->halfClosed
             && c->socket->bytesToWrite() == 0) {
             c->halfClosed = true;
-            ::shutdown(int(c->socket->socketDescriptor()), SHUT_WR);
+            if (c->tls)
+                c->socket->disconnectFromHost(); // close_notify after the answer; no half-close under TLS
+            else
+                ::shutdown(int(c->socket->socketDescriptor()), SHUT_WR);
         }
     });
     connect(socket, &QObject::destroyed, this, [this, socket] {
@@ -167,11 +229,14 @@ void HttpLimitsTcpServer::incomingConnection(qintptr handle)
             --m_overflow;
         m_connections.erase(it);
     });
+    // Sockets never handed to Qt are ours to delete.
+    connect(socket, &QTcpSocket::disconnected, this, [c] {
+        if (!c->handedToQt)
+            c->socket->deleteLater();
+    });
 
-    if (m_served >= m_limits.maxConnections) {
-        // Over the cap: answered here, never handed to Qt.
+    const auto refuseConnection = [&](int status, const QString &message) {
         ++m_connectionsRefused;
-        connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
         if (m_overflow >= kMaxOverflow) {
             socket->abort();
             socket->deleteLater();
@@ -181,16 +246,54 @@ void HttpLimitsTcpServer::incomingConnection(qintptr handle)
         connect(socket, &QTcpSocket::readyRead, this, [this, c] { discardInput(c); });
         c->phase = Connection::Phase::Rejected;
         c->rejectedAtMs = nowMs();
-        socket->write(m_errorResponder(503, QStringLiteral("the gateway has %1 open connections, its limit (server.maxConnections); "
-                                                           "retry shortly or reuse connections (keep-alive)")
-                                                .arg(m_limits.maxConnections)));
+        socket->write(m_errorResponder(status, message));
+    };
+    if (kind == Kind::PlainOnTlsPort) {
+        refuseConnection(400, QStringLiteral("this port speaks HTTPS (TLS); use https:// for this gateway"));
+        return;
+    }
+    if (m_served >= m_limits.maxConnections) {
+        // Over the cap: answered here, never handed to Qt.
+        refuseConnection(503, QStringLiteral("the gateway has %1 open connections, its limit (server.maxConnections); "
+                                             "retry shortly or reuse connections (keep-alive)")
+                                  .arg(m_limits.maxConnections));
         return;
     }
     c->served = true;
     ++m_served;
     // Connected before addPendingConnection(): runs before Qt's parser slot.
     connect(socket, &QTcpSocket::readyRead, this, [this, c] { onReadyRead(c); });
-    addPendingConnection(socket);
+    if (kind == Kind::Plain) {
+        handToQt(c);
+        return;
+    }
+    // TLS: Qt gets the socket once the handshake is done (as QSslServer
+    // does); until then the header timeout bounds the handshake.
+    c->handshaking = true;
+    c->headerStartMs = nowMs();
+    auto *ssl = static_cast<QSslSocket *>(socket);
+    connect(ssl, &QSslSocket::encrypted, this, [this, c] {
+        c->handshaking = false;
+        handToQt(c);
+    });
+    connect(ssl, &QSslSocket::sslErrors, this, [this] { ++m_tlsHandshakeFailures; });
+    connect(ssl, &QAbstractSocket::errorOccurred, this, [this, c] {
+        if (c->handshaking) {
+            ++m_tlsHandshakeFailures;
+            c->socket->abort();
+        }
+    });
+    ssl->startServerEncryption();
+}
+
+void HttpLimitsTcpServer::handToQt(Connection *c)
+{
+    c->handedToQt = true;
+    addPendingConnection(c->socket);
+    // Application data that came with the end of the handshake was announced
+    // before Qt's slot was connected.
+    if (c->socket->bytesAvailable() > 0)
+        QMetaObject::invokeMethod(c->socket, &QAbstractSocket::readyRead, Qt::QueuedConnection);
 }
 
 HttpLimitsTcpServer::RequestTicket HttpLimitsTcpServer::requestStarted(QTcpSocket *socket)
@@ -537,8 +640,26 @@ void HttpLimitsTcpServer::sweep()
     std::vector<std::pair<Connection *, QString>> timedOut;
     std::vector<QTcpSocket *> toClose;
     std::vector<QTcpSocket *> toAbort;
+    for (auto it = m_sniffing.begin(); it != m_sniffing.end();) {
+        if (now - it->second.sinceMs > m_limits.headerTimeoutMs) {
+            // Connected and silent: nothing to answer in either protocol.
+            it->second.notifier->setEnabled(false);
+            it->second.notifier->deleteLater();
+            ::close(int(it->first));
+            it = m_sniffing.erase(it);
+        } else {
+            ++it;
+        }
+    }
     for (auto &[socket, conn] : m_connections) {
         Connection *c = conn.get();
+        if (c->handshaking) {
+            if (now - c->headerStartMs > m_limits.headerTimeoutMs) {
+                ++m_tlsHandshakeFailures;
+                toAbort.push_back(socket);
+            }
+            continue;
+        }
         switch (c->phase) {
         case Connection::Phase::Headers:
             if (now - c->headerStartMs > m_limits.headerTimeoutMs)
@@ -574,7 +695,7 @@ void HttpLimitsTcpServer::sweep()
         s->disconnectFromHost();
     for (QTcpSocket *s : toAbort) {
         const auto it = m_connections.find(s);
-        const bool ours = it != m_connections.end() && !it->second->served;
+        const bool ours = it != m_connections.end() && !it->second->handedToQt;
         s->abort();
         if (ours)
             s->deleteLater(); // Qt deletes the sockets it was handed

@@ -5,13 +5,16 @@
 
 #include <QByteArray>
 #include <QElapsedTimer>
+#include <QSslConfiguration>
 #include <QTcpServer>
 #include <QTimer>
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
+class QSocketNotifier;
 class QTcpSocket;
 
 // What a production HTTP/1.1 front end must enforce and Qt 6.4.2's
@@ -100,6 +103,12 @@ public:
     ~HttpLimitsTcpServer() override;
 
     const HttpLimits &limits() const { return m_limits; }
+    // Serves HTTPS from now on (new connections; those open keep theirs).
+    // A client that speaks plain HTTP to the TLS port gets a plain 400
+    // saying so. Call before listening, and again to reload a certificate.
+    void setTlsConfiguration(const QSslConfiguration &configuration);
+    bool isTls() const { return m_tls.has_value(); }
+    quint64 tlsHandshakeFailures() const { return m_tlsHandshakeFailures; }
     // The server's handleRequest() calls this once per request, in the order
     // Qt hands them over.
     RequestTicket requestStarted(QTcpSocket *socket);
@@ -121,6 +130,11 @@ protected:
 
 private:
     struct Connection;
+    enum class Kind { Plain, Tls, PlainOnTlsPort };
+    // Wraps an accepted descriptor in a socket of `kind` and hands it to Qt
+    // (a TLS one once its handshake is done), or refuses it.
+    void adopt(qintptr handle, Kind kind);
+    void handToQt(Connection *c);
     void onReadyRead(Connection *c);
     void consume(Connection *c, const char *data, qint64 size);
     bool headersComplete(Connection *c, QByteArrayView block);
@@ -147,7 +161,14 @@ private:
     QTimer m_resumeTimer;             // accepting again after an accept error
     int m_acceptBackoffMs = 0;
     std::unordered_map<QTcpSocket *, std::unique_ptr<Connection>> m_connections;
-    int m_served = 0;                 // connections handed to Qt (the ones maxConnections counts)
+    int m_served = 0;                 // connections being served (the ones maxConnections counts)
+    std::optional<QSslConfiguration> m_tls;
+    struct Sniff {
+        QSocketNotifier *notifier;
+        qint64 sinceMs;
+    };
+    std::unordered_map<qintptr, Sniff> m_sniffing; // TLS port: accepted, first byte not seen yet
+    quint64 m_tlsHandshakeFailures = 0;
     int m_overflow = 0;               // connections being refused for the cap
     quint64 m_connectionsRefused = 0;
     QByteArray m_peekBuffer; // onReadyRead's copy of the unread bytes, kept to spare an allocation per read
