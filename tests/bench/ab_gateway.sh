@@ -7,9 +7,12 @@
 # whole process) and the medians per build. Prints figures; not run by ctest.
 # PACKING=auto|pack|fanout (default pack: the load every earlier figure
 # was taken with; the engine's default is auto since the quota scheduler).
+# TLS_B=1: B serves HTTPS (a throwaway certificate made with openssl), so
+# `ab_gateway.sh build/release build/release` measures TLS against plain.
 # Usage: ab_gateway.sh BUILD_A BUILD_B [ROUNDS] [DURATION_S]
 set -eu
 PACKING=${PACKING:-pack}
+TLS_B=${TLS_B:-0}
 A=${1:?usage: ab_gateway.sh BUILD_A BUILD_B [ROUNDS] [DURATION_S]}
 B=${2:?usage: ab_gateway.sh BUILD_A BUILD_B [ROUNDS] [DURATION_S]}
 ROUNDS=${3:-4}
@@ -28,9 +31,18 @@ trap cleanup EXIT INT TERM
 cat >"$TMP/zero.json" <<'JSON'
 {"simulator": {"baseLatencyMs": 0, "tokensPerSecond": 0, "jitterSigma": 0, "embedLatencyMs": 0}}
 JSON
+tls_args=
+if [ "$TLS_B" = 1 ]; then
+    (cd "$TMP" && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key.pem -out cert.pem \
+        -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1) >/dev/null 2>&1
+    tls_args="--tls-cert $TMP/cert.pem --tls-key $TMP/key.pem"
+fi
 start() {
+    extra=
+    [ "$2" = b ] && extra=$tls_args
+    # shellcheck disable=SC2086 # $extra: several arguments
     env -u GEMINI_API_KEY "$1/app/sluice" --server --port 0 --config "$TMP/zero.json" --log-level warning \
-        --max-batch-size 16 --max-wait-ms 2 --max-queue 8192 --packing "$PACKING" >"$TMP/$2.out" 2>&1 &
+        --max-batch-size 16 --max-wait-ms 2 --max-queue 8192 --packing "$PACKING" $extra >"$TMP/$2.out" 2>&1 &
     echo $!
 }
 url() {
@@ -38,7 +50,7 @@ url() {
     until grep -q "listening on" "$TMP/$1.out"; do
         i=$((i + 1)); [ $i -gt 100 ] && { cat "$TMP/$1.out" >&2; exit 1; }; sleep 0.1
     done
-    sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TMP/$1.out"
+    sed -n 's/.*listening on \(https*:[^ ]*\).*/\1/p' "$TMP/$1.out"
 }
 PID_A=$(start "$A" a)
 PID_B=$(start "$B" b)
@@ -51,7 +63,7 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 run_wrk "$URL_A" 2s >/dev/null || true
 run_wrk "$URL_B" 2s >/dev/null || true
 echo "A: $A"
-echo "B: $B"
+echo "B: $B$([ "$TLS_B" = 1 ] && echo ' (HTTPS)')"
 echo "$ROUNDS interleaved rounds of ${DURATION}s each, 64 connections, packing $PACKING, maxBatchSize 16, maxWaitMs 2"
 r=1
 while [ $r -le "$ROUNDS" ]; do
