@@ -218,17 +218,7 @@ void HttpLimitsTcpServer::adopt(qintptr handle, Kind kind)
                 ::shutdown(int(c->socket->socketDescriptor()), SHUT_WR);
         }
     });
-    connect(socket, &QObject::destroyed, this, [this, socket] {
-        const auto it = m_connections.find(socket);
-        if (it == m_connections.end())
-            return;
-        releaseMemory(it->second.get());
-        if (it->second->served)
-            --m_served;
-        else
-            --m_overflow;
-        m_connections.erase(it);
-    });
+    connect(socket, &QObject::destroyed, this, [this, socket] { forget(socket); });
     // Sockets never handed to Qt are ours to delete.
     connect(socket, &QTcpSocket::disconnected, this, [c] {
         if (!c->handedToQt)
@@ -385,7 +375,7 @@ void HttpLimitsTcpServer::releaseMemory(Connection *c)
     m_limits.memory->release(held);
 }
 
-void HttpLimitsTcpServer::release(QTcpSocket *socket)
+void HttpLimitsTcpServer::forget(QTcpSocket *socket)
 {
     const auto it = m_connections.find(socket);
     if (it == m_connections.end())
@@ -393,7 +383,16 @@ void HttpLimitsTcpServer::release(QTcpSocket *socket)
     releaseMemory(it->second.get());
     if (it->second->served)
         --m_served;
+    else
+        --m_overflow;
     m_connections.erase(it);
+}
+
+void HttpLimitsTcpServer::release(QTcpSocket *socket)
+{
+    if (m_connections.count(socket) == 0)
+        return;
+    forget(socket);
     disconnect(socket, nullptr, this, nullptr);
 }
 

@@ -150,6 +150,8 @@ private:
     // Gives back what `c` holds of the memory budget (its requests not
     // answered and its answers not sent): the connection is going.
     void releaseMemory(Connection *c);
+    // Drops `socket`'s state: its memory charges and its place in the counts.
+    void forget(QTcpSocket *socket);
     void onAcceptError(QAbstractSocket::SocketError error);
     void sweep();
     qint64 nowMs() const { return m_clock.elapsed(); }
