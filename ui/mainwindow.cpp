@@ -5,7 +5,10 @@
 #include "core/loadtest/loadtestcontroller.h"
 #include "core/metrics/inferencemetricscollector.h"
 #include "ui/charts/metricscharts.h"
+#include "ui/flowlayout.h"
+#include "ui/memorybudgetview.h"
 #include "ui/panels/enginecontrolpanel.h"
+#include "ui/panels/levelmeter.h"
 #include "ui/panels/loadtestpanel.h"
 #include "ui/panels/quotapanel.h"
 #include "ui/panels/upstreamsettingsdialog.h"
@@ -23,6 +26,7 @@
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QProgressBar>
 #include <QProgressDialog>
 #include <QScrollArea>
 #include <QScrollBar>
@@ -31,6 +35,8 @@
 #include <QThread>
 #include <QTimer>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 namespace {
 
@@ -197,24 +203,28 @@ QWidget *MainWindow::buildSummary()
     auto *frame = new QFrame;
     frame->setObjectName(QStringLiteral("summary"));
     frame->setFrameShape(QFrame::StyledPanel);
-    auto *h = new QHBoxLayout(frame);
-    h->setContentsMargins(12, 6, 12, 6);
-    h->setSpacing(24);
+    // A flow, not a row: the figures wrap at a narrow window instead of
+    // setting its minimum width (one row at the default 1400 px).
+    m_summaryLayout = new FlowLayout(frame, 20, 4);
+    m_summaryLayout->setContentsMargins(12, 6, 12, 6);
     const auto tile = [&](Tile &t, const QString &caption, const QString &tip) {
-        auto *v = new QVBoxLayout;
+        auto *box = new QWidget(frame);
+        auto *v = new QVBoxLayout(box);
+        v->setContentsMargins(0, 0, 0, 0);
         v->setSpacing(0);
-        t.value = new QLabel(QStringLiteral("–"), frame);
+        t.value = new QLabel(QStringLiteral("–"), box);
         QFont f = t.value->font();
         f.setPointSizeF(f.pointSizeF() * 1.6);
         f.setBold(true);
         t.value->setFont(f);
-        t.caption = new QLabel(caption, frame);
+        t.caption = new QLabel(caption, box);
         t.caption->setStyleSheet(QStringLiteral("color: palette(mid);"));
         t.value->setToolTip(tip);
         t.caption->setToolTip(tip);
         v->addWidget(t.value);
         v->addWidget(t.caption);
-        h->addLayout(v);
+        m_summaryLayout->addWidget(box);
+        return v;
     };
     tile(m_tileRps, tr("requests/s (last second)"), tr("Requests finished in the last complete second"));
     tile(m_tileP99, tr("p99 latency (10 s)"), tr("End-to-end p99 of successful requests over the last 10 s"));
@@ -222,8 +232,86 @@ QWidget *MainWindow::buildSummary()
     tile(m_tileInflight, tr("batches in flight"), tr("Upstream batches in flight / maxInflightBatches"));
     tile(m_tileErrors, tr("failed + expired (10 s)"), tr("Requests that failed upstream or expired in the queue, last 10 s"));
     tile(m_tileRejected, tr("rejected (10 s)"), tr("Requests refused at admission (429/503), last 10 s"));
-    h->addStretch(1);
+    // The memory budget: what admitted work holds, with a meter of it against
+    // the limit beside the figure (the backpressure meter's levels), the
+    // limit, and the refusals on a line of their own (narrow enough to keep
+    // the figures in one row at the default width).
+    QVBoxLayout *memory = tile(m_tileMemory, QString(), QString());
+    QWidget *memoryBox = m_tileMemory.value->parentWidget();
+    memoryBox->setObjectName(QStringLiteral("memoryBudget"));
+    m_tileMemory.value->setObjectName(QStringLiteral("memoryBudgetUsed"));
+    m_tileMemory.caption->setObjectName(QStringLiteral("memoryBudgetCaption"));
+    m_memoryRefusals = new QLabel(memoryBox);
+    m_memoryRefusals->setObjectName(QStringLiteral("memoryBudgetRefusals"));
+    memory->addWidget(m_memoryRefusals);
+    m_memoryMeter = LevelMeter::create(memoryBox, 6);
+    m_memoryMeter->setObjectName(QStringLiteral("memoryBudgetMeter"));
+    // Fills what the caption leaves beside the figure; never widens the tile.
+    m_memoryMeter->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Fixed);
+    m_memoryMeter->setMinimumWidth(40);
+    auto *figure = new QHBoxLayout;
+    figure->setSpacing(8);
+    memory->removeWidget(m_tileMemory.value);
+    figure->addWidget(m_tileMemory.value);
+    figure->addWidget(m_memoryMeter, 1, Qt::AlignVCenter);
+    memory->insertLayout(0, figure);
+    showMemoryBudget(MetricsSnapshot());
     return frame;
+}
+
+void MainWindow::showMemoryBudget(const MetricsSnapshot &s)
+{
+    const MemoryBudgetView::Gauge g = MemoryBudgetView::gauge(s);
+    m_tileMemory.value->setText(g.used);
+    const QString refusalsStyle = g.refusals > 0 ? QStringLiteral("color: %1; font-weight: 600;")
+                                                      .arg(QuotaView::levelColor(QuotaView::Level::Refusing))
+                                                : QStringLiteral("color: palette(mid);");
+    if (m_memoryRefusals->styleSheet() != refusalsStyle)
+        m_memoryRefusals->setStyleSheet(refusalsStyle);
+    m_memoryRefusals->setText(g.refusalsText);
+    m_memoryRefusals->setVisible(g.limited || g.refusals > 0);
+    QString caption, tip;
+    if (g.limited) {
+        caption = tr("memory budget %1").arg(MemoryBudgetView::formatBytes(double(s.memoryLimitBytes)));
+        tip = tr("Memory that admitted work holds (request bodies with their parsing, answers not yet sent) against "
+                 "the memory budget (--memory-budget-bytes, server.memoryBudgetBytes): %1. A request that does not "
+                 "fit is answered 503 with Retry-After; %2 since start.")
+                  .arg(g.text(), g.refusalsText);
+    } else {
+        caption = tr("memory held, no budget");
+        tip = tr("Memory that admitted work holds (request bodies with their parsing, answers not yet sent): %1. "
+                 "No memory budget is set (--memory-budget-bytes 0), so nothing is refused for memory.")
+                  .arg(g.text());
+    }
+    if (m_tileMemory.caption->text() != caption)
+        m_tileMemory.caption->setText(caption);
+    m_tileMemory.value->setToolTip(tip);
+    m_tileMemory.caption->setToolTip(tip);
+    m_memoryRefusals->setToolTip(tip);
+    m_memoryMeter->setToolTip(tip);
+    m_memoryMeter->setVisible(g.limited);
+    m_memoryMeter->setValue(int(std::clamp(g.ratio, 0.0, 1.0) * LevelMeter::kScale));
+    m_memoryMeter->setProperty("level", QuotaView::levelName(g.level));
+    LevelMeter::setColor(m_memoryMeter, QuotaView::levelColor(g.level));
+}
+
+int MainWindow::summaryRows() const
+{
+    return m_summaryLayout->rows();
+}
+
+MainWindow::ShownMemoryBudget MainWindow::memoryBudget() const
+{
+    ShownMemoryBudget m;
+    m.used = m_tileMemory.value->text();
+    m.caption = m_tileMemory.caption->text();
+    m.refusals = m_memoryRefusals->isHidden() ? QString() : m_memoryRefusals->text();
+    m.refusalsHighlighted = m_memoryRefusals->styleSheet().contains(QuotaView::levelColor(QuotaView::Level::Refusing));
+    m.toolTip = m_tileMemory.value->toolTip();
+    m.meter = !m_memoryMeter->isHidden();
+    m.meterPermille = m_memoryMeter->value();
+    m.level = m_memoryMeter->property("level").toString();
+    return m;
 }
 
 void MainWindow::buildActions()
@@ -405,6 +493,7 @@ void MainWindow::showSnapshot(const MetricsSnapshot &s)
     m_tileInflight.value->setText(QStringLiteral("%1 / %2").arg(s.inflightBatches).arg(s.maxInflightBatches));
     m_tileErrors.value->setText(QString::number(s.last10s.failed + s.last10s.expired));
     m_tileRejected.value->setText(QString::number(s.last10s.rejected));
+    showMemoryBudget(s);
     updateStatusBar();
 }
 

@@ -11,18 +11,24 @@
 #include <memory>
 
 class EngineControlPanel;
+class FlowLayout;
 class LoadTestPanel;
 class MetricsCharts;
 class QuotaPanel;
 class QAction;
 class QLabel;
+class QProgressBar;
 class QProgressDialog;
 class QSplitter;
 class QTimer;
 
 // The Sluice console (DESIGN.md §1 ui/): live engine knobs, native charts of
-// MetricsSnapshot values, the upstream quota panel under them (QuotaPanel:
-// answers per upstream call, calls by kind, the budget per model), the
+// MetricsSnapshot values, headline figures over them (requests/s, p99,
+// queue, batches in flight, failures, rejections, and the memory budget:
+// what admitted work holds against `server.memoryBudgetBytes`, with a meter
+// and the refusals since start; "no budget" when its limit is 0), the
+// upstream quota panel under them (QuotaPanel: answers per upstream call,
+// failed attempts, calls by kind, the budget per model), the
 // status bar (listening and dashboard URLs, upstream, backpressure, drift,
 // uptime), the upstream settings dialog, and the load-test panel and
 // baseline export (placed, disabled until the load-test feature lands).
@@ -63,6 +69,20 @@ public:
     QString driftText() const;
     QString upstreamText() const;
     QString uptimeText() const;
+    // The memory budget tile (MemoryBudgetView), as shown.
+    struct ShownMemoryBudget {
+        QString used;        // the figure: "312 MiB"
+        QString caption;     // "memory budget 1 024 MiB", "memory held, no budget"
+        QString refusals;    // "3 refused"; empty when hidden (no budget, none refused)
+        bool refusalsHighlighted = false; // in the refusing colour
+        QString toolTip;
+        bool meter = false;  // a meter is shown (there is a budget)
+        int meterPermille = 0;
+        QString level;       // QuotaView::levelName of the meter
+    };
+    ShownMemoryBudget memoryBudget() const;
+    // Rows the headline figures take (1 unless the window is narrow).
+    int summaryRows() const;
     bool isDraining() const { return m_draining; }
     QProgressDialog *drainDialog() const { return m_drainDialog; }
 
@@ -97,6 +117,7 @@ private:
     void buildActions();
     void buildStatusBar();
     QWidget *buildSummary();
+    void showMemoryBudget(const MetricsSnapshot &snapshot);
     void updateStatusBar();
     void updateUptime();
     void updateDrainProgress();
@@ -140,7 +161,10 @@ private:
         QLabel *value = nullptr;
         QLabel *caption = nullptr;
     };
-    Tile m_tileRps, m_tileP99, m_tileQueue, m_tileInflight, m_tileErrors, m_tileRejected;
+    Tile m_tileRps, m_tileP99, m_tileQueue, m_tileInflight, m_tileErrors, m_tileRejected, m_tileMemory;
+    QProgressBar *m_memoryMeter = nullptr;
+    QLabel *m_memoryRefusals = nullptr;
+    FlowLayout *m_summaryLayout = nullptr; // the headline figures' tiles
 
     QTimer *m_statusTimer = nullptr;
     QElapsedTimer m_started;

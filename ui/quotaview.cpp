@@ -162,6 +162,31 @@ QList<CallKindRow> callKindRows(const QMap<QString, quint64> &byKind)
     return rows + other;
 }
 
+QString failedAttemptOutcomes(const QMap<QString, quint64> &byOutcome)
+{
+    const QString ok = upstreamAttemptOutcomeName(UpstreamAttemptOutcome::Ok);
+    QStringList known;
+    for (int k = 0; k < kUpstreamAttemptOutcomes; ++k)
+        known << upstreamAttemptOutcomeName(UpstreamAttemptOutcome(k));
+    QList<CallKindRow> rows;
+    for (const QString &k : std::as_const(known))
+        if (k != ok && byOutcome.value(k) > 0)
+            rows.append({k, k, byOutcome.value(k)});
+    QList<CallKindRow> other;
+    for (auto it = byOutcome.begin(); it != byOutcome.end(); ++it)
+        if (!known.contains(it.key()) && it.value() > 0)
+            other.append({it.key(), it.key(), it.value()});
+    std::stable_sort(other.begin(), other.end(), [](const CallKindRow &a, const CallKindRow &b) {
+        return a.calls != b.calls ? a.calls > b.calls : a.key < b.key;
+    });
+    rows += other;
+    QStringList parts;
+    for (const CallKindRow &r : std::as_const(rows))
+        parts << QStringLiteral("%1 %2").arg(QString(r.key).replace(QLatin1Char('_'), QLatin1Char(' ')),
+                                             formatCount(double(r.calls)));
+    return parts.join(QStringLiteral(" · "));
+}
+
 QString packingNote(const EngineConfig &c)
 {
     const QString probe = c.quotaProbeRpm == 0

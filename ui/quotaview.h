@@ -25,7 +25,11 @@
 //    snapshot says 0 there, which would read as "calls buy nothing"); calls
 //    that all failed are a real 0;
 //  - calls by kind list the known kinds (UpstreamCallKind, in its order)
-//    with zeros included, then any other kind by count.
+//    with zeros included, then any other kind by count;
+//  - failed attempts count every HTTP attempt that did not end "ok",
+//    retried or not (what the upstream counts as failed calls), so they can
+//    exceed the requests that failed; by outcome they list only the
+//    outcomes that occurred.
 //
 // Thread: pure functions, any thread.
 namespace QuotaView {
@@ -72,6 +76,12 @@ struct CallKindRow {
     bool operator==(const CallKindRow &) const = default;
 };
 QList<CallKindRow> callKindRows(const QMap<QString, quint64> &byKind);
+
+// Failed upstream attempts by how they ended (a window's
+// upstreamAttemptsByOutcome without "ok"; UpstreamAttemptOutcome): the known
+// outcomes that occurred, in its order, then any other by count; empty when
+// none failed. "429 3 · 5xx 1 · connection error 2".
+QString failedAttemptOutcomes(const QMap<QString, quint64> &byOutcome);
 
 // "packing auto, up to 64 per pack; an unknown RPM is probed from 60 calls/min".
 QString packingNote(const EngineConfig &config);

@@ -11,9 +11,10 @@
 // (another chromium path).
 //
 // Three tests: the dashboard against `sluice --server` with its embedded
-// simulator (live figures, the quota panel, config changes, a restart), the
-// quota panel against a gateway in front of a standalone simulator with a
-// 20 requests/minute quota (probed, learned and blocked RPM), and a gateway
+// simulator (live figures, the quota panel, the memory budget, config
+// changes, a restart), the quota panel against a gateway in front of a
+// standalone simulator with a 20 requests/minute quota (probed, learned and
+// blocked RPM, its 429s among the failed attempts), and a gateway
 // with an admin token (the page asks for it, then its charts fill from the
 // paged history).
 //
@@ -190,6 +191,34 @@ async function readQuota(page, model) {
       rpd: gauge('rpd'),
     };
   }, model);
+}
+
+/** Reads the memory budget row (under the backpressure meter) and the failed-attempts figures. */
+async function readMemory(page) {
+  return page.evaluate(() => {
+    const row = document.querySelector('[data-testid=memory-budget]');
+    const attr = (name) => {
+      const s = row?.getAttribute(name);
+      return s === null || s === undefined || s === '' ? null : s;
+    };
+    const v = (id) => {
+      const s = document.querySelector(`[data-testid="${id}"]`)?.getAttribute('data-value');
+      return s === null || s === undefined || s === '' ? null : Number(s);
+    };
+    const meter = row?.querySelector('.meter');
+    return {
+      kind: attr('data-kind'),
+      used: attr('data-used') === null ? null : Number(attr('data-used')),
+      limit: attr('data-limit') === null ? null : Number(attr('data-limit')),
+      level: attr('data-level'),
+      text: document.querySelector('[data-testid=memory-budget-text]')?.textContent ?? null,
+      refusals: v('memory-budget-refusals'),
+      meterShown: Boolean(meter && meter.getBoundingClientRect().width > 0),
+      failedAttempts10s: v('stat-upstream-attempts-failed'),
+      failedAttempts60s: v('quota-upstream-attempts-failed'),
+      failedAttemptsTitle: document.querySelector('[data-testid=quota-upstream-attempts-failed]')?.closest('.stat')?.getAttribute('title') ?? null,
+    };
+  });
 }
 
 /**
@@ -380,6 +409,35 @@ test('dashboard shows live figures, config changes and survives a server restart
     }
   }
 
+  // 3c. The memory budget under the backpressure meter: `sluice --server`'s
+  //     default budget of 1 GiB, what the load's admitted work holds of it,
+  //     and no refusals; and the upstream's failed attempts (none from the
+  //     embedded simulator), as /api/v1/stats reports them.
+  const memoryMismatch = await matchStats(
+    base,
+    () => readMemory(page),
+    (m, stats) => {
+      const mb = stats.memoryBudget;
+      if (!mb) return '/api/v1/stats has no memoryBudget';
+      if (m.kind !== 'limited' || m.limit !== mb.limitBytes) return `budget ${m.kind}/${m.limit} vs ${mb.limitBytes}`;
+      if (m.refusals !== mb.refusals) return `refusals ${m.refusals} vs ${mb.refusals}`;
+      if (m.used === null || !close(m.used, mb.usedBytes, 0.5, 256 * 1024)) return `used ${m.used} vs ${mb.usedBytes}`;
+      if (m.failedAttempts10s !== stats.last10s.upstreamAttemptsFailed) return `failed attempts (10 s) ${m.failedAttempts10s} vs ${stats.last10s.upstreamAttemptsFailed}`;
+      if (m.failedAttempts60s !== stats.last60s.upstreamAttemptsFailed) return `failed attempts (60 s) ${m.failedAttempts60s} vs ${stats.last60s.upstreamAttemptsFailed}`;
+      return '';
+    },
+  );
+  assert.equal(memoryMismatch, '', 'the memory budget and the failed attempts match /api/v1/stats');
+  {
+    const m = await readMemory(page);
+    assert.equal(m.limit, 1_073_741_824, "sluice --server's default memory budget is 1 GiB");
+    assert.match(m.text, /^\d[\d\u202f.]* (B|KiB|MiB) of 1\u202f024 MiB · (\d[\d.]* %|< 0\.01 %)$/, `the budget in words: ${m.text}`);
+    assert.ok(m.meterShown, 'with a meter');
+    assert.equal(m.refusals, 0, 'nothing refused for memory under this load');
+    assert.equal(m.failedAttempts60s, 0, 'the embedded simulator fails no attempt');
+    assert.match(m.failedAttemptsTitle ?? '', /retries included/, 'the failed attempts say what they count');
+  }
+
   // 4. A config change through PATCH /api/v1/config appears on the page:
   //    the config table, and in the quota panel a configured RPM and packs.
   const headers = { 'content-type': 'application/json', ...(ADMIN ? { authorization: `Bearer ${ADMIN}` } : {}) };
@@ -520,6 +578,25 @@ test('quota panel shows a probed, then learned and blocked upstream quota', { sk
   );
   const stats = await getJson(`${gw.base}/api/v1/stats`);
   assert.ok(stats.last60s.upstream429 >= q429.upstream429, 'and /api/v1/stats agrees');
+  // Each 429 is a failed attempt too, and the figure says so by outcome.
+  await page.waitForFunction(
+    () => {
+      const v = (id) => Number(document.querySelector(`[data-testid="${id}"]`)?.getAttribute('data-value') ?? -1);
+      return v('quota-upstream-attempts-failed') >= v('quota-upstream-429') && v('quota-upstream-429') > 0;
+    },
+    null,
+    { timeout: 10_000 },
+  );
+  const failed = await readMemory(page);
+  assert.ok(failed.failedAttempts60s >= 1, `failed attempts counted (${failed.failedAttempts60s})`);
+  assert.match(failed.failedAttemptsTitle ?? '', /By outcome: 429 \d+/, `the 429s among the outcomes: ${failed.failedAttemptsTitle}`);
+  assert.ok(
+    await page.evaluate(() => document.querySelector('[data-testid=quota-upstream-attempts-failed]')?.closest('.stat')?.classList.contains('level-refusing')),
+    'failed attempts turn the figure red',
+  );
+  const later = await getJson(`${gw.base}/api/v1/stats`);
+  assert.ok(later.last60s.upstreamAttemptsFailed >= later.last60s.upstream429, '/api/v1/stats: 429s are failed attempts');
+  assert.ok((later.last60s.upstreamAttemptsByOutcome['429'] ?? 0) >= 1, '/api/v1/stats: by outcome, 429');
   await page.close();
   assert.deepEqual(consoleErrors, [], 'no console errors');
 });

@@ -7,6 +7,7 @@
 #include "core/gemini/geminiclient.h"
 #include "core/loadtest/loadtestcontroller.h"
 #include "core/metrics/inferencemetricscollector.h"
+#include "core/util/memorybudget.h"
 #include "server/simulator/geminisimulator.h"
 #include "tests/support/soak.h"
 #include "tests/support/userturn.h"
@@ -35,6 +36,7 @@
 #include <QProgressDialog>
 #include <QPushButton>
 #include <QRadioButton>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -64,11 +66,14 @@ InferenceRequest request(int i)
 
 // The embedded gateway core as app/ builds it (GatewayRuntime), over a real
 // simulator: one UpstreamBudget shared by the engine, the client and the
-// collector, whose snapshots then carry it (the quota panel's gauges). The
-// embedded simulator's quota is known, so nothing is probed.
+// collector, whose snapshots then carry it (the quota panel's gauges), and
+// the MemoryBudget the collector's gauge source reads (the memory tile; the
+// HTTP front that charges it is not part of this stack). The embedded
+// simulator's quota is known, so nothing is probed.
 struct Gateway {
     GeminiSimulator sim;
     UpstreamBudget budget;
+    MemoryBudget memory;
     std::unique_ptr<GeminiClient> client;
     InferenceMetricsCollector metrics;
     std::unique_ptr<BatchInferenceEngine> engine;
@@ -80,9 +85,10 @@ struct Gateway {
         return s;
     }
 
-    explicit Gateway(const SimulatorConfig &sc, const EngineConfig &ec = {})
+    explicit Gateway(const SimulatorConfig &sc, const EngineConfig &ec = {}, qint64 memoryLimitBytes = 0)
         : sim(sc)
         , budget(Clock::steady(), embeddedBudget())
+        , memory(memoryLimitBytes)
     {
         if (!sim.start())
             qFatal("simulator: %s", qPrintable(sim.errorString()));
@@ -94,7 +100,13 @@ struct Gateway {
         cc.metrics = &metrics;
         client = std::make_unique<GeminiClient>(cc);
         engine = std::make_unique<BatchInferenceEngine>(client.get(), ec, Clock::steady(), &metrics, &budget);
-        metrics.setGaugeSource([e = engine.get()] { return e->gauges(); });
+        metrics.setGaugeSource([e = engine.get(), m = &memory] {
+            EngineGauges g = e->gauges();
+            g.memoryUsedBytes = m->used();
+            g.memoryLimitBytes = m->limit();
+            g.memoryRefusals = m->refusals();
+            return g;
+        });
         engine->start();
     }
     ~Gateway()
@@ -121,12 +133,16 @@ SimulatorConfig fastSim()
 }
 
 // A closed-loop load generator on its own thread: keeps `target` requests
-// outstanding through the engine's submit path.
+// outstanding through the engine's submit path. With a MemoryBudget it
+// charges each request what the HTTP front would (HttpLimits: its body × 8 +
+// 16 KiB) until its answer, so the memory tile shows load.
 class LoadThread
 {
 public:
-    LoadThread(BatchInferenceEngine *engine, int target)
-        : m_engine(engine), m_target(target)
+    static constexpr qint64 kChargePerRequest = 100 * 8 + 16 * 1024;
+
+    LoadThread(BatchInferenceEngine *engine, int target, MemoryBudget *memory = nullptr)
+        : m_engine(engine), m_memory(memory), m_target(target)
     {
         m_thread = std::thread([this] { run(); });
     }
@@ -151,8 +167,14 @@ private:
                 std::this_thread::sleep_for(1ms);
                 continue;
             }
+            if (m_memory && !m_memory->tryCharge(kChargePerRequest)) { // the front's 503
+                std::this_thread::sleep_for(1ms);
+                continue;
+            }
             m_outstanding.fetch_add(1);
             const auto t = m_engine->submit(request(i++), [this](InferenceResult) {
+                if (m_memory)
+                    m_memory->release(kChargePerRequest);
                 m_completed.fetch_add(1);
                 m_outstanding.fetch_sub(1);
             });
@@ -160,6 +182,7 @@ private:
         }
     }
     BatchInferenceEngine *m_engine;
+    MemoryBudget *m_memory;
     std::atomic<int> m_target;
     std::atomic<int> m_outstanding{0};
     std::atomic<quint64> m_completed{0};
@@ -569,6 +592,126 @@ private slots:
         QVERIFY(w.exportBaselineAction()->isEnabled());
     }
 
+    // The memory budget tile and the failed-attempts figure, fed snapshots
+    // directly: what a user reads, and that the tile sits inside the window
+    // (the screenshot's 1400 px) rather than clipped off its edge.
+    void memoryBudgetAndFailedAttemptsFromSnapshots()
+    {
+        Gateway gw(fastSim());
+        MainWindow w({gw.engine.get(), nullptr}, info());
+        w.resize(1400, 900);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        const QString gib = QStringLiteral("1") + QChar(0x202f) + QStringLiteral("024 MiB");
+
+        // Before any snapshot: nothing held, no budget known, no meter.
+        MainWindow::ShownMemoryBudget m = w.memoryBudget();
+        QCOMPARE(m.used, QStringLiteral("0 B"));
+        QCOMPARE(m.caption, QStringLiteral("memory held, no budget"));
+        QVERIFY(m.refusals.isEmpty());
+        QVERIFY(!m.meter);
+
+        MetricsSnapshot s = snapshotAt(1, 10, 5, 100);
+        s.memoryUsedBytes = qint64(312) * 1024 * 1024;
+        s.memoryLimitBytes = qint64(1024) * 1024 * 1024;
+        s.memoryRefusals = 3;
+        s.last60s.seconds = 60;
+        s.last60s.upstreamCalls = 57;
+        s.last60s.upstream429 = 3;
+        s.last60s.upstreamAttemptsFailed = 7;
+        s.last60s.upstreamAttemptsByOutcome = {{QStringLiteral("ok"), 50},
+                                               {QStringLiteral("429"), 3},
+                                               {QStringLiteral("5xx"), 2},
+                                               {QStringLiteral("timeout"), 2}};
+        w.showSnapshot(s);
+        m = w.memoryBudget();
+        QCOMPARE(m.used, QStringLiteral("312 MiB"));
+        QCOMPARE(m.caption, QStringLiteral("memory budget %1").arg(gib));
+        QCOMPARE(m.refusals, QStringLiteral("3 refused"));
+        QVERIFY(m.refusalsHighlighted); // in the refusing colour
+        QVERIFY(m.meter);
+        QCOMPARE(m.meterPermille, 304); // 312 / 1024
+        QCOMPARE(m.level, QStringLiteral("low"));
+        QVERIFY2(m.toolTip.contains(QStringLiteral("312 MiB of %1 · 30.5 %").arg(gib)), qPrintable(m.toolTip));
+        QVERIFY2(m.toolTip.contains(QStringLiteral("3 refused since start")), qPrintable(m.toolTip));
+        QVERIFY2(m.toolTip.contains(QStringLiteral("503")), qPrintable(m.toolTip));
+        // On screen: the figure, its meter, caption and refusals lie inside the window.
+        for (QWidget *part : {static_cast<QWidget *>(w.findChild<QLabel *>(QStringLiteral("memoryBudgetUsed"))),
+                              static_cast<QWidget *>(w.findChild<QProgressBar *>(QStringLiteral("memoryBudgetMeter"))),
+                              static_cast<QWidget *>(w.findChild<QLabel *>(QStringLiteral("memoryBudgetCaption"))),
+                              static_cast<QWidget *>(w.findChild<QLabel *>(QStringLiteral("memoryBudgetRefusals")))}) {
+            QVERIFY(part->isVisible());
+            const QRect r(part->mapTo(&w, QPoint(0, 0)), part->size());
+            QVERIFY2(w.rect().contains(r), qPrintable(QStringLiteral("%1 at %2,%3 %4x%5")
+                                                          .arg(part->objectName())
+                                                          .arg(r.x()).arg(r.y()).arg(r.width()).arg(r.height())));
+            QVERIFY(part->width() >= part->sizeHint().width() || qobject_cast<QProgressBar *>(part));
+        }
+
+        // The upstream's failed attempts under its calls by kind: every
+        // attempt not ok, retries included, with their outcomes.
+        QuotaPanel *q = w.quotaPanel();
+        QCOMPARE(q->upstream429Text(), QStringLiteral("3"));
+        QCOMPARE(q->failedAttemptsText(), QStringLiteral("failed attempts, retries incl. 7 (429 3 · 5xx 2 · timeout 2)"));
+        auto *failed = q->findChild<QLabel *>(QStringLiteral("quotaFailedAttempts"));
+        QVERIFY(failed->isVisible());
+        QVERIFY(failed->text().contains(QuotaView::levelColor(QuotaView::Level::Refusing))); // 7 in red
+        QVERIFY2(failed->toolTip().contains(QStringLiteral("retries included")), qPrintable(failed->toolTip()));
+        QVERIFY2(failed->toolTip().contains(QStringLiteral("By outcome: 429 3 · 5xx 2 · timeout 2")), qPrintable(failed->toolTip()));
+        // At the default size the headline figures take one row.
+        QCOMPARE(w.summaryRows(), 1);
+
+        // Fuller: the meter's level follows the backpressure meter's thresholds.
+        s.memoryUsedBytes = qint64(900) * 1024 * 1024;
+        s.last60s.upstreamAttemptsFailed = 0;
+        s.last60s.upstreamAttemptsByOutcome = {{QStringLiteral("ok"), 57}};
+        w.showSnapshot(s);
+        m = w.memoryBudget();
+        QCOMPARE(m.used, QStringLiteral("900 MiB"));
+        QCOMPARE(m.level, QStringLiteral("high"));
+        QCOMPARE(m.meterPermille, 878);
+        QCOMPARE(q->failedAttemptsText(), QStringLiteral("failed attempts, retries incl. 0"));
+        QVERIFY(!failed->text().contains(QuotaView::levelColor(QuotaView::Level::Refusing)));
+        QVERIFY(failed->toolTip().contains(QStringLiteral("None failed.")));
+
+        // Limit 0 (--memory-budget-bytes 0): no budget, the use still shown, no meter.
+        s.memoryLimitBytes = 0;
+        s.memoryRefusals = 0;
+        w.showSnapshot(s);
+        m = w.memoryBudget();
+        QCOMPARE(m.used, QStringLiteral("900 MiB"));
+        QCOMPARE(m.caption, QStringLiteral("memory held, no budget"));
+        QVERIFY(m.refusals.isEmpty());
+        QVERIFY(!m.meter);
+        QVERIFY(!w.findChild<QProgressBar *>(QStringLiteral("memoryBudgetMeter"))->isVisible());
+        QVERIFY(m.toolTip.contains(QStringLiteral("No memory budget is set")));
+    }
+
+    // The same tile over the real collector: the budget the gauge source
+    // reads (as GatewayRuntime composes it) reaches the window in its snapshots.
+    void memoryBudgetFromTheCollector()
+    {
+        Gateway gw(fastSim(), {}, qint64(64) * 1024 * 1024);
+        MainWindow w({gw.engine.get(), &gw.metrics}, info());
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        gw.metrics.setPublishInterval(100ms);
+        QTRY_COMPARE(w.memoryBudget().caption, QStringLiteral("memory budget 64 MiB"));
+        QCOMPARE(w.memoryBudget().refusals, QStringLiteral("0 refused"));
+        QVERIFY(!w.memoryBudget().refusalsHighlighted);
+        QCOMPARE(w.memoryBudget().used, QStringLiteral("0 B"));
+        QVERIFY(w.memoryBudget().meter);
+
+        QVERIFY(gw.memory.tryCharge(qint64(40) * 1024 * 1024));
+        QVERIFY(!gw.memory.tryCharge(qint64(30) * 1024 * 1024)); // would pass the budget: refused
+        QTRY_COMPARE(w.memoryBudget().used, QStringLiteral("40 MiB"));
+        QTRY_COMPARE(w.memoryBudget().refusals, QStringLiteral("1 refused"));
+        QCOMPARE(w.memoryBudget().level, QStringLiteral("elevated")); // 62.5 %
+        QCOMPARE(w.memoryBudget().meterPermille, 625);
+        gw.memory.release(qint64(40) * 1024 * 1024);
+        QTRY_COMPARE(w.memoryBudget().used, QStringLiteral("0 B"));
+    }
+
     void loadTestPanelRunsLocustAndExportsTheBaseline()
     {
         // Real Locust (2 steps x 3 s) against the simulator's Gemini routes;
@@ -639,6 +782,8 @@ private slots:
         QVERIFY(QTest::qWaitForWindowExposed(&w2));
         QCOMPARE(w2.size(), QSize(1234, 777));
         QCOMPARE(w2.charts()->windowSeconds(), 300);
+        // A window that narrow wraps the headline figures rather than growing.
+        QCOMPARE(w2.summaryRows(), 2);
     }
 
     void upstreamDialogKeepsKeySecret()
@@ -865,6 +1010,12 @@ private slots:
         // The budget learns at once; the 60 s window counts complete seconds only.
         QTRY_VERIFY(shownCount(q->upstream429Text()) >= 1);
         QVERIFY(q->findChild<QLabel *>(QStringLiteral("quotaUpstream429"))->styleSheet().contains(QStringLiteral("color")));
+        // Each 429 is a failed attempt too, and says so by outcome.
+        static const QRegularExpression failedLine(QStringLiteral("^failed attempts, retries incl\\. ([^ (]+) \\(429 ([^ )]+)"));
+        QTRY_VERIFY2(failedLine.match(q->failedAttemptsText()).hasMatch(), qPrintable(q->failedAttemptsText()));
+        const QRegularExpressionMatch fm = failedLine.match(q->failedAttemptsText());
+        QVERIFY(shownCount(fm.captured(1)) >= shownCount(fm.captured(2)));
+        QVERIFY(shownCount(fm.captured(2)) >= 1);
         QTRY_COMPARE_WITH_TIMEOUT(done.load(), 8, 30000);
     }
 
@@ -888,7 +1039,9 @@ private slots:
         // A configured RPM the higher steps exceed, so auto packing starts and
         // the quota panel shows a pack factor, pack calls and a meter.
         ec.rpmLimit = 12000;
-        Gateway gw(sc, ec);
+        // A memory budget the load thread charges as the HTTP front would
+        // (about 17 KiB per request outstanding), so the tile has a meter.
+        Gateway gw(sc, ec, qint64(64) * 1024 * 1024);
         MainWindow w({gw.engine.get(), &gw.metrics}, info());
         w.resize(1400, 900);
         w.show();
@@ -897,7 +1050,7 @@ private slots:
         w.setConsoleInfo(info());
 
         LoopLatencyProbe probe;
-        LoadThread load(gw.engine.get(), 50);
+        LoadThread load(gw.engine.get(), 50, &gw.memory);
         // A stepped load so the charts show the queue building up.
         const int steps[] = {50, 150, 400, 900, 1200, 600};
         for (int target : steps) {
@@ -914,6 +1067,12 @@ private slots:
         QVERIFY2(p99 < 200, qPrintable(QStringLiteral("UI p99 latency %1 ms").arg(p99)));
         QVERIFY(c.completed > 1000);
         QVERIFY(w.charts()->snapshotsReceived() >= 60); // 4 Hz for 27 s
+        // The memory tile in the screenshot: the load's use against the budget.
+        const MainWindow::ShownMemoryBudget memory = w.memoryBudget();
+        QVERIFY2(memory.meter && memory.caption == QStringLiteral("memory budget 64 MiB"), qPrintable(memory.caption));
+        QVERIFY2(memory.used != QStringLiteral("0 B"), qPrintable(memory.used));
+        QVERIFY(w.findChild<QProgressBar *>(QStringLiteral("memoryBudgetMeter"))->isVisible());
+        QCOMPARE(w.summaryRows(), 1);
 
         const QString dir = QStringLiteral(SLUICE_SOURCE_DIR "/tests/artifacts");
         QVERIFY(QDir().mkpath(dir));

@@ -161,6 +161,21 @@ private slots:
         QVERIFY(std::all_of(none.begin(), none.end(), [](const QuotaView::CallKindRow &r) { return r.calls == 0; }));
     }
 
+    void failedAttemptOutcomes()
+    {
+        // "ok" is not a failure; the known outcomes in UpstreamAttemptOutcome's
+        // order, only those that occurred, then others by count.
+        const QMap<QString, quint64> byOutcome{{QStringLiteral("ok"), 40},         {QStringLiteral("timeout"), 2},
+                                               {QStringLiteral("429"), 3},         {QStringLiteral("5xx"), 1},
+                                               {QStringLiteral("4xx"), 0},         {QStringLiteral("connection_error"), 2},
+                                               {QStringLiteral("future_thing"), 1}, {QStringLiteral("a_tie"), 1},
+                                               {QStringLiteral("bigger"), 5}};
+        QCOMPARE(QuotaView::failedAttemptOutcomes(byOutcome),
+                 QStringLiteral("429 3 · 5xx 1 · timeout 2 · connection error 2 · bigger 5 · a tie 1 · future thing 1"));
+        QCOMPARE(QuotaView::failedAttemptOutcomes({{QStringLiteral("ok"), 12}}), QString());
+        QCOMPARE(QuotaView::failedAttemptOutcomes({}), QString());
+    }
+
     void packingNote()
     {
         EngineConfig c;

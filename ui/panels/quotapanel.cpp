@@ -1,5 +1,7 @@
 #include "ui/panels/quotapanel.h"
 
+#include "ui/panels/levelmeter.h"
+
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -13,8 +15,6 @@
 using QuotaView::Level;
 
 namespace {
-
-constexpr int kMeterScale = 1000;
 
 QLabel *heading(const QString &text, QWidget *parent)
 {
@@ -30,27 +30,6 @@ QLabel *muted(const QString &text, QWidget *parent)
     auto *l = new QLabel(text, parent);
     l->setStyleSheet(QStringLiteral("color: palette(mid);"));
     return l;
-}
-
-QProgressBar *meter(QWidget *parent, int height)
-{
-    auto *bar = new QProgressBar(parent);
-    bar->setTextVisible(false);
-    bar->setFixedHeight(height);
-    bar->setRange(0, kMeterScale);
-    bar->setMinimumWidth(60);
-    return bar;
-}
-
-// The meter's colour; restyled only when it changes (a style sheet repolishes).
-void setMeterColor(QProgressBar *bar, const QString &color)
-{
-    if (bar->property("color").toString() == color)
-        return;
-    bar->setProperty("color", color);
-    bar->setStyleSheet(QStringLiteral("QProgressBar { border: none; border-radius: 3px; background: palette(midlight); }"
-                                      "QProgressBar::chunk { border-radius: 3px; background: %1; }")
-                           .arg(color));
 }
 
 // A chip (outlined) or a badge (filled), as the dashboard draws sources and blocks.
@@ -157,6 +136,13 @@ QuotaPanel::QuotaPanel(QWidget *parent)
     m_kindGrid->setVerticalSpacing(3);
     m_kindGrid->setColumnStretch(1, 1);
     calls->addLayout(m_kindGrid);
+    // The same attempts by how they ended: the failed ones, retries included
+    // (a line, not a figure beside the 429s, so the panel keeps its height).
+    m_failedAttempts = new QLabel(this);
+    m_failedAttempts->setObjectName(QStringLiteral("quotaFailedAttempts"));
+    m_failedAttempts->setTextFormat(Qt::RichText);
+    m_failedAttempts->setWordWrap(true);
+    calls->addWidget(m_failedAttempts);
     calls->addSpacing(6);
     calls->addWidget(heading(tr("Pack members"), this));
     m_packMembers = new QLabel(this);
@@ -231,6 +217,25 @@ void QuotaPanel::showSnapshot(const MetricsSnapshot &s)
                                           : QString();
     if (m_429.value->styleSheet() != red)
         m_429.value->setStyleSheet(red);
+    // Every HTTP attempt that did not end ok, each retry counted: the
+    // upstream's count of failed calls, not the requests that failed.
+    const QString attempts = QuotaView::formatCount(double(w.upstreamAttemptsFailed));
+    const QString outcomes = QuotaView::failedAttemptOutcomes(w.upstreamAttemptsByOutcome);
+    const QString count = w.upstreamAttemptsFailed > 0
+                              ? QStringLiteral("<b style=\"color:%1\">%2</b>").arg(QuotaView::levelColor(Level::Refusing), attempts)
+                              : QStringLiteral("<b>%1</b>").arg(attempts);
+    const QString line = outcomes.isEmpty()
+                             ? tr("failed attempts, retries incl. %1").arg(count)
+                             : tr("failed attempts, retries incl. %1 <span style=\"color: palette(mid)\">(%2)</span>")
+                                   .arg(count, outcomes.toHtmlEscaped());
+    if (m_failedAttempts->text() != line)
+        m_failedAttempts->setText(line);
+    m_failedAttempts->setToolTip(
+        tr("HTTP attempts sent upstream in the last 60 s that did not end ok (429, other 4xx, 5xx, timeout, "
+           "connection error, cancelled), each attempt counted, retries included: what the upstream counts as "
+           "failed calls, so it can exceed the requests that failed.")
+        + QLatin1Char('\n')
+        + (outcomes.isEmpty() ? tr("None failed.") : tr("By outcome: %1").arg(outcomes)));
     m_answers.value->setText(QuotaView::formatCount(double(w.ok)));
     const QString failed = QuotaView::formatCount(double(w.packFailed));
     m_packMembers->setText(tr("answered <b>%1</b> · repacked <b>%2</b> · failed %3")
@@ -265,8 +270,8 @@ void QuotaPanel::showCallKinds(const QMap<QString, quint64> &byKind)
             KindRow r;
             r.key = rows[i].key;
             r.label = new QLabel(rows[i].label, this);
-            r.bar = meter(this, 8);
-            setMeterColor(r.bar, QStringLiteral("#1565c0"));
+            r.bar = LevelMeter::create(this, 8);
+            LevelMeter::setColor(r.bar, QStringLiteral("#1565c0"));
             r.value = new QLabel(this);
             r.value->setObjectName(QStringLiteral("quotaCalls_") + r.key);
             r.value->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
@@ -283,7 +288,7 @@ void QuotaPanel::showCallKinds(const QMap<QString, quint64> &byKind)
     for (qsizetype i = 0; i < rows.size(); ++i) {
         KindRow &r = m_kindRows[i];
         r.value->setText(QuotaView::formatCount(double(rows[i].calls)));
-        r.bar->setValue(int(double(rows[i].calls) / double(top) * kMeterScale));
+        r.bar->setValue(int(double(rows[i].calls) / double(top) * LevelMeter::kScale));
     }
 }
 
@@ -328,7 +333,7 @@ void QuotaPanel::rebuildModels(const QList<ModelQuotaState> &quota)
             g.name->setToolTip(tr("%1 (%2): %3").arg(info.name, info.unit, info.meaning));
             g.text = new QLabel(mw.box);
             g.text->setToolTip(g.name->toolTip());
-            g.meter = meter(mw.box, 7);
+            g.meter = LevelMeter::create(mw.box, 7);
             g.source = chip(mw.box);
             g.blocked = chip(mw.box);
             setChipStyle(g.blocked, QuotaView::levelColor(Level::Refusing), true);
@@ -350,9 +355,9 @@ void QuotaPanel::showGauge(GaugeWidgets &w, const QuotaView::Gauge &g)
 {
     w.text->setText(g.text());
     w.meter->setVisible(g.limited);
-    w.meter->setValue(int(std::clamp(g.ratio, 0.0, 1.0) * kMeterScale));
+    w.meter->setValue(int(std::clamp(g.ratio, 0.0, 1.0) * LevelMeter::kScale));
     w.meter->setProperty("level", QuotaView::levelName(g.level));
-    setMeterColor(w.meter, QuotaView::levelColor(g.level));
+    LevelMeter::setColor(w.meter, QuotaView::levelColor(g.level));
     const bool showSource = g.source != QLatin1String("none");
     w.source->setVisible(showSource);
     if (showSource) {
@@ -377,6 +382,12 @@ QString QuotaPanel::upstreamCallsText() const
 QString QuotaPanel::upstream429Text() const
 {
     return m_429.value->text();
+}
+
+QString QuotaPanel::failedAttemptsText() const
+{
+    static const QRegularExpression tags(QStringLiteral("<[^>]*>"));
+    return QString(m_failedAttempts->text()).remove(tags);
 }
 
 QString QuotaPanel::answersText() const

@@ -20,7 +20,8 @@ class QVBoxLayout;
 // The console's upstream quota panel (the dashboard's QuotaPanel): what a
 // unit of quota buys over the snapshot's last60s window — answers per
 // upstream call (large, with its chart placed under it), upstream calls and
-// 429s, answers, calls by kind, pack members answered/repacked/failed, the
+// 429s, answers, calls by kind with the failed attempts under them (every
+// attempt not ok, retries included, and their outcomes), pack members answered/repacked/failed, the
 // packing knobs in force — and each model's upstream budget now: per
 // dimension (RPM, TPM, RPD) used/limit with a meter coloured by level, the
 // limit's source (config/learned/probe) and "blocked for N s" while a 429
@@ -42,6 +43,9 @@ public:
     QString answersPerCallText() const;
     QString upstreamCallsText() const;
     QString upstream429Text() const;
+    // The line of upstream HTTP attempts that did not end ok, every retry
+    // counted, with their outcomes: "failed attempts, retries incl. 7 (429 3 · 5xx 4)".
+    QString failedAttemptsText() const;
     QString answersText() const;
     QString callsOfKindText(const QString &kind) const; // empty when the kind has no row
     QString packMembersText() const;                    // "answered 12 · repacked 0 · failed 0"
@@ -93,6 +97,7 @@ private:
     QLabel *m_answersPerCall = nullptr;
     QLabel *m_answersPerCallNote = nullptr;
     Stat m_calls, m_429, m_answers;
+    QLabel *m_failedAttempts = nullptr;
     QVBoxLayout *m_chartSlot = nullptr;
     QGridLayout *m_kindGrid = nullptr;
     QList<KindRow> m_kindRows;

@@ -4,9 +4,11 @@ import { ConfigTable } from './components/ConfigTable';
 import { Header } from './components/Header';
 import { Bars, Stat } from './components/Bits';
 import { LoadTestPanel } from './components/LoadTestPanel';
+import { MemoryBudgetRow } from './components/MemoryBudgetRow';
 import { DriftPanel } from './components/DriftPanel';
 import { QuotaPanel } from './components/QuotaPanel';
 import { formatCount, formatMs, formatPercent, formatRate } from './format';
+import { failedAttemptsTitle } from './quota';
 import { useLive } from './live';
 import type { WindowStats } from './protocol';
 import { useTheme } from './theme';
@@ -120,6 +122,7 @@ export function App() {
                 in flight <b data-testid="stat-inflight" data-value={latest?.inflightBatches ?? ''}>{latest ? formatCount(latest.inflightBatches) : '—'}</b> / {latest ? formatCount(latest.maxInflightBatches) : '—'} batches
               </span>
             </div>
+            <MemoryBudgetRow latest={latest} />
             <Chart
               testId="chart-queue"
               ariaLabel="Queue depth and capacity over time"
@@ -164,8 +167,19 @@ export function App() {
               <span>
                 calls <b data-testid="stat-upstream-calls" data-value={w?.upstreamCalls ?? ''}>{formatCount(w?.upstreamCalls)}</b>
               </span>
-              <span>
+              <span title="Batches with at least one member that failed after its retries">
                 errors <b data-testid="stat-upstream-errors" data-value={w?.upstreamErrors ?? ''} className={w && w.upstreamErrors > 0 ? 'bad' : ''}>{formatCount(w?.upstreamErrors)}</b>
+              </span>
+              <span title={failedAttemptsTitle('the last 10 s', w?.upstreamAttemptsByOutcome)}>
+                failed attempts{' '}
+                <b
+                  data-testid="stat-upstream-attempts-failed"
+                  data-value={w?.upstreamAttemptsFailed ?? ''}
+                  className={w && w.upstreamAttemptsFailed !== null && w.upstreamAttemptsFailed > 0 ? 'bad' : ''}
+                >
+                  {formatCount(w?.upstreamAttemptsFailed)}
+                </b>{' '}
+                <span className="muted small">(each retry counted)</span>
               </span>
               <span>
                 upstream p95 <b data-testid="stat-upstream-p95-ms" data-value={w?.upstream.p95Ms ?? ''}>{formatMs(w?.upstream.p95Ms)}</b>

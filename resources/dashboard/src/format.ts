@@ -37,6 +37,29 @@ export function formatCount(v: number | null | undefined): string {
   return `${(v / 1e9).toFixed(2)}G`;
 }
 
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
+
+/**
+ * Bytes in binary units, each used until its number reaches 10 000 (where
+ * formatCount would turn to "10.0k"), so the default 1 GiB memory budget
+ * reads "1 024 MiB", in the unit its use usually has: "0 B", "9 999 B",
+ * "40 KiB", "312 MiB", "1 024 MiB", "12 GiB" (one decimal below 10:
+ * "9.8 KiB"). Negative or missing values are a dash. The console's
+ * MemoryBudgetView::formatBytes says the same.
+ */
+export function formatBytes(v: number | null | undefined): string {
+  if (bad(v) || v < 0) return DASH;
+  let x = v;
+  let unit = 0;
+  // Round first, so 9 999.6 MiB moves on to GiB instead of reading "10.0k MiB".
+  const rounded = (y: number) => (unit === 0 || y >= 10 ? Math.round(y) : Math.round(y * 10) / 10);
+  while (unit + 1 < BYTE_UNITS.length && rounded(x) >= 10_000) {
+    x /= 1024;
+    unit++;
+  }
+  return `${formatCount(rounded(x))} ${BYTE_UNITS[unit]}`;
+}
+
 /** A rate: formatRate(12.34, 'req') → "12.3 req/s". */
 export function formatRate(v: number | null | undefined, unit: string): string {
   if (bad(v)) return DASH;

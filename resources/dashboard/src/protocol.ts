@@ -4,8 +4,9 @@
 // wrongly typed fields become zeros / empty values, unknown fields are dropped,
 // unknown message types become `null`. The dashboard never throws on a message.
 // Exception: fields added after the first version of the protocol (the quota
-// figures) are null when absent, so a page fed by an older gateway shows "—"
-// for them instead of a made-up 0.
+// figures, the upstream attempts by outcome, the memory budget) are null when
+// absent, so a page fed by an older gateway shows "—" for them instead of a
+// made-up 0.
 
 export interface LatencySummary {
   count: number;
@@ -49,6 +50,19 @@ export interface WindowStats {
   upstreamCallsByKind: Record<string, number> | null;
   /** Upstream calls the upstream answered 429; null from an older gateway. */
   upstream429: number | null;
+  /**
+   * The same upstream HTTP attempts by how they ended: "ok", "429", "4xx",
+   * "5xx", "timeout", "connection_error", "cancelled", "other" (only
+   * non-zero outcomes are present). null: the gateway is older than the field.
+   */
+  upstreamAttemptsByOutcome: Record<string, number> | null;
+  /**
+   * Attempts that did not end "ok", retried or not: every failed HTTP call,
+   * retries counted each time (what the upstream counts as failed calls), so
+   * it can exceed the requests that failed. null from an older gateway.
+   */
+  upstreamAttemptsFailed: number | null;
+  /** Batches with at least one failed member (after retries). */
   upstreamErrors: number;
   /** Members of pack calls by outcome; null from an older gateway. */
   packMembers: PackMembers | null;
@@ -101,6 +115,28 @@ export interface ModelQuota {
   rpd: QuotaDimension | null;
 }
 
+/**
+ * The process-wide budget for memory that admitted work holds (request
+ * bodies with their parsing, answers not yet sent): MemoryBudget, issue 17.
+ */
+export interface MemoryBudget {
+  /** Held now. */
+  usedBytes: number;
+  /** `server.memoryBudgetBytes` (`--memory-budget-bytes`); 0 = no budget (still charged and counted, never refused). */
+  limitBytes: number;
+  /** Requests refused since start because they did not fit (each answered 503 with Retry-After). */
+  refusals: number;
+}
+
+/** Upstream HTTP attempts for one model that ended one way, since start. */
+export interface UpstreamAttemptCount {
+  /** The bare model id; "" for the models list/get calls. */
+  model: string;
+  /** As in WindowStats.upstreamAttemptsByOutcome. */
+  outcome: string;
+  attempts: number;
+}
+
 export interface MetricsSnapshot {
   timestampMs: number;
   uptimeSeconds: number;
@@ -110,12 +146,16 @@ export interface MetricsSnapshot {
   maxInflightBatches: number;
   backpressure: number;
   draining: boolean;
+  /** null from a gateway older than the memory budget. */
+  memoryBudget: MemoryBudget | null;
   last1s: WindowStats;
   last10s: WindowStats;
   last60s: WindowStats;
   total: WindowStats;
   /** One entry per model the upstream budget knows, by name; null from an older gateway. */
   quota: ModelQuota[] | null;
+  /** Every upstream attempt since start by model and outcome; null from an older gateway. */
+  upstreamAttempts: UpstreamAttemptCount[] | null;
 }
 
 /** EngineConfig JSON: kept as a flat-able object so new knobs show up unchanged. */
@@ -272,6 +312,8 @@ export function parseWindow(v: unknown): WindowStats {
     upstreamCalls: num(o.upstreamCalls),
     upstreamCallsByKind: isObj(o.upstreamCallsByKind) ? counts(o.upstreamCallsByKind) : null,
     upstream429: optNum(o.upstream429),
+    upstreamAttemptsByOutcome: isObj(o.upstreamAttemptsByOutcome) ? counts(o.upstreamAttemptsByOutcome) : null,
+    upstreamAttemptsFailed: optNum(o.upstreamAttemptsFailed),
     upstreamErrors: num(o.upstreamErrors),
     packMembers: pm ? { answered: num(pm.answered), repacked: num(pm.repacked), failed: num(pm.failed) } : null,
     answersPerUpstreamCall: optNum(o.answersPerUpstreamCall),
@@ -296,6 +338,19 @@ export function parseModelQuota(v: unknown): ModelQuota {
   return { model: str(o.model, '?'), rpm: parseQuotaDimension(o.rpm), tpm: parseQuotaDimension(o.tpm), rpd: parseQuotaDimension(o.rpd) };
 }
 
+/** The memory budget, or null when the snapshot has none or its numbers are not numbers. */
+export function parseMemoryBudget(v: unknown): MemoryBudget | null {
+  if (!isObj(v)) return null;
+  const usedBytes = optNum(v.usedBytes);
+  const limitBytes = optNum(v.limitBytes);
+  if (usedBytes === null || limitBytes === null) return null;
+  return { usedBytes, limitBytes, refusals: num(v.refusals) };
+}
+
+function parseAttemptCount(v: Obj): UpstreamAttemptCount {
+  return { model: str(v.model), outcome: str(v.outcome, '?'), attempts: num(v.attempts) };
+}
+
 export function parseSnapshot(v: unknown): MetricsSnapshot {
   const o = obj(v);
   return {
@@ -307,11 +362,13 @@ export function parseSnapshot(v: unknown): MetricsSnapshot {
     maxInflightBatches: num(o.maxInflightBatches),
     backpressure: num(o.backpressure),
     draining: o.draining === true,
+    memoryBudget: parseMemoryBudget(o.memoryBudget),
     last1s: parseWindow(o.last1s),
     last10s: parseWindow(o.last10s),
     last60s: parseWindow(o.last60s),
     total: parseWindow(o.total),
     quota: Array.isArray(o.quota) ? o.quota.filter(isObj).map(parseModelQuota) : null,
+    upstreamAttempts: Array.isArray(o.upstreamAttempts) ? o.upstreamAttempts.filter(isObj).map(parseAttemptCount) : null,
   };
 }
 

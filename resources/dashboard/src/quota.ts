@@ -28,6 +28,9 @@ export const CALL_KINDS: Record<string, string> = {
   embed_merge: 'embed merge',
 };
 
+/** How an upstream attempt ended (UpstreamAttemptOutcome), in its order; "ok" is not a failure. */
+export const ATTEMPT_OUTCOMES = ['ok', '429', '4xx', '5xx', 'timeout', 'connection_error', 'cancelled', 'other'] as const;
+
 export type GaugeLevel = 'none' | 'low' | 'elevated' | 'high' | 'refusing';
 
 export interface Gauge {
@@ -106,4 +109,30 @@ export function callKindBars(byKind: Record<string, number> | null | undefined):
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .map(([key, value]) => ({ key, label: key.replace(/_/g, ' '), value }));
   return [...known, ...other];
+}
+
+/**
+ * Failed upstream attempts by how they ended (a window's
+ * upstreamAttemptsByOutcome without "ok"): the known outcomes that occurred,
+ * in their order, then any other by count: "429 3 · 5xx 1 · connection error 2".
+ * '' when none failed; null when the gateway does not report outcomes.
+ */
+export function failedAttemptOutcomes(byOutcome: Record<string, number> | null | undefined): string | null {
+  if (!byOutcome) return null;
+  const known: readonly string[] = ATTEMPT_OUTCOMES;
+  const rows = known.filter((k) => k !== 'ok' && (byOutcome[k] ?? 0) > 0).map((k) => [k, byOutcome[k] ?? 0] as const);
+  const other = Object.entries(byOutcome)
+    .filter(([k, n]) => !known.includes(k) && n > 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return [...rows, ...other].map(([k, n]) => `${k.replace(/_/g, ' ')} ${formatCount(n)}`).join(' · ');
+}
+
+/** What the failed-attempts figure means, with its outcomes, for a tooltip. */
+export function failedAttemptsTitle(window: string, byOutcome: Record<string, number> | null | undefined): string {
+  const outcomes = failedAttemptOutcomes(byOutcome);
+  return (
+    `HTTP attempts sent upstream in ${window} that did not end ok (429, other 4xx, 5xx, timeout, connection error, cancelled), ` +
+    'each attempt counted, retries included: what the upstream counts as failed calls, so it can exceed the requests that failed.' +
+    (outcomes === null ? '' : outcomes === '' ? ' None failed.' : ` By outcome: ${outcomes}.`)
+  );
 }

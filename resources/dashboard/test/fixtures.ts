@@ -29,6 +29,8 @@ export function windowJson(seconds: number, rps = 50, p99 = 30) {
     upstreamCalls: 20,
     upstreamCallsByKind: { single: 4, pack: 12, repack: 3, retry: 1 },
     upstream429: 1,
+    upstreamAttemptsByOutcome: { ok: 16, '429': 1, '5xx': 2, timeout: 1 },
+    upstreamAttemptsFailed: 4,
     upstreamErrors: 2,
     packMembers: { answered: 40, repacked: 5, failed: 1 },
     answersPerUpstreamCall: (rps * Math.max(seconds, 1)) / 20,
@@ -37,9 +39,21 @@ export function windowJson(seconds: number, rps = 50, p99 = 30) {
   };
 }
 
-/** A window as a gateway sent it before the quota figures (no upstreamCallsByKind, upstream429, packMembers, answersPerUpstreamCall). */
+/**
+ * A window as a gateway sent it before the quota figures and the attempt
+ * outcomes (no upstreamCallsByKind, upstream429, packMembers,
+ * answersPerUpstreamCall, upstreamAttemptsByOutcome, upstreamAttemptsFailed).
+ */
 export function legacyWindowJson(seconds: number, rps = 50, p99 = 30) {
-  const { upstreamCallsByKind: _k, upstream429: _u, packMembers: _p, answersPerUpstreamCall: _a, ...rest } = windowJson(seconds, rps, p99);
+  const {
+    upstreamCallsByKind: _k,
+    upstream429: _u,
+    packMembers: _p,
+    answersPerUpstreamCall: _a,
+    upstreamAttemptsByOutcome: _o,
+    upstreamAttemptsFailed: _f,
+    ...rest
+  } = windowJson(seconds, rps, p99);
   return rest;
 }
 
@@ -71,17 +85,23 @@ export function snapshotJson(timestampMs: number, opts: { rps?: number; p99?: nu
     maxInflightBatches: 64,
     backpressure: 0.1,
     draining: false,
+    memoryBudget: { usedBytes: 312 * 1024 * 1024, limitBytes: 1_073_741_824, refusals: 3 },
     last1s: windowJson(1, rps, p99),
     last10s: windowJson(10, rps, p99),
     last60s: windowJson(60, rps, p99),
     total: windowJson(0, rps, p99),
     quota: quotaJson(),
+    upstreamAttempts: [
+      { model: 'gemini-2.0-flash', outcome: 'ok', attempts: 900 },
+      { model: 'gemini-2.0-flash', outcome: '429', attempts: 4 },
+      { model: '', outcome: 'ok', attempts: 1 },
+    ],
   };
 }
 
-/** A snapshot as a gateway sent it before the quota figures. */
+/** A snapshot as a gateway sent it before the quota figures, the attempt outcomes and the memory budget. */
 export function legacySnapshotJson(timestampMs: number, opts: { rps?: number; p99?: number; queueDepth?: number } = {}) {
-  const { quota: _q, ...rest } = snapshotJson(timestampMs, opts);
+  const { quota: _q, memoryBudget: _m, upstreamAttempts: _a, ...rest } = snapshotJson(timestampMs, opts);
   const rps = opts.rps ?? 50;
   const p99 = opts.p99 ?? 30;
   return {

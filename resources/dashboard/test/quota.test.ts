@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { flattenConfig, KNOWN } from '../src/components/ConfigTable';
 import { parseSnapshot, parseWindow, type QuotaDimension } from '../src/protocol';
-import { answersPerCall, callKindBars, quotaGauge } from '../src/quota';
+import { answersPerCall, callKindBars, failedAttemptOutcomes, failedAttemptsTitle, quotaGauge } from '../src/quota';
 import { configJson, windowJson } from './fixtures';
 
 const dim = (limit: number, used: number, source = 'config', blockedForMs = 0): QuotaDimension => ({
@@ -82,6 +82,26 @@ describe('callKindBars', () => {
 
   it('has no bars when the gateway does not report kinds', () => {
     expect(callKindBars(null)).toEqual([]);
+  });
+});
+
+describe('failed upstream attempts by outcome', () => {
+  it('lists the outcomes that occurred, known ones in order, "ok" left out, then others by count', () => {
+    const byOutcome = { ok: 40, timeout: 2, '429': 3, '5xx': 1, '4xx': 0, connection_error: 2, future_thing: 1, a_tie: 1, bigger: 5 };
+    expect(failedAttemptOutcomes(byOutcome)).toBe('429 3 · 5xx 1 · timeout 2 · connection error 2 · bigger 5 · a tie 1 · future thing 1');
+    expect(failedAttemptOutcomes({ ok: 12 })).toBe('');
+    expect(failedAttemptOutcomes({})).toBe('');
+    // An older gateway does not report outcomes.
+    expect(failedAttemptOutcomes(null)).toBeNull();
+  });
+
+  it('explains in its tooltip that every attempt counts, retries included', () => {
+    const t = failedAttemptsTitle('the last 60 s', { ok: 5, '429': 2 });
+    expect(t).toMatch(/each attempt counted, retries included/);
+    expect(t).toMatch(/in the last 60 s/);
+    expect(t).toMatch(/By outcome: 429 2\.$/);
+    expect(failedAttemptsTitle('the last 10 s', { ok: 5 })).toMatch(/None failed\.$/);
+    expect(failedAttemptsTitle('the last 10 s', null)).not.toMatch(/outcome:|None failed/);
   });
 });
 

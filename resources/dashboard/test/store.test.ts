@@ -192,13 +192,53 @@ describe('snapshot reducer', () => {
     expect(s.series.column('upstream429Ps')).toEqual([0.1, 0.1]); // 1 in a 10 s window
   });
 
+  it('snapshots carry the memory budget, the attempts by outcome and the failed attempts', () => {
+    let s = reduce(initialState(), helloJson([]));
+    s = reduce(s, { type: 'snapshot', snapshot: snapshotJson(T0) });
+    expect(s.latest?.memoryBudget).toEqual({ usedBytes: 312 * 1024 * 1024, limitBytes: 1_073_741_824, refusals: 3 });
+    for (const w of [s.latest?.last10s, s.latest?.last60s, s.latest?.total]) {
+      expect(w?.upstreamAttemptsByOutcome).toEqual({ ok: 16, '429': 1, '5xx': 2, timeout: 1 });
+      expect(w?.upstreamAttemptsFailed).toBe(4);
+    }
+    expect(s.latest?.upstreamAttempts).toEqual([
+      { model: 'gemini-2.0-flash', outcome: 'ok', attempts: 900 },
+      { model: 'gemini-2.0-flash', outcome: '429', attempts: 4 },
+      { model: '', outcome: 'ok', attempts: 1 },
+    ]);
+    // A window without failures reports 0, which is a real 0.
+    const calm = { ...snapshotJson(T0 + 250), last10s: { ...windowJson(10), upstreamAttemptsByOutcome: { ok: 20 }, upstreamAttemptsFailed: 0 } };
+    s = reduce(s, { type: 'snapshot', snapshot: calm });
+    expect(s.latest?.last10s.upstreamAttemptsFailed).toBe(0);
+    expect(s.latest?.last10s.upstreamAttemptsByOutcome).toEqual({ ok: 20 });
+  });
+
+  it('wrongly typed attempt and memory fields read as missing', () => {
+    const snap = {
+      ...snapshotJson(T0),
+      memoryBudget: [1, 2],
+      upstreamAttempts: { model: 'm' },
+      last10s: { ...windowJson(10), upstreamAttemptsFailed: '4', upstreamAttemptsByOutcome: 'many' },
+    };
+    const s = reduce(reduce(initialState(), helloJson([])), { type: 'snapshot', snapshot: snap });
+    expect(s.latest?.memoryBudget).toBeNull();
+    expect(s.latest?.upstreamAttempts).toBeNull();
+    expect(s.latest?.last10s.upstreamAttemptsFailed).toBeNull();
+    expect(s.latest?.last10s.upstreamAttemptsByOutcome).toBeNull();
+    const odd = reduce(s, { type: 'snapshot', snapshot: { ...snapshotJson(T0 + 250), upstreamAttempts: ['x', { outcome: 5, attempts: 'n' }] } });
+    expect(odd.latest?.upstreamAttempts).toEqual([{ model: '', outcome: '?', attempts: 0 }]);
+  });
+
   it('a snapshot from an older gateway leaves the quota figures null (shown as —) and gaps in their chart', () => {
     let s = reduce(initialState(), helloJson([snapshotJson(T0)]));
     s = reduce(s, { type: 'snapshot', snapshot: legacySnapshotJson(T0 + 250) });
     expect(s.latest?.quota).toBeNull();
+    expect(s.latest?.memoryBudget).toBeNull();
+    expect(s.latest?.upstreamAttempts).toBeNull();
     const w = s.latest?.last60s;
     expect(w?.upstreamCallsByKind).toBeNull();
     expect(w?.upstream429).toBeNull();
+    expect(w?.upstreamAttemptsByOutcome).toBeNull();
+    expect(w?.upstreamAttemptsFailed).toBeNull();
     expect(w?.packMembers).toBeNull();
     expect(w?.answersPerUpstreamCall).toBeNull();
     expect(w?.upstreamCalls).toBe(20); // an old field: still read

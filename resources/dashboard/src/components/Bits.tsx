@@ -9,12 +9,14 @@ export interface StatProps {
   sub?: string | undefined;
   emphasis?: boolean;
   level?: string | undefined;
+  /** What the figure means, as a tooltip. */
+  title?: string | undefined;
 }
 
 /** One big number with its unit in the text. */
-export function Stat({ id, label, value, text, sub, emphasis, level }: StatProps) {
+export function Stat({ id, label, value, text, sub, emphasis, level, title }: StatProps) {
   return (
-    <div className={`stat${emphasis ? ' emphasis' : ''}${level ? ` level-${level}` : ''}`}>
+    <div className={`stat${emphasis ? ' emphasis' : ''}${level ? ` level-${level}` : ''}`} title={title}>
       <div className="stat-label">{label}</div>
       <div className="stat-value" data-testid={id} data-value={value ?? ''}>
         {text}

@@ -1,6 +1,6 @@
 import { formatCount, formatFactor } from '../format';
 import { type EngineConfig, type MetricsSnapshot, type ModelQuota, QUOTA_DIMENSIONS, type QuotaDimensionKey } from '../protocol';
-import { answersPerCall, callKindBars, DIMENSIONS, quotaGauge } from '../quota';
+import { answersPerCall, callKindBars, DIMENSIONS, failedAttemptsTitle, quotaGauge } from '../quota';
 import type { Theme } from '../theme';
 import { Bars, Stat } from './Bits';
 import { Chart } from './Chart';
@@ -60,7 +60,8 @@ function DimensionGauge({ model, dim }: { model: ModelQuota; dim: QuotaDimension
 
 /**
  * Quota efficiency: what the upstream calls bought (answers per call, calls
- * by kind, 429s, pack members; the snapshot's last60s window), and each
+ * by kind, 429s, failed attempts, pack members; the snapshot's last60s
+ * window), and each
  * model's upstream budget (UpstreamBudget) per dimension.
  */
 export function QuotaPanel({
@@ -81,6 +82,7 @@ export function QuotaPanel({
   const byKind = w?.upstreamCallsByKind ?? null;
   const quota = latest?.quota ?? null;
   const u429 = w?.upstream429 ?? null;
+  const failedAttempts = w?.upstreamAttemptsFailed ?? null;
 
   return (
     <section className="card wide" aria-labelledby="h-quota">
@@ -100,6 +102,15 @@ export function QuotaPanel({
             />
             <Stat id="quota-upstream-calls" label="upstream calls" value={w?.upstreamCalls} text={formatCount(w?.upstreamCalls)} sub="HTTP calls sent, every attempt" />
             <Stat id="quota-upstream-429" label="upstream 429s" value={u429 ?? undefined} text={formatCount(u429)} sub="calls the upstream refused" level={u429 !== null && u429 > 0 ? 'refusing' : undefined} />
+            <Stat
+              id="quota-upstream-attempts-failed"
+              label="failed attempts"
+              value={failedAttempts ?? undefined}
+              text={formatCount(failedAttempts)}
+              sub="every attempt not ok, retries incl."
+              level={failedAttempts !== null && failedAttempts > 0 ? 'refusing' : undefined}
+              title={failedAttemptsTitle('the last 60 s', w?.upstreamAttemptsByOutcome)}
+            />
             <Stat id="quota-ok" label="answers" value={w?.ok} text={formatCount(w?.ok)} sub="requests answered ok" />
           </div>
           <Chart
