@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <initializer_list>
+#include <limits>
 
 namespace {
 
@@ -41,9 +42,11 @@ public:
     int integer(const char *name, int min = 0, bool required = true)
     {
         const double d = number(name, min, required);
-        if (ok() && d != std::floor(d))
-            fail(QString::fromLatin1(name), QStringLiteral("must be an integer"));
-        return int(d);
+        constexpr int kMax = std::numeric_limits<int>::max();
+        // Converting a double beyond int's range is undefined behaviour: refused before it.
+        if (ok() && (d != std::floor(d) || d > kMax))
+            fail(QString::fromLatin1(name), QStringLiteral("must be an integer from %1 to %2").arg(min).arg(kMax));
+        return ok() ? int(d) : 0;
     }
 
     QString string(const char *name, bool required = true)

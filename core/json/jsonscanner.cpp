@@ -127,6 +127,10 @@ bool JsonScanner::readString(QByteArray *out, qsizetype *utf16Units)
     if (peek() != '"')
         return false;
     ++m_p;
+    // Qt 6.4 drops a raw U+FEFF that starts a string (as if it were a
+    // byte-order mark): refused, so that the caller's fallback to Qt reads it.
+    if (m_end - m_p >= 3 && std::memcmp(m_p, "\xEF\xBB\xBF", 3) == 0)
+        return false;
     if (out) {
         // The decoded text is never longer than the literal: find its end
         // (the first quote not escaped) and make room once.

@@ -16,7 +16,8 @@
 // - RFC 8259 grammar, whitespace " \t\n\r", nesting up to kMaxDepth;
 // - strings of well-formed UTF-8 with the standard escapes; a raw control
 //   character, an unpaired surrogate or U+FFFE/U+FFFF (raw or \u-escaped)
-//   is refused;
+//   is refused, and so is a string that starts with a raw U+FEFF (Qt 6.4
+//   drops it there, as if it were a byte-order mark);
 // - numbers only where a double surely holds them (at most 20 integer
 //   digits, 40 fraction digits, exponent within +-250): Qt refuses what
 //   overflows, this reader refuses a little more.
@@ -32,10 +33,15 @@ public:
     JsonScanner(const char *begin, const char *end) : m_p(begin), m_end(end) {}
     explicit JsonScanner(QByteArrayView text) : JsonScanner(text.data(), text.data() + text.size()) {}
 
-    // The next non-whitespace character, or 0 at the end.
+    // The next non-whitespace character, or 0 at the end (or at a NUL byte).
     char peek();
-    // True when only whitespace is left.
-    bool atEnd() { return peek() == 0; }
+    // True when only whitespace is left (a NUL byte is not the end: Qt
+    // refuses "{}\0junk").
+    bool atEnd()
+    {
+        peek();
+        return m_p == m_end;
+    }
 
     // An object, member by member: consumes '{', then reads each key and
     // calls onMember(key), which reads or skips the member's value and says

@@ -114,14 +114,16 @@ void SimHttpConnection::parse()
         req.path = QByteArray::fromPercentEncoding((q < 0 ? target : target.first(q)).toByteArray());
         req.query = q < 0 ? QByteArray() : target.sliced(q + 1).toByteArray();
         req.keepAlive = version == "HTTP/1.1";
-        qint64 contentLength = 0;
+        qint64 contentLength = -1;
         bool headersOk = true;
         HttpHeaderBlock::Field field;
         while (headersOk && head.next(&field)) {
             const QByteArray name = field.name.toByteArray().toLower();
             if (name == "content-length") {
-                contentLength = HttpHeaderBlock::parseDecimal(field.value);
-                headersOk = contentLength >= 0;
+                // Two different lengths would frame the body two ways (RFC 9112 §6.3).
+                const qint64 length = HttpHeaderBlock::parseDecimal(field.value);
+                headersOk = length >= 0 && (contentLength < 0 || length == contentLength);
+                contentLength = length;
             } else if (name == "connection") {
                 if (HttpHeaderBlock::listContains(field.value, "close"))
                     req.keepAlive = false;
@@ -136,6 +138,7 @@ void SimHttpConnection::parse()
             fail(400, "malformed header");
             break;
         }
+        contentLength = std::max<qint64>(contentLength, 0);
         if (contentLength > m_maxBodyBytes) {
             fail(413, "request body too large");
             break;

@@ -130,6 +130,11 @@ private slots:
         QJsonObject s2 = steps.at(2).toObject();
         s2.insert(QStringLiteral("p95Ms"), -4);
         steps.replace(2, s2);
+        // Found by tests/fuzz/fuzz_performancebaseline: int(3e9) was undefined behaviour.
+        QJsonArray hugeUsers = good.value(QStringLiteral("steps")).toArray();
+        QJsonObject s1 = hugeUsers.at(1).toObject();
+        s1.insert(QStringLiteral("users"), 3e9);
+        hugeUsers.replace(1, s1);
         QJsonObject healthy = good.value(QStringLiteral("healthy")).toObject();
         healthy.insert(QStringLiteral("histogram"), QJsonObject{{QStringLiteral("boundsMs"), QJsonArray{1, 2}},
                                                                 {QStringLiteral("counts"), QJsonArray{1, 2}}});
@@ -141,6 +146,8 @@ private slots:
         QTest::newRow("bad date") << with(QStringLiteral("createdAt"), QStringLiteral("yesterday")) << "createdAt: must be an ISO 8601";
         QTest::newRow("steps missing") << without(QStringLiteral("steps")) << "steps: is missing";
         QTest::newRow("negative p95") << with(QStringLiteral("steps"), steps) << "steps[2].p95Ms: must be a non-negative number";
+        QTest::newRow("users beyond int") << with(QStringLiteral("steps"), hugeUsers)
+                                          << "steps[1].users: must be an integer from 0 to 2147483647";
         QTest::newRow("histogram counts") << with(QStringLiteral("healthy"), healthy) << "healthy.histogram.counts: must have one entry more";
         QTest::newRow("healthy missing") << without(QStringLiteral("healthy")) << "healthy: is missing";
     }

@@ -42,6 +42,8 @@ private slots:
         QTest::newRow("surrogate pair escape") << QByteArray("\"\\ud83d\\ude00 \\uD834\\uDD1E\"");
         QTest::newRow("raw utf-8") << QByteArray("\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe4\xb8\xad \xf4\x8f\xbf\xbd\"");
         QTest::newRow("del and high ascii") << QByteArray("\"\x7f~\"");
+        QTest::newRow("U+FEFF inside, raw") << QByteArray("\"a\xef\xbb\xbf" "b\"");
+        QTest::newRow("U+FEFF first, escaped") << QByteArray("\"\\ufeffab\"");
         QTest::newRow("escaped json") << QByteArray("\"[{\\\"id\\\":\\\"0\\\",\\\"text\\\":\\\"a \\\\\\\"quoted\\\\\\\" word\\\"}]\"");
     }
 
@@ -78,6 +80,10 @@ private slots:
         QTest::newRow("lone continuation") << QByteArray("[\"\x80\"]");
         QTest::newRow("truncated sequence") << QByteArray("[\"\xe2\x82\"]");
         QTest::newRow("U+FFFF") << QByteArray("[\"\xef\xbf\xbf\"]");
+        // Found by tests/fuzz/fuzz_jsonscanner: Qt 6.4 drops a raw U+FEFF
+        // that starts a string (a value or a key), so the scanner refuses it.
+        QTest::newRow("raw U+FEFF starting a string") << QByteArray("[\"\xef\xbb\xbf" "etr*\"]");
+        QTest::newRow("raw U+FEFF starting a key") << QByteArray("{\"\xef\xbb\xbf" "k\":1}");
         QTest::newRow("unterminated string") << QByteArray("[\"abc");
         QTest::newRow("trailing comma array") << QByteArray("[1,]");
         QTest::newRow("trailing comma object") << QByteArray("{\"a\":1,}");
@@ -102,6 +108,9 @@ private slots:
         QTest::newRow("comment") << QByteArray("[1 /* c */]");
         QTest::newRow("garbage after") << QByteArray("[1] x");
         QTest::newRow("two values") << QByteArray("[1][2]");
+        // Found by tests/fuzz/fuzz_jsonscanner: a NUL byte read as the end.
+        QTest::newRow("NUL after the value") << QByteArray("[1]\0", 4);
+        QTest::newRow("NUL and garbage after the value") << QByteArray("{\"a\":1} \0\0?", 11);
         QTest::newRow("unclosed") << QByteArray("{\"a\":[1,2}");
         QTest::newRow("too deep") << QByteArray(JsonScanner::kMaxDepth + 1, '[') + QByteArray(JsonScanner::kMaxDepth + 1, ']');
     }

@@ -1434,6 +1434,10 @@ void TestGeminiSimulator::garbageDoesNotCrash_data()
     QTest::newRow("huge body") << QByteArray("POST /v1beta/models/x:generateContent HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n")
                                << QByteArray("HTTP/1.1 413");
     QTest::newRow("bad length") << QByteArray("POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n") << QByteArray("HTTP/1.1 400");
+    // Found by tests/fuzz/fuzz_simhttpconnection: the last of two lengths was taken.
+    QTest::newRow("two different lengths")
+        << QByteArray("GET /v1beta/models/gemini-2.5-flash HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 2\r\n\r\nxx")
+        << QByteArray("HTTP/1.1 400");
     QTest::newRow("two spaces") << QByteArray("GET  / HTTP/1.1\r\n\r\n") << QByteArray("HTTP/1.1 400");
     QTest::newRow("four parts") << QByteArray("GET / x HTTP/1.1\r\n\r\n") << QByteArray("HTTP/1.1 400");
     QTest::newRow("lower-case method") << QByteArray("get / HTTP/1.1\r\n\r\n") << QByteArray("HTTP/1.1 400");
