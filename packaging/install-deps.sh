@@ -16,6 +16,9 @@ packages=(
     python3-locust xvfb xauth prometheus docker-compose wrk nginx-light chromium
     # a throwaway CA for the HTTPS tests (tests/server/tst_tlsfront.cpp)
     openssl
+    # the libFuzzer set (tests/fuzz): clang 14 with libFuzzer and the
+    # sanitizer runtimes, llvm-14 for symbolized reports
+    clang-14 libclang-rt-14-dev llvm-14
 )
 
 missing=()
