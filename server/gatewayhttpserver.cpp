@@ -7,6 +7,7 @@
 #include "server/routes/geminiroutes.h"
 #include "server/routes/opsroutes.h"
 #include "server/stream/metricsstream.h"
+#include "server/stream/streamhandshake.h"
 
 #include <QDateTime>
 #include <QHostInfo>
@@ -102,7 +103,7 @@ std::optional<HttpReply> GatewayHttpServer::requestRefusal(const QHttpServerRequ
     // cannot start load tests, change the config or spend the quota.
     if (stateChanging) {
         const QByteArray origin = request.value(QByteArrayLiteral("origin"));
-        if (!origin.isEmpty() && !originAllowed(origin, host))
+        if (!origin.isEmpty() && !StreamHandshake::originAllowed(origin, host, m_options.allowedOrigins))
             return ErrorMapping::toReply(
                 Status::error(StatusCode::PermissionDenied,
                               QStringLiteral("Origin '%1' may not call this gateway from a browser (cross-site request); "
@@ -112,30 +113,6 @@ std::optional<HttpReply> GatewayHttpServer::requestRefusal(const QHttpServerRequ
     }
     return std::nullopt;
 }
-
-bool GatewayHttpServer::originAllowed(QByteArrayView origin, QByteArrayView host) const
-{
-    const QString o = QString::fromLatin1(origin).trimmed();
-    for (const QString &allowed : m_options.allowedOrigins)
-        if (allowed == u"*" || allowed.compare(o, Qt::CaseInsensitive) == 0)
-            return true;
-    // Same origin: the page was served by this gateway under this Host.
-    const qsizetype scheme = o.indexOf(QLatin1String("://"));
-    if (scheme < 0 || host.isEmpty())
-        return false;
-    const QString authority = o.mid(scheme + 3);
-    QString expected = QString::fromLatin1(host).trimmed();
-    // "http://h" is the origin of a page served from Host "h:80".
-    if (authority.compare(expected, Qt::CaseInsensitive) == 0)
-        return true;
-    if (expected.endsWith(QLatin1String(":80")) && o.startsWith(QLatin1String("http://")))
-        expected.chop(3);
-    return authority.compare(expected, Qt::CaseInsensitive) == 0;
-}
-
-namespace {
-
-} // namespace
 
 GatewayHttpServer::GatewayHttpServer(const GatewayDeps &deps, const GatewayOptions &options, QObject *parent)
     : QAbstractHttpServer(parent), m_deps(deps), m_options(options),

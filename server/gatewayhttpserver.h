@@ -116,10 +116,10 @@ private:
     // Answers an upgrade request Qt would otherwise hand over; handleRequest() returns false after it.
     void refuseUpgrade(const std::shared_ptr<GatewayExchange> &ex, const HttpReply &reply);
     // Every route: a Host this gateway does not answer to (421, DNS
-    // rebinding); state-changing methods: a foreign Origin (403, CSRF).
+    // rebinding); state-changing methods: a foreign Origin (403, CSRF; the
+    // stream's own rule, StreamHandshake::originAllowed).
     std::optional<HttpReply> requestRefusal(const QHttpServerRequest &request, bool stateChanging) const;
     bool hostAllowed(QByteArrayView hostHeader) const;
-    bool originAllowed(QByteArrayView origin, QByteArrayView host) const;
 
     GatewayDeps m_deps;
     GatewayOptions m_options;
