@@ -232,7 +232,7 @@ void GatewayRuntime::abandon(const QString &reason)
     if (m_client)
         m_client->shutdown(reason);
     if (m_engine)
-        m_engine->stop();
+        m_engine->stop(reason);
 }
 
 void GatewayRuntime::stop()

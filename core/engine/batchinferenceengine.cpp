@@ -123,7 +123,7 @@ void BatchInferenceEngine::start()
     m_thread->start();
 }
 
-void BatchInferenceEngine::stop()
+void BatchInferenceEngine::stop(const QString &reason)
 {
     if (!m_thread)
         return;
@@ -152,7 +152,9 @@ void BatchInferenceEngine::stop()
         m_counters.queued -= left.size();
         m_counters.failed += left.size();
     }
-    completeOutsideLock(left, Status::error(StatusCode::Unavailable, QStringLiteral("the engine was stopped before this request was dispatched")),
+    completeOutsideLock(left, Status::error(StatusCode::Unavailable,
+                                            reason.isEmpty() ? QStringLiteral("the engine was stopped before this request was dispatched")
+                                                             : reason),
                         Outcome::Failed, m_clock.now());
 
     // Batches still with the backend: wait for them so no callback outlives

@@ -98,7 +98,9 @@ public:
     void start();
     // Stops the engine thread. Requests still queued complete with UNAVAILABLE;
     // batches in flight still complete through the backend. Prefer drain() first.
-    void stop();
+    // Requests still queued are answered UNAVAILABLE with `reason` (a default
+    // one when empty).
+    void stop(const QString &reason = {});
 
     struct Ticket {
         quint64 id = 0;          // for cancel(); 0 when not admitted

@@ -386,7 +386,8 @@ void UpstreamWorker::onAbandoned(const std::shared_ptr<Active> &a)
         recordCall(*a, UpstreamAttemptOutcome::Cancelled, 0); // it was on the wire: the upstream may count it
         if (breaker)
             breaker->recordAbandoned();
-        complete(a, Status::error(StatusCode::Unavailable, QStringLiteral("upstream client shutting down")));
+        complete(a, Status::error(StatusCode::Unavailable, m_shutdownReason.isEmpty() ? QStringLiteral("upstream client shutting down")
+                                                                                       : m_shutdownReason));
         return;
     }
     // Our own deadline cut the attempt short: that says more about the
