@@ -23,6 +23,10 @@ enum Counter : int {
     kPackAnswered,
     kPackRepacked,
     kPackFailed,
+    kCoalesced,
+    kCacheHit,
+    kCacheMiss,
+    kCacheBypass,
     kAttemptFirst,                                // one per UpstreamAttemptOutcome
     kRejectFirst = kAttemptFirst + kUpstreamAttemptOutcomes, // one per RejectReason
     kCounterCount = kRejectFirst + 5,
@@ -70,6 +74,7 @@ struct InferenceMetricsCollector::Slot {
     AtomicLatencyHistogram latency;
     AtomicLatencyHistogram queueWait;
     AtomicLatencyHistogram upstream;
+    AtomicLatencyHistogram firstToken;
     CounterSet counters;
 };
 
@@ -77,6 +82,7 @@ struct InferenceMetricsCollector::Totals {
     AtomicLatencyHistogram latency;
     AtomicLatencyHistogram queueWait;
     AtomicLatencyHistogram upstream;
+    AtomicLatencyHistogram firstToken;
     CounterSet counters;
 };
 
@@ -124,6 +130,7 @@ InferenceMetricsCollector::Slot &InferenceMetricsCollector::currentSlot(qint64 s
             s.latency.clear();
             s.queueWait.clear();
             s.upstream.clear();
+            s.firstToken.clear();
             s.counters.clear();
             s.second.store(second, std::memory_order_release);
         }
@@ -160,6 +167,56 @@ void InferenceMetricsCollector::recordRejection(RejectReason reason)
     const int idx = kRejectFirst + int(std::find(kReasons.begin(), kReasons.end(), reason) - kReasons.begin());
     s.counters.add(idx, 1);
     m_totals->counters.add(idx, 1);
+}
+
+void InferenceMetricsCollector::recordFirstToken(const QString &route, const QString &model, Nanos sinceArrival)
+{
+    if (route == QLatin1String("streamGenerateContent")) {
+        Slot &s = currentSlot(secondOf(m_clock.now()));
+        s.firstToken.record(sinceArrival);
+        m_totals->firstToken.record(sinceArrival);
+    }
+    std::lock_guard lock(m_callMutex);
+    auto it = m_firstToken.find({route, model});
+    if (it == m_firstToken.end()) {
+        if (m_firstToken.size() >= kMaxFirstTokenSeries)
+            return; // label cardinality stays bounded whatever model names arrive
+        it = m_firstToken.emplace(std::pair{route, model}, LatencyHistogram{}).first;
+    }
+    it->second.record(sinceArrival);
+}
+
+std::map<std::pair<QString, QString>, LatencyHistogram> InferenceMetricsCollector::firstTokenHistograms() const
+{
+    std::lock_guard lock(m_callMutex);
+    return m_firstToken;
+}
+
+void InferenceMetricsCollector::recordCoalesced(int requests)
+{
+    if (requests <= 0)
+        return;
+    Slot &s = currentSlot(secondOf(m_clock.now()));
+    s.counters.add(kCoalesced, quint64(requests));
+    m_totals->counters.add(kCoalesced, quint64(requests));
+}
+
+void InferenceMetricsCollector::recordCacheLookup(CacheLookup result)
+{
+    const int idx = result == CacheLookup::Hit ? kCacheHit : result == CacheLookup::Miss ? kCacheMiss : kCacheBypass;
+    Slot &s = currentSlot(secondOf(m_clock.now()));
+    s.counters.add(idx, 1);
+    m_totals->counters.add(idx, 1);
+}
+
+QString cacheLookupName(CacheLookup result)
+{
+    switch (result) {
+    case CacheLookup::Hit: return QStringLiteral("hit");
+    case CacheLookup::Miss: return QStringLiteral("miss");
+    case CacheLookup::Bypass: return QStringLiteral("bypass");
+    }
+    return QStringLiteral("bypass");
 }
 
 QString upstreamCallKindName(UpstreamCallKind kind)
@@ -264,7 +321,8 @@ void InferenceMetricsCollector::recordBatch(int size, Nanos upstreamTime, int up
 namespace {
 template <typename Source>
 WindowStats statsFrom(int seconds, double spanSeconds, const LatencyHistogram &lat, const LatencyHistogram &qw,
-                      const LatencyHistogram &up, Source &&counter, const std::array<quint64, kBatchSizeBuckets> &sizes)
+                      const LatencyHistogram &up, const LatencyHistogram &ftt, Source &&counter,
+                      const std::array<quint64, kBatchSizeBuckets> &sizes)
 {
     WindowStats w;
     w.seconds = seconds;
@@ -276,6 +334,12 @@ WindowStats statsFrom(int seconds, double spanSeconds, const LatencyHistogram &l
     w.latency = summarize(lat);
     w.queueWait = summarize(qw);
     w.upstream = summarize(up);
+    w.firstToken = summarize(ftt);
+    w.coalesced = counter(kCoalesced);
+    w.cacheHits = counter(kCacheHit);
+    w.cacheMisses = counter(kCacheMiss);
+    w.cacheBypassed = counter(kCacheBypass);
+    w.cacheHitRatio = w.cacheHits + w.cacheMisses ? double(w.cacheHits) / double(w.cacheHits + w.cacheMisses) : 0.0;
     w.promptTokens = counter(kPromptTokens);
     w.outputTokens = counter(kOutputTokens);
     w.batches = counter(kBatches);
@@ -319,7 +383,7 @@ WindowStats InferenceMetricsCollector::window(int seconds, qint64 nowSecond) con
 {
     // The last `seconds` complete seconds (the current, partial second is
     // left out so rates are not diluted); early on, as many as exist.
-    LatencyHistogram lat, qw, up;
+    LatencyHistogram lat, qw, up, ftt;
     std::array<quint64, kCounterCount> counts{};
     std::array<quint64, kBatchSizeBuckets> sizes{};
     const qint64 first = std::max<qint64>(0, nowSecond - seconds);
@@ -332,25 +396,27 @@ WindowStats InferenceMetricsCollector::window(int seconds, qint64 nowSecond) con
         s.latency.addTo(lat);
         s.queueWait.addTo(qw);
         s.upstream.addTo(up);
+        s.firstToken.addTo(ftt);
         for (int i = 0; i < kCounterCount; ++i)
             counts[size_t(i)] += s.counters.get(i);
         for (int i = 0; i < kBatchSizeBuckets; ++i)
             sizes[size_t(i)] += s.counters.batchSizes[size_t(i)].load(std::memory_order_relaxed);
     }
-    return statsFrom(seconds, covered, lat, qw, up, [&](int i) { return counts[size_t(i)]; }, sizes);
+    return statsFrom(seconds, covered, lat, qw, up, ftt, [&](int i) { return counts[size_t(i)]; }, sizes);
 }
 
 WindowStats InferenceMetricsCollector::totals() const
 {
-    LatencyHistogram lat, qw, up;
+    LatencyHistogram lat, qw, up, ftt;
     m_totals->latency.addTo(lat);
     m_totals->queueWait.addTo(qw);
     m_totals->upstream.addTo(up);
+    m_totals->firstToken.addTo(ftt);
     std::array<quint64, kBatchSizeBuckets> sizes{};
     for (int i = 0; i < kBatchSizeBuckets; ++i)
         sizes[size_t(i)] = m_totals->counters.batchSizes[size_t(i)].load(std::memory_order_relaxed);
     const double span = duration<double>(m_clock.now() - m_start).count();
-    return statsFrom(0, span, lat, qw, up, [&](int i) { return m_totals->counters.get(i); }, sizes);
+    return statsFrom(0, span, lat, qw, up, ftt, [&](int i) { return m_totals->counters.get(i); }, sizes);
 }
 
 LatencyHistogram InferenceMetricsCollector::windowHistogram(Histogram which, int seconds) const
@@ -364,6 +430,7 @@ LatencyHistogram InferenceMetricsCollector::windowHistogram(Histogram which, int
             continue;
         const AtomicLatencyHistogram &src = which == Histogram::Latency     ? s.latency
                                             : which == Histogram::QueueWait ? s.queueWait
+                                            : which == Histogram::FirstToken ? s.firstToken
                                                                             : s.upstream;
         src.addTo(h);
     }
@@ -375,6 +442,7 @@ LatencyHistogram InferenceMetricsCollector::cumulativeHistogram(Histogram which)
     LatencyHistogram h;
     const AtomicLatencyHistogram &src = which == Histogram::Latency     ? m_totals->latency
                                         : which == Histogram::QueueWait ? m_totals->queueWait
+                                        : which == Histogram::FirstToken ? m_totals->firstToken
                                                                         : m_totals->upstream;
     src.addTo(h);
     return h;
@@ -401,6 +469,10 @@ MetricsSnapshot InferenceMetricsCollector::snapshot() const
             snap.memoryUsedBytes = g.memoryUsedBytes;
             snap.memoryLimitBytes = g.memoryLimitBytes;
             snap.memoryRefusals = g.memoryRefusals;
+            snap.cacheEnabled = g.cacheMaxBytes > 0;
+            snap.cacheUsedBytes = g.cacheUsedBytes;
+            snap.cacheMaxBytes = g.cacheMaxBytes;
+            snap.cacheEntries = g.cacheEntries;
         }
     }
     const qint64 sec = secondOf(now);

@@ -63,6 +63,11 @@ constexpr int kUpstreamAttemptOutcomes = 8;
 
 enum class PackMemberOutcome { Answered, Repacked, Failed };
 
+// What the answer cache said for one Gemini model call
+// (sluice_cache_requests_total{result}, the X-Sluice-Cache header).
+enum class CacheLookup { Hit, Miss, Bypass };
+QString cacheLookupName(CacheLookup result); // "hit", "miss", "bypass"
+
 struct EngineGauges {
     int queueDepth = 0;
     int queueCapacity = 0;
@@ -75,6 +80,10 @@ struct EngineGauges {
     qint64 memoryUsedBytes = 0;
     qint64 memoryLimitBytes = 0;
     quint64 memoryRefusals = 0;
+    // The answer cache (AnswerCache), 0 when it is off.
+    qint64 cacheUsedBytes = 0;
+    qint64 cacheMaxBytes = 0;
+    qint64 cacheEntries = 0;
 };
 
 class InferenceMetricsCollector : public QObject
@@ -82,7 +91,7 @@ class InferenceMetricsCollector : public QObject
     Q_OBJECT
 public:
     enum class Outcome { Ok, Failed, Expired, Cancelled };
-    enum class Histogram { Latency, QueueWait, Upstream };
+    enum class Histogram { Latency, QueueWait, Upstream, FirstToken };
 
     explicit InferenceMetricsCollector(Clock &clock = Clock::steady(), QObject *parent = nullptr);
     ~InferenceMetricsCollector() override;
@@ -103,6 +112,18 @@ public:
     void recordUpstreamAttempt(const QString &model, UpstreamCallKind kind, UpstreamAttemptOutcome outcome,
                                int httpStatus);
     void recordPackMembers(PackMemberOutcome outcome, int members);
+    // The first byte of an answer's content left for the client, `sinceArrival`
+    // after its request arrived: a stream's first event, or a whole answer
+    // (sluice_time_to_first_token_seconds{route,model}). The window
+    // percentiles (WindowStats::firstToken, Histogram::FirstToken) take
+    // streamGenerateContent only: there the figure differs from the latency.
+    void recordFirstToken(const QString &route, const QString &model, Nanos sinceArrival);
+    // Since start, by (route, model); at most kMaxFirstTokenSeries series.
+    std::map<std::pair<QString, QString>, LatencyHistogram> firstTokenHistograms() const;
+    static constexpr size_t kMaxFirstTokenSeries = 64;
+    // Requests answered by another one's upstream call (in-flight coalescing).
+    void recordCoalesced(int requests);
+    void recordCacheLookup(CacheLookup result);
     // Since start, by (kind, HTTP status): sluice_upstream_calls_total.
     std::map<std::pair<UpstreamCallKind, int>, quint64> upstreamCallCounts() const;
     // Since start, by (model, outcome): sluice_upstream_attempts_total and
@@ -144,5 +165,6 @@ private:
     mutable std::mutex m_callMutex;
     std::map<std::pair<UpstreamCallKind, int>, quint64> m_callCounts;
     std::map<std::pair<QString, UpstreamAttemptOutcome>, quint64> m_attemptCounts;
+    std::map<std::pair<QString, QString>, LatencyHistogram> m_firstToken; // under m_callMutex
     QTimer m_timer;
 };

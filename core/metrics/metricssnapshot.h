@@ -40,6 +40,15 @@ struct WindowStats {
     LatencySummary latency;   // end to end, admission to answer (successful requests)
     LatencySummary queueWait; // admission to dispatch
     LatencySummary upstream;  // per batch, dispatch to the upstream's answer
+    // streamGenerateContent: arrival to the first event written to the client.
+    LatencySummary firstToken;
+    quint64 coalesced = 0;     // answered by another request's upstream call (single flight)
+    // The answer cache's say on Gemini model calls: served from it, looked
+    // up and not found, not consulted (off, streaming, Cache-Control).
+    quint64 cacheHits = 0;
+    quint64 cacheMisses = 0;
+    quint64 cacheBypassed = 0;
+    double cacheHitRatio = 0;  // hits / (hits + misses)
     quint64 promptTokens = 0;
     quint64 outputTokens = 0;
     double promptTokensPerSecond = 0;
@@ -104,6 +113,11 @@ struct MetricsSnapshot {
     qint64 memoryUsedBytes = 0;
     qint64 memoryLimitBytes = 0;  // 0: no budget
     quint64 memoryRefusals = 0;
+    // JSON "answerCache": {"enabled", "usedBytes", "maxBytes", "entries"}
+    bool cacheEnabled = false;
+    qint64 cacheUsedBytes = 0;
+    qint64 cacheMaxBytes = 0;
+    qint64 cacheEntries = 0;
     WindowStats last1s;
     WindowStats last10s;
     WindowStats last60s;
