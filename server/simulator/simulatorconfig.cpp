@@ -24,7 +24,7 @@ struct IntField {
     int max;
 };
 
-const std::array<DoubleField, 11> kDoubles{{
+const std::array<DoubleField, 12> kDoubles{{
     {"baseLatencyMs", &SimulatorConfig::baseLatencyMs, 0, 3600000, false},
     {"tokensPerSecond", &SimulatorConfig::tokensPerSecond, 0, 1e9, false},
     {"jitterSigma", &SimulatorConfig::jitterSigma, 0, 3, false},
@@ -34,6 +34,7 @@ const std::array<DoubleField, 11> kDoubles{{
     {"timeoutRate", &SimulatorConfig::timeoutRate, 0, 1, false},
     {"dropRate", &SimulatorConfig::dropRate, 0, 1, false},
     {"packDropRate", &SimulatorConfig::packDropRate, 0, 1, false},
+    {"midStreamErrorRate", &SimulatorConfig::midStreamErrorRate, 0, 1, false},
     {"timeoutHoldMs", &SimulatorConfig::timeoutHoldMs, 0, 86400000, false},
     {"timeScale", &SimulatorConfig::timeScale, 0, 1000, true},
 }};

@@ -66,6 +66,11 @@ struct SimulatorConfig {
     double timeoutRate = 0;       // request is held timeoutHoldMs, then the connection is closed unanswered
     double dropRate = 0;          // connection closed at once, without a response
     double packDropRate = 0;      // each pack-mode member is left out of the answer with this probability
+    // An SSE stream fails halfway (after at least one event) with this
+    // probability: a 503 UNAVAILABLE error event, then the end of the
+    // stream, as Gemini ends a stream that fails after it began. Drawn apart
+    // from the other faults.
+    double midStreamErrorRate = 0;
     QStringList packDropIds;      // pack-mode members with these ids are always left out
     double timeoutHoldMs = 600000;
 

@@ -54,10 +54,14 @@ void SimulatorScheduler::pump()
         return;
     m_pumping = true;
     bool dropped = false;
-    auto gone = [&dropped](const std::shared_ptr<SimulatorJob> &job) {
+    auto gone = [this, &dropped](const std::shared_ptr<SimulatorJob> &job) {
         // The client left while waiting; the slot goes to the next one.
         const bool left = job->conn.isNull();
         dropped = dropped || left;
+        if (left) {
+            QMutexLocker lock(&m_shared->mutex);
+            ++m_shared->stats.abandoned;
+        }
         return left;
     };
     while (std::optional<std::shared_ptr<SimulatorJob>> job = m_capacity.next(gone)) {
@@ -98,6 +102,15 @@ void SimulatorScheduler::write(const std::shared_ptr<SimulatorJob> &job)
     const SimulatorWork &work = job->work;
     const bool chunked = work.stream && work.sse;
     const int total = chunked ? int(work.chunks.size()) : 1;
+    if (chunked && work.failAfterChunk >= 0 && job->next == work.failAfterChunk) {
+        // The injected mid-stream failure: an error event, then the end.
+        if (c) {
+            c->writeChunk("data: " + SimulatorWire::unavailable() + "\r\n\r\n");
+            c->endStream();
+        }
+        release(job);
+        return;
+    }
     if (c && !chunked) {
         QByteArray body = work.body;
         if (work.stream) // streamGenerateContent without alt=sse: one JSON array of the chunks
@@ -139,6 +152,8 @@ void SimulatorScheduler::release(const std::shared_ptr<SimulatorJob> &job)
         s.inFlight = inFlight;
         if (delivered)
             ++s.completed;
+        else
+            ++s.abandoned;
         s.promptTokens += job->work.promptTokens;
         s.outputTokens += job->work.outputTokens;
     }

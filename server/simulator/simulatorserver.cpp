@@ -284,6 +284,11 @@ void SimulatorServer::handleModelCall(SimHttpConnection *conn, SimHttpConnection
         reply(conn, 200, work.body);
         return;
     }
+    if (streamRoute && work.sse && m_config.midStreamErrorRate > 0 && !work.chunks.isEmpty()
+        && std::uniform_real_distribution<double>(0.0, 1.0)(m_rng) < m_config.midStreamErrorRate) {
+        work.failAfterChunk = std::max<int>(1, int(work.chunks.size()) / 2);
+        stat([](SimulatorStats &s) { ++s.faults[QStringLiteral("midStreamError")]; });
+    }
     auto job = std::make_shared<SimulatorJob>();
     job->conn = conn;
     job->work = std::move(work);

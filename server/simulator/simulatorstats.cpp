@@ -36,6 +36,7 @@ QJsonObject SimulatorStats::toJson() const
         {QStringLiteral("maxInFlight"), maxInFlight},
         {QStringLiteral("maxQueued"), maxQueued},
         {QStringLiteral("completed"), double(completed)},
+        {QStringLiteral("abandoned"), double(abandoned)},
         {QStringLiteral("promptTokens"), double(promptTokens)},
         {QStringLiteral("outputTokens"), double(outputTokens)},
         {QStringLiteral("openConnections"), openConnections},

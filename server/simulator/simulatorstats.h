@@ -14,7 +14,8 @@
 //
 // Routes are named generateContent, streamGenerateContent, embedContent,
 // batchEmbedContents, countTokens, listModels, getModel, simConfig, simStats,
-// unknown. Faults are named drop, timeout, http500, http503, packDrop.
+// unknown. Faults are named drop, timeout, http500, http503, packDrop,
+// midStreamError.
 //
 // Thread: plain value type.
 struct SimulatorStats {
@@ -33,6 +34,7 @@ struct SimulatorStats {
     int maxInFlight = 0;                 // high-water mark of inFlight
     int maxQueued = 0;                   // high-water mark of queued
     qint64 completed = 0;                // generations whose answer was written in full
+    qint64 abandoned = 0;                // generations whose client left before the answer was written in full
     qint64 promptTokens = 0;
     qint64 outputTokens = 0;
     int openConnections = 0;

@@ -23,5 +23,6 @@ struct SimulatorWork {
     int promptTokens = 0;         // input tokens: what the TPM quota counts
     int outputTokens = 0;         // candidatesTokenCount, every candidate
     int packDropped = 0;          // pack members left out of the answer (fault injection)
+    int failAfterChunk = -1;      // stream: after this many events, an error event ends it (fault injection)
     QString serverTiming;         // set when service starts
 };
