@@ -563,8 +563,8 @@ void BatchInferenceEngine::run()
             if (q->heldUntil > now && q->live <= q->heldLive)
                 v.quotaAvailableAt = std::max(v.quotaAvailableAt, q->heldUntil);
             v.arrivalsPerSecond = q->meanInterArrivalSec > 0 ? 1.0 / q->meanInterArrivalSec : 0;
-            // Each countTokens is its own upstream call: nothing to wait for.
-            v.alone = q->operation == Operation::CountTokens;
+            // Each countTokens and each stream is its own upstream call: nothing to wait for.
+            v.alone = q->operation == Operation::CountTokens || q->operation == Operation::StreamGenerateContent;
             views.push_back(v);
         }
         if (!refused.empty()) {

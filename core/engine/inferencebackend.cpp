@@ -9,9 +9,9 @@ int InferenceBackend::upstreamCallsFor(Operation op, PackingMode mode,
     case Operation::BatchEmbedContents:
         return (n + 99) / 100;
     case Operation::CountTokens:
+    case Operation::StreamGenerateContent: // streams are never packed
         return n;
     case Operation::GenerateContent:
-    case Operation::StreamGenerateContent:
         if (mode == PackingMode::Fanout)
             return n;
         int packable = 0;
@@ -33,8 +33,7 @@ int InferenceBackend::upstreamCallsFor(const Batch &batch) const
 
 bool InferenceBackend::isPackable(const InferenceRequest &request) const
 {
-    return request.packable
-        && (request.operation == Operation::GenerateContent || request.operation == Operation::StreamGenerateContent);
+    return request.packable && request.operation == Operation::GenerateContent;
 }
 
 int InferenceBackend::outputTokenLimit(const QString &) const

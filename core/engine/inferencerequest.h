@@ -11,7 +11,10 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
+
+class StreamSink;
 
 // What an agent asked for and what it gets back, as the engine and the
 // upstream see them. Plain values: safe to copy and move across threads
@@ -64,6 +67,10 @@ struct InferenceRequest {
     // may then deliver it as InferenceResult::bodyJson and leave body empty,
     // which spares building a QJsonObject only to serialise it again.
     bool wantsBodyJson = false;
+    // streamGenerateContent: where the upstream's events go as they arrive
+    // (never packed; a call of its own). Without one, the events are
+    // collected and delivered with the result (InferenceResult::chunks).
+    std::shared_ptr<StreamSink> stream;
 };
 
 struct InferenceResult {
@@ -78,6 +85,11 @@ struct InferenceResult {
     int outputTokens = 0;
     QByteArray protocol;       // upstream protocol actually used: "http/1.1", "h2"
     int upstreamAttempts = 0;  // attempts the upstream needed for this member (0 = never sent)
+    // With a StreamSink: bytes already passed to it (the answer has begun,
+    // so an error now must be told inside the stream), and whether those
+    // bytes already hold the upstream's own error event.
+    qint64 streamedBytes = 0;
+    bool streamErrorSent = false;
 
     // Filled by the engine.
     Nanos queueWait{0};        // admission to dispatch

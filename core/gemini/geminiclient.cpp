@@ -115,6 +115,8 @@ InferenceResult inferenceResultFrom(const UpstreamOutcome &o)
     r.chunks = o.chunks;
     r.protocol = o.protocol;
     r.upstreamAttempts = o.attempts;
+    r.streamedBytes = o.streamedBytes;
+    r.streamErrorSent = o.streamErrorSent;
     if (o.status.ok()) {
         const UsageMetadata u = GeminiResponse(o.body).usage();
         r.promptTokens = u.promptTokens();
@@ -300,9 +302,9 @@ int GeminiClient::upstreamCallsFor(Operation op, PackingMode mode,
         return calls;
     }
     case Operation::CountTokens:
+    case Operation::StreamGenerateContent: // never packed: each a call of its own
         return n;
-    case Operation::GenerateContent:
-    case Operation::StreamGenerateContent: {
+    case Operation::GenerateContent: {
         if (mode == PackingMode::Fanout)
             return n;
         int packable = 0;
@@ -332,6 +334,7 @@ void GeminiClient::execute(std::shared_ptr<const Batch> batch, BatchCompletion d
 
     switch (batch->operation) {
     case Operation::CountTokens:
+    case Operation::StreamGenerateContent: // streams are never packed
         for (size_t i = 0; i < n; ++i)
             runSingle(state, i, batch->operation, 0, UpstreamCallKind::Single, state->takePrepaid());
         return;
@@ -348,8 +351,7 @@ void GeminiClient::execute(std::shared_ptr<const Batch> batch, BatchCompletion d
         for (size_t i = 0; i < n; ++i)
             runEmbedSplit(state, i);
         return;
-    case Operation::GenerateContent:
-    case Operation::StreamGenerateContent: {
+    case Operation::GenerateContent: {
         std::vector<size_t> packable;
         std::vector<size_t> single;
         for (size_t i = 0; i < n; ++i) {
@@ -388,6 +390,8 @@ void GeminiClient::runSingle(const std::shared_ptr<BatchState> &state, size_t in
     c.kind = kind;
     c.prepaid = prepaid;
     c.budgetTokens = std::max(1, m.request.estimatedTokens);
+    if (op == Operation::StreamGenerateContent)
+        c.sink = m.request.stream; // passed through as it comes (when the caller wants it live)
     c.done = [this, state, index, priorAttempts, model = c.budgetModel, tokens = c.budgetTokens](UpstreamOutcome o) {
         InferenceResult r = inferenceResultFrom(o);
         r.upstreamAttempts += priorAttempts;

@@ -42,8 +42,8 @@ bool PackCodec::isPackable(const InferenceRequest &request)
         return false;
     if (request.packableChecked)
         return true;
-    if (request.operation != Operation::GenerateContent && request.operation != Operation::StreamGenerateContent)
-        return false;
+    if (request.operation != Operation::GenerateContent)
+        return false; // streams are passed through, never packed
     const QJsonObject &body = request.body;
     if (hasEither(body, "tools", "tools") || hasEither(body, "toolConfig", "tool_config"))
         return false;

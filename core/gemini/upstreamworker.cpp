@@ -36,18 +36,17 @@ struct UpstreamWorker::Active : Http1ConnectionPool::Exchange, std::enable_share
     std::optional<SseParser> sse;
     QList<QJsonObject> chunks;
     bool timedOut = false;          // our deadline timer aborted the attempt
-    bool cancelled = false;         // shutdown aborted it
+    bool cancelled = false;         // shutdown aborted it, or its client left (clientGone)
+    bool clientGone = false;        // the sink was cancelled: aborted for the client, not by shutdown
     bool done = false;
+    qint64 streamed = 0;            // body bytes passed to call.sink (then never retried)
+    bool streamErrorSent = false;   // ... among them the upstream's error event
     // Native transport
     QByteArray request;             // serialized once per call, sent by every attempt
     std::multimap<SteadyTime, Active *>::iterator deadlineEntry;
     bool watched = false;           // in m_deadlines
 
-    void bodyReceived(QByteArray bytes) override
-    {
-        if (sse)
-            chunks += sse->feed(bytes);
-    }
+    void bodyReceived(QByteArray bytes) override { worker->streamBody(this, bytes); }
     void responseReceived(Http1Connection::Response response) override
     {
         auto self = shared_from_this();
@@ -152,7 +151,60 @@ void UpstreamWorker::start(std::shared_ptr<Active> a)
         return;
     }
     m_active.insert(a);
+    if (a->call.sink) {
+        // The client may leave at any time: abort the call then (queued to
+        // this thread; a call already done ignores it).
+        std::weak_ptr<Active> weak = a;
+        a->call.sink->setAbort([this, weak] {
+            QMetaObject::invokeMethod(this, [this, weak] {
+                if (auto live = weak.lock())
+                    cancelForClient(live);
+            }, Qt::QueuedConnection);
+        });
+        if (a->call.sink->isCancelled()) {
+            complete(a, Status::error(StatusCode::Cancelled, QStringLiteral("the client went away before its upstream call was sent")));
+            return;
+        }
+    }
     attempt(a);
+}
+
+void UpstreamWorker::streamBody(Active *a, const QByteArray &bytes)
+{
+    if (bytes.isEmpty() || !a->sse || a->done)
+        return;
+    a->chunks += a->sse->feed(bytes);
+    if (a->call.sink) {
+        a->streamed += bytes.size();
+        a->call.sink->data(bytes);
+    }
+}
+
+void UpstreamWorker::cancelForClient(const std::shared_ptr<Active> &a)
+{
+    if (a->done)
+        return;
+    a->cancelled = true;
+    a->clientGone = true;
+    if (a->retryTimer) {
+        a->retryTimer->stop();
+        a->retryTimer->deleteLater();
+        a->retryTimer = nullptr;
+    }
+    const bool onTheWire = a->isPending();
+    unwatchDeadline(a.get());
+    if (m_pool && onTheWire)
+        m_pool->cancel(a.get()); // closes its connection: the upstream sees the client go
+    if (a->reply) {
+        a->reply->abort(); // finishes synchronously → onFinished → onAbandoned
+        return;
+    }
+    if (onTheWire) {
+        onAbandoned(a);
+        return;
+    }
+    // Waiting for the budget or a retry: nothing on the wire.
+    complete(a, Status::error(StatusCode::Cancelled, QStringLiteral("the client went away before its upstream call was sent")));
 }
 
 void UpstreamWorker::attempt(const std::shared_ptr<Active> &a)
@@ -250,11 +302,11 @@ void UpstreamWorker::sendQnam(const std::shared_ptr<Active> &a, SteadyTime now)
     }
     a->reply = reply;
     if (a->sse) {
-        connect(reply, &QNetworkReply::readyRead, this, [a, reply] {
+        connect(reply, &QNetworkReply::readyRead, this, [this, a, reply] {
             // Only a 2xx body is a stream of events; errors are read whole at the end.
             const int http = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
             if (a->sse && http >= 200 && http < 300)
-                a->chunks += a->sse->feed(reply->readAll());
+                streamBody(a.get(), reply->readAll());
         });
     }
     connect(reply, &QNetworkReply::finished, this, [this, a, reply] { onFinished(a, reply); });
@@ -386,6 +438,11 @@ void UpstreamWorker::onAbandoned(const std::shared_ptr<Active> &a)
         recordCall(*a, UpstreamAttemptOutcome::Cancelled, 0); // it was on the wire: the upstream may count it
         if (breaker)
             breaker->recordAbandoned();
+        if (a->clientGone) {
+            complete(a, Status::error(StatusCode::Cancelled,
+                                      QStringLiteral("the client went away; its upstream call was aborted")));
+            return;
+        }
         complete(a, Status::error(StatusCode::Unavailable, m_shutdownReason.isEmpty() ? QStringLiteral("upstream client shutting down")
                                                                                        : m_shutdownReason));
         return;
@@ -430,13 +487,14 @@ void UpstreamWorker::onAnswer(const std::shared_ptr<Active> &a, int http, const 
     UpstreamOutcome out;
     if (a->sse) {
         // `body` is what the stream handler has not fed yet.
-        a->chunks += a->sse->feed(body);
+        streamBody(a.get(), body);
         a->chunks += a->sse->finish();
         for (const QJsonObject &ev : std::as_const(a->chunks)) {
             if (auto err = GeminiError::fromEnvelope(ev, 0)) {
                 // An error sent inside a 200 stream: classify it by its own code.
                 err->httpStatus = err->code;
                 Status s = err->toStatus();
+                a->streamErrorSent = a->streamed > 0; // the client has it already
                 fail(a, std::move(s), GeminiError::isRetryableHttp(err->code));
                 return;
             }
@@ -462,6 +520,9 @@ void UpstreamWorker::onAnswer(const std::shared_ptr<Active> &a, int http, const 
     out.status = Status::success();
     out.protocol = a->protocol;
     out.attempts = a->attempts;
+    out.streamedBytes = a->streamed;
+    if (a->call.sink)
+        a->call.sink->setAbort({});
     a->done = true;
     m_active.erase(a);
     m_load.fetch_sub(1, std::memory_order_relaxed);
@@ -545,6 +606,12 @@ Status UpstreamWorker::unparseableAnswer(const QString &why, int http)
 void UpstreamWorker::fail(const std::shared_ptr<Active> &a, Status status, bool retryable)
 {
     a->lastStatus = status;
+    if (a->streamed > 0) {
+        // Part of the answer is with the client: a second attempt would
+        // repeat it. The stream ends with this error.
+        complete(a, std::move(status));
+        return;
+    }
     const SteadyTime now = m_settings->clock->now();
     if (status.upstreamHttpStatus == 429 && m_settings->budget && !a->call.budgetModel.isEmpty() && !m_shutdown
         && a->attempts < a->call.retry.maxAttempts) {
@@ -590,6 +657,10 @@ void UpstreamWorker::complete(const std::shared_ptr<Active> &a, Status status)
     out.status = std::move(status);
     out.protocol = a->protocol;
     out.attempts = a->attempts;
+    out.streamedBytes = a->streamed;
+    out.streamErrorSent = a->streamErrorSent;
+    if (a->call.sink)
+        a->call.sink->setAbort({});
     auto done = std::move(a->call.done);
     if (done)
         done(std::move(out));

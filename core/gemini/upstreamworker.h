@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/engine/engineconfig.h"
+#include "core/engine/streamsink.h"
 #include "core/gemini/circuitbreaker.h"
 #include "core/gemini/upstreamtransport.h"
 #include "core/metrics/inferencemetricscollector.h"
@@ -36,6 +37,8 @@ struct UpstreamOutcome {
     int httpStatus = 0;         // of the answer (2xx on success)
     QByteArray protocol;        // "h2" or "http/1.1" of the last attempt that got an answer
     int attempts = 0;           // HTTP attempts made (0: refused by the circuit breaker first)
+    qint64 streamedBytes = 0;   // with UpstreamCall::sink: body bytes passed to it
+    bool streamErrorSent = false; // ... among which the upstream's error event
 };
 
 // One logical upstream call: an HTTP request retried per `retry` until it
@@ -47,6 +50,10 @@ struct UpstreamCall {
     QByteArray body;            // JSON, for POST
     bool sse = false;           // parse the answer as text/event-stream
     bool rawAnswer = false;     // hand a 2xx answer over unparsed (UpstreamOutcome::raw); not with sse
+    // With sse: every piece of a 2xx body goes here as it arrives. Once a
+    // piece went, the call is never retried (the client has it); the
+    // sink's cancel() aborts the call (outcome "cancelled", CANCELLED).
+    std::shared_ptr<StreamSink> sink;
     SteadyTime deadline;
     RetryPolicy retry;
     // The upstream budget (UpstreamSettings::budget): every attempt is
@@ -140,6 +147,10 @@ private:
     void sendQnam(const std::shared_ptr<Active> &a, SteadyTime now);
     void sendNative(const std::shared_ptr<Active> &a);
     void onFinished(const std::shared_ptr<Active> &a, QNetworkReply *reply);
+    // A piece of a 2xx event-stream body: parsed, and passed to the call's sink.
+    void streamBody(Active *a, const QByteArray &bytes);
+    // The call's sink was cancelled: abort what is on the wire, end the call CANCELLED.
+    void cancelForClient(const std::shared_ptr<Active> &a);
     // The attempt's outcome, whichever transport carried it.
     void onAbandoned(const std::shared_ptr<Active> &a);
     void onTransportError(const std::shared_ptr<Active> &a, const QString &why);

@@ -67,6 +67,7 @@ struct HttpLimitsTcpServer::Connection {
         QByteArray bytes;
         bool close = false;
         bool refusal = false; // the filter's own refusal: half-close, then abort after the linger
+        bool complete = true; // false: a streamed answer whose last part has not come yet
     };
     QTcpSocket *socket = nullptr;
     Phase phase = Phase::Idle;
@@ -322,6 +323,29 @@ void HttpLimitsTcpServer::writeAnswer(QTcpSocket *socket, quint64 sequence, cons
     writeInOrder(c);
 }
 
+void HttpLimitsTcpServer::writeAnswerPart(QTcpSocket *socket, quint64 sequence, const QByteArray &bytes, bool last,
+                                          bool close)
+{
+    const auto it = m_connections.find(socket);
+    if (it == m_connections.end()) {
+        socket->write(bytes);
+        socket->flush();
+        if (last && close)
+            socket->disconnectFromHost();
+        return;
+    }
+    Connection *c = it->second.get();
+    if (c->closing || sequence < c->nextToWrite)
+        return;
+    auto [held, fresh] = c->held.try_emplace(sequence, Connection::Answer{{}, false, false, false});
+    if (!fresh && held->second.complete)
+        return; // already ended
+    held->second.bytes += bytes;
+    held->second.complete = last;
+    held->second.close = last && close;
+    writeInOrder(c);
+}
+
 void HttpLimitsTcpServer::writeInOrder(Connection *c)
 {
     QTcpSocket *socket = c->socket;
@@ -329,6 +353,21 @@ void HttpLimitsTcpServer::writeInOrder(Connection *c)
     bool closeNow = false;
     for (auto next = c->held.find(c->nextToWrite); next != c->held.end() && !c->closing;
          next = c->held.find(c->nextToWrite)) {
+        if (!next->second.complete) {
+            // A streamed answer in progress: what came so far goes out now,
+            // the answers behind it wait for its last part.
+            if (!next->second.bytes.isEmpty() && socket->state() == QAbstractSocket::ConnectedState) {
+                socket->write(next->second.bytes);
+                if (m_limits.memory) {
+                    m_limits.memory->charge(next->second.bytes.size());
+                    c->answerBytesCharged += next->second.bytes.size();
+                }
+                wrote = true;
+            }
+            next->second.bytes.clear();
+            c->lastActivityMs = nowMs();
+            break;
+        }
         Connection::Answer answer = std::move(next->second);
         c->held.erase(next);
         ++c->nextToWrite;
@@ -588,6 +627,7 @@ bool HttpLimitsTcpServer::headersComplete(Connection *c, QByteArrayView block)
     c->current = RequestTicket{};
     c->current.closeAfter = connectionClose || (http10 && !connectionKeepAlive);
     c->current.http10KeepAlive = http10 && connectionKeepAlive && !connectionClose;
+    c->current.http10 = http10;
     c->headers.clear();
     c->bodyLeft = length;
     c->bodyReceived = 0;

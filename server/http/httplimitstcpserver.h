@@ -97,6 +97,7 @@ public:
         quint64 sequence = 0;   // pass to writeAnswer()
         bool closeAfter = false; // Connection: close, or HTTP/1.0 without keep-alive
         bool http10KeepAlive = false; // HTTP/1.0 asking keep-alive: the answer says Connection: keep-alive
+        bool http10 = false;     // HTTP/1.0: no chunked answers
     };
 
     HttpLimitsTcpServer(const HttpLimits &limits, ErrorResponder errorResponder, QObject *parent = nullptr);
@@ -115,6 +116,11 @@ public:
     // Writes one whole answer in request order; `close` closes the
     // connection after it (later answers are dropped).
     void writeAnswer(QTcpSocket *socket, quint64 sequence, const QByteArray &bytes, bool close);
+    // Writes an answer in parts (a stream): each part leaves as soon as the
+    // answers before it are written; the answers after it wait for the part
+    // with `last`, after which `close` closes the connection. Parts after
+    // the last are ignored.
+    void writeAnswerPart(QTcpSocket *socket, quint64 sequence, const QByteArray &bytes, bool last, bool close);
     // Forgets `socket` (its limits, timeouts and signal connections): for a
     // connection another protocol takes over, e.g. a WebSocket upgrade.
     void release(QTcpSocket *socket);

@@ -34,6 +34,8 @@ public:
         status = 0;
         headers.clear();
         body.clear();
+        pieces = 0;
+        chunkedConsumed = 0;
         malformed = false;
         headError.clear();
         socket.write(raw);
@@ -61,6 +63,8 @@ public:
     int status = 0;
     QMap<QByteArray, QByteArray> headers; // lower-case names
     QByteArray body;
+    int pieces = 0;               // chunks of a chunked body received so far
+    qsizetype chunkedConsumed = 0; // bytes of a chunked body (after the head) already parsed
     QByteArray rawHead;
     bool malformed = false;
     QString headError;
@@ -88,6 +92,36 @@ private:
             if (head.error() != HttpHeaderBlock::Error::None) {
                 malformed = true;
                 headError = head.errorString();
+            }
+        }
+        if (!isHead && headers.value("transfer-encoding").toLower() == "chunked") {
+            // Chunked: the pieces so far go to `body` (and `pieces`) as they come.
+            qsizetype pos = end.end + chunkedConsumed;
+            for (;;) {
+                const qsizetype lineEnd = buffer.indexOf("\r\n", pos);
+                if (lineEnd < 0)
+                    return;
+                bool ok = false;
+                const qint64 size = buffer.mid(pos, lineEnd - pos).split(';').value(0).trimmed().toLongLong(&ok, 16);
+                if (!ok) {
+                    malformed = true;
+                    headError = QStringLiteral("bad chunk size line");
+                    return;
+                }
+                if (size == 0) {
+                    if (buffer.size() < lineEnd + 4)
+                        return;
+                    buffer.remove(0, lineEnd + 4);
+                    chunkedConsumed = 0;
+                    complete = true;
+                    return;
+                }
+                if (buffer.size() < lineEnd + 2 + size + 2)
+                    return;
+                body += buffer.mid(lineEnd + 2, size);
+                ++pieces;
+                pos = lineEnd + 2 + size + 2;
+                chunkedConsumed = pos - end.end;
             }
         }
         const qint64 length = isHead ? 0 : headers.value("content-length").toLongLong();

@@ -1,4 +1,6 @@
+#include "core/engine/streamsink.h"
 #include "core/gemini/geminiclient.h"
+#include "core/http/sseparser.h"
 #include "core/gemini/geminiresponse.h"
 #include "core/gemini/packcodec.h"
 #include "server/simulator/geminisimulator.h"
@@ -614,16 +616,9 @@ private slots:
         QCOMPARE(m_client->circuit().timesOpened, quint64(1));
     }
 
-    void packOf20IsOneCall_data()
-    {
-        QTest::addColumn<int>("op");
-        QTest::newRow("generateContent") << int(Operation::GenerateContent);
-        QTest::newRow("streamGenerateContent") << int(Operation::StreamGenerateContent);
-    }
-
     void packOf20IsOneCall()
     {
-        QFETCH(int, op);
+        const int op = int(Operation::GenerateContent);
         QList<QJsonObject> bodies;
         for (int i = 0; i < 20; ++i)
             bodies.append(userText(memberPrompt(i)));
@@ -652,16 +647,99 @@ private slots:
             QVERIFY(r.outputTokens > 0);
             prompt += r.promptTokens;
             output += r.outputTokens;
-            if (Operation(op) == Operation::StreamGenerateContent) {
-                QVERIFY(!r.chunks.isEmpty());
-                QVERIFY(!GeminiResponse(r.chunks.first()).text().isEmpty());
-                QCOMPARE(GeminiResponse(r.chunks.last()).finishReason(), QStringLiteral("STOP"));
-                QVERIFY(!GeminiResponse(r.chunks.last()).usage().isEmpty());
-            }
         }
         // Apportioned usage sums to what the upstream really counted.
         QCOMPARE(qint64(prompt), stats.promptTokens);
         QCOMPARE(qint64(output), stats.outputTokens);
+    }
+
+    // Streams are never packed: each member is its own streaming call, even
+    // in a pack-mode batch, and the events come back in order.
+    void streamsAreNeverPacked()
+    {
+        QList<QJsonObject> bodies;
+        for (int i = 0; i < 6; ++i)
+            bodies.append(userText(memberPrompt(i)));
+        auto batch = makeBatch(Operation::StreamGenerateContent, PackingMode::Pack, bodies);
+        QCOMPARE(m_client->upstreamCallsFor(*batch), 6);
+        BatchWaiter w;
+        m_client->execute(batch, w.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(w.done(), 10000);
+        const auto results = w.get();
+        const SimulatorStats stats = m_sim->stats();
+        QCOMPARE(stats.route(QStringLiteral("streamGenerateContent")), qint64(6));
+        QCOMPARE(stats.route(QStringLiteral("generateContent")), qint64(0));
+        for (int i = 0; i < 6; ++i) {
+            const InferenceResult &r = results[size_t(i)];
+            QVERIFY2(r.status.ok(), qPrintable(r.status.message));
+            QCOMPARE(GeminiResponse(r.body).text(), SimulatorContent::answerFor(memberPrompt(i), 12));
+            QVERIFY(r.chunks.size() >= 1);
+            QCOMPARE(GeminiResponse(r.chunks.last()).finishReason(), QStringLiteral("STOP"));
+        }
+    }
+
+    // A stream with a sink: its bytes reach the sink while the upstream is
+    // still generating, equal to what the upstream sends; cancelling the
+    // sink aborts the call, and the upstream sees its client go.
+    void streamPassesThroughAndCancels()
+    {
+        SimulatorConfig sc = m_sim->config();
+        sc.baseLatencyMs = 50;
+        sc.tokensPerSecond = 40; // 12-token pieces every 300 ms
+        sc.responseWords = 40;
+        sc.jitterSigma = 0;
+        QVERIFY(m_sim->setConfig(sc).isNull());
+
+        struct Sink : StreamSink {
+            std::mutex mutex;
+            QByteArray bytes;
+            int pieces = 0;
+            qint64 completedAtFirstPiece = -1;
+            GeminiSimulator *sim = nullptr;
+            void data(const QByteArray &b) override
+            {
+                std::lock_guard lock(mutex);
+                if (pieces++ == 0)
+                    completedAtFirstPiece = sim->stats().completed;
+                bytes += b;
+            }
+        };
+        const QJsonObject body = userText(QStringLiteral("stream me slowly"));
+        auto run = [&](std::shared_ptr<Sink> sink) {
+            auto batch = makeBatch(Operation::StreamGenerateContent, PackingMode::Pack, {body});
+            batch->members.front().request.stream = sink;
+            auto w = std::make_shared<BatchWaiter>();
+            m_client->execute(batch, w->callback());
+            return w;
+        };
+
+        auto sink = std::make_shared<Sink>();
+        sink->sim = m_sim.get();
+        auto w = run(sink);
+        QTRY_VERIFY_WITH_TIMEOUT(w->done(), 15000);
+        const InferenceResult r = w->get().front();
+        QVERIFY2(r.status.ok(), qPrintable(r.status.message));
+        QCOMPARE(sink->completedAtFirstPiece, qint64(0)); // the first bytes came before the upstream finished
+        QVERIFY(sink->pieces >= 3);
+        QCOMPARE(r.streamedBytes, qint64(sink->bytes.size()));
+        // Byte for byte what the upstream sends for this request.
+        SseParser reparse;
+        QList<QJsonObject> events = reparse.feed(sink->bytes);
+        events += reparse.finish();
+        QCOMPARE(events, r.chunks);
+        QVERIFY(sink->bytes.startsWith("data: {"));
+        QVERIFY(sink->bytes.endsWith("\r\n\r\n"));
+
+        // Cancelled after the first piece: the call ends CANCELLED, the upstream sees its client leave.
+        auto gone = std::make_shared<Sink>();
+        gone->sim = m_sim.get();
+        auto w2 = run(gone);
+        QTRY_VERIFY_WITH_TIMEOUT(gone->pieces > 0, 10000);
+        gone->cancel();
+        QTRY_VERIFY_WITH_TIMEOUT(w2->done(), 5000);
+        QCOMPARE(w2->get().front().status.code, StatusCode::Cancelled);
+        QTRY_COMPARE_WITH_TIMEOUT(m_sim->stats().abandoned, qint64(1), 10000);
+        QCOMPARE(m_sim->stats().completed, qint64(1));
     }
 
     void packMembersLeftOutArePackedAgainThenAskedAlone()

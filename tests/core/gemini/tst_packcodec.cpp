@@ -69,7 +69,7 @@ private slots:
         QTest::newRow("single user turn") << QByteArray(R"({"contents":[{"role":"user","parts":[{"text":"hi"}]}]})") << gen << true << true;
         QTest::newRow("role absent") << QByteArray(R"({"contents":[{"parts":[{"text":"hi"}]}]})") << gen << true << true;
         QTest::newRow("several text parts") << QByteArray(R"({"contents":[{"parts":[{"text":"a"},{"text":"b"}]}]})") << gen << true << true;
-        QTest::newRow("stream") << QByteArray(R"({"contents":[{"parts":[{"text":"hi"}]}]})") << int(Operation::StreamGenerateContent) << true << true;
+        QTest::newRow("stream") << QByteArray(R"({"contents":[{"parts":[{"text":"hi"}]}]})") << int(Operation::StreamGenerateContent) << true << false; // streams are passed through, never packed
         QTest::newRow("with generationConfig") << QByteArray(R"({"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"temperature":0.2}})") << gen << true << true;
         QTest::newRow("opted out (X-Sluice-Pack: off)") << QByteArray(R"({"contents":[{"parts":[{"text":"hi"}]}]})") << gen << false << false;
         QTest::newRow("multi-turn") << QByteArray(R"({"contents":[{"role":"user","parts":[{"text":"a"}]},{"role":"model","parts":[{"text":"b"}]},{"role":"user","parts":[{"text":"c"}]}]})") << gen << true << false;
