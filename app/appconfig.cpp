@@ -108,7 +108,7 @@ bool applyFile(const QString &path, AppConfig *c, QString *error)
     };
     static const QStringList known{QStringLiteral("listen"), QStringLiteral("adminToken"), QStringLiteral("upstream"),
                                    QStringLiteral("engine"), QStringLiteral("server"), QStringLiteral("simulator"),
-                                   QStringLiteral("logLevel"), QStringLiteral("baseline")};
+                                   QStringLiteral("logLevel"), QStringLiteral("baseline"), QStringLiteral("cache")};
     for (const QString &k : root.keys())
         if (!known.contains(k))
             return fail(k, QStringLiteral("unknown field (known: %1)").arg(known.join(QStringLiteral(", "))));
@@ -185,6 +185,27 @@ bool applyFile(const QString &path, AppConfig *c, QString *error)
         if (!jv.isDouble() || v < 0 || v > 1e15 || v != double(qint64(v)))
             return fail(QStringLiteral("server.memoryBudgetBytes"), QStringLiteral("must be an integer from 0 (no limit) to 10^15"));
         c->memoryBudgetBytes = qint64(v);
+    }
+    const QJsonValue cacheValue = root.value(QStringLiteral("cache"));
+    if (!cacheValue.isUndefined() && !cacheValue.isObject())
+        return fail(QStringLiteral("cache"), QStringLiteral("must be an object: {\"maxBytes\": …, \"ttlSeconds\": …}"));
+    const QJsonObject cacheObject = cacheValue.toObject();
+    for (const QString &k : cacheObject.keys())
+        if (k != QLatin1String("maxBytes") && k != QLatin1String("ttlSeconds"))
+            return fail(QStringLiteral("cache.") + k, QStringLiteral("unknown field (known: maxBytes, ttlSeconds)"));
+    if (cacheObject.contains(QStringLiteral("maxBytes"))) {
+        const QJsonValue jv = cacheObject.value(QStringLiteral("maxBytes"));
+        const double v = jv.toDouble(-1);
+        if (!jv.isDouble() || v < 0 || v > 1e15 || v != double(qint64(v)))
+            return fail(QStringLiteral("cache.maxBytes"), QStringLiteral("must be an integer from 0 (off) to 10^15"));
+        c->cacheMaxBytes = qint64(v);
+    }
+    if (cacheObject.contains(QStringLiteral("ttlSeconds"))) {
+        const QJsonValue jv = cacheObject.value(QStringLiteral("ttlSeconds"));
+        const double v = jv.toDouble(-1);
+        if (!jv.isDouble() || v < 1 || v > 30 * 86400 || v != double(qint64(v)))
+            return fail(QStringLiteral("cache.ttlSeconds"), QStringLiteral("must be an integer from 1 to 2592000 (30 days)"));
+        c->cacheTtlSeconds = int(v);
     }
     const auto listField = [&](const QString &key, QStringList *out) {
         if (!server.contains(key))
@@ -280,6 +301,8 @@ void AppConfig::addOptions(QCommandLineParser &parser)
     parser.addOption({QStringLiteral("tls-cert"), QStringLiteral("PEM certificate chain to serve HTTPS with (the server's certificate first; env SLUICE_TLS_CERT). SIGHUP reloads it."), QStringLiteral("FILE")});
     parser.addOption({QStringLiteral("tls-key"), QStringLiteral("PEM private key of --tls-cert, RSA or EC, unencrypted (env SLUICE_TLS_KEY)."), QStringLiteral("FILE")});
     parser.addOption({QStringLiteral("insecure-plaintext"), QStringLiteral("Allow plain HTTP on a non-loopback address (TLS ends at a proxy in front; env SLUICE_INSECURE_PLAINTEXT=1).")});
+    parser.addOption({QStringLiteral("cache-max-bytes"), QStringLiteral("Memory for the answer cache of identical non-streaming requests (default 0: off; env SLUICE_CACHE_MAX_BYTES)."), QStringLiteral("BYTES")});
+    parser.addOption({QStringLiteral("cache-ttl-seconds"), QStringLiteral("How long a cached answer is served (default %1; env SLUICE_CACHE_TTL_SECONDS).").arg(d.cacheTtlSeconds), QStringLiteral("SECONDS")});
     parser.addOption({QStringLiteral("memory-budget-bytes"), QStringLiteral("Memory admitted work may hold (request bodies with their parsing, answers not yet sent); beyond it new requests get 503 (default %1; 0: no limit; env SLUICE_MEMORY_BUDGET_BYTES).").arg(d.memoryBudgetBytes), QStringLiteral("BYTES")});
     parser.addOption({QStringLiteral("max-connections"), QStringLiteral("Open client connections at most; beyond it new ones get 503 and are closed (default %1; env SLUICE_MAX_CONNECTIONS).").arg(d.maxConnections), QStringLiteral("N")});
     for (const QString &path : knobPaths())
@@ -399,6 +422,24 @@ bool AppConfig::resolve(const QCommandLineParser &parser, const QProcessEnvironm
                 return false;
             }
             c.memoryBudgetBytes = b;
+        }
+        if (src->get(QStringLiteral("cache-max-bytes"), QStringLiteral("SLUICE_CACHE_MAX_BYTES"), &v)) {
+            bool ok = false;
+            const qint64 b = v.toLongLong(&ok);
+            if (!ok || b < 0 || b > qint64(1000000000000000)) {
+                *error = QStringLiteral("%1: must be an integer from 0 (off) to 10^15, got '%2'").arg(name(QStringLiteral("cache-max-bytes"), QStringLiteral("SLUICE_CACHE_MAX_BYTES")), v);
+                return false;
+            }
+            c.cacheMaxBytes = b;
+        }
+        if (src->get(QStringLiteral("cache-ttl-seconds"), QStringLiteral("SLUICE_CACHE_TTL_SECONDS"), &v)) {
+            bool ok = false;
+            const int n = v.toInt(&ok);
+            if (!ok || n < 1 || n > 30 * 86400) {
+                *error = QStringLiteral("%1: must be an integer from 1 to 2592000 (30 days), got '%2'").arg(name(QStringLiteral("cache-ttl-seconds"), QStringLiteral("SLUICE_CACHE_TTL_SECONDS")), v);
+                return false;
+            }
+            c.cacheTtlSeconds = n;
         }
         if (src->get(QStringLiteral("max-connections"), QStringLiteral("SLUICE_MAX_CONNECTIONS"), &v)) {
             bool ok = false;

@@ -31,6 +31,7 @@ class QCommandLineParser;
 //                   "memoryBudgetBytes": 1073741824,
 //                   "tlsCert": "/etc/sluice/cert.pem", "tlsKey": "/etc/sluice/key.pem",
 //                   "insecurePlaintext": false },
+//     "cache":    { "maxBytes": 0, "ttlSeconds": 300 },
 //     "simulator": { <SimulatorConfig JSON> } }
 //
 // Thread: plain value type.
@@ -59,6 +60,11 @@ struct AppConfig {
     // What admitted work may hold (MemoryBudget); --memory-budget-bytes /
     // SLUICE_MEMORY_BUDGET_BYTES / server.memoryBudgetBytes; 0: no limit.
     qint64 memoryBudgetBytes = qint64(1024) * 1024 * 1024;
+    // The answer cache (AnswerCache): --cache-max-bytes / SLUICE_CACHE_MAX_BYTES /
+    // cache.maxBytes (0: off, the default) and --cache-ttl-seconds /
+    // SLUICE_CACHE_TTL_SECONDS / cache.ttlSeconds.
+    qint64 cacheMaxBytes = 0;
+    int cacheTtlSeconds = 300;
     // HTTPS (--tls-cert/--tls-key, SLUICE_TLS_CERT/SLUICE_TLS_KEY,
     // server.tlsCert/tlsKey) and the explicit opt-out for plain HTTP on a
     // non-loopback address (--insecure-plaintext, SLUICE_INSECURE_PLAINTEXT=1,

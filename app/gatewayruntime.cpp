@@ -8,6 +8,7 @@
 #include "core/quota/upstreambudget.h"
 #include "core/util/memorybudget.h"
 #include "server/gatewayserver.h"
+#include "server/routes/answercache.h"
 #include "server/simulator/geminisimulator.h"
 
 #include <QFile>
@@ -106,11 +107,17 @@ bool GatewayRuntime::start(QString *error)
     BatchInferenceEngine *engine = m_engine.get();
     m_memory = std::make_unique<MemoryBudget>(m_config.memoryBudgetBytes);
     MemoryBudget *memory = m_memory.get();
-    m_metrics->setGaugeSource([engine, memory] {
+    m_cache = std::make_unique<AnswerCache>(
+        AnswerCache::Config{m_config.cacheMaxBytes, std::chrono::seconds(m_config.cacheTtlSeconds)});
+    AnswerCache *cache = m_cache.get();
+    m_metrics->setGaugeSource([engine, memory, cache] {
         EngineGauges g = engine->gauges();
         g.memoryUsedBytes = memory->used();
         g.memoryLimitBytes = memory->limit();
         g.memoryRefusals = memory->refusals();
+        g.cacheMaxBytes = cache->config().maxBytes;
+        g.cacheUsedBytes = cache->usedBytes();
+        g.cacheEntries = cache->entries();
         return g;
     });
     m_engine->start();
@@ -133,6 +140,7 @@ bool GatewayRuntime::start(QString *error)
     deps.metrics = m_metrics.get();
     deps.drift = m_drift.get();
     deps.loadTests = m_loadTests.get();
+    deps.cache = m_cache.get();
     deps.memory = m_memory.get();
     GatewayOptions opts;
     opts.host = m_config.host;
@@ -254,6 +262,7 @@ void GatewayRuntime::stop()
         m_metrics->setBudget(nullptr);
     m_budget.reset();
     m_metrics.reset();
+    m_cache.reset(); // after the metrics: their gauge source reads it
 }
 
 QUrl GatewayRuntime::url() const

@@ -8,6 +8,8 @@
 
 #include <memory>
 
+class AnswerCache;
+
 class BatchInferenceEngine;
 class DriftMonitor;
 class GatewayServer;
@@ -78,6 +80,7 @@ private:
     std::unique_ptr<LoadTestController> m_loadTests;
     std::unique_ptr<GatewayServer> m_server;
     std::unique_ptr<MemoryBudget> m_memory; // the HTTP front's, read by the metrics' gauge source
+    std::unique_ptr<AnswerCache> m_cache;   // the Gemini routes', read by the metrics' gauge source
     QUrl m_upstreamUrl;
     bool m_drainedSignalled = false;
     // Returns freed heap to the system once a burst is over (malloc_trim),

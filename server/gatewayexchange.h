@@ -1,5 +1,8 @@
 #pragma once
 
+#include "core/engine/inferencerequest.h"
+#include "core/http/sseparser.h"
+#include "core/util/clock.h"
 #include "core/util/memorybudget.h"
 
 #include <QByteArray>
@@ -28,6 +31,18 @@ struct GatewayExchange {
     bool head = false;        // HEAD: headers only
     bool closeAfter = false;  // Connection: close, or HTTP/1.0 without keep-alive
     bool keepAlive10 = false; // HTTP/1.0 with keep-alive: the answer says Connection: keep-alive
+    bool http10 = false;      // HTTP/1.0: a streamed answer is close-delimited, not chunked
+    bool streaming = false;   // beginStream() wrote the head; streamData()/endStream() follow
+    SteadyTime arrived;       // when the request reached the routes (time to first token)
+    // Gemini model calls (GeminiRoutes):
+    QString model;
+    Operation op = Operation::GenerateContent;
+    const char *cacheHeader = "bypass"; // X-Sluice-Cache: hit | miss | bypass
+    QByteArray cacheKey;      // store the answer under it (a cache miss that may be stored)
+    bool joined = false;      // answered by another request's upstream call (coalesced)
+    // A stream without alt=sse: the events are written as one JSON array.
+    std::unique_ptr<SseParser> arrayParser;
+    bool arrayOpen = false;
     quint64 sequence = 0;     // the request's place on its connection (answers leave in this order)
     bool sse = false;         // streamGenerateContent?alt=sse
     bool written = false;

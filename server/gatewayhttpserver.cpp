@@ -289,7 +289,7 @@ QByteArray GatewayHttpServer::rawResponse(const HttpReply &reply, const QByteArr
 
 void GatewayHttpServer::finish(const std::shared_ptr<GatewayExchange> &ex, const HttpReply &reply)
 {
-    if (ex->written)
+    if (ex->written || ex->streaming)
         return;
     ex->written = true;
     if (ex->onDisconnect)
@@ -306,6 +306,91 @@ void GatewayHttpServer::finish(const std::shared_ptr<GatewayExchange> &ex, const
     m_tcp->writeAnswer(socket, ex->sequence,
                        serialize(reply, writableStatus(reply.status), ex->closeAfter, !ex->head, ex->keepAlive10),
                        ex->closeAfter);
+}
+
+void GatewayHttpServer::beginStream(const std::shared_ptr<GatewayExchange> &ex, const HttpReply &head,
+                                    const QByteArray &firstData)
+{
+    if (ex->written || ex->streaming)
+        return;
+    ex->streaming = true; // the disconnect watch stays: a client that leaves mid-stream cancels it
+    ++m_requestCounts[{ex->route, head.status}];
+    QTcpSocket *socket = ex->socket.data();
+    if (!socket || !m_tcp)
+        return;
+    // HTTP/1.0 has no chunked coding: the body ends when the connection does.
+    if (ex->http10)
+        ex->closeAfter = true;
+    QByteArray out;
+    out.reserve(384 + firstData.size());
+    out += "HTTP/1.1 ";
+    out += QByteArray::number(head.status);
+    out += ' ';
+    out += HttpStatus::reasonPhrase(head.status);
+    out += "\r\nContent-Type: ";
+    out += head.contentType;
+    out += ex->http10 ? "\r\n" : "\r\nTransfer-Encoding: chunked\r\n";
+    appendCommonHeaders(out);
+    for (const auto &[k, v] : head.headers) {
+        out += k;
+        out += ": ";
+        out += v;
+        out += "\r\n";
+    }
+    // Proxies (nginx) must pass each event on as it comes.
+    out += "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n";
+    if (ex->closeAfter)
+        out += "Connection: close\r\n";
+    out += "\r\n";
+    if (!ex->head)
+        appendChunk(out, firstData, ex->http10);
+    m_tcp->writeAnswerPart(socket, ex->sequence, out, false, false);
+}
+
+void GatewayHttpServer::appendChunk(QByteArray &out, const QByteArray &data, bool raw)
+{
+    if (data.isEmpty())
+        return;
+    if (raw) {
+        out += data;
+        return;
+    }
+    out += QByteArray::number(data.size(), 16);
+    out += "\r\n";
+    out += data;
+    out += "\r\n";
+}
+
+void GatewayHttpServer::streamData(const std::shared_ptr<GatewayExchange> &ex, const QByteArray &data)
+{
+    if (!ex->streaming || ex->written || data.isEmpty() || ex->head)
+        return;
+    QTcpSocket *socket = ex->socket.data();
+    if (!socket || !m_tcp)
+        return;
+    QByteArray out;
+    out.reserve(data.size() + 16);
+    appendChunk(out, data, ex->http10);
+    m_tcp->writeAnswerPart(socket, ex->sequence, out, false, false);
+}
+
+void GatewayHttpServer::endStream(const std::shared_ptr<GatewayExchange> &ex, const QByteArray &lastData, bool close)
+{
+    if (!ex->streaming || ex->written)
+        return;
+    ex->written = true;
+    if (ex->onDisconnect)
+        QObject::disconnect(ex->onDisconnect);
+    QTcpSocket *socket = ex->socket.data();
+    if (!socket || !m_tcp)
+        return;
+    QByteArray out;
+    if (!ex->head) {
+        appendChunk(out, lastData, ex->http10);
+        if (!ex->http10)
+            out += "0\r\n\r\n";
+    }
+    m_tcp->writeAnswerPart(socket, ex->sequence, out, true, close || ex->closeAfter);
 }
 
 void GatewayHttpServer::methodNotAllowed(const std::shared_ptr<GatewayExchange> &ex, const QByteArray &allow)
@@ -368,6 +453,8 @@ bool GatewayHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSoc
     ex->sequence = ticket.sequence;
     ex->closeAfter = ticket.closeAfter;
     ex->keepAlive10 = ticket.http10KeepAlive;
+    ex->http10 = ticket.http10;
+    ex->arrived = Clock::steady().now();
     const QHttpServerRequest::Method method = request.method();
     ex->head = method == QHttpServerRequest::Method::Head;
     const bool get = method == QHttpServerRequest::Method::Get || ex->head;

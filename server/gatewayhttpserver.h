@@ -79,6 +79,15 @@ public:
     // Writes `reply` on the exchange (once) with the common headers; a no-op when
     // the client has gone. Server thread only.
     void finish(const std::shared_ptr<GatewayExchange> &exchange, const HttpReply &reply);
+    // A streamed answer (server thread): beginStream() writes the head
+    // (`head`'s status, type and headers; its body is ignored) and `firstData`,
+    // chunked (close-delimited for HTTP/1.0); streamData() writes one more
+    // piece as it comes; endStream() writes the last piece and the end of the
+    // body, closing the connection after it with `close`. finish() after
+    // beginStream() does nothing: a stream ends with endStream().
+    void beginStream(const std::shared_ptr<GatewayExchange> &exchange, const HttpReply &head, const QByteArray &firstData);
+    void streamData(const std::shared_ptr<GatewayExchange> &exchange, const QByteArray &data);
+    void endStream(const std::shared_ptr<GatewayExchange> &exchange, const QByteArray &lastData, bool close);
 
     const GatewayDeps &deps() const { return m_deps; }
     const GatewayOptions &options() const { return m_options; }
@@ -101,6 +110,7 @@ protected:
 private:
     // Date, Server and X-Queue-* lines, each ending in CRLF, appended to `out`.
     void appendCommonHeaders(QByteArray &out);
+    static void appendChunk(QByteArray &out, const QByteArray &data, bool raw);
     // One whole answer: status line (`status`), Content-Type and -Length, the
     // common headers, the reply's own headers, Connection: close when `close`,
     // then the body unless `withBody` is false (HEAD).

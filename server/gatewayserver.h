@@ -15,6 +15,7 @@ class DriftMonitor;
 class GeminiClient;
 class LoadTestController;
 class MemoryBudget;
+class AnswerCache;
 struct MetricsStreamCounters;
 class InferenceMetricsCollector;
 class GatewayHttpServer;
@@ -32,6 +33,8 @@ struct GatewayDeps {
     LoadTestController *loadTests = nullptr;  // /api/v1/loadtests, GET /api/v1/baseline, `loadtest` events
     // Optional, thread-safe: what admitted work may hold (HttpLimits::memory).
     MemoryBudget *memory = nullptr;
+    // Optional, thread-safe: answers kept for identical requests (off when null or maxBytes 0).
+    AnswerCache *cache = nullptr;
 };
 
 struct GatewayOptions {

@@ -6,7 +6,10 @@
 #include "core/gemini/packcodec.h"
 #include "core/util/memorybudget.h"
 #include "server/gatewayhttpserver.h"
+#include "core/engine/streamsink.h"
+#include "core/metrics/inferencemetricscollector.h"
 #include "server/http/errormapping.h"
+#include "server/routes/answercache.h"
 #include "server/routes/geminirequestparser.h"
 
 #include <QJsonArray>
@@ -25,6 +28,58 @@ QByteArray compact(const QJsonObject &o)
 }
 
 } // namespace
+
+struct GeminiRoutes::Flight {
+    QByteArray key;       // ShareKey when others may join; empty for a stream of its own
+    Operation op = Operation::GenerateContent;
+    quint64 ticket = 0;   // the engine's, for cancel() while queued
+    std::vector<std::shared_ptr<GatewayExchange>> subscribers;
+    std::shared_ptr<FlightSink> sink; // streams
+    QByteArray soFar;     // a shared stream's bytes so far, replayed to joiners
+    bool joinable = true;
+    bool done = false;
+};
+
+// Upstream thread → server thread: the stream's pieces are collected here
+// and one posted event writes whatever came by the time it runs. The end of
+// the stream (the engine's completion) takes what is left first, so nothing
+// arrives after it.
+class GeminiRoutes::FlightSink : public StreamSink
+{
+public:
+    FlightSink(GeminiRoutes *routes, std::shared_ptr<ServerThreadPoster> poster, std::weak_ptr<Flight> flight)
+        : m_routes(routes), m_poster(std::move(poster)), m_flight(std::move(flight))
+    {
+    }
+    void data(const QByteArray &bytes) override
+    {
+        {
+            std::lock_guard lock(m_mutex);
+            m_pending += bytes;
+            if (m_posted)
+                return;
+            m_posted = true;
+        }
+        m_poster->post([routes = m_routes, weak = m_flight] {
+            if (auto flight = weak.lock())
+                routes->flushSink(flight);
+        });
+    }
+    QByteArray take()
+    {
+        std::lock_guard lock(m_mutex);
+        m_posted = false;
+        return std::exchange(m_pending, {});
+    }
+
+private:
+    GeminiRoutes *m_routes;
+    std::shared_ptr<ServerThreadPoster> m_poster;
+    std::weak_ptr<Flight> m_flight;
+    std::mutex m_mutex;
+    QByteArray m_pending;
+    bool m_posted = false;
+};
 
 SteadyTime GeminiRoutes::metadataDeadline() const
 {
@@ -45,7 +100,7 @@ std::function<void(InferenceResult)> GeminiRoutes::completion(const std::shared_
         {
             std::lock_guard lock(inbox->mutex);
             first = inbox->items.empty();
-            inbox->items.push_back({ex, op, std::move(result)});
+            inbox->items.push_back({ex, nullptr, op, std::move(result)});
         }
         if (first)
             poster->post([this, inbox] { drainInbox(inbox); });
@@ -59,14 +114,40 @@ void GeminiRoutes::drainInbox(const std::shared_ptr<Inbox> &inbox)
         std::lock_guard lock(inbox->mutex);
         items.swap(inbox->items);
     }
-    for (const Inbox::Item &item : items)
-        complete(item.exchange, item.op, item.result);
+    for (const Inbox::Item &item : items) {
+        if (item.flight)
+            flightDone(item.flight, item.result);
+        else
+            complete(item.exchange, item.op, item.result);
+    }
+}
+
+std::function<void(InferenceResult)> GeminiRoutes::flightCompletion(const std::shared_ptr<Flight> &flight)
+{
+    std::shared_ptr<ServerThreadPoster> poster = m_server->poster();
+    std::shared_ptr<Inbox> inbox = m_inbox;
+    return [this, poster, inbox, flight](InferenceResult result) {
+        bool first = false;
+        {
+            std::lock_guard lock(inbox->mutex);
+            first = inbox->items.empty();
+            inbox->items.push_back({nullptr, flight, flight->op, std::move(result)});
+        }
+        if (first)
+            poster->post([this, inbox] { drainInbox(inbox); });
+    };
+}
+
+void GeminiRoutes::finishModelCall(const std::shared_ptr<GatewayExchange> &ex, HttpReply reply)
+{
+    reply.headers.append({QByteArrayLiteral("X-Sluice-Cache"), QByteArray(ex->cacheHeader)});
+    m_server->finish(ex, reply);
 }
 
 void GeminiRoutes::complete(const std::shared_ptr<GatewayExchange> &ex, Operation op, const InferenceResult &result)
 {
     if (!result.status.ok()) {
-        m_server->finish(ex, ErrorMapping::toReply(result.status));
+        finishModelCall(ex, ErrorMapping::toReply(result.status));
         return;
     }
     HttpReply reply;
@@ -98,7 +179,12 @@ void GeminiRoutes::complete(const std::shared_ptr<GatewayExchange> &ex, Operatio
     } else {
         reply.body = compact(result.body);
     }
-    m_server->finish(ex, reply);
+    const GatewayDeps &deps = m_server->deps();
+    if (!ex->cacheKey.isEmpty() && deps.cache && op != Operation::StreamGenerateContent)
+        deps.cache->insert(ex->cacheKey, reply.body);
+    if (deps.metrics && (op == Operation::GenerateContent || op == Operation::StreamGenerateContent))
+        deps.metrics->recordFirstToken(operationName(op), ex->model, Clock::steady().now() - ex->arrived);
+    finishModelCall(ex, std::move(reply));
 }
 
 GeminiRoutes::GeminiRoutes(GatewayHttpServer *server) : m_server(server)
@@ -157,8 +243,15 @@ void GeminiRoutes::modelCall(const std::shared_ptr<GatewayExchange> &ex, const Q
     in.contentType = request.value(QByteArrayLiteral("content-type"));
     in.deadline = request.value(QByteArrayLiteral("x-request-deadline-ms"));
     in.packOff = request.value(QByteArrayLiteral("x-sluice-pack")).trimmed().toLower() == "off";
-    in.sse = op == Operation::StreamGenerateContent
-          && QUrlQuery(url).queryItemValue(QStringLiteral("alt")) == QLatin1String("sse");
+    const QUrlQuery query(url);
+    in.sse = op == Operation::StreamGenerateContent && query.queryItemValue(QStringLiteral("alt")) == QLatin1String("sse");
+    in.coalesce = ShareKey::coalesceHeader(request.value(QByteArrayLiteral("x-sluice-coalesce")));
+    const QByteArray cacheControl = request.value(QByteArrayLiteral("cache-control")).toLower();
+    in.noStore = cacheControl.contains("no-store");
+    in.noCache = in.noStore || cacheControl.contains("no-cache");
+    in.scope = request.value(QByteArrayLiteral("x-goog-api-key"));
+    if (in.scope.isEmpty())
+        in.scope = query.queryItemValue(QStringLiteral("key"), QUrl::FullyDecoded).toUtf8();
     const QByteArray raw = request.body(); // implicitly shared: no copy
     MemoryBudget *memory = m_server->deps().memory;
     if (raw.size() < kParseOffThreadBytes) {
@@ -184,7 +277,7 @@ void GeminiRoutes::proceed(const std::shared_ptr<GatewayExchange> &ex, const Cal
     }
     if (parsed.overBudget) {
         MemoryBudget *memory = m_server->deps().memory;
-        m_server->finish(ex, ErrorMapping::toReply(Status::error(
+        finishModelCall(ex, ErrorMapping::toReply(Status::error(
                                  StatusCode::Unavailable,
                                  QStringLiteral("the gateway holds %1 MiB of admitted work, its memory budget of %2 MiB "
                                                 "(server.memoryBudgetBytes), and parsing this body would exceed it; retry "
@@ -199,7 +292,7 @@ void GeminiRoutes::proceed(const std::shared_ptr<GatewayExchange> &ex, const Cal
                                        {QStringLiteral("fieldViolations"),
                                         QJsonArray{QJsonObject{{QStringLiteral("field"), perr.field},
                                                                {QStringLiteral("description"), perr.message}}}}});
-        m_server->finish(ex, ErrorMapping::toReply(Status::error(StatusCode::InvalidArgument, perr.message),
+        finishModelCall(ex, ErrorMapping::toReply(Status::error(StatusCode::InvalidArgument, perr.message),
                                                    perr.httpStatus == 400 ? 0 : perr.httpStatus, details));
     };
     if (!parsed.error.isNull()) {
@@ -224,7 +317,7 @@ void GeminiRoutes::proceed(const std::shared_ptr<GatewayExchange> &ex, const Cal
         if (circuit.state == CircuitBreaker::State::Open) {
             if (deps.metrics)
                 deps.metrics->recordRejection(RejectReason::CircuitOpen);
-            m_server->finish(ex, ErrorMapping::toReply(Status::rejected(
+            finishModelCall(ex, ErrorMapping::toReply(Status::rejected(
                                      RejectReason::CircuitOpen,
                                      QStringLiteral("the upstream is failing (circuit open); retry after the indicated delay"),
                                      std::max(circuit.retryAfter, std::chrono::milliseconds(1000)))));
@@ -233,12 +326,57 @@ void GeminiRoutes::proceed(const std::shared_ptr<GatewayExchange> &ex, const Cal
     }
 
     ex->sse = in.sse;
+    ex->model = in.model;
+    ex->op = in.op;
     InferenceRequest req = std::move(parsed.request);
     req.timeout = timeout;
+    const Operation op = in.op;
+    const bool stream = op == Operation::StreamGenerateContent;
+
+    // The answer cache (non-streaming answers only), then in-flight
+    // coalescing: both keyed by ShareKey, computed only when one of them
+    // may act on this request.
+    AnswerCache *cache = deps.cache && deps.cache->enabled() && !stream ? deps.cache : nullptr;
+    const bool share = ShareKey::sharable(op, req.body, in.coalesce);
+    QByteArray key;
+    if (share || (cache && !in.noStore))
+        key = ShareKey::compute(in.model, op, req.body, in.scope);
+    if (cache) {
+        if (!in.noCache) {
+            if (std::optional<AnswerCache::Hit> hit = cache->find(key)) {
+                ex->cacheHeader = "hit";
+                if (deps.metrics) {
+                    deps.metrics->recordCacheLookup(CacheLookup::Hit);
+                    if (op == Operation::GenerateContent)
+                        deps.metrics->recordFirstToken(operationName(op), ex->model, Clock::steady().now() - ex->arrived);
+                }
+                HttpReply reply;
+                reply.body = std::move(hit->body);
+                reply.headers.append({QByteArrayLiteral("Age"), QByteArray::number(qint64(hit->age.count()))});
+                finishModelCall(ex, std::move(reply));
+                return;
+            }
+            ex->cacheHeader = "miss";
+        }
+        if (!in.noStore)
+            ex->cacheKey = key;
+        if (deps.metrics)
+            deps.metrics->recordCacheLookup(in.noCache ? CacheLookup::Bypass : CacheLookup::Miss);
+    }
+    if (share) {
+        const auto it = m_flights.find(key);
+        if (it != m_flights.end() && it->second->joinable && !it->second->done) {
+            join(it->second, ex);
+            return;
+        }
+    }
+    if (stream || share) {
+        startFlight(ex, std::move(req), share ? key : QByteArray());
+        return;
+    }
     ex->requestBody = req.body;
     ex->requestText = req.packText;
 
-    const Operation op = in.op;
     const BatchInferenceEngine::Ticket ticket = deps.engine->submit(std::move(req), completion(ex, op));
     if (ticket.admitted && ex->socket) {
         ex->ticket = ticket.id;
@@ -248,6 +386,185 @@ void GeminiRoutes::proceed(const std::shared_ptr<GatewayExchange> &ex, const Cal
             if (auto e = weak.lock(); e && !e->written && e->ticket)
                 engine->cancel(e->ticket);
         });
+    }
+}
+
+void GeminiRoutes::startFlight(const std::shared_ptr<GatewayExchange> &ex, InferenceRequest req, const QByteArray &key)
+{
+    const GatewayDeps &deps = m_server->deps();
+    auto flight = std::make_shared<Flight>();
+    flight->key = key;
+    flight->op = ex->op;
+    flight->subscribers.push_back(ex);
+    if (flight->op == Operation::StreamGenerateContent) {
+        flight->sink = std::make_shared<FlightSink>(this, m_server->poster(), flight);
+        req.stream = flight->sink;
+    }
+    ex->requestBody = req.body;
+    ex->requestText = req.packText;
+    const BatchInferenceEngine::Ticket ticket = deps.engine->submit(std::move(req), flightCompletion(flight));
+    if (!ticket.admitted)
+        return; // its completion (the refusal) is on its way
+    flight->ticket = ticket.id;
+    if (!key.isEmpty())
+        m_flights.insert_or_assign(key, flight);
+    watchDisconnect(flight, ex);
+}
+
+void GeminiRoutes::join(const std::shared_ptr<Flight> &flight, const std::shared_ptr<GatewayExchange> &ex)
+{
+    ex->joined = true;
+    flight->subscribers.push_back(ex);
+    watchDisconnect(flight, ex);
+    if (!flight->soFar.isEmpty())
+        writeStream(ex, flight->soFar); // a late joiner: the events so far, then live ones
+}
+
+void GeminiRoutes::watchDisconnect(const std::shared_ptr<Flight> &flight, const std::shared_ptr<GatewayExchange> &ex)
+{
+    if (!ex->socket)
+        return;
+    std::weak_ptr<Flight> weakFlight = flight;
+    std::weak_ptr<GatewayExchange> weakEx = ex;
+    ex->onDisconnect = QObject::connect(ex->socket.data(), &QAbstractSocket::disconnected, m_server, [this, weakFlight, weakEx] {
+        const auto f = weakFlight.lock();
+        const auto e = weakEx.lock();
+        if (f && e && !e->written)
+            leave(f, e);
+    });
+}
+
+void GeminiRoutes::leave(const std::shared_ptr<Flight> &flight, const std::shared_ptr<GatewayExchange> &ex)
+{
+    auto &subs = flight->subscribers;
+    subs.erase(std::remove(subs.begin(), subs.end(), ex), subs.end());
+    if (!subs.empty() || flight->done)
+        return;
+    // Nobody wants the answer any more: not queued, not on the wire.
+    forget(flight);
+    if (flight->ticket)
+        m_server->deps().engine->cancel(flight->ticket);
+    if (flight->sink)
+        flight->sink->cancel();
+}
+
+void GeminiRoutes::forget(const std::shared_ptr<Flight> &flight)
+{
+    if (flight->key.isEmpty())
+        return;
+    const auto it = m_flights.find(flight->key);
+    if (it != m_flights.end() && it->second == flight)
+        m_flights.erase(it);
+}
+
+void GeminiRoutes::flushSink(const std::shared_ptr<Flight> &flight)
+{
+    if (flight->done || !flight->sink)
+        return;
+    const QByteArray bytes = flight->sink->take();
+    if (!bytes.isEmpty())
+        deliver(flight, bytes);
+}
+
+void GeminiRoutes::deliver(const std::shared_ptr<Flight> &flight, const QByteArray &bytes)
+{
+    if (!flight->key.isEmpty() && flight->joinable) {
+        flight->soFar += bytes;
+        if (flight->soFar.size() > kMaxReplayBytes) {
+            flight->joinable = false;
+            flight->soFar = QByteArray();
+            forget(flight);
+        }
+    }
+    // A copy: a subscriber whose write fails may leave (and edit the list) meanwhile.
+    const std::vector<std::shared_ptr<GatewayExchange>> subs = flight->subscribers;
+    for (const auto &ex : subs)
+        writeStream(ex, bytes);
+}
+
+QByteArray GeminiRoutes::arrayPieces(GatewayExchange &ex, const QByteArray &bytes, bool end)
+{
+    if (!ex.arrayParser)
+        ex.arrayParser = std::make_unique<SseParser>();
+    QList<QJsonObject> events = ex.arrayParser->feed(bytes);
+    if (end)
+        events += ex.arrayParser->finish();
+    QByteArray out;
+    for (const QJsonObject &e : std::as_const(events)) {
+        out += ex.arrayOpen ? QByteArrayLiteral(",\r\n") : QByteArrayLiteral("[");
+        ex.arrayOpen = true;
+        out += compact(e);
+    }
+    return out;
+}
+
+void GeminiRoutes::writeStream(const std::shared_ptr<GatewayExchange> &ex, const QByteArray &bytes)
+{
+    if (ex->written)
+        return;
+    const QByteArray out = ex->sse ? bytes : arrayPieces(*ex, bytes, false);
+    if (out.isEmpty())
+        return;
+    if (ex->streaming) {
+        m_server->streamData(ex, out);
+        return;
+    }
+    HttpReply head;
+    head.contentType = ex->sse ? QByteArrayLiteral("text/event-stream") : QByteArrayLiteral("application/json");
+    head.headers.append({QByteArrayLiteral("X-Sluice-Cache"), QByteArray(ex->cacheHeader)});
+    m_server->beginStream(ex, head, out);
+    if (InferenceMetricsCollector *metrics = m_server->deps().metrics)
+        metrics->recordFirstToken(operationName(ex->op), ex->model, Clock::steady().now() - ex->arrived);
+}
+
+void GeminiRoutes::endStream(const std::shared_ptr<GatewayExchange> &ex, const InferenceResult &result)
+{
+    if (ex->written)
+        return;
+    if (!ex->streaming) {
+        // Nothing reached this client yet: an ordinary answer (an HTTP
+        // error status, or the events collected, when there were any).
+        complete(ex, Operation::StreamGenerateContent, result);
+        return;
+    }
+    QByteArray tail = ex->sse ? QByteArray() : arrayPieces(*ex, {}, true);
+    const bool failed = !result.status.ok();
+    if (failed && !result.streamErrorSent) {
+        // As Gemini ends a stream that fails after it began: an error
+        // event (the usual error envelope), then the connection closes.
+        QByteArray error = ErrorMapping::toReply(result.status).body;
+        if (error.contains('\n'))
+            error = QJsonDocument::fromJson(error).toJson(QJsonDocument::Compact);
+        if (ex->sse)
+            tail += "data: " + error + "\r\n\r\n";
+        else
+            tail += (ex->arrayOpen ? QByteArrayLiteral(",\r\n") : QByteArrayLiteral("[")) + error;
+        ex->arrayOpen = true;
+    }
+    if (!ex->sse)
+        tail += ex->arrayOpen ? QByteArrayLiteral("]") : QByteArrayLiteral("[]");
+    m_server->endStream(ex, tail, failed);
+}
+
+void GeminiRoutes::flightDone(const std::shared_ptr<Flight> &flight, const InferenceResult &result)
+{
+    flushSink(flight); // pieces still on their way come before the end
+    flight->done = true;
+    forget(flight);
+    const std::vector<std::shared_ptr<GatewayExchange>> subs = std::move(flight->subscribers);
+    flight->subscribers.clear();
+    flight->soFar = QByteArray();
+    int joinedOk = 0;
+    for (const auto &ex : subs) {
+        if (flight->op == Operation::StreamGenerateContent)
+            endStream(ex, result);
+        else
+            complete(ex, flight->op, result);
+        joinedOk += ex->joined && result.status.ok() ? 1 : 0;
+    }
+    if (joinedOk > 0) {
+        if (InferenceMetricsCollector *metrics = m_server->deps().metrics)
+            metrics->recordCoalesced(joinedOk);
     }
 }
 

@@ -2,7 +2,9 @@
 
 #include "core/engine/inferencerequest.h"
 #include "server/gatewayexchange.h"
+#include "server/http/httpreply.h"
 #include "server/routes/geminirequestparser.h"
+#include "server/routes/sharekey.h"
 
 #include <QHttpServerRequest>
 #include <QString>
@@ -84,6 +86,10 @@ private:
         QByteArray deadline;   // X-Request-Deadline-Ms
         bool packOff = false;  // X-Sluice-Pack: off
         bool sse = false;      // streamGenerateContent?alt=sse
+        ShareKey::Coalesce coalesce = ShareKey::Coalesce::Default; // X-Sluice-Coalesce
+        bool noCache = false;  // Cache-Control: no-cache (or no-store): not answered from the cache
+        bool noStore = false;  // Cache-Control: no-store: the answer is not kept either
+        QByteArray scope;      // the client's API key as sent (x-goog-api-key or ?key=), for ShareKey
     };
     struct Parsed {
         InferenceRequest request;  // model, operation, body, batch key, packability, size
@@ -108,10 +114,36 @@ private:
     void serveMetadata(const std::shared_ptr<GatewayExchange> &ex, const QString &key, const MetadataFetch &fetch);
     void metadataFetched(const QString &key, const InferenceResult &result);
 
+    // One upstream call and the requests it answers: a stream (its
+    // events are passed on as they come), or identical requests sharing
+    // one call (in-flight coalescing: `key` not empty, listed in m_flights
+    // while others may join).
+    struct Flight;
+    class FlightSink;
+    // Past this many streamed bytes a shared stream takes no new joiners
+    // (they would need all of it replayed): identical requests then start
+    // their own call.
+    static constexpr qsizetype kMaxReplayBytes = 1024 * 1024;
+    void startFlight(const std::shared_ptr<GatewayExchange> &ex, InferenceRequest req, const QByteArray &key);
+    void join(const std::shared_ptr<Flight> &flight, const std::shared_ptr<GatewayExchange> &ex);
+    void watchDisconnect(const std::shared_ptr<Flight> &flight, const std::shared_ptr<GatewayExchange> &ex);
+    void leave(const std::shared_ptr<Flight> &flight, const std::shared_ptr<GatewayExchange> &ex);
+    void flushSink(const std::shared_ptr<Flight> &flight);
+    void deliver(const std::shared_ptr<Flight> &flight, const QByteArray &bytes);
+    void writeStream(const std::shared_ptr<GatewayExchange> &ex, const QByteArray &bytes);
+    void endStream(const std::shared_ptr<GatewayExchange> &ex, const InferenceResult &result);
+    void flightDone(const std::shared_ptr<Flight> &flight, const InferenceResult &result);
+    void forget(const std::shared_ptr<Flight> &flight);
+    std::function<void(InferenceResult)> flightCompletion(const std::shared_ptr<Flight> &flight);
+    // For a stream without alt=sse: the JSON-array text of the events in `bytes`; `end` closes it.
+    static QByteArray arrayPieces(GatewayExchange &ex, const QByteArray &bytes, bool end);
+    void finishModelCall(const std::shared_ptr<GatewayExchange> &ex, HttpReply reply);
+
     // Completions waiting for the server thread (filled from any thread).
     struct Inbox {
         struct Item {
-            std::shared_ptr<GatewayExchange> exchange;
+            std::shared_ptr<GatewayExchange> exchange; // or:
+            std::shared_ptr<Flight> flight;
             Operation op;
             InferenceResult result;
         };
@@ -129,6 +161,7 @@ private:
     // (the poster drops their events once the server is gone).
     std::shared_ptr<Inbox> m_inbox = std::make_shared<Inbox>();
     std::unordered_map<QString, MetadataEntry> m_metadata; // server thread only
+    std::unordered_map<QByteArray, std::shared_ptr<Flight>> m_flights; // joinable flights by ShareKey; server thread only
     int m_metadataFetches = 0;                // entries fetching now
     QThreadPool m_parsers;                    // large bodies' parses
 };
