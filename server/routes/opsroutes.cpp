@@ -1,5 +1,7 @@
 #include "server/routes/opsroutes.h"
 
+#include "server/routes/answercache.h"
+
 #include "server/http/admintoken.h"
 
 #include "core/drift/driftmonitor.h"
@@ -149,6 +151,12 @@ void OpsRoutes::metrics(const std::shared_ptr<GatewayExchange> &ex)
         in.queueWait = deps.metrics->cumulativeHistogram(InferenceMetricsCollector::Histogram::QueueWait);
         in.upstream = deps.metrics->cumulativeHistogram(InferenceMetricsCollector::Histogram::Upstream);
         in.upstreamCalls = deps.metrics->upstreamCallCounts();
+        in.firstToken = deps.metrics->firstTokenHistograms();
+    }
+    if (deps.cache) {
+        in.gauges.cacheMaxBytes = deps.cache->config().maxBytes;
+        in.gauges.cacheUsedBytes = deps.cache->usedBytes();
+        in.gauges.cacheEntries = deps.cache->entries();
     }
     if (deps.drift) {
         const DriftReading d = deps.drift->reading();

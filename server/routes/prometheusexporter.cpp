@@ -48,9 +48,9 @@ QByteArray number(double v)
     return QByteArray::number(v, 'g', 12);
 }
 
-void histogram(QByteArray &out, const char *name, const char *help, const LatencyHistogram &h)
+// One histogram series; `labels` is empty or `a="x",b="y",` (with the trailing comma).
+void histogramSeries(QByteArray &out, const char *name, const QByteArray &labels, const LatencyHistogram &h)
 {
-    header(out, name, "histogram", help);
     quint64 previous = 0;
     for (double le : kLatencyBounds) {
         // countBelow interpolates inside a bucket; keep the series integral and monotonic.
@@ -58,14 +58,23 @@ void histogram(QByteArray &out, const char *name, const char *help, const Latenc
         c = std::min<quint64>(std::max(c, previous), h.count());
         previous = c;
         out += name;
-        out += "_bucket{le=\"" + number(le) + "\"} " + QByteArray::number(c) + '\n';
+        out += "_bucket{" + labels + "le=\"" + number(le) + "\"} " + QByteArray::number(c) + '\n';
     }
     out += name;
-    out += "_bucket{le=\"+Inf\"} " + QByteArray::number(h.count()) + '\n';
+    out += "_bucket{" + labels + "le=\"+Inf\"} " + QByteArray::number(h.count()) + '\n';
+    QByteArray tail;
+    if (!labels.isEmpty())
+        tail = '{' + labels.chopped(1) + '}';
     out += name;
-    out += "_sum " + number(double(h.sumNs()) / 1e9) + '\n';
+    out += "_sum" + tail + ' ' + number(double(h.sumNs()) / 1e9) + '\n';
     out += name;
-    out += "_count " + QByteArray::number(h.count()) + '\n';
+    out += "_count" + tail + ' ' + QByteArray::number(h.count()) + '\n';
+}
+
+void histogram(QByteArray &out, const char *name, const char *help, const LatencyHistogram &h)
+{
+    header(out, name, "histogram", help);
+    histogramSeries(out, name, {}, h);
 }
 
 void gauge(QByteArray &out, const char *name, const char *help, double value)
@@ -105,6 +114,30 @@ QByteArray PrometheusExporter::render(const Inputs &in)
               double(in.gauges.memoryLimitBytes));
         header(out, "sluice_memory_budget_refusals_total", "counter", "Requests refused because the memory budget was full.");
         out += "sluice_memory_budget_refusals_total " + QByteArray::number(in.gauges.memoryRefusals) + '\n';
+    }
+
+    header(out, "sluice_time_to_first_token_seconds", "histogram",
+           "Arrival to the first byte of the answer's content written to the client, by route and model: a stream's "
+           "first event (streamGenerateContent), or the whole answer (generateContent).");
+    for (const auto &[key, h] : in.firstToken)
+        histogramSeries(out, "sluice_time_to_first_token_seconds",
+                        "route=\"" + labelValue(key.first) + "\",model=\"" + labelValue(key.second) + "\",", h);
+
+    header(out, "sluice_coalesced_total", "counter",
+           "Requests answered successfully by another identical request's upstream call (in-flight coalescing).");
+    out += "sluice_coalesced_total " + QByteArray::number(total.coalesced) + '\n';
+    header(out, "sluice_cache_requests_total", "counter",
+           "Gemini model calls by what the answer cache said: hit (served from it), miss (looked up, not found), "
+           "bypass (not consulted: streaming, Cache-Control); counted while the cache is on.");
+    out += "sluice_cache_requests_total{result=\"hit\"} " + QByteArray::number(total.cacheHits) + '\n';
+    out += "sluice_cache_requests_total{result=\"miss\"} " + QByteArray::number(total.cacheMisses) + '\n';
+    out += "sluice_cache_requests_total{result=\"bypass\"} " + QByteArray::number(total.cacheBypassed) + '\n';
+    if (in.gauges.cacheMaxBytes > 0) {
+        gauge(out, "sluice_cache_used_bytes", "Bytes the answer cache holds (keys, answers, overhead).",
+              double(in.gauges.cacheUsedBytes));
+        gauge(out, "sluice_cache_max_bytes", "The answer cache's bound (cache.maxBytes).", double(in.gauges.cacheMaxBytes));
+        gauge(out, "sluice_cache_entries", "Answers in the cache.", double(in.gauges.cacheEntries));
+        gauge(out, "sluice_cache_hit_ratio", "hits / (hits + misses) since start.", total.cacheHitRatio);
     }
 
     header(out, "sluice_batch_size", "histogram", "Members per dispatched batch.");

@@ -30,6 +30,8 @@ public:
         LatencyHistogram latency;  // cumulative end to end
         LatencyHistogram queueWait;
         LatencyHistogram upstream;
+        // Since start, by (route, model): sluice_time_to_first_token_seconds.
+        std::map<std::pair<QString, QString>, LatencyHistogram> firstToken;
         // Since start, by (kind, HTTP status) (InferenceMetricsCollector::upstreamCallCounts).
         std::map<std::pair<UpstreamCallKind, int>, quint64> upstreamCalls;
         EngineGauges gauges;

@@ -231,3 +231,13 @@ test('a cached answer is byte-identical to the original, and Cache-Control is ho
   assert.ok(stats.answerCache.entries >= 2);
   await setSim({ tokensPerSecond: 20 });
 });
+
+test('/metrics: time to first token per route and model, coalesced requests, cache lookups', async () => {
+  const text = await (await fetch(`${gatewayUrl}/metrics`)).text();
+  const value = (re) => { const m = text.match(re); return m ? Number(m[1]) : NaN; };
+  assert.ok(value(/^sluice_time_to_first_token_seconds_count\{route="streamGenerateContent",model="gemini-2\.5-flash"\} (\d+)$/m) >= 3, text);
+  assert.ok(value(/^sluice_time_to_first_token_seconds_count\{route="generateContent",model="gemini-2\.5-flash"\} (\d+)$/m) >= 50);
+  assert.ok(value(/^sluice_coalesced_total (\d+)$/m) >= 49 + 9);
+  assert.ok(value(/^sluice_cache_requests_total\{result="hit"\} (\d+)$/m) >= 2);
+  assert.ok(value(/^sluice_cache_entries (\d+)$/m) >= 2);
+});
