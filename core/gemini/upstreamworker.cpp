@@ -173,11 +173,12 @@ void UpstreamWorker::streamBody(Active *a, const QByteArray &bytes)
 {
     if (bytes.isEmpty() || !a->sse || a->done)
         return;
-    a->chunks += a->sse->feed(bytes);
     if (a->call.sink) {
+        // The client first; parsing (for usage, errors, the result) after.
         a->streamed += bytes.size();
         a->call.sink->data(bytes);
     }
+    a->chunks += a->sse->feed(bytes);
 }
 
 void UpstreamWorker::cancelForClient(const std::shared_ptr<Active> &a)
