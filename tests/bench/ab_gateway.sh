@@ -9,10 +9,14 @@
 # was taken with; the engine's default is auto since the quota scheduler).
 # TLS_B=1: B serves HTTPS (a throwaway certificate made with openssl), so
 # `ab_gateway.sh build/release build/release` measures TLS against plain.
+# B_ARGS="...": extra options for B only, e.g. B_ARGS="--cache-max-bytes
+# 268435456" measures the answer cache on a load that only misses (every
+# prompt is distinct), against the same build with it off.
 # Usage: ab_gateway.sh BUILD_A BUILD_B [ROUNDS] [DURATION_S]
 set -eu
 PACKING=${PACKING:-pack}
 TLS_B=${TLS_B:-0}
+B_ARGS=${B_ARGS:-}
 A=${1:?usage: ab_gateway.sh BUILD_A BUILD_B [ROUNDS] [DURATION_S]}
 B=${2:?usage: ab_gateway.sh BUILD_A BUILD_B [ROUNDS] [DURATION_S]}
 ROUNDS=${3:-4}
@@ -39,7 +43,7 @@ if [ "$TLS_B" = 1 ]; then
 fi
 start() {
     extra=
-    [ "$2" = b ] && extra=$tls_args
+    [ "$2" = b ] && extra="$tls_args $B_ARGS"
     # shellcheck disable=SC2086 # $extra: several arguments
     env -u GEMINI_API_KEY "$1/app/sluice" --server --port 0 --config "$TMP/zero.json" --log-level warning \
         --max-batch-size 16 --max-wait-ms 2 --max-queue 8192 --packing "$PACKING" $extra >"$TMP/$2.out" 2>&1 &
@@ -63,7 +67,7 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 run_wrk "$URL_A" 2s >/dev/null || true
 run_wrk "$URL_B" 2s >/dev/null || true
 echo "A: $A"
-echo "B: $B$([ "$TLS_B" = 1 ] && echo ' (HTTPS)')"
+echo "B: $B$([ "$TLS_B" = 1 ] && echo ' (HTTPS)') $B_ARGS"
 echo "$ROUNDS interleaved rounds of ${DURATION}s each, 64 connections, packing $PACKING, maxBatchSize 16, maxWaitMs 2"
 r=1
 while [ $r -le "$ROUNDS" ]; do

@@ -1,6 +1,7 @@
 #include "core/gemini/geminiresponse.h"
 #include "server/simulator/simulatorcontent.h"
 #include "tests/support/gatewaystack.h"
+#include "core/http/sseparser.h"
 #include "tests/support/rawhttp.h"
 #include "tests/support/userturn.h"
 
@@ -475,6 +476,97 @@ private slots:
         auto arr = call("POST", "/v1beta/models/gemini-2.0-flash:streamGenerateContent", userTextBytes(prompt));
         QCOMPARE(arr->status, 200);
         QVERIFY(QJsonDocument::fromJson(arr->body).isArray());
+    }
+
+    // The HTTP side of a passed-through stream: chunked, one piece per
+    // upstream event as it comes; a request pipelined behind it is answered
+    // after its end; HTTP/1.0 gets a close-delimited body; an upstream error
+    // after the stream began is an error event, then the connection closes.
+    void streamFraming()
+    {
+        SimulatorConfig sc = instantSimulator(kWords);
+        sc.baseLatencyMs = 20;
+        sc.tokensPerSecond = 100; // ~12-token pieces every 120 ms
+        sc.responseWords = 40;
+        QVERIFY(m_stack.sim->setConfig(sc).isNull());
+        const QByteArray path = "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse";
+        const QByteArray body = userTextBytes(QStringLiteral("frame me"));
+
+        // Chunked, pieces as they come, and a pipelined /health waits for the end.
+        RawHttp c(m_url);
+        QByteArray pipelined = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                             + "Content-Length: " + QByteArray::number(body.size()) + "\r\n\r\n" + body
+                             + "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        c.send(pipelined);
+        QTRY_VERIFY_WITH_TIMEOUT(c.pieces >= 1, 10000);
+        QCOMPARE(c.status, 200);
+        QCOMPARE(c.headers.value("transfer-encoding"), QByteArray("chunked"));
+        QCOMPARE(c.headers.value("content-type"), QByteArray("text/event-stream"));
+        QCOMPARE(c.headers.value("x-sluice-cache"), QByteArray("bypass"));
+        QVERIFY(!c.complete); // the first event is out while the upstream generates the rest
+        QTRY_VERIFY_WITH_TIMEOUT(c.complete, 10000);
+        QVERIFY2(c.pieces >= 3, qPrintable(QString::number(c.pieces)));
+        const QByteArray streamed = c.body;
+        QVERIFY(streamed.startsWith("data: {") && streamed.endsWith("\r\n\r\n"));
+        c.send({}); // the pipelined answer: /health, after the stream's end
+        QTRY_VERIFY_WITH_TIMEOUT(c.complete, 10000);
+        QCOMPARE(c.status, 200);
+        QVERIFY(QJsonDocument::fromJson(c.body).object().contains(QStringLiteral("status")));
+
+        // HTTP/1.0: no chunked coding; the body ends with the connection.
+        QTcpSocket s10;
+        s10.connectToHost(QHostAddress::LocalHost, quint16(m_url.port()));
+        QVERIFY(s10.waitForConnected(5000));
+        s10.write("POST " + path + " HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: "
+                  + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+        QByteArray raw;
+        QTRY_VERIFY_WITH_TIMEOUT((raw += s10.readAll(), s10.state() == QAbstractSocket::UnconnectedState), 10000);
+        raw += s10.readAll();
+        const qsizetype headEnd = raw.indexOf("\r\n\r\n");
+        QVERIFY(headEnd > 0);
+        const QByteArray head = raw.left(headEnd).toLower();
+        QVERIFY2(!head.contains("transfer-encoding") && head.contains("connection: close"), head.constData());
+        // The same events (the simulator draws a responseId per call).
+        const auto sameId = [](QByteArray b) {
+            return QString::fromUtf8(b).replace(QRegularExpression(QStringLiteral("\"responseId\":\"[^\"]*\"")), QStringLiteral("-"));
+        };
+        QCOMPARE(sameId(raw.mid(headEnd + 4)), sameId(streamed));
+
+        // Failing halfway: the events so far, an error event, then close.
+        sc.midStreamErrorRate = 1;
+        QVERIFY(m_stack.sim->setConfig(sc).isNull());
+        RawHttp f(m_url);
+        f.request("POST", path, body);
+        QTRY_VERIFY_WITH_TIMEOUT(f.complete, 10000);
+        QCOMPARE(f.status, 200);
+        QVERIFY(f.body.startsWith("data: {\"candidates\""));
+        const QByteArray lastEvent = f.body.mid(f.body.lastIndexOf("data: "));
+        QVERIFY2(lastEvent.startsWith("data: {\"error\":"), lastEvent.constData());
+        QCOMPARE(QJsonDocument::fromJson(lastEvent.mid(6)).object().value(QStringLiteral("error")).toObject()
+                     .value(QStringLiteral("code")).toInt(), 503);
+        QTRY_VERIFY_WITH_TIMEOUT(f.closed, 5000);
+        QVERIFY(m_stack.engine->counters().invariantHolds());
+    }
+
+    // Without alt=sse the events become one JSON array, written as they come.
+    void streamWithoutSseIsAnArray()
+    {
+        const QString prompt = QStringLiteral("an array of pieces");
+        auto sse = call("POST", "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse", userTextBytes(prompt));
+        auto arr = call("POST", "/v1beta/models/gemini-2.0-flash:streamGenerateContent", userTextBytes(prompt));
+        QCOMPARE(arr->status, 200);
+        QCOMPARE(arr->headers.value("content-type"), QByteArray("application/json"));
+        const QJsonArray events = QJsonDocument::fromJson(arr->body).array();
+        SseParser parser;
+        QList<QJsonObject> expected = parser.feed(sse->body);
+        expected += parser.finish();
+        QCOMPARE(events.size(), expected.size());
+        for (qsizetype i = 0; i < events.size(); ++i) {
+            QJsonObject a = events.at(i).toObject(), b = expected.at(i);
+            a.remove(QStringLiteral("responseId"));
+            b.remove(QStringLiteral("responseId"));
+            QCOMPARE(a, b);
+        }
     }
 
     void passthroughRoutes()

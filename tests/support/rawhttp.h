@@ -38,7 +38,10 @@ public:
         chunkedConsumed = 0;
         malformed = false;
         headError.clear();
-        socket.write(raw);
+        if (!buffer.isEmpty())
+            parse(); // a pipelined answer already received
+        if (!raw.isEmpty())
+            socket.write(raw);
     }
 
     void request(const QByteArray &method, const QByteArray &path, const QByteArray &payload = {},
