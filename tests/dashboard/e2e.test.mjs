@@ -438,6 +438,22 @@ test('dashboard shows live figures, config changes and survives a server restart
     assert.match(m.failedAttemptsTitle ?? '', /retries included/, 'the failed attempts say what they count');
   }
 
+  // 3d. Streams, coalescing and the answer cache (off on this gateway): the
+  //     tiles exist and say what /api/v1/stats says.
+  {
+    const read = () => page.evaluate(() => ({
+      cacheKind: document.querySelector('[data-testid=answer-cache]')?.getAttribute('data-kind') ?? null,
+      firstTokenKind: document.querySelector('[data-testid=first-token]')?.getAttribute('data-kind') ?? null,
+      coalescedTotal: document.querySelector('[data-testid=stat-coalesced-total]')?.getAttribute('data-value') ?? null,
+    }));
+    const stats = await getJson(`${base}/api/v1/stats`);
+    const t = await read();
+    assert.equal(stats.answerCache.enabled, false);
+    assert.equal(t.cacheKind, 'off', 'the answer cache tile says off');
+    assert.ok(t.firstTokenKind !== null && t.firstTokenKind !== 'missing', `the first-token row reads the gateway's figures (${t.firstTokenKind})`);
+    assert.equal(Number(t.coalescedTotal), stats.total.coalesced, 'coalesced since start');
+  }
+
   // 4. A config change through PATCH /api/v1/config appears on the page:
   //    the config table, and in the quota panel a configured RPM and packs.
   const headers = { 'content-type': 'application/json', ...(ADMIN ? { authorization: `Bearer ${ADMIN}` } : {}) };

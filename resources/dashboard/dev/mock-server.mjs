@@ -45,6 +45,8 @@ function windowAt(t, seconds) {
   return {
     seconds, requests: Math.round(rps * secs), ok: Math.round(rps * secs), failed: 0, expired: 0, cancelled: 0,
     requestsPerSecond: rps, latency: lat(p50), queueWait: lat(p50 / 4), upstream: lat(p50 * 0.8),
+    firstToken: { ...lat(p50 * 0.6), count: Math.round(rps * secs * 0.1) }, coalesced: Math.round(rps * secs * 0.04),
+    cache: { hits: Math.round(rps * secs * 0.3), misses: Math.round(rps * secs * 0.5), bypassed: Math.round(rps * secs * 0.2), hitRatio: rps > 0 ? 0.375 : 0 },
     promptTokens: Math.round(rps * secs * 12), outputTokens: Math.round(rps * secs * 40),
     promptTokensPerSecond: rps * 12, outputTokensPerSecond: rps * 40, batches, meanBatchSize: batches ? 5.2 : 0,
     batchSizes: BUCKETS.map((size, i) => ({ size, batches: Math.round(batches * [0.1, 0.2, 0.35, 0.3, 0.05, 0, 0, 0, 0, 0, 0][i]) })),
@@ -80,6 +82,7 @@ function snapshotAt(t) {
     timestampMs: t, uptimeSeconds: (t - started) / 1000, queueDepth: depth, queueCapacity: config.maxQueue,
     inflightBatches: Math.min(config.maxInflightBatches, Math.round(depth / 3)), maxInflightBatches: config.maxInflightBatches,
     backpressure: Math.min(1, depth / config.maxQueue), draining: false,
+    answerCache: { enabled: true, usedBytes: Math.min(64 << 20, Math.max(0, t - started) * 400), maxBytes: 64 << 20, entries: Math.round(Math.max(0, t - started) / 250) },
     last1s: windowAt(t, 1), last10s: w10, last60s: windowAt(t, 60), total: windowAt(t, 0),
     quota: quotaAt(t, w10.requestsPerSecond),
   };

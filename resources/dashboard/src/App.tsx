@@ -3,12 +3,14 @@ import { Chart } from './components/Chart';
 import { ConfigTable } from './components/ConfigTable';
 import { Header } from './components/Header';
 import { Bars, Stat } from './components/Bits';
+import { AnswerCachePanel } from './components/AnswerCachePanel';
+import { FirstTokenRow } from './components/FirstTokenRow';
 import { LoadTestPanel } from './components/LoadTestPanel';
 import { MemoryBudgetRow } from './components/MemoryBudgetRow';
 import { DriftPanel } from './components/DriftPanel';
 import { QuotaPanel } from './components/QuotaPanel';
 import { formatCount, formatMs, formatPercent, formatRate } from './format';
-import { failedAttemptsTitle } from './quota';
+import { coalescedPerSecond, failedAttemptsTitle } from './quota';
 import { useLive } from './live';
 import type { WindowStats } from './protocol';
 import { useTheme } from './theme';
@@ -34,7 +36,7 @@ export function App() {
     const c = (k: Parameters<typeof series.column>[0]) => series.column(k);
     const t = c('t');
     return {
-      latency: [t, c('p50Ms'), c('p95Ms'), c('p99Ms')],
+      latency: [t, c('p50Ms'), c('p95Ms'), c('p99Ms'), series.columnWithGaps('ttftP95Ms')],
       queue: [t, c('queueDepth'), c('queueCapacity')],
       throughput: [t, c('rps'), c('promptTps'), c('outputTps')],
       upstream: [t, c('upstreamCallsPs'), c('upstreamErrorsPs'), c('rejectedPs')],
@@ -44,6 +46,7 @@ export function App() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [series, seriesRev]);
 
+  const coalescedPs = coalescedPerSecond(w);
   const bp = backpressureLevel(latest?.backpressure ?? 0, latest?.draining ?? false);
   const capacity = latest?.queueCapacity ?? 0;
 
@@ -90,10 +93,11 @@ export function App() {
 
         <div className="grid">
           <section className="card" aria-labelledby="h-latency">
-            <h2 id="h-latency">End-to-end latency <span className="unit">ms, 10 s window</span></h2>
+            <h2 id="h-latency">End-to-end latency <span className="unit">ms, 10 s window; dashed: time to first token p95</span></h2>
+            <FirstTokenRow latest={latest} />
             <Chart
               testId="chart-latency"
-              ariaLabel="Latency p50, p95 and p99 over time"
+              ariaLabel="Latency p50, p95 and p99, and the p95 time to first token of streams, over time"
               theme={theme}
               data={cols.latency}
               xUnit="time"
@@ -102,6 +106,7 @@ export function App() {
                 { label: 'p50', color: '--c-p50' },
                 { label: 'p95', color: '--c-p95' },
                 { label: 'p99', color: '--c-p99', width: 2.25 },
+                { label: 'first token p95 (streams)', color: '--c-ttft', dash: true },
               ]}
             />
           </section>
@@ -167,6 +172,12 @@ export function App() {
               <span>
                 calls <b data-testid="stat-upstream-calls" data-value={w?.upstreamCalls ?? ''}>{formatCount(w?.upstreamCalls)}</b>
               </span>
+              <span title="Requests answered by another identical request's upstream call (in-flight coalescing): answers that cost no upstream call of their own">
+                coalesced <b data-testid="stat-coalesced-ps" data-value={coalescedPs ?? ''}>{formatRate(coalescedPs, 'req')}</b>{' '}
+                <span className="muted small">
+                  (<span data-testid="stat-coalesced-total" data-value={latest?.total.coalesced ?? ''}>{formatCount(latest?.total.coalesced)}</span> since start)
+                </span>
+              </span>
               <span title="Batches with at least one member that failed after its retries">
                 errors <b data-testid="stat-upstream-errors" data-value={w?.upstreamErrors ?? ''} className={w && w.upstreamErrors > 0 ? 'bad' : ''}>{formatCount(w?.upstreamErrors)}</b>
               </span>
@@ -203,6 +214,8 @@ export function App() {
           </section>
 
           <QuotaPanel latest={latest} config={config} chart={cols.quota} theme={theme} />
+
+          <AnswerCachePanel latest={latest} />
 
           <section className="card" aria-labelledby="h-batches">
             <h2 id="h-batches">Batch sizes <span className="unit">batches per size, 10 s window</span></h2>

@@ -4,7 +4,8 @@
 // wrongly typed fields become zeros / empty values, unknown fields are dropped,
 // unknown message types become `null`. The dashboard never throws on a message.
 // Exception: fields added after the first version of the protocol (the quota
-// figures, the upstream attempts by outcome, the memory budget) are null when
+// figures, the upstream attempts by outcome, the memory budget, the time to
+// first token, the coalesced requests, the answer cache) are null when
 // absent, so a page fed by an older gateway shows "—" for them instead of a
 // made-up 0.
 
@@ -34,6 +35,16 @@ export interface WindowStats {
   latency: LatencySummary;
   queueWait: LatencySummary;
   upstream: LatencySummary;
+  /**
+   * Time to first token of streamGenerateContent answers: arrival at the
+   * gateway to the first SSE event written to the client (count 0: no stream
+   * in the window). null from an older gateway.
+   */
+  firstToken: LatencySummary | null;
+  /** Requests answered by another identical request's upstream call (single flight); null from an older gateway. */
+  coalesced: number | null;
+  /** The answer cache's lookups; null from an older gateway. */
+  cache: CacheLookups | null;
   promptTokens: number;
   outputTokens: number;
   promptTokensPerSecond: number;
@@ -74,6 +85,18 @@ export interface WindowStats {
   answersPerUpstreamCall: number | null;
   rejected: number;
   rejections: Record<string, number>;
+}
+
+/** What the answer cache said to the Gemini model calls of a window. */
+export interface CacheLookups {
+  /** Answered from the cache. */
+  hits: number;
+  /** Looked up and not found. */
+  misses: number;
+  /** Not looked up: the cache is off, a stream, Cache-Control. */
+  bypassed: number;
+  /** hits / (hits + misses), 0..1; the gateway sends 0 when there was no lookup. */
+  hitRatio: number;
 }
 
 export interface PackMembers {
@@ -128,6 +151,17 @@ export interface MemoryBudget {
   refusals: number;
 }
 
+/** The answer cache now (its lookups are in each window's `cache`). */
+export interface AnswerCache {
+  enabled: boolean;
+  /** Bytes the cached answers take. */
+  usedBytes: number;
+  /** The cache's size limit in bytes. */
+  maxBytes: number;
+  /** Answers held. */
+  entries: number;
+}
+
 /** Upstream HTTP attempts for one model that ended one way, since start. */
 export interface UpstreamAttemptCount {
   /** The bare model id; "" for the models list/get calls. */
@@ -148,6 +182,8 @@ export interface MetricsSnapshot {
   draining: boolean;
   /** null from a gateway older than the memory budget. */
   memoryBudget: MemoryBudget | null;
+  /** null from a gateway older than the answer cache. */
+  answerCache: AnswerCache | null;
   last1s: WindowStats;
   last10s: WindowStats;
   last60s: WindowStats;
@@ -285,6 +321,12 @@ export function parseLatency(v: unknown): LatencySummary {
   };
 }
 
+/** A window's answer-cache lookups, or null when the window has none (an older gateway). */
+export function parseCacheLookups(v: unknown): CacheLookups | null {
+  if (!isObj(v)) return null;
+  return { hits: num(v.hits), misses: num(v.misses), bypassed: num(v.bypassed), hitRatio: num(v.hitRatio) };
+}
+
 export function parseWindow(v: unknown): WindowStats {
   const o = obj(v);
   const pm = isObj(o.packMembers) ? o.packMembers : null;
@@ -302,6 +344,9 @@ export function parseWindow(v: unknown): WindowStats {
     latency: parseLatency(o.latency),
     queueWait: parseLatency(o.queueWait),
     upstream: parseLatency(o.upstream),
+    firstToken: isObj(o.firstToken) ? parseLatency(o.firstToken) : null,
+    coalesced: optNum(o.coalesced),
+    cache: parseCacheLookups(o.cache),
     promptTokens: num(o.promptTokens),
     outputTokens: num(o.outputTokens),
     promptTokensPerSecond: num(o.promptTokensPerSecond),
@@ -347,6 +392,12 @@ export function parseMemoryBudget(v: unknown): MemoryBudget | null {
   return { usedBytes, limitBytes, refusals: num(v.refusals) };
 }
 
+/** The answer cache, or null when the snapshot has none or does not say whether it is on. */
+export function parseAnswerCache(v: unknown): AnswerCache | null {
+  if (!isObj(v) || typeof v.enabled !== 'boolean') return null;
+  return { enabled: v.enabled, usedBytes: num(v.usedBytes), maxBytes: num(v.maxBytes), entries: num(v.entries) };
+}
+
 function parseAttemptCount(v: Obj): UpstreamAttemptCount {
   return { model: str(v.model), outcome: str(v.outcome, '?'), attempts: num(v.attempts) };
 }
@@ -363,6 +414,7 @@ export function parseSnapshot(v: unknown): MetricsSnapshot {
     backpressure: num(o.backpressure),
     draining: o.draining === true,
     memoryBudget: parseMemoryBudget(o.memoryBudget),
+    answerCache: parseAnswerCache(o.answerCache),
     last1s: parseWindow(o.last1s),
     last10s: parseWindow(o.last10s),
     last60s: parseWindow(o.last60s),

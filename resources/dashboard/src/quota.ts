@@ -100,6 +100,16 @@ export function answersPerCall(w: WindowStats | null | undefined): number | null
   return w.answersPerUpstreamCall;
 }
 
+/**
+ * Requests per second of a 10 s window (last10s) that another identical
+ * request's upstream call answered (in-flight coalescing: they cost no call
+ * of their own), or null from an older gateway.
+ */
+export function coalescedPerSecond(w: WindowStats | null | undefined): number | null {
+  if (!w || w.coalesced === null) return null;
+  return w.coalesced / (w.seconds > 0 ? w.seconds : 10);
+}
+
 /** Bars of upstream calls by kind: the known kinds in their order (zeros included), then any others by count. */
 export function callKindBars(byKind: Record<string, number> | null | undefined): BarItem[] {
   if (!byKind) return [];

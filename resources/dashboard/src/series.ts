@@ -1,3 +1,4 @@
+import { firstTokenP95 } from './firsttoken';
 import type { MetricsSnapshot } from './protocol';
 import { answersPerCall } from './quota';
 import { RingBuffer } from './ring';
@@ -21,6 +22,8 @@ export const SERIES_KEYS = [
   // NaN where the snapshot cannot tell (no upstream call, an older gateway): a gap in the chart.
   'answersPerCall',
   'upstream429Ps',
+  // NaN where no stream was measured or the gateway is older: a gap.
+  'ttftP95Ms',
 ] as const;
 
 export type SeriesKey = (typeof SERIES_KEYS)[number];
@@ -122,6 +125,7 @@ export class Series {
     r.rejectedPs.push(w.rejected / secs);
     r.answersPerCall.push(answersPerCall(w) ?? Number.NaN);
     r.upstream429Ps.push(w.upstream429 === null ? Number.NaN : w.upstream429 / secs);
+    r.ttftP95Ms.push(firstTokenP95(w) ?? Number.NaN);
   }
 
   column(k: SeriesKey): number[] {

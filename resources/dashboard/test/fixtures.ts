@@ -19,6 +19,10 @@ export function windowJson(seconds: number, rps = 50, p99 = 30) {
     latency: latencyJson(p99 / 3, (p99 * 2) / 3, p99),
     queueWait: latencyJson(1, 2, 3),
     upstream: latencyJson(8, 15, 25),
+    // 100 streams (latencyJson's count): first events after 120 / 300 / 450 ms.
+    firstToken: latencyJson(120, 300, 450),
+    coalesced: 5,
+    cache: { hits: 30, misses: 10, bypassed: 8, hitRatio: 0.75 },
     promptTokens: 1000,
     outputTokens: 2000,
     promptTokensPerSecond: 100,
@@ -40,9 +44,11 @@ export function windowJson(seconds: number, rps = 50, p99 = 30) {
 }
 
 /**
- * A window as a gateway sent it before the quota figures and the attempt
- * outcomes (no upstreamCallsByKind, upstream429, packMembers,
- * answersPerUpstreamCall, upstreamAttemptsByOutcome, upstreamAttemptsFailed).
+ * A window as a gateway sent it before the quota figures, the attempt
+ * outcomes, the time to first token and the answer cache (no
+ * upstreamCallsByKind, upstream429, packMembers, answersPerUpstreamCall,
+ * upstreamAttemptsByOutcome, upstreamAttemptsFailed, firstToken, coalesced,
+ * cache).
  */
 export function legacyWindowJson(seconds: number, rps = 50, p99 = 30) {
   const {
@@ -52,6 +58,9 @@ export function legacyWindowJson(seconds: number, rps = 50, p99 = 30) {
     answersPerUpstreamCall: _a,
     upstreamAttemptsByOutcome: _o,
     upstreamAttemptsFailed: _f,
+    firstToken: _t,
+    coalesced: _c,
+    cache: _h,
     ...rest
   } = windowJson(seconds, rps, p99);
   return rest;
@@ -86,6 +95,7 @@ export function snapshotJson(timestampMs: number, opts: { rps?: number; p99?: nu
     backpressure: 0.1,
     draining: false,
     memoryBudget: { usedBytes: 312 * 1024 * 1024, limitBytes: 1_073_741_824, refusals: 3 },
+    answerCache: { enabled: true, usedBytes: 12 * 1024 * 1024, maxBytes: 64 * 1024 * 1024, entries: 1234 },
     last1s: windowJson(1, rps, p99),
     last10s: windowJson(10, rps, p99),
     last60s: windowJson(60, rps, p99),
@@ -99,9 +109,9 @@ export function snapshotJson(timestampMs: number, opts: { rps?: number; p99?: nu
   };
 }
 
-/** A snapshot as a gateway sent it before the quota figures, the attempt outcomes and the memory budget. */
+/** A snapshot as a gateway sent it before the quota figures, the attempt outcomes, the memory budget and the answer cache. */
 export function legacySnapshotJson(timestampMs: number, opts: { rps?: number; p99?: number; queueDepth?: number } = {}) {
-  const { quota: _q, memoryBudget: _m, upstreamAttempts: _a, ...rest } = snapshotJson(timestampMs, opts);
+  const { quota: _q, memoryBudget: _m, upstreamAttempts: _a, answerCache: _c, ...rest } = snapshotJson(timestampMs, opts);
   const rps = opts.rps ?? 50;
   const p99 = opts.p99 ?? 30;
   return {

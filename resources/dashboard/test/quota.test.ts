@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { flattenConfig, KNOWN } from '../src/components/ConfigTable';
 import { parseSnapshot, parseWindow, type QuotaDimension } from '../src/protocol';
-import { answersPerCall, callKindBars, failedAttemptOutcomes, failedAttemptsTitle, quotaGauge } from '../src/quota';
-import { configJson, windowJson } from './fixtures';
+import { formatRate } from '../src/format';
+import { answersPerCall, callKindBars, coalescedPerSecond, failedAttemptOutcomes, failedAttemptsTitle, quotaGauge } from '../src/quota';
+import { configJson, legacyWindowJson, windowJson } from './fixtures';
 
 const dim = (limit: number, used: number, source = 'config', blockedForMs = 0): QuotaDimension => ({
   limit,
@@ -63,6 +64,24 @@ describe('answersPerCall', () => {
     expect(answersPerCall(parseWindow({ ...windowJson(60), ok: 0, upstreamCalls: 0, answersPerUpstreamCall: 0 }))).toBeNull();
     // Calls that bought nothing (every one failed) are a real 0.
     expect(answersPerCall(parseWindow({ ...windowJson(60), ok: 0, upstreamCalls: 8, answersPerUpstreamCall: 0 }))).toBe(0);
+  });
+});
+
+describe('coalescedPerSecond', () => {
+  it('is the window\'s coalesced requests per second', () => {
+    const w = parseWindow(windowJson(10)); // 5 coalesced in 10 s
+    expect(coalescedPerSecond(w)).toBe(0.5);
+    expect(formatRate(coalescedPerSecond(w), 'req')).toBe('0.5 req/s');
+    expect(coalescedPerSecond(parseWindow({ ...windowJson(10), coalesced: 0 }))).toBe(0);
+    // A window without its length is the 10 s one the figure reads.
+    expect(coalescedPerSecond(parseWindow({ ...windowJson(10), seconds: 0, coalesced: 30 }))).toBe(3);
+  });
+
+  it('is null, shown as —, from an older gateway', () => {
+    expect(coalescedPerSecond(parseWindow(legacyWindowJson(10)))).toBeNull();
+    expect(coalescedPerSecond(parseWindow({ ...windowJson(10), coalesced: '5' }))).toBeNull();
+    expect(coalescedPerSecond(null)).toBeNull();
+    expect(formatRate(coalescedPerSecond(undefined), 'req')).toBe('—');
   });
 });
 

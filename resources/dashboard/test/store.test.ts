@@ -212,6 +212,18 @@ describe('snapshot reducer', () => {
     expect(s.latest?.last10s.upstreamAttemptsByOutcome).toEqual({ ok: 20 });
   });
 
+  it('snapshots carry the time to first token, the coalesced requests and the answer cache', () => {
+    let s = reduce(initialState(), helloJson([]));
+    s = reduce(s, { type: 'snapshot', snapshot: snapshotJson(T0) });
+    expect(s.latest?.answerCache).toEqual({ enabled: true, usedBytes: 12 * 1024 * 1024, maxBytes: 64 * 1024 * 1024, entries: 1234 });
+    for (const w of [s.latest?.last1s, s.latest?.last10s, s.latest?.last60s, s.latest?.total]) {
+      expect(w?.firstToken).toEqual({ count: 100, meanMs: 132, p50Ms: 120, p95Ms: 300, p99Ms: 450, p999Ms: 540, maxMs: 675 });
+      expect(w?.coalesced).toBe(5);
+      expect(w?.cache).toEqual({ hits: 30, misses: 10, bypassed: 8, hitRatio: 0.75 });
+    }
+    expect(s.series.columnWithGaps('ttftP95Ms')).toEqual([300]);
+  });
+
   it('wrongly typed attempt and memory fields read as missing', () => {
     const snap = {
       ...snapshotJson(T0),
@@ -241,6 +253,10 @@ describe('snapshot reducer', () => {
     expect(w?.upstreamAttemptsFailed).toBeNull();
     expect(w?.packMembers).toBeNull();
     expect(w?.answersPerUpstreamCall).toBeNull();
+    expect(w?.firstToken).toBeNull();
+    expect(w?.coalesced).toBeNull();
+    expect(w?.cache).toBeNull();
+    expect(s.latest?.answerCache).toBeNull();
     expect(w?.upstreamCalls).toBe(20); // an old field: still read
     expect(s.series.columnWithGaps('answersPerCall')).toEqual([25, null]);
     expect(s.series.columnWithGaps('upstream429Ps')).toEqual([0.1, null]);
