@@ -4,8 +4,10 @@
 #include "core/engine/batchinferenceengine.h"
 #include "core/loadtest/loadtestcontroller.h"
 #include "core/metrics/inferencemetricscollector.h"
+#include "ui/answercacheview.h"
 #include "ui/charts/metricscharts.h"
 #include "ui/flowlayout.h"
+#include "ui/latencyview.h"
 #include "ui/memorybudgetview.h"
 #include "ui/panels/enginecontrolpanel.h"
 #include "ui/panels/levelmeter.h"
@@ -54,15 +56,24 @@ QString formatDuration(qint64 seconds)
     return QStringLiteral("%1:%2:%3").arg(h).arg(m, 2, 10, QLatin1Char('0')).arg(s, 2, 10, QLatin1Char('0'));
 }
 
-QString formatMs(double ms)
+// A tile's figure with `other` beside it (a meter, smaller figures), as the
+// tile's first row: takes the figure out of the tile's column.
+QHBoxLayout *beside(QLabel *figure, QWidget *other, Qt::Alignment alignment)
 {
-    if (ms <= 0)
-        return QStringLiteral("–");
-    if (ms < 10)
-        return QStringLiteral("%1 ms").arg(ms, 0, 'f', 1);
-    if (ms < 10000)
-        return QStringLiteral("%1 ms").arg(ms, 0, 'f', 0);
-    return QStringLiteral("%1 s").arg(ms / 1000, 0, 'f', 1);
+    auto *row = new QHBoxLayout;
+    row->setSpacing(8);
+    figure->parentWidget()->layout()->removeWidget(figure);
+    row->addWidget(figure);
+    row->addWidget(other, 1, alignment);
+    return row;
+}
+
+// A tile's secondary figures, in the captions' colour.
+QLabel *muted(QWidget *parent)
+{
+    auto *l = new QLabel(parent);
+    l->setStyleSheet(QStringLiteral("color: palette(mid);"));
+    return l;
 }
 
 QLabel *statusLabel(QWidget *parent)
@@ -204,7 +215,8 @@ QWidget *MainWindow::buildSummary()
     frame->setObjectName(QStringLiteral("summary"));
     frame->setFrameShape(QFrame::StyledPanel);
     // A flow, not a row: the figures wrap at a narrow window instead of
-    // setting its minimum width (one row at the default 1400 px).
+    // setting its minimum width. Two rows at the default 1400 px: requests
+    // and latencies, then what holds memory (the budget, the answer cache).
     m_summaryLayout = new FlowLayout(frame, 20, 4);
     m_summaryLayout->setContentsMargins(12, 6, 12, 6);
     const auto tile = [&](Tile &t, const QString &caption, const QString &tip) {
@@ -228,14 +240,23 @@ QWidget *MainWindow::buildSummary()
     };
     tile(m_tileRps, tr("requests/s (last second)"), tr("Requests finished in the last complete second"));
     tile(m_tileP99, tr("p99 latency (10 s)"), tr("End-to-end p99 of successful requests over the last 10 s"));
+    // Time to first token: the p95 as the figure (the chart's dashed line),
+    // p50 over p99 beside it (stacked: narrower than a line).
+    QVBoxLayout *firstToken = tile(m_tileFirstToken, QString(), QString());
+    m_tileFirstToken.value->parentWidget()->setObjectName(QStringLiteral("firstToken"));
+    m_tileFirstToken.value->setObjectName(QStringLiteral("firstTokenP95"));
+    m_tileFirstToken.caption->setObjectName(QStringLiteral("firstTokenCaption"));
+    m_firstTokenOthers = muted(m_tileFirstToken.value->parentWidget());
+    m_firstTokenOthers->setObjectName(QStringLiteral("firstTokenOthers"));
+    firstToken->insertLayout(0, beside(m_tileFirstToken.value, m_firstTokenOthers, Qt::AlignVCenter));
     tile(m_tileQueue, tr("queued / capacity"), tr("Requests admitted and waiting for a batch / maxQueue"));
     tile(m_tileInflight, tr("batches in flight"), tr("Upstream batches in flight / maxInflightBatches"));
     tile(m_tileErrors, tr("failed + expired (10 s)"), tr("Requests that failed upstream or expired in the queue, last 10 s"));
     tile(m_tileRejected, tr("rejected (10 s)"), tr("Requests refused at admission (429/503), last 10 s"));
     // The memory budget: what admitted work holds, with a meter of it against
     // the limit beside the figure (the backpressure meter's levels), the
-    // limit, and the refusals on a line of their own (narrow enough to keep
-    // the figures in one row at the default width).
+    // limit, and the refusals on a line of their own (narrow, so the tiles
+    // of a row fit a window of the default width).
     QVBoxLayout *memory = tile(m_tileMemory, QString(), QString());
     QWidget *memoryBox = m_tileMemory.value->parentWidget();
     memoryBox->setObjectName(QStringLiteral("memoryBudget"));
@@ -249,13 +270,27 @@ QWidget *MainWindow::buildSummary()
     // Fills what the caption leaves beside the figure; never widens the tile.
     m_memoryMeter->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Fixed);
     m_memoryMeter->setMinimumWidth(40);
-    auto *figure = new QHBoxLayout;
-    figure->setSpacing(8);
-    memory->removeWidget(m_tileMemory.value);
-    figure->addWidget(m_tileMemory.value);
-    figure->addWidget(m_memoryMeter, 1, Qt::AlignVCenter);
-    memory->insertLayout(0, figure);
-    showMemoryBudget(MetricsSnapshot());
+    memory->insertLayout(0, beside(m_tileMemory.value, m_memoryMeter, Qt::AlignVCenter));
+    // The answer cache: its hit ratio over 60 s as the figure, what it
+    // holds beside it, the ratio since start in the caption, the lookups on
+    // a line of their own (one tile: two rows of figures still fit the
+    // window's minimum width).
+    QVBoxLayout *cache = tile(m_tileCache, QString(), QString());
+    QWidget *cacheBox = m_tileCache.value->parentWidget();
+    cacheBox->setObjectName(QStringLiteral("answerCache"));
+    m_tileCache.value->setObjectName(QStringLiteral("cacheHitRatio"));
+    m_tileCache.caption->setObjectName(QStringLiteral("cacheCaption"));
+    m_cacheSize = muted(cacheBox);
+    m_cacheSize->setObjectName(QStringLiteral("cacheSize"));
+    cache->insertLayout(0, beside(m_tileCache.value, m_cacheSize, Qt::AlignBottom));
+    m_cacheLookups = muted(cacheBox);
+    m_cacheLookups->setObjectName(QStringLiteral("cacheLookups"));
+    cache->addWidget(m_cacheLookups);
+
+    const MetricsSnapshot none;
+    showMemoryBudget(none);
+    showFirstToken(none);
+    showAnswerCache(none);
     return frame;
 }
 
@@ -293,6 +328,73 @@ void MainWindow::showMemoryBudget(const MetricsSnapshot &s)
     m_memoryMeter->setValue(int(std::clamp(g.ratio, 0.0, 1.0) * LevelMeter::kScale));
     m_memoryMeter->setProperty("level", QuotaView::levelName(g.level));
     LevelMeter::setColor(m_memoryMeter, QuotaView::levelColor(g.level));
+}
+
+void MainWindow::showFirstToken(const MetricsSnapshot &s)
+{
+    const LatencyView::FirstToken f = LatencyView::firstToken(s.last10s);
+    m_tileFirstToken.value->setText(f.p95);
+    const QString others = f.measured ? tr("p50 %1\np99 %2").arg(f.p50, f.p99) : QString();
+    if (m_firstTokenOthers->text() != others)
+        m_firstTokenOthers->setText(others);
+    const QString caption = tr("first token p95 (10 s) · %1").arg(f.measured ? f.countText : tr("no stream"));
+    if (m_tileFirstToken.caption->text() != caption)
+        m_tileFirstToken.caption->setText(caption);
+    const QString tip = tr("Time to first token of streamGenerateContent answers: from the request's arrival at the "
+                           "gateway to the first SSE event written to the client, over the streams of the last 10 s "
+                           "(plain generateContent answers are not in it): %1. The latency chart draws its p95 dashed.")
+                            .arg(f.text());
+    for (QWidget *part : {static_cast<QWidget *>(m_tileFirstToken.value), static_cast<QWidget *>(m_tileFirstToken.caption),
+                          static_cast<QWidget *>(m_firstTokenOthers)})
+        part->setToolTip(tip);
+}
+
+void MainWindow::showAnswerCache(const MetricsSnapshot &s)
+{
+    const AnswerCacheView::Figures f = AnswerCacheView::figures(s);
+    m_tileCache.value->setText(f.headline);
+    const QString size = f.enabled ? tr("holds %1").arg(f.text) : QString();
+    if (m_cacheSize->text() != size)
+        m_cacheSize->setText(size);
+    const QString caption = f.enabled ? tr("cache hit ratio (60 s) · %1 since start").arg(f.hitRatioTotalText)
+                                      : tr("answer cache");
+    if (m_tileCache.caption->text() != caption)
+        m_tileCache.caption->setText(caption);
+    // Off, "off" says it all (its lookups are all bypassed), in two lines.
+    m_cacheLookups->setText(f.lookupsText);
+    m_cacheLookups->setVisible(f.enabled);
+    const QString tip =
+        f.enabled ? tr("The answer cache: Gemini model calls answered from it, of those looked up in it (hits + misses): "
+                       "%1 in the last 60 s (%2), %3 since start. Bypassed: not looked up (a stream, Cache-Control). "
+                       "It holds %4 now.")
+                        .arg(f.hitRatio60sText, f.headlineNote, f.hitRatioTotalText, f.text)
+                  : tr("The answer cache is off: %1, every Gemini model call goes upstream (its lookups are all "
+                       "bypassed).")
+                        .arg(f.headlineNote);
+    for (QWidget *part : {static_cast<QWidget *>(m_tileCache.value), static_cast<QWidget *>(m_tileCache.caption),
+                          static_cast<QWidget *>(m_cacheSize), static_cast<QWidget *>(m_cacheLookups)})
+        part->setToolTip(tip);
+}
+
+MainWindow::ShownFirstToken MainWindow::firstToken() const
+{
+    ShownFirstToken f;
+    f.p95 = m_tileFirstToken.value->text();
+    f.others = m_firstTokenOthers->text();
+    f.caption = m_tileFirstToken.caption->text();
+    f.toolTip = m_tileFirstToken.value->toolTip();
+    return f;
+}
+
+MainWindow::ShownAnswerCache MainWindow::answerCache() const
+{
+    ShownAnswerCache c;
+    c.hitRatio = m_tileCache.value->text();
+    c.size = m_cacheSize->text();
+    c.caption = m_tileCache.caption->text();
+    c.lookups = m_cacheLookups->isHidden() ? QString() : m_cacheLookups->text();
+    c.toolTip = m_tileCache.value->toolTip();
+    return c;
 }
 
 int MainWindow::summaryRows() const
@@ -488,12 +590,14 @@ void MainWindow::showSnapshot(const MetricsSnapshot &s)
     m_quota->showSnapshot(s);
 
     m_tileRps.value->setText(QString::number(s.last1s.requestsPerSecond, 'f', 0));
-    m_tileP99.value->setText(formatMs(s.last10s.latency.p99Ms));
+    m_tileP99.value->setText(LatencyView::formatMs(s.last10s.latency.p99Ms));
     m_tileQueue.value->setText(QStringLiteral("%1 / %2").arg(s.queueDepth).arg(s.queueCapacity));
     m_tileInflight.value->setText(QStringLiteral("%1 / %2").arg(s.inflightBatches).arg(s.maxInflightBatches));
     m_tileErrors.value->setText(QString::number(s.last10s.failed + s.last10s.expired));
     m_tileRejected.value->setText(QString::number(s.last10s.rejected));
     showMemoryBudget(s);
+    showFirstToken(s);
+    showAnswerCache(s);
     updateStatusBar();
 }
 

@@ -23,10 +23,14 @@ class QSplitter;
 class QTimer;
 
 // The Sluice console (DESIGN.md §1 ui/): live engine knobs, native charts of
-// MetricsSnapshot values, headline figures over them (requests/s, p99,
-// queue, batches in flight, failures, rejections, and the memory budget:
-// what admitted work holds against `server.memoryBudgetBytes`, with a meter
-// and the refusals since start; "no budget" when its limit is 0), the
+// MetricsSnapshot values, headline figures over them (requests/s, p99; the
+// time to first token of streams: p95, with p50 and p99 beside it, "—"
+// without a stream; queue, batches in flight, failures, rejections; the
+// memory budget: what admitted work holds against
+// `server.memoryBudgetBytes`, with a meter and the refusals since start, "no
+// budget" when its limit is 0; the answer cache: its hit ratio over 60 s and
+// since start, the lookups, what it holds (bytes of its limit, entries),
+// "off" when it is disabled), the
 // upstream quota panel under them (QuotaPanel: answers per upstream call,
 // failed attempts, calls by kind, the budget per model), the
 // status bar (listening and dashboard URLs, upstream, backpressure, drift,
@@ -81,7 +85,24 @@ public:
         QString level;       // QuotaView::levelName of the meter
     };
     ShownMemoryBudget memoryBudget() const;
-    // Rows the headline figures take (1 unless the window is narrow).
+    // The time-to-first-token tile (LatencyView::firstToken of last10s), as shown.
+    struct ShownFirstToken {
+        QString p95;         // the figure: "420 ms", "—" without a stream
+        QString others;      // beside it: "p50 120 ms\np99 900 ms"; empty without a stream
+        QString caption;     // "first token p95 (10 s) · 12 streams", "… · no stream"
+        QString toolTip;
+    };
+    ShownFirstToken firstToken() const;
+    // The answer cache tile (AnswerCacheView), as shown.
+    struct ShownAnswerCache {
+        QString hitRatio;    // the figure: "62.5 %", "—" without a lookup in 60 s, "off"
+        QString size;        // beside it: "holds 12 MiB of 64 MiB · 1 234 entries"; empty when off
+        QString caption;     // "cache hit ratio (60 s) · 58.1 % since start", "answer cache" when off
+        QString lookups;     // "hits 30 · misses 10 · bypassed 8"; empty (hidden) when off
+        QString toolTip;
+    };
+    ShownAnswerCache answerCache() const;
+    // Rows the headline figures take (2 at the default width, more when narrow).
     int summaryRows() const;
     bool isDraining() const { return m_draining; }
     QProgressDialog *drainDialog() const { return m_drainDialog; }
@@ -118,6 +139,8 @@ private:
     void buildStatusBar();
     QWidget *buildSummary();
     void showMemoryBudget(const MetricsSnapshot &snapshot);
+    void showFirstToken(const MetricsSnapshot &snapshot);
+    void showAnswerCache(const MetricsSnapshot &snapshot);
     void updateStatusBar();
     void updateUptime();
     void updateDrainProgress();
@@ -161,9 +184,13 @@ private:
         QLabel *value = nullptr;
         QLabel *caption = nullptr;
     };
-    Tile m_tileRps, m_tileP99, m_tileQueue, m_tileInflight, m_tileErrors, m_tileRejected, m_tileMemory;
+    Tile m_tileRps, m_tileP99, m_tileFirstToken, m_tileQueue, m_tileInflight, m_tileErrors, m_tileRejected,
+        m_tileMemory, m_tileCache;
+    QLabel *m_firstTokenOthers = nullptr;
     QProgressBar *m_memoryMeter = nullptr;
     QLabel *m_memoryRefusals = nullptr;
+    QLabel *m_cacheSize = nullptr;
+    QLabel *m_cacheLookups = nullptr;
     FlowLayout *m_summaryLayout = nullptr; // the headline figures' tiles
 
     QTimer *m_statusTimer = nullptr;

@@ -143,6 +143,11 @@ std::optional<double> answersPerCall(const WindowStats &w)
     return w.answersPerUpstreamCall;
 }
 
+double coalescedPerSecond(const WindowStats &w)
+{
+    return double(w.coalesced) / (w.seconds > 0 ? w.seconds : 10);
+}
+
 QList<CallKindRow> callKindRows(const QMap<QString, quint64> &byKind)
 {
     const auto label = [](const QString &key) { return QString(key).replace(QLatin1Char('_'), QLatin1Char(' ')); };
@@ -231,6 +236,13 @@ QString formatFactor(std::optional<double> v)
     if (a < 100)
         return QString::number(*v, 'f', 1);
     return formatCount(std::round(*v));
+}
+
+QString formatRate(double v, const QString &unit)
+{
+    if (!std::isfinite(v))
+        return kDash;
+    return QStringLiteral("%1 %2/s").arg(formatCount(v), unit);
 }
 
 QString formatCountdown(qint64 ms)

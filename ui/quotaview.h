@@ -24,6 +24,8 @@
 //  - answers per upstream call is "—" in a window without upstream calls (the
 //    snapshot says 0 there, which would read as "calls buy nothing"); calls
 //    that all failed are a real 0;
+//  - coalesced requests (answered by another identical request's upstream
+//    call) read per second over a window, beside their count since start;
 //  - calls by kind list the known kinds (UpstreamCallKind, in its order)
 //    with zeros included, then any other kind by count;
 //  - failed attempts count every HTTP attempt that did not end "ok",
@@ -68,6 +70,12 @@ QString sourceTitle(const QString &source);
 // The window's ok answers per upstream call, or nothing without a call.
 std::optional<double> answersPerCall(const WindowStats &w);
 
+// Requests per second of a window (the console shows last10s) that another
+// identical request's upstream call answered (in-flight coalescing: answers
+// that cost no upstream call of their own): coalesced / seconds, a window of
+// 0 seconds read as 10.
+double coalescedPerSecond(const WindowStats &w);
+
 struct CallKindRow {
     QString key;   // "embed_merge"
     QString label; // "embed merge"
@@ -91,5 +99,6 @@ QString formatCount(double v);                   // "987", "9 876" (narrow space
 QString formatPercent(double ratio);             // 0.1234 → "12.3 %", 1 → "100 %", 0.05 → "5.00 %"
 QString formatFactor(std::optional<double> v);   // 1 → "1.00", 12.34 → "12.3", 480 → "480"
 QString formatCountdown(qint64 ms);              // 3200 → "4 s", 61000 → "1 min 1 s"
+QString formatRate(double v, const QString &unit); // (0.5, "req") → "0.5 req/s", (12345, "req") → "12.3k req/s"
 
 } // namespace QuotaView

@@ -515,6 +515,30 @@ private slots:
         QCOMPARE(apc->at(0), QPointF(0, 4.5));
         QLineSeries *u429 = charts->series(MetricsCharts::Series::Upstream429PerSecond);
         QCOMPARE(u429->at(u429->count() - 1), QPointF(0, 0.5));
+
+        // The p95 time to first token, dashed on the latency chart: no point
+        // while the window has no stream (its 0 ms would read as instant).
+        QLineSeries *ttft = charts->series(MetricsCharts::Series::FirstTokenP95);
+        QVERIFY(charts->chartView(0)->chart()->series().contains(ttft));
+        QCOMPARE(ttft->pen().style(), Qt::DashLine);
+        QCOMPARE(charts->history(MetricsCharts::Series::FirstTokenP95).size(), 0);
+        QCOMPARE(ttft->count(), 0);
+        MetricsSnapshot streams = snapshotAt(710.25, 50, 10, 100);
+        streams.last10s.firstToken.count = 40;
+        streams.last10s.firstToken.p50Ms = 300;
+        streams.last10s.firstToken.p95Ms = 900;
+        streams.last10s.firstToken.p99Ms = 1800;
+        charts->addSnapshot(streams);
+        charts->addSnapshot(snapshotAt(710.5, 50, 10, 100)); // no stream in the window: a gap
+        QCOMPARE(charts->history(MetricsCharts::Series::FirstTokenP95).size(), 1);
+        QCOMPARE(ttft->count(), 1);
+        QCOMPARE(ttft->at(0), QPointF(-0.25, 900));
+        // The y range covers it even above the end-to-end percentiles.
+        streams.uptimeSeconds = 710.75;
+        streams.last10s.firstToken.p95Ms = 4000;
+        charts->addSnapshot(streams);
+        QCOMPARE(ttft->at(ttft->count() - 1), QPointF(0, 4000));
+        QVERIFY(y->max() >= 4000);
     }
 
     void chartsFromCollectorTimer()
@@ -658,8 +682,8 @@ private slots:
         QVERIFY(failed->text().contains(QuotaView::levelColor(QuotaView::Level::Refusing))); // 7 in red
         QVERIFY2(failed->toolTip().contains(QStringLiteral("retries included")), qPrintable(failed->toolTip()));
         QVERIFY2(failed->toolTip().contains(QStringLiteral("By outcome: 429 3 · 5xx 2 · timeout 2")), qPrintable(failed->toolTip()));
-        // At the default size the headline figures take one row.
-        QCOMPARE(w.summaryRows(), 1);
+        // At the default size the headline figures take two rows.
+        QCOMPARE(w.summaryRows(), 2);
 
         // Fuller: the meter's level follows the backpressure meter's thresholds.
         s.memoryUsedBytes = qint64(900) * 1024 * 1024;
@@ -685,6 +709,126 @@ private slots:
         QVERIFY(!m.meter);
         QVERIFY(!w.findChild<QProgressBar *>(QStringLiteral("memoryBudgetMeter"))->isVisible());
         QVERIFY(m.toolTip.contains(QStringLiteral("No memory budget is set")));
+    }
+
+    // The time to first token, the answer cache and the coalesced requests,
+    // fed snapshots directly: what a user reads in each state (streams or
+    // none; the cache on, without lookups, or off), and that the figures
+    // lie inside the window at its default size.
+    void firstTokenAnswerCacheAndCoalescedFromSnapshots()
+    {
+        Gateway gw(fastSim());
+        MainWindow w({gw.engine.get(), nullptr}, info());
+        w.resize(1400, 900);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QuotaPanel *q = w.quotaPanel();
+        const QString nn(QChar(0x202f));
+
+        // Before any snapshot: no stream measured, the cache off, nothing coalesced.
+        MainWindow::ShownFirstToken ft = w.firstToken();
+        QCOMPARE(ft.p95, QStringLiteral("—"));
+        QVERIFY(ft.others.isEmpty());
+        QCOMPARE(ft.caption, QStringLiteral("first token p95 (10 s) · no stream"));
+        MainWindow::ShownAnswerCache cache = w.answerCache();
+        QCOMPARE(cache.hitRatio, QStringLiteral("off"));
+        QCOMPARE(cache.caption, QStringLiteral("answer cache"));
+        QVERIFY(cache.size.isEmpty());
+        QVERIFY(cache.lookups.isEmpty());
+        QCOMPARE(q->coalescedText(), QStringLiteral("coalesced 0 req/s (10 s) · 0 since start"));
+
+        MetricsSnapshot s = snapshotAt(1, 3540, 300, 1500);
+        s.last10s.seconds = 10;
+        s.last10s.firstToken.count = 40;
+        s.last10s.firstToken.p50Ms = 320;
+        s.last10s.firstToken.p95Ms = 760;
+        s.last10s.firstToken.p99Ms = 1080;
+        s.last10s.coalesced = 12;
+        s.total.coalesced = 1480;
+        s.cacheEnabled = true;
+        s.cacheUsedBytes = 12 * 1024 * 1024;
+        s.cacheMaxBytes = 64 * 1024 * 1024;
+        s.cacheEntries = 1234;
+        s.last60s.seconds = 60;
+        s.last60s.cacheHits = 6200;
+        s.last60s.cacheMisses = 3700;
+        s.last60s.cacheBypassed = 410;
+        s.last60s.cacheHitRatio = 6200.0 / 9900;
+        s.total.cacheHits = 7000;
+        s.total.cacheMisses = 5020;
+        s.total.cacheHitRatio = 7000.0 / 12020;
+        s.memoryLimitBytes = qint64(1024) * 1024 * 1024; // the default budget's caption, the widest
+        w.showSnapshot(s);
+
+        ft = w.firstToken();
+        QCOMPARE(ft.p95, QStringLiteral("760 ms"));
+        QCOMPARE(ft.others, QStringLiteral("p50 320 ms\np99 1080 ms"));
+        QCOMPARE(ft.caption, QStringLiteral("first token p95 (10 s) · 40 streams"));
+        QVERIFY2(ft.toolTip.contains(QStringLiteral("streamGenerateContent")), qPrintable(ft.toolTip));
+        QVERIFY2(ft.toolTip.contains(QStringLiteral("p50 320 ms · p95 760 ms · p99 1080 ms · 40 streams")), qPrintable(ft.toolTip));
+        cache = w.answerCache();
+        QCOMPARE(cache.hitRatio, QStringLiteral("62.6 %"));
+        QCOMPARE(cache.caption, QStringLiteral("cache hit ratio (60 s) · 58.2 % since start"));
+        QCOMPARE(cache.size, QStringLiteral("holds 12 MiB of 64 MiB · 1") + nn + QStringLiteral("234 entries"));
+        QCOMPARE(cache.lookups, QStringLiteral("hits 6") + nn + QStringLiteral("200 · misses 3") + nn
+                                    + QStringLiteral("700 · bypassed 410"));
+        QVERIFY2(cache.toolTip.contains(QStringLiteral("Cache-Control")), qPrintable(cache.toolTip));
+        // Beside the upstream calls: per second over 10 s, and since start.
+        QCOMPARE(q->coalescedText(), QStringLiteral("coalesced 1.2 req/s (10 s) · 1") + nn + QStringLiteral("480 since start"));
+        QVERIFY(q->findChild<QLabel *>(QStringLiteral("quotaCoalesced"))->toolTip().contains(QStringLiteral("identical request")));
+
+        // On screen, every part lies inside the window, none cut short, and
+        // the figures take two rows: requests and latencies, then memory and the cache.
+        for (const char *name : {"firstTokenP95", "firstTokenOthers", "firstTokenCaption", "cacheHitRatio", "cacheSize",
+                                 "cacheCaption", "cacheLookups", "memoryBudgetCaption", "quotaCoalesced"}) {
+            auto *part = w.findChild<QLabel *>(QString::fromLatin1(name));
+            QVERIFY2(part && part->isVisible(), name);
+            // Once the layouts have taken the new texts.
+            QTRY_VERIFY2(part->width() >= part->sizeHint().width(),
+                         qPrintable(QStringLiteral("%1: %2 < %3").arg(QString::fromLatin1(name)).arg(part->width()).arg(part->sizeHint().width())));
+            const QRect r(part->mapTo(&w, QPoint(0, 0)), part->size());
+            QVERIFY2(w.rect().contains(r), qPrintable(QStringLiteral("%1 at %2,%3 %4x%5")
+                                                          .arg(QString::fromLatin1(name))
+                                                          .arg(r.x()).arg(r.y()).arg(r.width()).arg(r.height())));
+        }
+        QCOMPARE(w.summaryRows(), 2);
+        const QWidget *firstToken = w.findChild<QWidget *>(QStringLiteral("firstToken"));
+        const QWidget *answerCache = w.findChild<QWidget *>(QStringLiteral("answerCache"));
+        QVERIFY(firstToken->y() < answerCache->y());
+        QCOMPARE(answerCache->y(), w.findChild<QWidget *>(QStringLiteral("memoryBudget"))->y());
+
+        // No stream in the window: a dash, not 0 ms. No lookup in 60 s: a
+        // dash for the window, the ratio since start still told.
+        s.last10s.firstToken = LatencySummary();
+        s.last60s.cacheHits = s.last60s.cacheMisses = 0;
+        s.last60s.cacheBypassed = 3;
+        s.last60s.cacheHitRatio = 0;
+        w.showSnapshot(s);
+        ft = w.firstToken();
+        QCOMPARE(ft.p95, QStringLiteral("—"));
+        QVERIFY(ft.others.isEmpty());
+        QCOMPARE(ft.caption, QStringLiteral("first token p95 (10 s) · no stream"));
+        QVERIFY2(ft.toolTip.contains(QStringLiteral("no stream")), qPrintable(ft.toolTip));
+        cache = w.answerCache();
+        QCOMPARE(cache.hitRatio, QStringLiteral("—"));
+        QCOMPARE(cache.caption, QStringLiteral("cache hit ratio (60 s) · 58.2 % since start"));
+        QCOMPARE(cache.lookups, QStringLiteral("hits 0 · misses 0 · bypassed 3"));
+        QVERIFY2(cache.toolTip.contains(QStringLiteral("no lookups in the last 60 s")), qPrintable(cache.toolTip));
+
+        // The cache off (a size limit of 0): "off", no size, no lookups line.
+        s.cacheEnabled = false;
+        s.cacheUsedBytes = s.cacheMaxBytes = s.cacheEntries = 0;
+        s.last60s.cacheBypassed = 90;
+        s.last10s.coalesced = 0;
+        w.showSnapshot(s);
+        cache = w.answerCache();
+        QCOMPARE(cache.hitRatio, QStringLiteral("off"));
+        QCOMPARE(cache.caption, QStringLiteral("answer cache"));
+        QVERIFY(cache.size.isEmpty());
+        QVERIFY(cache.lookups.isEmpty());
+        QVERIFY(!w.findChild<QLabel *>(QStringLiteral("cacheLookups"))->isVisible());
+        QVERIFY2(cache.toolTip.contains(QStringLiteral("The answer cache is off")), qPrintable(cache.toolTip));
+        QCOMPARE(q->coalescedText(), QStringLiteral("coalesced 0 req/s (10 s) · 1") + nn + QStringLiteral("480 since start"));
     }
 
     // The same tile over the real collector: the budget the gauge source
@@ -1072,7 +1216,7 @@ private slots:
         QVERIFY2(memory.meter && memory.caption == QStringLiteral("memory budget 64 MiB"), qPrintable(memory.caption));
         QVERIFY2(memory.used != QStringLiteral("0 B"), qPrintable(memory.used));
         QVERIFY(w.findChild<QProgressBar *>(QStringLiteral("memoryBudgetMeter"))->isVisible());
-        QCOMPARE(w.summaryRows(), 1);
+        QCOMPARE(w.summaryRows(), 2);
 
         const QString dir = QStringLiteral(SLUICE_SOURCE_DIR "/tests/artifacts");
         QVERIFY(QDir().mkpath(dir));

@@ -5,6 +5,8 @@
 
 #include <QTest>
 
+#include <cmath>
+
 using QuotaView::Level;
 
 Q_DECLARE_METATYPE(QuotaView::Level)
@@ -139,6 +141,35 @@ private slots:
         QTEST(QuotaView::formatFactor(apc), "shown");
     }
 
+    // Requests another identical request's upstream call answered, per
+    // second of the window (the dashboard's coalescedPerSecond).
+    void coalescedPerSecond_data()
+    {
+        QTest::addColumn<int>("seconds");
+        QTest::addColumn<quint64>("coalesced");
+        QTest::addColumn<double>("perSecond");
+        QTest::addColumn<QString>("shown");
+        QTest::newRow("5 in 10 s") << 10 << quint64(5) << 0.5 << "0.5 req/s";
+        QTest::newRow("none") << 10 << quint64(0) << 0.0 << "0 req/s";
+        QTest::newRow("12 in 10 s") << 10 << quint64(12) << 1.2 << "1.2 req/s";
+        QTest::newRow("a third") << 30 << quint64(10) << 1.0 / 3 << "0.33 req/s";
+        QTest::newRow("many") << 10 << quint64(123456) << 12345.6 << "12.3k req/s";
+        // a window of 0 seconds is read as the 10 s it stands for
+        QTest::newRow("no window length") << 0 << quint64(30) << 3.0 << "3 req/s";
+    }
+
+    void coalescedPerSecond()
+    {
+        QFETCH(int, seconds);
+        QFETCH(quint64, coalesced);
+        QFETCH(double, perSecond);
+        WindowStats w;
+        w.seconds = seconds;
+        w.coalesced = coalesced;
+        QCOMPARE(QuotaView::coalescedPerSecond(w), perSecond);
+        QTEST(QuotaView::formatRate(QuotaView::coalescedPerSecond(w), QStringLiteral("req")), "shown");
+    }
+
     void callKindRows()
     {
         const QMap<QString, quint64> byKind{{QStringLiteral("retry"), 2}, {QStringLiteral("pack"), 10},
@@ -223,6 +254,7 @@ private slots:
         QCOMPARE(QuotaView::formatCountdown(3200), QStringLiteral("4 s"));
         QCOMPARE(QuotaView::formatCountdown(0), QStringLiteral("0 s"));
         QCOMPARE(QuotaView::formatCountdown(60000), QStringLiteral("1 min 0 s"));
+        QCOMPARE(QuotaView::formatRate(std::nan(""), QStringLiteral("req")), QStringLiteral("—"));
     }
 
     void levelsHaveDistinctColours()

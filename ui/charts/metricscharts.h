@@ -17,7 +17,10 @@ class QValueAxis;
 
 // The console's live charts, fed with MetricsSnapshot values (4 Hz by default):
 // - Latency: end-to-end p50/p95/p99 of successful requests over the
-//   snapshot's last10s window (smooth; a 1 s window has too few samples at low load);
+//   snapshot's last10s window (smooth; a 1 s window has too few samples at low load),
+//   and dashed, the p95 time to first token of streamGenerateContent answers
+//   over the same window (no point while the window has no stream: the
+//   snapshot's 0 ms there would read as an instant first token);
 // - Queue: queue depth and queue capacity (requests, left axis), backpressure
 //   (%, right axis), instantaneous gauges;
 // - Throughput: requests/s and tokens/s (prompt + output) of the last complete second (last1s);
@@ -44,13 +47,13 @@ class MetricsCharts : public QWidget
     Q_OBJECT
 public:
     enum class Series {
-        LatencyP50, LatencyP95, LatencyP99,
+        LatencyP50, LatencyP95, LatencyP99, FirstTokenP95,
         QueueDepth, QueueCapacity, Backpressure,
         RequestsPerSecond, TokensPerSecond,
         MeanBatchSize, MaxBatchSize,
         AnswersPerCall, Upstream429PerSecond,
     };
-    static constexpr int kSeriesCount = 12;
+    static constexpr int kSeriesCount = 13;
     static constexpr int kChartCount = 5;
     static constexpr int kQuotaChart = 4; // not in the grid: see above
     static constexpr int kHistoryCapacity = 6000;

@@ -123,6 +123,15 @@ QuotaPanel::QuotaPanel(QWidget *parent)
     figures->addLayout(stats);
     figures->addStretch(1);
     efficiency->addLayout(figures);
+    // Answers that cost no upstream call of their own: a line under the
+    // figures (beside them it would widen the column the budget needs).
+    m_coalesced = new QLabel(this);
+    m_coalesced->setObjectName(QStringLiteral("quotaCoalesced"));
+    m_coalesced->setTextFormat(Qt::RichText);
+    m_coalesced->setToolTip(tr("Requests answered by another identical request's upstream call (in-flight "
+                               "coalescing): answers that cost no upstream call of their own, so they raise the "
+                               "answers per upstream call. Per second over the last 10 s, and since start."));
+    efficiency->addWidget(m_coalesced);
     m_chartSlot = new QVBoxLayout;
     efficiency->addLayout(m_chartSlot, 1);
     columns->addLayout(efficiency, 5);
@@ -237,6 +246,12 @@ void QuotaPanel::showSnapshot(const MetricsSnapshot &s)
         + QLatin1Char('\n')
         + (outcomes.isEmpty() ? tr("None failed.") : tr("By outcome: %1").arg(outcomes)));
     m_answers.value->setText(QuotaView::formatCount(double(w.ok)));
+    const QString coalesced =
+        tr("coalesced <b>%1</b> (10 s) <span style=\"color: palette(mid)\">· %2 since start</span>")
+            .arg(QuotaView::formatRate(QuotaView::coalescedPerSecond(s.last10s), tr("req")),
+                 QuotaView::formatCount(double(s.total.coalesced)));
+    if (m_coalesced->text() != coalesced)
+        m_coalesced->setText(coalesced);
     const QString failed = QuotaView::formatCount(double(w.packFailed));
     m_packMembers->setText(tr("answered <b>%1</b> · repacked <b>%2</b> · failed %3")
                                .arg(QuotaView::formatCount(double(w.packAnswered)),
@@ -388,6 +403,12 @@ QString QuotaPanel::failedAttemptsText() const
 {
     static const QRegularExpression tags(QStringLiteral("<[^>]*>"));
     return QString(m_failedAttempts->text()).remove(tags);
+}
+
+QString QuotaPanel::coalescedText() const
+{
+    static const QRegularExpression tags(QStringLiteral("<[^>]*>"));
+    return QString(m_coalesced->text()).remove(tags);
 }
 
 QString QuotaPanel::answersText() const

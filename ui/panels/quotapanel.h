@@ -20,8 +20,10 @@ class QVBoxLayout;
 // The console's upstream quota panel (the dashboard's QuotaPanel): what a
 // unit of quota buys over the snapshot's last60s window — answers per
 // upstream call (large, with its chart placed under it), upstream calls and
-// 429s, answers, calls by kind with the failed attempts under them (every
-// attempt not ok, retries included, and their outcomes), pack members answered/repacked/failed, the
+// 429s, answers, the coalesced requests under them (answers without a call
+// of their own: per second over last10s, and since start), calls by kind
+// with the failed attempts under them (every attempt not ok, retries
+// included, and their outcomes), pack members answered/repacked/failed, the
 // packing knobs in force — and each model's upstream budget now: per
 // dimension (RPM, TPM, RPD) used/limit with a meter coloured by level, the
 // limit's source (config/learned/probe) and "blocked for N s" while a 429
@@ -47,6 +49,8 @@ public:
     // counted, with their outcomes: "failed attempts, retries incl. 7 (429 3 · 5xx 4)".
     QString failedAttemptsText() const;
     QString answersText() const;
+    // The coalesced requests under the figures: "coalesced 0.5 req/s (10 s) · 1 234 since start".
+    QString coalescedText() const;
     QString callsOfKindText(const QString &kind) const; // empty when the kind has no row
     QString packMembersText() const;                    // "answered 12 · repacked 0 · failed 0"
     QString packingText() const;
@@ -97,6 +101,7 @@ private:
     QLabel *m_answersPerCall = nullptr;
     QLabel *m_answersPerCallNote = nullptr;
     Stat m_calls, m_429, m_answers;
+    QLabel *m_coalesced = nullptr;
     QLabel *m_failedAttempts = nullptr;
     QVBoxLayout *m_chartSlot = nullptr;
     QGridLayout *m_kindGrid = nullptr;
