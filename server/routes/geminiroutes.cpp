@@ -363,6 +363,8 @@ void GeminiRoutes::proceed(const std::shared_ptr<GatewayExchange> &ex, const Cal
         if (deps.metrics)
             deps.metrics->recordCacheLookup(in.noCache ? CacheLookup::Bypass : CacheLookup::Miss);
     }
+    if (stream && deps.metrics && deps.cache && deps.cache->enabled())
+        deps.metrics->recordCacheLookup(CacheLookup::Bypass); // streams are never cached
     if (share) {
         const auto it = m_flights.find(key);
         if (it != m_flights.end() && it->second->joinable && !it->second->done) {

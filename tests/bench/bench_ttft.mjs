@@ -6,6 +6,12 @@
 // overall: TTFT p50/p95/p99 of each path, their difference (Sluice's
 // overhead), and the gaps between consecutive chunks on each path (they must
 // be preserved, not bunched). Prints figures; not run by ctest.
+// Two shapes (MODE=steady|burst, default steady):
+// - steady: N clients each streaming back to back for SECONDS (default 12)
+//   after a random start within the first stream's length: N streams open
+//   at any time, starting at different moments, as a fleet of agents does;
+// - burst: N streams started in the same millisecond (a worst case: every
+//   request and every first event of the N lands at once).
 // Usage: node tests/bench/bench_ttft.mjs [SLUICE_BIN] [STREAMS] [ROUNDS]
 import { spawn } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +22,8 @@ import http from 'node:http';
 const bin = process.argv[2] ?? 'build/release/app/sluice';
 const streams = Number(process.argv[3] ?? 200);
 const rounds = Number(process.argv[4] ?? 3);
+const mode = process.env.MODE ?? 'steady';
+const seconds = Number(process.env.SECONDS ?? 12);
 const dir = mkdtempSync(join(tmpdir(), 'sluice-ttft-'));
 const config = join(dir, 'sluice.json');
 writeFileSync(config, JSON.stringify({
@@ -88,19 +96,34 @@ const q = (xs, p) => {
 };
 const f = (x) => x.toFixed(2).padStart(8);
 
+let serial = 0;
+async function client(base, until, out) {
+  await new Promise((r) => setTimeout(r, Math.random() * 1500)); // desynchronised starts
+  while (Date.now() < until)
+    out.push(await stream(base, ++serial));
+}
+
 async function run(base, label, results) {
-  const all = await Promise.all(Array.from({ length: streams }, (_, i) => stream(base, i)));
+  let all;
+  if (mode === 'burst') {
+    all = await Promise.all(Array.from({ length: streams }, (_, i) => stream(base, ++serial + i)));
+  } else {
+    all = [];
+    const until = Date.now() + seconds * 1000;
+    await Promise.all(Array.from({ length: streams }, () => client(base, until, all)));
+  }
   const ttft = all.map((r) => r.ttftMs);
   const gaps = all.flatMap((r) => r.gapsMs);
   results[label].ttft.push(...ttft);
   results[label].gaps.push(...gaps);
-  console.log(`  ${label.padEnd(7)} ttft ms p50 ${f(q(ttft, 0.5))} p95 ${f(q(ttft, 0.95))} p99 ${f(q(ttft, 0.99))}   `
+  console.log(`  ${label.padEnd(7)} ${String(all.length).padStart(5)} streams  ttft ms p50 ${f(q(ttft, 0.5))} p95 ${f(q(ttft, 0.95))} p99 ${f(q(ttft, 0.99))}   `
     + `gap ms p50 ${f(q(gaps, 0.5))} p99 ${f(q(gaps, 0.99))} min ${f(Math.min(...gaps))}`);
 }
 
 const { child, gateway, simulator } = await start();
 try {
-  console.log(`${streams} concurrent streams per run, ${rounds} rounds; simulator 20 tokens/s, 300 ms base latency`);
+  console.log(`${mode}: ${streams} concurrent streams per run${mode === 'steady' ? ` for ${seconds} s` : ''}, `
+    + `${rounds} rounds; simulator 20 tokens/s, 300 ms base latency`);
   const results = { direct: { ttft: [], gaps: [] }, sluice: { ttft: [], gaps: [] } };
   await run(simulator, 'direct', { direct: { ttft: [], gaps: [] } }); // warm-up, not counted
   await run(gateway, 'sluice', { sluice: { ttft: [], gaps: [] } });
