@@ -1,6 +1,14 @@
 #include "server/routes/answercache.h"
 
-AnswerCache::AnswerCache(Config config, Clock &clock) : m_config(config), m_clock(clock) {}
+#include <algorithm>
+
+AnswerCache::AnswerCache(Config config, Clock &clock) : m_config(config), m_clock(clock)
+{
+    // Room for the entries a full cache of ~1 KiB answers holds, so that a
+    // filling cache never rehashes under its lock (8 bytes per bucket).
+    if (enabled())
+        m_index.reserve(size_t(std::clamp<qint64>(m_config.maxBytes / 1024, 64, 1 << 20)));
+}
 
 std::optional<AnswerCache::Hit> AnswerCache::find(const QByteArray &key)
 {

@@ -44,18 +44,25 @@ bool sharable(Operation op, const QJsonObject &body, Coalesce header)
 
 QByteArray compute(const QString &model, Operation op, const QJsonObject &body, const QByteArray &scope)
 {
-    QCryptographicHash h(QCryptographicHash::Sha256);
-    // Length-prefixed parts: no two different tuples hash the same bytes.
-    const auto part = [&h](QByteArrayView bytes) {
-        const quint64 n = quint64(bytes.size());
-        h.addData(QByteArrayView(reinterpret_cast<const char *>(&n), sizeof n));
-        h.addData(bytes);
-    };
-    part(QCryptographicHash::hash(scope, QCryptographicHash::Sha256));
-    part(model.toUtf8());
-    part(operationName(op).toLatin1());
-    part(QJsonDocument(body).toJson(QJsonDocument::Compact));
-    return h.result();
+    // The scope's digest (an API key is never kept in clear), remembered
+    // per thread for the last scope seen: a fleet sends few keys, often one.
+    thread_local QByteArray lastScope;
+    thread_local QByteArray lastDigest = QCryptographicHash::hash(QByteArray(), QCryptographicHash::Sha256);
+    if (scope != lastScope) {
+        lastScope = scope;
+        lastDigest = QCryptographicHash::hash(scope, QCryptographicHash::Sha256);
+    }
+    const QByteArray modelUtf8 = model.toUtf8();
+    const QByteArray canonical = QJsonDocument(body).toJson(QJsonDocument::Compact);
+    QByteArray key;
+    const quint32 modelLength = quint32(modelUtf8.size()); // length-prefixed: model and body cannot run into each other
+    key.reserve(32 + 1 + 4 + modelUtf8.size() + canonical.size());
+    key += lastDigest;
+    key += char(int(op));
+    key.append(reinterpret_cast<const char *>(&modelLength), sizeof modelLength);
+    key += modelUtf8;
+    key += canonical;
+    return key;
 }
 
 } // namespace ShareKey

@@ -13,9 +13,11 @@
 // Same call: same model, same operation, same body once canonical (parsed
 // and written back compactly: key order and white space do not matter;
 // QJsonObject keeps keys sorted), and the same API key scope (the key the
-// client sent, x-goog-api-key or ?key=, hashed with the rest, never kept).
-// The key is a SHA-256 digest: collisions are not a practical concern,
-// which matters because a collision would hand one tenant another's answer.
+// client sent, x-goog-api-key or ?key=; only its SHA-256 digest is kept).
+// The key holds all of it (scope digest, operation, model, canonical body)
+// rather than a hash of it: two requests share an answer only when their
+// keys are equal byte for byte, so no hash collision can hand one tenant
+// another's answer, and no per-request digest of the body is computed.
 //
 // Safe to share (sharable()): operations whose answer depends on the input
 // alone (embedContent, batchEmbedContents, countTokens); generateContent and
@@ -32,7 +34,7 @@ Coalesce coalesceHeader(const QByteArray &value);
 
 bool sharable(Operation op, const QJsonObject &body, Coalesce header);
 
-// 32 bytes. `scope` is the client's API key as sent (may be empty).
+// `scope` is the client's API key as sent (may be empty).
 QByteArray compute(const QString &model, Operation op, const QJsonObject &body, const QByteArray &scope);
 
 } // namespace ShareKey

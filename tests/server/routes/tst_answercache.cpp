@@ -77,7 +77,7 @@ private slots:
         const QJsonObject b = json(R"({ "generationConfig": {"topK": 1, "temperature": 0.0},  "contents": [{"parts": [{"text": "hi"}]}] })");
         const QString m = QStringLiteral("gemini-2.5-flash");
         const QByteArray k = ShareKey::compute(m, Operation::GenerateContent, a, "key-1");
-        QCOMPARE(k.size(), 32);
+        QVERIFY(!k.contains("key-1"));
         QCOMPARE(ShareKey::compute(m, Operation::GenerateContent, b, "key-1"), k);
         QVERIFY(ShareKey::compute(m, Operation::GenerateContent, a, "key-2") != k);
         QVERIFY(ShareKey::compute(m, Operation::StreamGenerateContent, a, "key-1") != k);
