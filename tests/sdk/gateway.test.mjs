@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { GoogleGenAI, ApiError } from '@google/genai';
-import { startSluice, stopSluice } from './sluiceprocess.mjs';
+import { startGateway, stopSluice } from './sluiceprocess.mjs';
 
 const sluice = process.env.SLUICE_BIN;
 let child;
@@ -15,17 +15,7 @@ let ai;
 
 before(async () => {
   assert.ok(sluice, 'SLUICE_BIN must point at the sluice executable');
-  const env = { ...process.env };
-  delete env.GEMINI_API_KEY;
-  // stdout: "listening on URL"; the log (stderr) names the embedded simulator's URL.
-  const started = await startSluice(sluice, ['--server', '--port', '0'], {
-    what: 'sluice --server', env,
-    stdout: [/listening on (http:\/\/\S+)/],
-    stderr: [/embedded GeminiSimulator at (http:\/\/\S+)/],
-  });
-  child = started.child;
-  [gatewayUrl] = started.stdout;
-  [simulatorUrl] = started.stderr;
+  ({ child, gatewayUrl, simulatorUrl } = await startGateway(sluice));
   ai = new GoogleGenAI({ apiKey: 'any-key', httpOptions: { baseUrl: gatewayUrl } });
 });
 

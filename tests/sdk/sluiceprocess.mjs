@@ -27,6 +27,22 @@ export function startSluice(bin, args, { what, stdout = [], stderr = [], env = p
   });
 }
 
+/**
+ * `sluice --server --port 0 ...extraArgs` with the embedded simulator as its
+ * upstream (GEMINI_API_KEY unset): resolves { child, gatewayUrl, simulatorUrl }
+ * (stdout says "listening on URL"; the log names the simulator's URL).
+ */
+export async function startGateway(bin, extraArgs = []) {
+  const env = { ...process.env };
+  delete env.GEMINI_API_KEY;
+  const started = await startSluice(bin, ['--server', '--port', '0', ...extraArgs], {
+    what: 'sluice --server', env,
+    stdout: [/listening on (http:\/\/\S+)/],
+    stderr: [/embedded GeminiSimulator at (http:\/\/\S+)/],
+  });
+  return { child: started.child, gatewayUrl: started.stdout[0], simulatorUrl: started.stderr[0] };
+}
+
 /** SIGTERM to a child still running, resolved when it has exited. */
 export async function stopSluice(child) {
   if (child && child.exitCode === null) {

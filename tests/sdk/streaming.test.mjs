@@ -7,7 +7,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GoogleGenAI, ApiError } from '@google/genai';
-import { startSluice, stopSluice } from './sluiceprocess.mjs';
+import { startGateway, stopSluice } from './sluiceprocess.mjs';
 
 const sluice = process.env.SLUICE_BIN;
 const model = 'gemini-2.5-flash';
@@ -27,16 +27,7 @@ before(async () => {
     engine: { maxInflightBatches: 256 },
     cache: { maxBytes: 4 * 1024 * 1024, ttlSeconds: 600 },
   }));
-  const env = { ...process.env };
-  delete env.GEMINI_API_KEY;
-  const started = await startSluice(sluice, ['--server', '--port', '0', '--config', config], {
-    what: 'sluice --server', env,
-    stdout: [/listening on (http:\/\/\S+)/],
-    stderr: [/embedded GeminiSimulator at (http:\/\/\S+)/],
-  });
-  child = started.child;
-  [gatewayUrl] = started.stdout;
-  [simulatorUrl] = started.stderr;
+  ({ child, gatewayUrl, simulatorUrl } = await startGateway(sluice, ['--config', config]));
   ai = new GoogleGenAI({ apiKey: 'agent-key', httpOptions: { baseUrl: gatewayUrl } });
 });
 
