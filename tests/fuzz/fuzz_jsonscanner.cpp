@@ -42,7 +42,6 @@
 #include <QSet>
 
 #include <cerrno>
-#include <clocale>
 #include <cmath>
 #include <cstdlib>
 
@@ -177,13 +176,6 @@ void compareValue(JsonScanner &js, const QJsonValue &qt, int depth)
 }
 
 } // namespace
-
-extern "C" int LLVMFuzzerInitialize(int *, char ***)
-{
-    Fuzz::init();
-    std::setlocale(LC_NUMERIC, "C"); // strtod reads '.' as the decimal point
-    return 0;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -10,7 +10,7 @@
 // and "*".
 // Checks, besides no crash, leak or undefined behaviour:
 //   - an accepted request is one Qt 6.4.2 upgrades and its QWebSocketServer
-//     accepts (the oracles of tst_streamhandshake.cpp, copied below): else
+//     accepts (tests/support/qtupgraderules.h, shared with tst_streamhandshake.cpp): else
 //     Qt would close it without an answer;
 //   - an accepted request presents the token when one is set, and its Origin
 //     passes originAllowed();
@@ -21,6 +21,7 @@
 
 #include "core/http/httpheaderblock.h"
 #include "server/stream/streamhandshake.h"
+#include "tests/support/qtupgraderules.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -30,56 +31,11 @@ namespace {
 
 using Headers = StreamHandshake::Headers;
 
-QList<QByteArray> values(const Headers &h, const char *name)
-{
-    QList<QByteArray> out;
-    for (const auto &[k, v] : h)
-        if (k.compare(name, Qt::CaseInsensitive) == 0)
-            out << v;
-    return out;
-}
-
-// tests/server/stream/tst_streamhandshake.cpp: qthttpserver v6.4.2's upgrade
-// detection (QHttpServerRequestPrivate::readHeader, handleReadyRead).
-bool qtHttpServerUpgrades(const Headers &h)
-{
-    return values(h, "connection").join(", ").toLower().contains("upgrade")
-        && values(h, "upgrade").join(", ").compare("websocket", Qt::CaseInsensitive) == 0;
-}
-
-// tests/server/stream/tst_streamhandshake.cpp: qtwebsockets v6.4.2's
-// QWebSocketHandshakeRequest::readHandshake validity and version match.
-bool qtWebSocketServerAccepts(bool isGet, const Headers &h)
-{
-    const auto first = [&](const char *n) { return values(h, n).value(0); };
-    QUrl url(QStringLiteral("/api/v1/stream"));
-    url.setAuthority(QString::fromLatin1(first("host")));
-    if (!url.userName().isNull() || url.host().isEmpty())
-        return false;
-    bool has13 = false;
-    for (const QByteArray &line : values(h, "sec-websocket-version"))
-        for (const QByteArray &v : line.split(',')) {
-            if (v.trimmed().isEmpty())
-                continue;
-            bool ok = false;
-            has13 |= v.trimmed().toUInt(&ok) == 13;
-            if (!ok)
-                return false;
-        }
-    bool connectionUpgrade = false;
-    for (const QByteArray &t : first("connection").split(','))
-        connectionUpgrade |= t.trimmed().compare("upgrade", Qt::CaseInsensitive) == 0;
-    return isGet && has13 && !first("sec-websocket-key").isEmpty()
-        && first("upgrade").compare("websocket", Qt::CaseInsensitive) == 0 && connectionUpgrade;
-}
+using QtUpgradeRules::qtHttpServerUpgrades;
+using QtUpgradeRules::qtWebSocketServerAccepts;
+using QtUpgradeRules::values;
 
 } // namespace
-
-extern "C" int LLVMFuzzerInitialize(int *, char ***)
-{
-    Fuzz::init();
-    return 0;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

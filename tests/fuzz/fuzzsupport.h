@@ -13,6 +13,7 @@
 #include <QString>
 #include <QtGlobal>
 
+#include <clocale>
 #include <cstdio>
 #include <cstdlib>
 
@@ -27,9 +28,12 @@ namespace Fuzz {
 
 // Qt's debug and warning output would flood the run (a parser that warns on
 // every bad input); qFatal (and so Q_ASSERT) still aborts, which libFuzzer
-// reports as a crash.
+// reports as a crash. Numbers are read in the C locale (strtod reads '.' as
+// the decimal point, as the JSON scanner's differential check needs).
+// Called once by LLVMFuzzerInitialize (fuzzinit.cpp).
 inline void init()
 {
+    std::setlocale(LC_NUMERIC, "C");
     qInstallMessageHandler([](QtMsgType type, const QMessageLogContext &, const QString &message) {
         if (type == QtFatalMsg || type == QtCriticalMsg) {
             std::fprintf(stderr, "%s\n", qPrintable(message));
