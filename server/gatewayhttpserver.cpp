@@ -241,19 +241,17 @@ void GatewayHttpServer::appendCommonHeaders(QByteArray &out)
     out.append(line, qsizetype(std::clamp(n, 0, int(sizeof line) - 1)));
 }
 
-QByteArray GatewayHttpServer::serialize(const HttpReply &reply, int status, bool close, bool withBody, bool keepAlive)
+void GatewayHttpServer::appendHead(QByteArray &out, const HttpReply &reply, int status, QByteArrayView framing,
+                                   bool close, bool keepAlive)
 {
-    QByteArray out;
-    out.reserve(384 + (withBody ? reply.body.size() : 0));
     out += "HTTP/1.1 ";
     out += QByteArray::number(status);
     out += ' ';
     out += HttpStatus::reasonPhrase(status);
     out += "\r\nContent-Type: ";
     out += reply.contentType;
-    out += "\r\nContent-Length: ";
-    out += QByteArray::number(reply.body.size());
     out += "\r\n";
+    out += framing;
     appendCommonHeaders(out);
     for (const auto &[k, v] : reply.headers) {
         out += k;
@@ -266,6 +264,13 @@ QByteArray GatewayHttpServer::serialize(const HttpReply &reply, int status, bool
     else if (keepAlive)
         out += "Connection: keep-alive\r\n";
     out += "\r\n";
+}
+
+QByteArray GatewayHttpServer::serialize(const HttpReply &reply, int status, bool close, bool withBody, bool keepAlive)
+{
+    QByteArray out;
+    out.reserve(384 + (withBody ? reply.body.size() : 0));
+    appendHead(out, reply, status, "Content-Length: " + QByteArray::number(reply.body.size()) + "\r\n", close, keepAlive);
     if (withBody)
         out += reply.body;
     return out;
@@ -321,27 +326,14 @@ void GatewayHttpServer::beginStream(const std::shared_ptr<GatewayExchange> &ex, 
     // HTTP/1.0 has no chunked coding: the body ends when the connection does.
     if (ex->http10)
         ex->closeAfter = true;
+    // Proxies (nginx) must pass each event on as it comes.
+    HttpReply streamHead = head;
+    streamHead.headers.append({QByteArrayLiteral("Cache-Control"), QByteArrayLiteral("no-cache")});
+    streamHead.headers.append({QByteArrayLiteral("X-Accel-Buffering"), QByteArrayLiteral("no")});
     QByteArray out;
     out.reserve(384 + firstData.size());
-    out += "HTTP/1.1 ";
-    out += QByteArray::number(head.status);
-    out += ' ';
-    out += HttpStatus::reasonPhrase(head.status);
-    out += "\r\nContent-Type: ";
-    out += head.contentType;
-    out += ex->http10 ? "\r\n" : "\r\nTransfer-Encoding: chunked\r\n";
-    appendCommonHeaders(out);
-    for (const auto &[k, v] : head.headers) {
-        out += k;
-        out += ": ";
-        out += v;
-        out += "\r\n";
-    }
-    // Proxies (nginx) must pass each event on as it comes.
-    out += "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n";
-    if (ex->closeAfter)
-        out += "Connection: close\r\n";
-    out += "\r\n";
+    appendHead(out, streamHead, head.status, ex->http10 ? QByteArrayView() : QByteArrayView("Transfer-Encoding: chunked\r\n"),
+               ex->closeAfter, false);
     if (!ex->head)
         appendChunk(out, firstData, ex->http10);
     m_tcp->writeAnswerPart(socket, ex->sequence, out, false, false);

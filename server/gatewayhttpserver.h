@@ -116,6 +116,10 @@ private:
     // then the body unless `withBody` is false (HEAD).
     // Connection: keep-alive when `keepAlive` (an HTTP/1.0 client asked for it).
     QByteArray serialize(const HttpReply &reply, int status, bool close, bool withBody, bool keepAlive = false);
+    // Status line, Content-Type, `framing` (Content-Length or
+    // Transfer-Encoding, with its CRLF; empty for a close-delimited body),
+    // the common headers, the reply's, Connection, and the blank line.
+    void appendHead(QByteArray &out, const HttpReply &reply, int status, QByteArrayView framing, bool close, bool keepAlive);
     // Any answer written outside a responder, with the common headers and Connection: close.
     QByteArray rawResponse(const HttpReply &reply, const QByteArray &route);
     void methodNotAllowed(const std::shared_ptr<GatewayExchange> &ex, const QByteArray &allow);
