@@ -88,9 +88,15 @@ SteadyTime GeminiRoutes::metadataDeadline() const
 
 std::function<void(InferenceResult)> GeminiRoutes::completion(const std::shared_ptr<GatewayExchange> &ex, Operation op)
 {
+    return toInbox(ex, nullptr, op);
+}
+
+std::function<void(InferenceResult)> GeminiRoutes::toInbox(const std::shared_ptr<GatewayExchange> &ex,
+                                                           const std::shared_ptr<Flight> &flight, Operation op)
+{
     std::shared_ptr<ServerThreadPoster> poster = m_server->poster();
     std::shared_ptr<Inbox> inbox = m_inbox;
-    return [this, poster, inbox, ex, op](InferenceResult result) {
+    return [this, poster, inbox, ex, flight, op](InferenceResult result) {
         // Engine or upstream thread: hop to the server thread before touching
         // the exchange. A batch completes its members one after the other, so
         // only the completion that finds the inbox empty posts an event; the
@@ -100,7 +106,7 @@ std::function<void(InferenceResult)> GeminiRoutes::completion(const std::shared_
         {
             std::lock_guard lock(inbox->mutex);
             first = inbox->items.empty();
-            inbox->items.push_back({ex, nullptr, op, std::move(result)});
+            inbox->items.push_back({ex, flight, op, std::move(result)});
         }
         if (first)
             poster->post([this, inbox] { drainInbox(inbox); });
@@ -124,18 +130,7 @@ void GeminiRoutes::drainInbox(const std::shared_ptr<Inbox> &inbox)
 
 std::function<void(InferenceResult)> GeminiRoutes::flightCompletion(const std::shared_ptr<Flight> &flight)
 {
-    std::shared_ptr<ServerThreadPoster> poster = m_server->poster();
-    std::shared_ptr<Inbox> inbox = m_inbox;
-    return [this, poster, inbox, flight](InferenceResult result) {
-        bool first = false;
-        {
-            std::lock_guard lock(inbox->mutex);
-            first = inbox->items.empty();
-            inbox->items.push_back({nullptr, flight, flight->op, std::move(result)});
-        }
-        if (first)
-            poster->post([this, inbox] { drainInbox(inbox); });
-    };
+    return toInbox(nullptr, flight, flight->op);
 }
 
 void GeminiRoutes::finishModelCall(const std::shared_ptr<GatewayExchange> &ex, HttpReply reply)

@@ -154,6 +154,10 @@ private:
     void drainInbox(const std::shared_ptr<Inbox> &inbox);
     void complete(const std::shared_ptr<GatewayExchange> &ex, Operation op, const InferenceResult &result);
     std::function<void(InferenceResult)> completion(const std::shared_ptr<GatewayExchange> &ex, Operation op);
+    // The completion that queues its result in m_inbox for the server thread:
+    // for an exchange, or (ex null) for a flight.
+    std::function<void(InferenceResult)> toInbox(const std::shared_ptr<GatewayExchange> &ex,
+                                                 const std::shared_ptr<Flight> &flight, Operation op);
     SteadyTime metadataDeadline() const;
 
     GatewayHttpServer *m_server;
