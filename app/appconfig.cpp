@@ -6,6 +6,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <type_traits>
+
 namespace {
 
 bool parseTransport(const QString &text, UpstreamTransport *out)
@@ -348,6 +350,21 @@ bool AppConfig::resolve(const QCommandLineParser &parser, const QProcessEnvironm
             return isEnv ? envName : QStringLiteral("--") + opt;
         };
         QString v;
+        // An integer option (or variable) from lo to hi, into *out; `range`
+        // words the bounds for the error ("from 0 to 3600000").
+        const auto integer = [&](const QString &opt, const QString &envName, qint64 lo, qint64 hi, const QString &range,
+                                 auto *out) {
+            if (!src->get(opt, envName, &v))
+                return true;
+            bool ok = false;
+            const qint64 n = v.toLongLong(&ok);
+            if (!ok || n < lo || n > hi) {
+                *error = QStringLiteral("%1: must be an integer %2, got '%3'").arg(name(opt, envName), range, v);
+                return false;
+            }
+            *out = std::remove_pointer_t<decltype(out)>(n);
+            return true;
+        };
         if (src->get(QStringLiteral("host"), QStringLiteral("SLUICE_HOST"), &v))
             c.host = v;
         if (src->get(QStringLiteral("port"), QStringLiteral("SLUICE_PORT"), &v) && !parsePort(v, &c.port)) {
@@ -368,24 +385,12 @@ bool AppConfig::resolve(const QCommandLineParser &parser, const QProcessEnvironm
             c.logLevel = v;
         if (src->get(QStringLiteral("baseline"), QStringLiteral("SLUICE_BASELINE"), &v))
             c.baselinePath = v;
-        if (src->get(QStringLiteral("drain-grace-ms"), QStringLiteral("SLUICE_DRAIN_GRACE_MS"), &v)) {
-            bool ok = false;
-            const int ms = v.toInt(&ok);
-            if (!ok || ms < 0 || ms > 3600000) {
-                *error = QStringLiteral("%1: must be an integer from 0 to 3600000, got '%2'").arg(name(QStringLiteral("drain-grace-ms"), QStringLiteral("SLUICE_DRAIN_GRACE_MS")), v);
-                return false;
-            }
-            c.drainGraceMs = ms;
-        }
-        if (src->get(QStringLiteral("max-body-bytes"), QStringLiteral("SLUICE_MAX_BODY_BYTES"), &v)) {
-            bool ok = false;
-            const qint64 b = v.toLongLong(&ok);
-            if (!ok || b < 1024 || b > qint64(1024) * 1024 * 1024) {
-                *error = QStringLiteral("%1: must be an integer from 1024 to 1073741824, got '%2'").arg(name(QStringLiteral("max-body-bytes"), QStringLiteral("SLUICE_MAX_BODY_BYTES")), v);
-                return false;
-            }
-            c.maxBodyBytes = b;
-        }
+        if (!integer(QStringLiteral("drain-grace-ms"), QStringLiteral("SLUICE_DRAIN_GRACE_MS"), 0, 3600000,
+                     QStringLiteral("from 0 to 3600000"), &c.drainGraceMs))
+            return false;
+        if (!integer(QStringLiteral("max-body-bytes"), QStringLiteral("SLUICE_MAX_BODY_BYTES"), 1024, qint64(1024) * 1024 * 1024,
+                     QStringLiteral("from 1024 to 1073741824"), &c.maxBodyBytes))
+            return false;
         const auto splitList = [](const QString &text) {
             QStringList list;
             for (const QString &e : text.split(QLatin1Char(','), Qt::SkipEmptyParts))
@@ -414,42 +419,18 @@ bool AppConfig::resolve(const QCommandLineParser &parser, const QProcessEnvironm
         }
         if (!isEnv && parser.isSet(QStringLiteral("insecure-plaintext")))
             c.insecurePlaintext = true;
-        if (src->get(QStringLiteral("memory-budget-bytes"), QStringLiteral("SLUICE_MEMORY_BUDGET_BYTES"), &v)) {
-            bool ok = false;
-            const qint64 b = v.toLongLong(&ok);
-            if (!ok || b < 0 || b > qint64(1000000000000000)) {
-                *error = QStringLiteral("%1: must be an integer from 0 (no limit) to 10^15, got '%2'").arg(name(QStringLiteral("memory-budget-bytes"), QStringLiteral("SLUICE_MEMORY_BUDGET_BYTES")), v);
-                return false;
-            }
-            c.memoryBudgetBytes = b;
-        }
-        if (src->get(QStringLiteral("cache-max-bytes"), QStringLiteral("SLUICE_CACHE_MAX_BYTES"), &v)) {
-            bool ok = false;
-            const qint64 b = v.toLongLong(&ok);
-            if (!ok || b < 0 || b > qint64(1000000000000000)) {
-                *error = QStringLiteral("%1: must be an integer from 0 (off) to 10^15, got '%2'").arg(name(QStringLiteral("cache-max-bytes"), QStringLiteral("SLUICE_CACHE_MAX_BYTES")), v);
-                return false;
-            }
-            c.cacheMaxBytes = b;
-        }
-        if (src->get(QStringLiteral("cache-ttl-seconds"), QStringLiteral("SLUICE_CACHE_TTL_SECONDS"), &v)) {
-            bool ok = false;
-            const int n = v.toInt(&ok);
-            if (!ok || n < 1 || n > 30 * 86400) {
-                *error = QStringLiteral("%1: must be an integer from 1 to 2592000 (30 days), got '%2'").arg(name(QStringLiteral("cache-ttl-seconds"), QStringLiteral("SLUICE_CACHE_TTL_SECONDS")), v);
-                return false;
-            }
-            c.cacheTtlSeconds = n;
-        }
-        if (src->get(QStringLiteral("max-connections"), QStringLiteral("SLUICE_MAX_CONNECTIONS"), &v)) {
-            bool ok = false;
-            const int n = v.toInt(&ok);
-            if (!ok || n < 1 || n > 1000000) {
-                *error = QStringLiteral("%1: must be an integer from 1 to 1000000, got '%2'").arg(name(QStringLiteral("max-connections"), QStringLiteral("SLUICE_MAX_CONNECTIONS")), v);
-                return false;
-            }
-            c.maxConnections = n;
-        }
+        if (!integer(QStringLiteral("memory-budget-bytes"), QStringLiteral("SLUICE_MEMORY_BUDGET_BYTES"), 0, qint64(1000000000000000),
+                     QStringLiteral("from 0 (no limit) to 10^15"), &c.memoryBudgetBytes))
+            return false;
+        if (!integer(QStringLiteral("cache-max-bytes"), QStringLiteral("SLUICE_CACHE_MAX_BYTES"), 0, qint64(1000000000000000),
+                     QStringLiteral("from 0 (off) to 10^15"), &c.cacheMaxBytes))
+            return false;
+        if (!integer(QStringLiteral("cache-ttl-seconds"), QStringLiteral("SLUICE_CACHE_TTL_SECONDS"), 1, 30 * 86400,
+                     QStringLiteral("from 1 to 2592000 (30 days)"), &c.cacheTtlSeconds))
+            return false;
+        if (!integer(QStringLiteral("max-connections"), QStringLiteral("SLUICE_MAX_CONNECTIONS"), 1, 1000000,
+                     QStringLiteral("from 1 to 1000000"), &c.maxConnections))
+            return false;
         for (const QString &path : knobPaths()) {
             const QString opt = optionNameForKnob(path);
             const QString envName = envNameForKnob(path);
