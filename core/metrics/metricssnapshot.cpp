@@ -99,8 +99,49 @@ QJsonObject dimensionJson(const QuotaDimensionState &d)
 }
 } // namespace
 
+QJsonObject PriorityClassState::toJson() const
+{
+    return {{QStringLiteral("name"), name},
+            {QStringLiteral("queued"), queued},
+            {QStringLiteral("completed"), double(completed)},
+            {QStringLiteral("failed"), double(failed)},
+            {QStringLiteral("rejected"), double(rejected)},
+            {QStringLiteral("latency"), latency.toJson()},
+            {QStringLiteral("queueWait"), queueWait.toJson()}};
+}
+
+QJsonObject TierState::toJson() const
+{
+    return {{QStringLiteral("name"), name},
+            {QStringLiteral("requests"), double(requests)},
+            {QStringLiteral("shed"), double(shed)},
+            {QStringLiteral("promptTokens"), double(promptTokens)},
+            {QStringLiteral("outputTokens"), double(outputTokens)},
+            {QStringLiteral("costUsd"), costUsd}};
+}
+
+QJsonObject TenantState::toJson() const
+{
+    return {{QStringLiteral("id"), id},
+            {QStringLiteral("weight"), weight},
+            {QStringLiteral("queued"), queued},
+            {QStringLiteral("inflight"), inflight},
+            {QStringLiteral("completed"), double(completed)},
+            {QStringLiteral("rejected"), double(rejected)}};
+}
+
 QJsonObject MetricsSnapshot::toJson() const
 {
+    QJsonArray classList;
+    for (const PriorityClassState &c : classes)
+        classList.append(c.toJson());
+    QJsonArray tierList;
+    for (const TierState &t : tiers)
+        tierList.append(t.toJson());
+    QJsonArray tenantList;
+    for (const TenantState &t : tenants)
+        tenantList.append(t.toJson());
+    const double saving = costStandardUsd - costUsd;
     QJsonArray models;
     for (const ModelQuotaState &m : quota)
         models.append(QJsonObject{{QStringLiteral("model"), m.model},
@@ -130,6 +171,19 @@ QJsonObject MetricsSnapshot::toJson() const
                                                     {QStringLiteral("usedBytes"), double(cacheUsedBytes)},
                                                     {QStringLiteral("maxBytes"), double(cacheMaxBytes)},
                                                     {QStringLiteral("entries"), double(cacheEntries)}}},
+        {QStringLiteral("classes"), classList},
+        {QStringLiteral("tiers"), tierList},
+        {QStringLiteral("cost"), QJsonObject{{QStringLiteral("usd"), costUsd},
+                                             {QStringLiteral("standardUsd"), costStandardUsd},
+                                             {QStringLiteral("savingUsd"), saving},
+                                             {QStringLiteral("savingRatio"), costStandardUsd > 0 ? saving / costStandardUsd : 0.0}}},
+        {QStringLiteral("tenants"), tenantList},
+        {QStringLiteral("batchMode"), QJsonObject{{QStringLiteral("enabled"), batchModeEnabled},
+                                                  {QStringLiteral("gathering"), batchGathering},
+                                                  {QStringLiteral("jobsRunning"), batchJobsRunning},
+                                                  {QStringLiteral("waiting"), batchWaiting},
+                                                  {QStringLiteral("jobsSubmitted"), double(batchJobsSubmitted)},
+                                                  {QStringLiteral("requestsSubmitted"), double(batchRequestsSubmitted)}}},
         {QStringLiteral("last1s"), last1s.toJson()},
         {QStringLiteral("last10s"), last10s.toJson()},
         {QStringLiteral("last60s"), last60s.toJson()},

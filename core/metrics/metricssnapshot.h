@@ -100,6 +100,43 @@ struct UpstreamAttemptCount {
     quint64 attempts = 0;
 };
 
+// One priority class (X-Sluice-Priority) at snapshot time.
+struct PriorityClassState {
+    QString name;              // "interactive", "standard", "background"
+    int queued = 0;            // waiting in Sluice's queue now
+    quint64 completed = 0;     // answered OK, since start
+    quint64 failed = 0;        // answered with an error, expired or cancelled, since start
+    quint64 rejected = 0;      // refused at admission (queue, tenant limits, budget), since start
+    LatencySummary latency;    // last 60 s, successful requests, admission to answer
+    LatencySummary queueWait;  // last 60 s, admission to dispatch
+
+    QJsonObject toJson() const;
+};
+
+// One upstream service tier at snapshot time: what the answers it gave cost.
+struct TierState {
+    QString name;              // "standard", "flex", "priority", "batch" (Batch Mode)
+    quint64 requests = 0;      // answered OK through this tier, since start
+    quint64 shed = 0;          // flex only: shed by the upstream (503), then sent on as standard
+    quint64 promptTokens = 0;  // of those answers, as usageMetadata counted them
+    quint64 outputTokens = 0;
+    double costUsd = 0;        // at the configured price of (model, tier)
+
+    QJsonObject toJson() const;
+};
+
+// One tenant (an API key's digest, or X-Sluice-Tenant) at snapshot time.
+struct TenantState {
+    QString id;                // "key-" + 16 hex digits of the key's SHA-256, or the X-Sluice-Tenant name
+    double weight = 1;         // its share of the upstream within a class (weighted fair queuing)
+    int queued = 0;
+    int inflight = 0;          // admitted and not yet answered
+    quint64 completed = 0;     // answered OK, since start
+    quint64 rejected = 0;      // refused at admission, since start (its own limits included)
+
+    QJsonObject toJson() const;
+};
+
 struct MetricsSnapshot {
     qint64 timestampMs = 0;   // wall clock, ms since the epoch
     double uptimeSeconds = 0;
@@ -126,6 +163,27 @@ struct MetricsSnapshot {
     // Every upstream attempt since start by (model, outcome), in that order;
     // JSON "upstreamAttempts": [{"model", "outcome", "attempts"}].
     QList<UpstreamAttemptCount> upstreamAttempts;
+    // The three priority classes, always, in priority order (interactive first).
+    QList<PriorityClassState> classes;
+    // The four tiers, always, in the order standard, flex, priority, batch.
+    QList<TierState> tiers;
+    // JSON "cost": {"usd", "standardUsd", "savingUsd", "savingRatio"}: what
+    // the answers cost since start, what they would have cost all on the
+    // standard tier, the difference and its share of the latter (0 when nothing cost).
+    double costUsd = 0;
+    double costStandardUsd = 0;
+    // The most active tenants (queued + in flight, then answered), at most 20.
+    QList<TenantState> tenants;
+    // JSON "batchMode": {"enabled", "gathering", "jobsRunning", "waiting",
+    // "jobsSubmitted", "requestsSubmitted"}: requests gathered for the next
+    // Batch Mode job, upstream jobs not finished, clients still waiting for
+    // an answer from one (open connection or operation), and totals since start.
+    bool batchModeEnabled = false;
+    int batchGathering = 0;
+    int batchJobsRunning = 0;
+    int batchWaiting = 0;
+    quint64 batchJobsSubmitted = 0;
+    quint64 batchRequestsSubmitted = 0;
 
     QJsonObject toJson() const;
 };
