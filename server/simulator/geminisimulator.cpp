@@ -133,5 +133,7 @@ void GeminiSimulator::resetStats()
     fresh.inFlight = m_shared->stats.inFlight;
     fresh.queued = m_shared->stats.queued;
     fresh.openConnections = m_shared->stats.openConnections;
+    fresh.batchJobsPending = m_shared->stats.batchJobsPending;
+    fresh.batchJobsRunning = m_shared->stats.batchJobsRunning;
     m_shared->stats = fresh;
 }

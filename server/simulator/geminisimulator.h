@@ -19,10 +19,15 @@ struct SimulatorShared;
 // upstream. Routes:
 //   POST /v1beta/models/{model}:generateContent | :streamGenerateContent[?alt=sse]
 //        | :embedContent | :batchEmbedContents | :countTokens   (':' may be sent as %3A)
+//        | :batchGenerateContent   (Batch Mode, inline requests; answers an Operation)
 //   GET  /v1beta/models, /v1beta/models/{model}
+//   GET  /v1beta/batches[?pageSize=&pageToken=], /v1beta/batches/{id}
+//   POST /v1beta/batches/{id}:cancel, DELETE /v1beta/batches/{id}
 //   GET|PATCH|PUT /sim/v1/config (SimulatorConfig JSON), GET /sim/v1/stats (SimulatorStats JSON)
 // Answers are deterministic functions of the prompt (SimulatorContent); the
-// latency/capacity/quota/fault model is described in SimulatorConfig.
+// latency/capacity/quota/fault model, the service tiers (serviceTier: flex,
+// priority) and Batch Mode's timing are described in SimulatorConfig; the
+// batch jobs and their Operation JSON in SimulatorBatches.
 // Capacity: at most maxConcurrent generations are served at once, each for
 // (baseLatencyMs + outputTokens * 1000 / tokensPerSecond) * timeScale ms
 // (times a mean-1 lognormal jitter), the rest wait in FIFO order, so the
@@ -58,7 +63,8 @@ public:
     SimulatorConfig::Error setConfig(const SimulatorConfig &config);
 
     SimulatorStats stats() const;
-    // Zeroes the counters and high-water marks (in-flight/queued gauges stay).
+    // Zeroes the counters and high-water marks (the in-flight/queued,
+    // connection and batch-job gauges stay).
     void resetStats();
 
 private:

@@ -24,7 +24,7 @@ struct IntField {
     int max;
 };
 
-const std::array<DoubleField, 12> kDoubles{{
+const std::array<DoubleField, 17> kDoubles{{
     {"baseLatencyMs", &SimulatorConfig::baseLatencyMs, 0, 3600000, false},
     {"tokensPerSecond", &SimulatorConfig::tokensPerSecond, 0, 1e9, false},
     {"jitterSigma", &SimulatorConfig::jitterSigma, 0, 3, false},
@@ -37,14 +37,20 @@ const std::array<DoubleField, 12> kDoubles{{
     {"midStreamErrorRate", &SimulatorConfig::midStreamErrorRate, 0, 1, false},
     {"timeoutHoldMs", &SimulatorConfig::timeoutHoldMs, 0, 86400000, false},
     {"timeScale", &SimulatorConfig::timeScale, 0, 1000, true},
+    {"flexLatencyFactor", &SimulatorConfig::flexLatencyFactor, 0, 1000, true},
+    {"flexShedRate", &SimulatorConfig::flexShedRate, 0, 1, false},
+    {"priorityLatencyFactor", &SimulatorConfig::priorityLatencyFactor, 0, 1000, true},
+    {"batchPendingMs", &SimulatorConfig::batchPendingMs, 0, 86400000, false},
+    {"batchRunMs", &SimulatorConfig::batchRunMs, 0, 86400000, false},
 }};
 
-const std::array<IntField, 5> kInts{{
+const std::array<IntField, 6> kInts{{
     {"maxConcurrent", &SimulatorConfig::maxConcurrent, 1, 1000000},
     {"responseWords", &SimulatorConfig::responseWords, 1, 100000},
     {"rpmLimit", &SimulatorConfig::rpmLimit, 0, 1000000000},
     {"tpmLimit", &SimulatorConfig::tpmLimit, 0, 2000000000},
     {"rpdLimit", &SimulatorConfig::rpdLimit, 0, 2000000000},
+    {"priorityRpmLimit", &SimulatorConfig::priorityRpmLimit, 0, 1000000000},
 }};
 
 // The fields of one modelLimits entry.

@@ -33,6 +33,32 @@
 // Fault rates are disjoint probabilities drawn from one seeded RNG per
 // request: dropRate + timeoutRate + http500Rate + http503Rate <= 1.
 //
+// Service tiers (generateContent / streamGenerateContent; the body's
+// top-level "serviceTier" or "service_tier": "standard" (also "unspecified"
+// or absent), "flex" or "priority", any case, with or without the proto's
+// "SERVICE_TIER_" prefix; another value is a 400 INVALID_ARGUMENT that names
+// serviceTier and the allowed values):
+//   standard  the latency model and quota above.
+//   flex      service time * flexLatencyFactor; before the quota is charged
+//             the request is shed with probability flexShedRate: 503
+//             UNAVAILABLE saying the flex tier had no capacity and that it may
+//             be retried on the standard tier (the shed request is charged no
+//             quota). Drawn apart from the other faults, like
+//             midStreamErrorRate. Charged to rpm/tpm/rpd like standard.
+//   priority  service time * priorityLatencyFactor. Its requests count
+//             against priorityRpmLimit (per model, a window of its own that
+//             replaces rpmLimit for them; 0 = unlimited) and the model's
+//             shared tpm/rpd windows, never against rpmLimit; a refusal is the
+//             same 429 as rpmLimit's, with priorityRpmLimit as the limit.
+// The factors multiply the jittered, scaled service time (SSE chunk offsets
+// too). countTokens and batch members ignore serviceTier.
+//
+// Batch Mode (POST /v1beta/models/{model}:batchGenerateContent, inline
+// requests only): a job is PENDING for batchPendingMs, RUNNING for batchRunMs
+// more (both * timeScale, fixed when the job is created), then SUCCEEDED
+// with every member's answer. Batch jobs use neither the quota (Gemini's
+// Batch Mode has quotas of its own, not modelled) nor maxConcurrent.
+//
 // Thread: plain value type.
 
 struct SimulatorModelLimits {
@@ -73,6 +99,16 @@ struct SimulatorConfig {
     double midStreamErrorRate = 0;
     QStringList packDropIds;      // pack-mode members with these ids are always left out
     double timeoutHoldMs = 600000;
+
+    // Service tiers (see above).
+    double flexLatencyFactor = 4;       // > 0
+    double flexShedRate = 0;            // [0, 1]
+    double priorityLatencyFactor = 0.5; // > 0
+    int priorityRpmLimit = 0;           // per-model priority requests per (scaled) minute, 0 = unlimited
+
+    // Batch Mode (see above); unscaled milliseconds.
+    double batchPendingMs = 2000;
+    double batchRunMs = 5000;
 
     double timeScale = 1.0;       // multiplies every simulated duration (see above)
     qint64 seed = 42;             // RNG seed for jitter and faults; reseeded on every config change

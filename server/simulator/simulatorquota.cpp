@@ -7,7 +7,7 @@ void SimulatorQuota::reset(Clock::time_point now)
 }
 
 SimulatorQuota::Decision SimulatorQuota::admit(const QString &model, int inputTokens, const SimulatorModelLimits &limits,
-                                               Clock::duration minute, Clock::time_point now)
+                                               Clock::duration minute, Clock::time_point now, Pool pool)
 {
     if (limits.rpmLimit <= 0 && limits.tpmLimit <= 0 && limits.rpdLimit <= 0)
         return {};
@@ -16,6 +16,9 @@ SimulatorQuota::Decision SimulatorQuota::admit(const QString &model, int inputTo
         w.tokens -= w.entries.front().tokens;
         w.entries.pop_front();
     }
+    std::deque<Clock::time_point> &requests = w.requests[pool == Pool::Priority ? 1 : 0];
+    while (!requests.empty() && requests.front() + minute <= now)
+        requests.pop_front();
     Decision d;
     if (limits.rpdLimit > 0) {
         const Clock::duration day = minute * kMinutesPerDay;
@@ -32,13 +35,13 @@ SimulatorQuota::Decision SimulatorQuota::admit(const QString &model, int inputTo
             return d;
         }
     }
-    if (limits.rpmLimit > 0 && qint64(w.entries.size()) >= limits.rpmLimit) {
+    if (limits.rpmLimit > 0 && qint64(requests.size()) >= limits.rpmLimit) {
         d.allowed = false;
         d.dimension = Dimension::RequestsPerMinute;
         d.limit = limits.rpmLimit;
         // The request fits once enough of the oldest entries have left the window.
-        const size_t mustLeave = w.entries.size() - size_t(limits.rpmLimit) + 1;
-        d.retryAfter = w.entries[mustLeave - 1].at + minute - now;
+        const size_t mustLeave = requests.size() - size_t(limits.rpmLimit) + 1;
+        d.retryAfter = requests[mustLeave - 1] + minute - now;
         return d;
     }
     if (limits.tpmLimit > 0 && w.tokens + inputTokens > limits.tpmLimit) {
@@ -61,6 +64,7 @@ SimulatorQuota::Decision SimulatorQuota::admit(const QString &model, int inputTo
     }
     w.entries.push_back({now, inputTokens});
     w.tokens += inputTokens;
+    requests.push_back(now);
     ++w.dayRequests;
     return d;
 }

@@ -19,6 +19,11 @@
 // Gemini's daily quota that resets at midnight Pacific: days of 1440 scaled
 // minutes, the first starting at reset().
 //
+// Requests come from one of two pools: Standard (standard and flex tier) and
+// Priority (priority tier). Each pool has its own RPM window, checked against
+// the rpmLimit the caller passes for it (the priority tier passes
+// priorityRpmLimit); TPM and RPD windows are the model's, shared by both.
+//
 // A request is checked against RPD, then RPM, then TPM; the first limit it
 // would exceed refuses it, and that is the one reported (an exhausted day
 // outlasts any minute). A refused request is not recorded in any window.
@@ -33,6 +38,7 @@ public:
     using Clock = std::chrono::steady_clock;
 
     enum class Dimension { RequestsPerMinute, InputTokensPerMinute, RequestsPerDay };
+    enum class Pool { Standard, Priority };
 
     struct Decision {
         bool allowed = true;
@@ -43,9 +49,10 @@ public:
 
     static constexpr int kMinutesPerDay = 24 * 60;
 
-    // Records the request when it fits.
+    // Records the request when it fits; limits.rpmLimit applies to `pool`'s
+    // own request window.
     Decision admit(const QString &model, int inputTokens, const SimulatorModelLimits &limits,
-                   Clock::duration minute, Clock::time_point now);
+                   Clock::duration minute, Clock::time_point now, Pool pool = Pool::Standard);
     // Forgets every window; the first day starts at `now`.
     void reset(Clock::time_point now);
 
@@ -55,8 +62,9 @@ private:
         int tokens;
     };
     struct Window {
-        std::deque<Entry> entries; // the last minute's admitted requests
+        std::deque<Entry> entries; // the last minute's admitted requests, both pools
         qint64 tokens = 0;         // their input tokens
+        std::deque<Clock::time_point> requests[2]; // the last minute's admitted requests, per Pool
         qint64 day = -1;           // index of the day `dayRequests` counts
         int dayRequests = 0;
     };

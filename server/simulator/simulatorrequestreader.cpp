@@ -147,6 +147,35 @@ QString parseEmbed(const QJsonObject &req, const QString &request, const QString
     return {};
 }
 
+// serviceTier: standard, flex, priority (unspecified = standard), any case,
+// with or without the proto enum's SERVICE_TIER_ prefix.
+QString readServiceTier(const QJsonObject &body, SimulatorRequestReader::ServiceTier *out)
+{
+    using Tier = SimulatorRequestReader::ServiceTier;
+    *out = Tier::Standard;
+    const QJsonValue v = pick(body, "serviceTier", "service_tier");
+    if (v.isUndefined() || v.isNull())
+        return {};
+    QString name = v.isString() ? v.toString().toLower() : QString();
+    if (name.startsWith(QLatin1String("service_tier_")))
+        name = name.mid(13);
+    if (v.isString()) {
+        if (name == QLatin1String("standard") || name == QLatin1String("unspecified"))
+            return {};
+        if (name == QLatin1String("flex")) {
+            *out = Tier::Flex;
+            return {};
+        }
+        if (name == QLatin1String("priority")) {
+            *out = Tier::Priority;
+            return {};
+        }
+    }
+    return invalidValue(QStringLiteral("serviceTier"), "type.googleapis.com/google.ai.generativelanguage.v1beta.ServiceTier", v)
+        + QStringLiteral(": serviceTier must be one of \"standard\", \"flex\", \"priority\" "
+                         "(or \"unspecified\", meaning standard)");
+}
+
 } // namespace
 
 int SimulatorRequestReader::promptTokens(const Prompt &prompt, const Prompt &system)
@@ -209,9 +238,15 @@ bool SimulatorRequestReader::scanGenerate(const QByteArray &body, GenerateReques
         out->settings = m_lastGenerationSettings;
     }
     out->scanned = true;
+    out->tier = ServiceTier::Standard;
     out->promptUtf8 = std::move(plain.prompt);
     out->promptTokens = SimulatorContent::tokensForLength(plain.promptLength); // no system instruction
     return true;
+}
+
+SimulatorRequestReader::Failure SimulatorRequestReader::readGenerateObject(const QJsonObject &body, GenerateRequest *out)
+{
+    return readParsedGenerate(body, out);
 }
 
 SimulatorRequestReader::Failure SimulatorRequestReader::readParsedGenerate(const QJsonObject &body, GenerateRequest *out)
@@ -220,6 +255,9 @@ SimulatorRequestReader::Failure SimulatorRequestReader::readParsedGenerate(const
     const QString e = parseContents(body, QStringLiteral("GenerateContentRequest"), &out->prompt, &system);
     if (!e.isEmpty())
         return invalid(e);
+    const QString tierError = readServiceTier(body, &out->tier);
+    if (!tierError.isEmpty())
+        return invalid(tierError);
     out->promptTokens = promptTokens(out->prompt, system);
     return readGenerationConfig(pick(body, "generationConfig", "generation_config"), &out->settings);
 }
@@ -331,5 +369,79 @@ SimulatorRequestReader::Failure SimulatorRequestReader::readCountTokens(const QB
     if (!e.isEmpty())
         return invalid(e);
     *promptTokensOut = promptTokens(prompt, system);
+    return {};
+}
+
+SimulatorRequestReader::Failure SimulatorRequestReader::readBatch(const QByteArray &body, BatchRequest *out)
+{
+    if (body.size() > kMaxBatchBodyBytes)
+        return invalid(QStringLiteral("Request payload size exceeds the limit: %1 bytes. Inline batch requests are "
+                                      "limited to 20 MB; larger batches need an input file, which the simulator "
+                                      "does not support.").arg(kMaxBatchBodyBytes));
+    QJsonObject object;
+    const Failure f = parseObject(body, &object);
+    if (!f.isNull())
+        return f;
+    const QString request = QStringLiteral("BatchGenerateContentRequest");
+    const QJsonValue batchValue = object.value(QLatin1String("batch"));
+    if (batchValue.isUndefined() || batchValue.isNull())
+        return invalid(notSpecified(request, QStringLiteral("batch"), QStringLiteral("batch")));
+    if (!batchValue.isObject())
+        return invalid(invalidValue(QStringLiteral("batch"),
+                                    "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatch", batchValue));
+    const QJsonObject batch = batchValue.toObject();
+
+    const QJsonValue displayName = pick(batch, "displayName", "display_name");
+    if (!displayName.isUndefined() && !displayName.isNull() && !displayName.isString())
+        return invalid(invalidValue(QStringLiteral("batch.displayName"), "TYPE_STRING", displayName));
+    const QJsonValue model = batch.value(QLatin1String("model"));
+    if (!model.isUndefined() && !model.isNull() && !model.isString())
+        return invalid(invalidValue(QStringLiteral("batch.model"), "TYPE_STRING", model));
+
+    const QJsonValue inputValue = pick(batch, "inputConfig", "input_config");
+    if (inputValue.isUndefined() || inputValue.isNull())
+        return invalid(notSpecified(request, QStringLiteral("batch.inputConfig"), QStringLiteral("inputConfig")));
+    if (!inputValue.isObject())
+        return invalid(invalidValue(QStringLiteral("batch.inputConfig"),
+                                    "type.googleapis.com/google.ai.generativelanguage.v1beta.InputConfig", inputValue));
+    const QJsonObject input = inputValue.toObject();
+    if (input.contains(QLatin1String("fileName")) || input.contains(QLatin1String("file_name")))
+        return invalid(QStringLiteral("* %1.batch.inputConfig.fileName: the simulator supports inline requests only "
+                                      "(batch.inputConfig.requests.requests); input files are not supported.\n").arg(request));
+    const QJsonValue requestsValue = input.value(QLatin1String("requests"));
+    if (requestsValue.isUndefined() || requestsValue.isNull())
+        return invalid(notSpecified(request, QStringLiteral("batch.inputConfig.requests"), QStringLiteral("requests")));
+    if (!requestsValue.isObject())
+        return invalid(invalidValue(QStringLiteral("batch.inputConfig.requests"),
+                                    "type.googleapis.com/google.ai.generativelanguage.v1beta.InlinedRequests", requestsValue));
+    const QJsonValue list = requestsValue.toObject().value(QLatin1String("requests"));
+    const QString listPath = QStringLiteral("batch.inputConfig.requests.requests");
+    if (list.isUndefined() || list.isNull() || (list.isArray() && list.toArray().isEmpty()))
+        return invalid(notSpecified(request, listPath, QStringLiteral("requests")));
+    if (!list.isArray())
+        return invalid(invalidValue(listPath, "type.googleapis.com/google.ai.generativelanguage.v1beta.InlinedRequest", list));
+
+    BatchRequest result;
+    result.displayName = displayName.toString();
+    result.model = model.toString();
+    const QJsonArray members = list.toArray();
+    result.members.reserve(members.size());
+    for (qsizetype i = 0; i < members.size(); ++i) {
+        const QString path = QStringLiteral("%1[%2]").arg(listPath).arg(i);
+        if (!members[i].isObject())
+            return invalid(invalidValue(path, "type.googleapis.com/google.ai.generativelanguage.v1beta.InlinedRequest", members[i]));
+        const QJsonObject member = members[i].toObject();
+        const QJsonValue req = member.value(QLatin1String("request"));
+        if (req.isUndefined() || req.isNull())
+            return invalid(notSpecified(request, path + QStringLiteral(".request"), QStringLiteral("request")));
+        if (!req.isObject())
+            return invalid(invalidValue(path + QStringLiteral(".request"),
+                                        "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentRequest", req));
+        const QJsonValue metadata = member.value(QLatin1String("metadata"));
+        if (!metadata.isUndefined() && !metadata.isNull() && !metadata.isObject())
+            return invalid(invalidValue(path + QStringLiteral(".metadata"), "type.googleapis.com/google.protobuf.Struct", metadata));
+        result.members.append({req.toObject(), metadata.isObject() ? metadata : QJsonValue(QJsonValue::Undefined)});
+    }
+    *out = std::move(result);
     return {};
 }

@@ -19,6 +19,17 @@
 // kept as UTF-8; any other body goes through QJsonDocument. Both readings
 // give the same request.
 //
+// serviceTier / service_tier (generateContent only): see SimulatorConfig.
+// A scanned body never has one (the plain shape has no such key): standard.
+//
+// batchGenerateContent: {"batch": {"displayName"?, "model"?, "inputConfig":
+// {"requests": {"requests": [{"request": {...}, "metadata"?: {...}}, ...]}}}}
+// (what @google/genai's batches.create() sends for inline requests). The
+// envelope is checked here (a 400 names the field, e.g.
+// batch.inputConfig.requests.requests[2].request); each member's
+// GenerateContentRequest is read later, on its own, with readGenerateObject(),
+// and a bad member fails alone, as in Gemini's Batch Mode.
+//
 // Prompt tokens: SimulatorContent::tokensFor() of the text parts joined with
 // '\n', plus 258 per non-text part (what Gemini charges for an image); the
 // system instruction, when present, counts the same way.
@@ -53,6 +64,8 @@ public:
         bool packSchema = false;      // schema is Sluice's pack schema (SimulatorContent::isPackSchema)
     };
 
+    enum class ServiceTier { Standard, Flex, Priority };
+
     // A validated generateContent request. A scanned body's prompt stays
     // UTF-8 bytes, so the hot answer paths never build its UTF-16 copy; a
     // parsed body's prompt is the QString QJsonDocument gave.
@@ -62,7 +75,25 @@ public:
         Prompt prompt;         // parsed
         int promptTokens = 0;
         GenerationSettings settings;
+        ServiceTier tier = ServiceTier::Standard;
     };
+
+    // One inline member of a batchGenerateContent request.
+    struct BatchMember {
+        QJsonObject request;  // a GenerateContentRequest, not yet validated
+        QJsonValue metadata;  // as sent; undefined when absent
+    };
+
+    // A batchGenerateContent request whose envelope is valid.
+    struct BatchRequest {
+        QString displayName;  // may be empty
+        QString model;        // batch.model as sent ("models/..."), may be empty
+        QList<BatchMember> members;
+    };
+
+    // Bodies larger than this are refused by readBatch() (Gemini's limit for
+    // inline batch requests).
+    static constexpr qsizetype kMaxBatchBodyBytes = 20 * 1024 * 1024;
 
     // One embedContent request (also each member of batchEmbedContents).
     struct EmbedRequest {
@@ -75,6 +106,10 @@ public:
     // embedContent (batch false: one request) or batchEmbedContents (at most
     // 100 requests; more is Gemini's own 400).
     static Failure readEmbed(const QByteArray &body, bool batch, QList<EmbedRequest> *out);
+    // A GenerateContentRequest already parsed (a batch member).
+    static Failure readGenerateObject(const QJsonObject &body, GenerateRequest *out);
+    // batchGenerateContent's envelope.
+    static Failure readBatch(const QByteArray &body, BatchRequest *out);
     // countTokens: {"contents": [...]} or {"generateContentRequest": {...}}.
     static Failure readCountTokens(const QByteArray &body, int *promptTokens);
 

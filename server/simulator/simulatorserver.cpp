@@ -11,7 +11,9 @@
 #include <QTcpSocket>
 #include <QTimer>
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 
 namespace {
 
@@ -20,6 +22,36 @@ const QString kRouteStream = QStringLiteral("streamGenerateContent");
 const QString kRouteEmbed = QStringLiteral("embedContent");
 const QString kRouteBatchEmbed = QStringLiteral("batchEmbedContents");
 const QString kRouteCount = QStringLiteral("countTokens");
+const QString kRouteBatchGenerate = QStringLiteral("batchGenerateContent");
+
+using ServiceTier = SimulatorRequestReader::ServiceTier;
+
+QString tierName(ServiceTier tier)
+{
+    switch (tier) {
+    case ServiceTier::Flex:
+        return QStringLiteral("flex");
+    case ServiceTier::Priority:
+        return QStringLiteral("priority");
+    case ServiceTier::Standard:
+        break;
+    }
+    return QStringLiteral("standard");
+}
+
+// {code, message, status} of a Failure's error envelope (a batch member's error).
+QJsonObject memberError(const SimulatorRequestReader::Failure &failure)
+{
+    const QJsonObject error = QJsonDocument::fromJson(failure.body).object().value(QLatin1String("error")).toObject();
+    return QJsonObject{{QStringLiteral("code"), error.value(QLatin1String("code"))},
+                       {QStringLiteral("message"), error.value(QLatin1String("message"))},
+                       {QStringLiteral("status"), error.value(QLatin1String("status"))}};
+}
+
+std::chrono::milliseconds scaledMs(double ms, double timeScale)
+{
+    return std::chrono::milliseconds(qint64(std::llround(ms * timeScale)));
+}
 
 SimulatorConfig configOf(const SimulatorShared &shared)
 {
@@ -35,9 +67,13 @@ SimulatorServer::SimulatorServer(std::shared_ptr<SimulatorShared> shared, QObjec
       m_config(configOf(*m_shared)),
       m_rng(quint64(m_config.seed)),
       m_planner(m_config, m_rng),
-      m_scheduler(new SimulatorScheduler(m_shared, m_config.maxConcurrent, this))
+      m_scheduler(new SimulatorScheduler(m_shared, m_config.maxConcurrent, this)),
+      m_batchTimer(new QTimer(this))
 {
     m_quota.reset(SimulatorQuota::Clock::now());
+    m_batchTimer->setSingleShot(true);
+    m_batchTimer->setTimerType(Qt::PreciseTimer);
+    connect(m_batchTimer, &QTimer::timeout, this, &SimulatorServer::advanceBatches);
 }
 
 SimulatorServer::~SimulatorServer()
@@ -74,6 +110,7 @@ void SimulatorServer::shutdown()
         delete c;
     }
     m_scheduler->clearWaiting();
+    m_batchTimer->stop();
 }
 
 void SimulatorServer::applyConfig(const SimulatorConfig &config)
@@ -124,6 +161,10 @@ void SimulatorServer::onRequest(SimHttpConnection *conn, SimHttpConnection::Requ
     }
     if (req.path == "/v1beta/models" || req.path.startsWith("/v1beta/models/")) {
         handleModels(conn, req);
+        return;
+    }
+    if (req.path == "/v1beta/batches" || req.path.startsWith("/v1beta/batches/")) {
+        handleBatches(conn, req);
         return;
     }
     stat([](SimulatorStats &s) { ++s.callsPerRoute[QStringLiteral("unknown")]; });
@@ -188,7 +229,7 @@ void SimulatorServer::handleModels(SimHttpConnection *conn, SimHttpConnection::R
     const QString route = isList ? QStringLiteral("listModels")
         : colon < 0             ? QStringLiteral("getModel")
         : (method == kRouteGenerate || method == kRouteStream || method == kRouteEmbed
-           || method == kRouteBatchEmbed || method == kRouteCount)
+           || method == kRouteBatchEmbed || method == kRouteCount || method == kRouteBatchGenerate)
             ? method
             : QStringLiteral("unknown");
     stat([&](SimulatorStats &s) {
@@ -198,15 +239,8 @@ void SimulatorServer::handleModels(SimHttpConnection *conn, SimHttpConnection::R
     });
     const bool streamRoute = route == kRouteStream;
 
-    if (!m_config.apiKey.isEmpty()) {
-        QByteArray key = req.header("x-goog-api-key");
-        if (key.isEmpty())
-            key = req.queryItem("key");
-        if (QString::fromUtf8(key) != m_config.apiKey) {
-            reply(conn, 400, SimulatorWire::apiKeyInvalid(QString::fromUtf8(key)), {}, streamRoute);
-            return;
-        }
-    }
+    if (!checkApiKey(conn, req, streamRoute))
+        return;
 
     const QStringList models = m_config.effectiveModels();
     if (colon < 0) {
@@ -242,16 +276,36 @@ void SimulatorServer::handleModels(SimHttpConnection *conn, SimHttpConnection::R
     handleModelCall(conn, req, model, method);
 }
 
+bool SimulatorServer::checkApiKey(SimHttpConnection *conn, const SimHttpConnection::Request &req, bool streamRoute)
+{
+    if (m_config.apiKey.isEmpty())
+        return true;
+    QByteArray key = req.header("x-goog-api-key");
+    if (key.isEmpty())
+        key = req.queryItem("key");
+    if (QString::fromUtf8(key) == m_config.apiKey)
+        return true;
+    reply(conn, 400, SimulatorWire::apiKeyInvalid(QString::fromUtf8(key)), {}, streamRoute);
+    return false;
+}
+
 void SimulatorServer::handleModelCall(SimHttpConnection *conn, SimHttpConnection::Request &req,
                                       const QString &model, const QString &method)
 {
+    if (method == kRouteBatchGenerate) {
+        handleBatchCreate(conn, req, model);
+        return;
+    }
     const bool streamRoute = method == kRouteStream;
+    const bool generateRoute = method == kRouteGenerate || streamRoute;
+    ServiceTier tier = ServiceTier::Standard;
     SimulatorWork work;
     SimulatorRequestReader::Failure failure;
-    if (method == kRouteGenerate || streamRoute) {
+    if (generateRoute) {
         SimulatorRequestReader::GenerateRequest generate;
         failure = m_reader.readGenerate(req.body, &generate);
         if (failure.isNull()) {
+            tier = generate.tier;
             work.stream = streamRoute;
             work.sse = req.queryItem("alt") == "sse";
             m_planner.planGenerate(generate, model, &work);
@@ -275,8 +329,16 @@ void SimulatorServer::handleModelCall(SimHttpConnection *conn, SimHttpConnection
         return;
     }
 
-    if (method != kRouteCount && !admitQuota(conn, model, work.promptTokens, streamRoute))
+    if (tier == ServiceTier::Flex && m_config.flexShedRate > 0
+        && std::uniform_real_distribution<double>(0.0, 1.0)(m_rng) < m_config.flexShedRate) {
+        stat([](SimulatorStats &s) { ++s.flexShed; });
+        reply(conn, 503, SimulatorWire::flexShed(), {}, streamRoute);
         return;
+    }
+    if (method != kRouteCount && !admitQuota(conn, model, work.promptTokens, streamRoute, tier))
+        return;
+    if (generateRoute)
+        stat([tier](SimulatorStats &s) { ++s.callsPerTier[tierName(tier)]; });
     if (!passFaults(conn, streamRoute))
         return;
 
@@ -292,16 +354,27 @@ void SimulatorServer::handleModelCall(SimHttpConnection *conn, SimHttpConnection
     auto job = std::make_shared<SimulatorJob>();
     job->conn = conn;
     job->work = std::move(work);
-    job->scaledMs = job->work.serviceMs * jitter() * m_config.timeScale;
+    const double tierFactor = tier == ServiceTier::Flex   ? m_config.flexLatencyFactor
+        : tier == ServiceTier::Priority                   ? m_config.priorityLatencyFactor
+                                                          : 1.0;
+    job->scaledMs = job->work.serviceMs * jitter() * m_config.timeScale * tierFactor;
     m_scheduler->submit(job);
 }
 
-bool SimulatorServer::admitQuota(SimHttpConnection *conn, const QString &model, int inputTokens, bool streamRoute)
+bool SimulatorServer::admitQuota(SimHttpConnection *conn, const QString &model, int inputTokens, bool streamRoute,
+                                 ServiceTier tier)
 {
     const auto minute = std::chrono::duration_cast<SimulatorQuota::Clock::duration>(
         std::chrono::duration<double>(60.0 * m_config.timeScale));
-    const SimulatorQuota::Decision d = m_quota.admit(model, inputTokens, m_config.limitsFor(model), minute,
-                                                     SimulatorQuota::Clock::now());
+    // Priority requests have a request window of their own (see SimulatorConfig).
+    SimulatorModelLimits limits = m_config.limitsFor(model);
+    auto pool = SimulatorQuota::Pool::Standard;
+    if (tier == ServiceTier::Priority) {
+        limits.rpmLimit = m_config.priorityRpmLimit;
+        pool = SimulatorQuota::Pool::Priority;
+    }
+    const SimulatorQuota::Decision d = m_quota.admit(model, inputTokens, limits, minute,
+                                                     SimulatorQuota::Clock::now(), pool);
     if (d.allowed)
         return true;
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(d.retryAfter);
@@ -370,4 +443,163 @@ double SimulatorServer::jitter()
         return 1.0;
     // exp(N(-sigma^2/2, sigma)) has mean 1, so the mean service time is the configured one.
     return std::exp(std::normal_distribution<double>(-sigma * sigma / 2, sigma)(m_rng));
+}
+
+void SimulatorServer::handleBatchCreate(SimHttpConnection *conn, SimHttpConnection::Request &req, const QString &model)
+{
+    SimulatorRequestReader::BatchRequest batch;
+    const SimulatorRequestReader::Failure failure = SimulatorRequestReader::readBatch(req.body, &batch);
+    if (!failure.isNull()) {
+        reply(conn, failure.status, failure.body);
+        return;
+    }
+    if (!batch.model.isEmpty() && batch.model != QStringLiteral("models/") + model && batch.model != model) {
+        reply(conn, 400, SimulatorWire::invalidArgument(
+                             QStringLiteral("* BatchGenerateContentRequest.batch.model: batch.model (%1) must name the "
+                                            "model of the URL (models/%2) or be left out.\n").arg(batch.model, model)));
+        return;
+    }
+    QList<SimulatorBatches::Member> members;
+    members.reserve(batch.members.size());
+    for (const SimulatorRequestReader::BatchMember &m : std::as_const(batch.members)) {
+        SimulatorBatches::Member member;
+        member.metadata = m.metadata;
+        SimulatorRequestReader::GenerateRequest generate;
+        const SimulatorRequestReader::Failure f = SimulatorRequestReader::readGenerateObject(m.request, &generate);
+        if (!f.isNull()) {
+            member.error = memberError(f);
+        } else {
+            SimulatorWork work;
+            m_planner.planGenerate(generate, model, &work);
+            member.response = QJsonDocument::fromJson(work.body).object();
+        }
+        members.append(std::move(member));
+    }
+    const qsizetype count = members.size();
+    advanceBatches(); // finished jobs are what a full store gives up
+    const SimulatorBatches::Job *job =
+        m_batches.create(model, batch.displayName, std::move(members),
+                         scaledMs(m_config.batchPendingMs, m_config.timeScale),
+                         scaledMs(m_config.batchRunMs, m_config.timeScale), SimulatorBatches::Clock::now(),
+                         SimulatorBatches::WallClock::now());
+    if (!job) {
+        reply(conn, 429, GeminiError::envelopeJson(429, QStringLiteral("RESOURCE_EXHAUSTED"),
+                                                   QStringLiteral("Too many batch jobs in progress (the simulator keeps "
+                                                                  "at most %1). Wait for some to finish, or cancel some.")
+                                                       .arg(SimulatorBatches::kMaxJobs)));
+        return;
+    }
+    const QByteArray body = SimulatorWire::compact(SimulatorBatches::operationJson(*job));
+    stat([count](SimulatorStats &s) {
+        ++s.batchJobsCreated;
+        s.batchRequests += count;
+    });
+    advanceBatches(); // a job with no pending time is RUNNING at once; publishes the gauges
+    reply(conn, 200, body);
+}
+
+void SimulatorServer::handleBatches(SimHttpConnection *conn, SimHttpConnection::Request &req)
+{
+    const QString rest = QString::fromUtf8(req.path.mid(int(sizeof("/v1beta/batches")) - 1));
+    const qsizetype colon = rest.indexOf(QLatin1Char(':'));
+    const QString id = rest.mid(1, colon < 0 ? -1 : colon - 1);
+    const QString action = colon < 0 ? QString() : rest.mid(colon + 1);
+    const bool isList = rest.isEmpty() || rest == QLatin1String("/");
+    QString route;
+    QByteArray verb = "GET";
+    if (isList) {
+        route = QStringLiteral("listBatches");
+    } else if (action.isEmpty() && req.method == "DELETE") {
+        route = QStringLiteral("deleteBatch");
+        verb = "DELETE";
+    } else if (action.isEmpty()) {
+        route = QStringLiteral("getBatch");
+    } else if (action == QLatin1String("cancel")) {
+        route = QStringLiteral("cancelBatch");
+        verb = "POST";
+    } else {
+        route = QStringLiteral("unknown");
+    }
+    stat([&route](SimulatorStats &s) { ++s.callsPerRoute[route]; });
+    if (!checkApiKey(conn, req, false))
+        return;
+    if (route == QLatin1String("unknown") || (!isList && (id.isEmpty() || id.contains(QLatin1Char('/'))))) {
+        reply(conn, 404, GeminiError::envelopeJson(404, QStringLiteral("NOT_FOUND"), QStringLiteral("Method not found.")));
+        return;
+    }
+    if (req.method != verb) {
+        reply(conn, 405, GeminiError::envelopeJson(405, QStringLiteral("INVALID_ARGUMENT"),
+                                                   QStringLiteral("use %1").arg(QString::fromLatin1(verb))));
+        return;
+    }
+    advanceBatches();
+    const QByteArray notFound = GeminiError::envelopeJson(404, QStringLiteral("NOT_FOUND"),
+                                                          QStringLiteral("Requested entity was not found."));
+    if (isList) {
+        // pageToken is the offset into the newest-first list; pageSize 1..1000, default 50.
+        bool ok = true;
+        const QByteArray sizeText = req.queryItem("pageSize");
+        const int pageSize = sizeText.isEmpty() ? 50 : std::clamp(sizeText.toInt(&ok), 1, 1000);
+        const QByteArray tokenText = req.queryItem("pageToken");
+        bool tokenOk = true;
+        const qsizetype offset = tokenText.isEmpty() ? 0 : tokenText.toLongLong(&tokenOk);
+        if (!ok || !tokenOk || offset < 0) {
+            reply(conn, 400, SimulatorWire::invalidArgument(QStringLiteral("Invalid pageSize or pageToken.")));
+            return;
+        }
+        const QList<const SimulatorBatches::Job *> jobs = m_batches.list();
+        QJsonArray operations;
+        for (qsizetype i = offset; i < jobs.size() && i < offset + pageSize; ++i)
+            operations.append(SimulatorBatches::operationJson(*jobs[i]));
+        QJsonObject page{{QStringLiteral("operations"), operations}};
+        if (offset + pageSize < jobs.size())
+            page.insert(QStringLiteral("nextPageToken"), QString::number(offset + pageSize));
+        reply(conn, 200, SimulatorWire::compact(page));
+        return;
+    }
+    if (route == QLatin1String("getBatch")) {
+        const SimulatorBatches::Job *job = m_batches.find(id);
+        reply(conn, job ? 200 : 404, job ? SimulatorWire::compact(SimulatorBatches::operationJson(*job)) : notFound);
+        return;
+    }
+    if (route == QLatin1String("deleteBatch")) {
+        const bool removed = m_batches.remove(id);
+        advanceBatches();
+        reply(conn, removed ? 200 : 404, removed ? QByteArrayLiteral("{}") : notFound);
+        return;
+    }
+    switch (m_batches.cancel(id, SimulatorBatches::WallClock::now())) {
+    case SimulatorBatches::CancelResult::Cancelled:
+        stat([](SimulatorStats &s) { ++s.batchJobsCancelled; });
+        advanceBatches();
+        reply(conn, 200, QByteArrayLiteral("{}"));
+        break;
+    case SimulatorBatches::CancelResult::NotFound:
+        reply(conn, 404, notFound);
+        break;
+    case SimulatorBatches::CancelResult::AlreadyFinished:
+        reply(conn, 400, GeminiError::envelopeJson(400, QStringLiteral("FAILED_PRECONDITION"),
+                                                   QStringLiteral("The batch has already finished and cannot be cancelled.")));
+        break;
+    }
+}
+
+void SimulatorServer::advanceBatches()
+{
+    const auto now = SimulatorBatches::Clock::now();
+    const SimulatorBatches::Transitions t = m_batches.advance(now);
+    const int pending = m_batches.count(SimulatorBatches::State::Pending);
+    const int running = m_batches.count(SimulatorBatches::State::Running);
+    stat([&](SimulatorStats &s) {
+        s.batchJobsSucceeded += t.succeeded;
+        s.batchJobsPending = pending;
+        s.batchJobsRunning = running;
+    });
+    const std::optional<SimulatorBatches::Clock::time_point> next = m_batches.nextDeadline();
+    if (!next) {
+        m_batchTimer->stop();
+        return;
+    }
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*next - now);
+    m_batchTimer->start(std::max<std::chrono::milliseconds>(wait, std::chrono::milliseconds(0)));
 }

@@ -19,6 +19,9 @@ QJsonObject toObject(const Map &map)
 
 QJsonObject SimulatorStats::toJson() const
 {
+    QJsonObject tiers;
+    for (const char *t : {"standard", "flex", "priority"})
+        tiers.insert(QLatin1String(t), double(callsPerTier.value(QLatin1String(t))));
     return QJsonObject{
         {QStringLiteral("requests"), double(requests)},
         {QStringLiteral("badRequests"), double(badRequests)},
@@ -40,5 +43,14 @@ QJsonObject SimulatorStats::toJson() const
         {QStringLiteral("promptTokens"), double(promptTokens)},
         {QStringLiteral("outputTokens"), double(outputTokens)},
         {QStringLiteral("openConnections"), openConnections},
+        {QStringLiteral("callsPerTier"), tiers},
+        {QStringLiteral("flexShed"), double(flexShed)},
+        {QStringLiteral("batchJobs"),
+         QJsonObject{{QStringLiteral("created"), double(batchJobsCreated)},
+                     {QStringLiteral("pending"), batchJobsPending},
+                     {QStringLiteral("running"), batchJobsRunning},
+                     {QStringLiteral("succeeded"), double(batchJobsSucceeded)},
+                     {QStringLiteral("cancelled"), double(batchJobsCancelled)}}},
+        {QStringLiteral("batchRequests"), double(batchRequests)},
     };
 }

@@ -10,10 +10,21 @@
 // returns toJson().
 //
 // JSON: the fields below by name, except rateLimitedRpm/Tpm/Rpd, which are
-// "rateLimitedPerReason": {"rpm": n, "tpm": n, "rpd": n} (every key, also 0).
+// "rateLimitedPerReason": {"rpm": n, "tpm": n, "rpd": n} (every key, also 0;
+// a priorityRpmLimit refusal counts as rpm), callsPerTier, which always has
+// "standard", "flex" and "priority", and the batch* job counters, which are
+// "batchJobs": {"created", "pending", "running", "succeeded", "cancelled"}.
+//
+// callsPerTier counts the generateContent / streamGenerateContent calls
+// admitted to service (past validation, flex shedding and the quota; the
+// fault dice come after) per service tier; flexShed the flex calls shed
+// with a 503. Batch jobs: created, succeeded and cancelled count events;
+// pending and running are gauges (jobs in that state now); batchRequests
+// counts the inline requests of the jobs created.
 //
 // Routes are named generateContent, streamGenerateContent, embedContent,
 // batchEmbedContents, countTokens, listModels, getModel, simConfig, simStats,
+// batchGenerateContent, getBatch, listBatches, cancelBatch, deleteBatch,
 // unknown. Faults are named drop, timeout, http500, http503, packDrop,
 // midStreamError.
 //
@@ -38,9 +49,18 @@ struct SimulatorStats {
     qint64 promptTokens = 0;
     qint64 outputTokens = 0;
     int openConnections = 0;
+    QMap<QString, qint64> callsPerTier;  // "standard", "flex", "priority"
+    qint64 flexShed = 0;
+    qint64 batchJobsCreated = 0;
+    int batchJobsPending = 0;            // gauge
+    int batchJobsRunning = 0;            // gauge
+    qint64 batchJobsSucceeded = 0;
+    qint64 batchJobsCancelled = 0;
+    qint64 batchRequests = 0;
 
     qint64 route(const QString &name) const { return callsPerRoute.value(name); }
     qint64 fault(const QString &name) const { return faults.value(name); }
+    qint64 tier(const QString &name) const { return callsPerTier.value(name); }
     QJsonObject toJson() const;
 };
 

@@ -244,6 +244,13 @@ QByteArray SimulatorWire::unavailable()
     return GeminiError::envelopeJson(503, QStringLiteral("UNAVAILABLE"), QStringLiteral("The model is overloaded. Please try again later."));
 }
 
+QByteArray SimulatorWire::flexShed()
+{
+    return GeminiError::envelopeJson(503, QStringLiteral("UNAVAILABLE"),
+                                     QStringLiteral("The flex service tier shed this request for lack of capacity. "
+                                                    "Please try again later, or retry it on the standard tier."));
+}
+
 QByteArray SimulatorWire::internal()
 {
     return GeminiError::envelopeJson(500, QStringLiteral("INTERNAL"),

@@ -31,6 +31,10 @@ public:
     static QByteArray batchEmbedOver100();
     // error_503_unavailable.json
     static QByteArray unavailable();
+    // The 503 UNAVAILABLE of a flex-tier request shed for lack of capacity
+    // (error_503_unavailable.json's shape; the message says it may be retried
+    // on the standard tier).
+    static QByteArray flexShed();
     static QByteArray internal();
     // error_429_resource_exhausted_quota_retryinfo.json: Help, QuotaFailure
     // {violations: [{quotaMetric, quotaId, quotaDimensions {model, location

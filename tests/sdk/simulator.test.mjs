@@ -160,3 +160,85 @@ test('a daily-quota 429 reaches the SDK with QuotaFailure and RetryInfo', async 
     await patchConfig({ modelLimits: {} });
   }
 });
+
+async function simStats() {
+  const r = await fetch(`${baseUrl}/sim/v1/stats`);
+  assert.equal(r.status, 200);
+  return r.json();
+}
+
+test('config.serviceTier flex reaches the simulator as the flex tier', async () => {
+  const before = (await simStats()).callsPerTier;
+  const prompt = 'a cheap question';
+  const response = await ai.models.generateContent({
+    model: 'gemini-2.5-flash',
+    contents: prompt,
+    config: { serviceTier: 'flex' },
+  });
+  const sent = JSON.parse((await raw('models/gemini-2.5-flash:generateContent', userText(prompt))).text);
+  assert.equal(response.text, sent.candidates[0].content.parts[0].text);
+  const after = (await simStats()).callsPerTier;
+  assert.equal(after.flex, before.flex + 1);
+  assert.equal(after.priority, before.priority);
+  assert.equal(after.standard, before.standard + 1); // the raw call
+});
+
+test('a flex request shed by the simulator is the SDK ApiError 503', async () => {
+  await patchConfig({ flexShedRate: 1 });
+  try {
+    await assert.rejects(
+      ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'shed me', config: { serviceTier: 'flex' } }),
+      (err) => {
+        assert.ok(err instanceof ApiError, `expected ApiError, got ${err}`);
+        assert.equal(err.status, 503);
+        assert.match(err.message, /standard tier/);
+        return true;
+      },
+    );
+  } finally {
+    await patchConfig({ flexShedRate: 0 });
+  }
+});
+
+test('batches.create with inline requests, then batches.get until it succeeds', async () => {
+  const model = 'gemini-2.5-flash-lite';
+  const prompts = ['capital of France?', 'capital of Japan?', 'capital of Brazil?'];
+  const created = await ai.batches.create({
+    model,
+    src: prompts.map((text, i) => ({
+      contents: [{ role: 'user', parts: [{ text }] }],
+      metadata: { key: `q${i}` },
+    })),
+    config: { displayName: 'sdk-capitals' },
+  });
+  assert.match(created.name, /^batches\/[a-z0-9]+$/);
+  assert.equal(created.state, 'JOB_STATE_PENDING');
+  assert.equal(created.displayName, 'sdk-capitals');
+  assert.equal(created.model, `models/${model}`);
+  assert.match(created.createTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+
+  // 2 s pending + 5 s running at timeScale 0.01: well under a second.
+  let job = created;
+  const deadline = Date.now() + 20000;
+  while (job.state !== 'JOB_STATE_SUCCEEDED' && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    job = await ai.batches.get({ name: created.name });
+    assert.ok(['JOB_STATE_PENDING', 'JOB_STATE_RUNNING', 'JOB_STATE_SUCCEEDED'].includes(job.state), job.state);
+  }
+  assert.equal(job.state, 'JOB_STATE_SUCCEEDED');
+  assert.ok(job.endTime);
+  const answers = job.dest.inlinedResponses;
+  assert.equal(answers.length, 3);
+  for (const [i, text] of prompts.entries()) {
+    const sent = JSON.parse((await raw(`models/${model}:generateContent`, userText(text))).text);
+    const answer = answers[i].response;
+    assert.equal(answer.candidates[0].content.parts[0].text, sent.candidates[0].content.parts[0].text);
+    assert.deepEqual(answer.usageMetadata, sent.usageMetadata);
+    assert.deepEqual(answers[i].metadata, { key: `q${i}` });
+  }
+
+  const stats = await simStats();
+  assert.ok(stats.batchJobs.created >= 1);
+  assert.ok(stats.batchJobs.succeeded >= 1);
+  assert.ok(stats.batchRequests >= 3);
+});

@@ -1,8 +1,10 @@
 // GeminiSimulator over real loopback: every route against the recorded
 // fixtures' shapes (SLUICE_FIXTURES_DIR), SSE framing bytes, JSON pack mode,
 // embeddings, key checks, quota 429s (RPM, TPM, RPD), MAX_TOKENS cuts,
-// capacity, faults and bad input.
+// capacity, faults and bad input, service tiers (flex, priority) and Batch
+// Mode over HTTP.
 #include "server/simulator/geminisimulator.h"
+#include "server/simulator/simulatorrequestreader.h"
 #include "server/simulator/simulatorcontent.h"
 #include "server/simulator/simulatorwire.h"
 #include "tests/support/fixtures.h"
@@ -14,6 +16,8 @@
 #include <QJsonObject>
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
+#include <QRegularExpression>
+#include <QSet>
 #include <QTcpSocket>
 #include <QTest>
 #include <QTimer>
@@ -193,6 +197,12 @@ private slots:
     void garbageDoesNotCrash();
     void keepAliveAndConnectionClose();
     void headLinesAreReadLeniently();
+    void serviceTierScalesServiceTime();
+    void serviceTierRefusesUnknownValues();
+    void flexIsShed();
+    void priorityHasItsOwnRequestLimit();
+    void batchJobLifecycle();
+    void batchRoutes();
 
 private:
     Reply call(const QByteArray &verb, const QString &path, const QByteArray &body = {},
@@ -301,6 +311,12 @@ void TestGeminiSimulator::configJsonRoundTrip()
     c.models = {QStringLiteral("gemini-2.5-flash")};
     c.seed = 1234567;
     c.http503Rate = 0.25;
+    c.flexLatencyFactor = 6;
+    c.flexShedRate = 0.3;
+    c.priorityLatencyFactor = 0.25;
+    c.priorityRpmLimit = 12;
+    c.batchPendingMs = 10;
+    c.batchRunMs = 20;
     SimulatorConfig back;
     const SimulatorConfig::Error e = SimulatorConfig::fromJson(c.toJson(), SimulatorConfig{}, &back);
     QVERIFY2(e.isNull(), qPrintable(e.toString()));
@@ -325,6 +341,14 @@ void TestGeminiSimulator::configValidationNamesField_data()
     QTest::newRow("model rpd limit") << QByteArray(R"({"modelLimits":{"m":{"rpdLimit":1.5}}})") << "modelLimits.m.rpdLimit";
     QTest::newRow("model limit unknown") << QByteArray(R"({"modelLimits":{"m":{"rpsLimit":1}}})") << "modelLimits.m.rpsLimit";
     QTest::newRow("packDropIds") << QByteArray(R"({"packDropIds":[1]})") << "packDropIds";
+    QTest::newRow("flexLatencyFactor 0") << QByteArray(R"({"flexLatencyFactor":0})") << "flexLatencyFactor";
+    QTest::newRow("priorityLatencyFactor < 0") << QByteArray(R"({"priorityLatencyFactor":-0.5})") << "priorityLatencyFactor";
+    QTest::newRow("flexShedRate > 1") << QByteArray(R"({"flexShedRate":1.01})") << "flexShedRate";
+    QTest::newRow("flexShedRate < 0") << QByteArray(R"({"flexShedRate":-0.1})") << "flexShedRate";
+    QTest::newRow("priorityRpmLimit < 0") << QByteArray(R"({"priorityRpmLimit":-1})") << "priorityRpmLimit";
+    QTest::newRow("priorityRpmLimit fraction") << QByteArray(R"({"priorityRpmLimit":0.5})") << "priorityRpmLimit";
+    QTest::newRow("batchPendingMs < 0") << QByteArray(R"({"batchPendingMs":-1})") << "batchPendingMs";
+    QTest::newRow("batchRunMs string") << QByteArray(R"({"batchRunMs":"5s"})") << "batchRunMs";
 }
 
 void TestGeminiSimulator::configValidationNamesField()
@@ -1482,5 +1506,357 @@ void TestGeminiSimulator::headLinesAreReadLeniently()
     QVERIFY(got.contains("Connection: close"));
 }
 
+namespace {
+
+QJsonObject withTier(QJsonObject request, const char *key, const QJsonValue &tier)
+{
+    request.insert(QLatin1String(key), tier);
+    return request;
+}
+
+// "gfet4t7; dur=N" -> N, the scaled service time of the answer.
+int serverTimingMs(const Reply &r)
+{
+    const QByteArray v = r.headers.value("server-timing");
+    const qsizetype at = v.indexOf("dur=");
+    return at < 0 ? -1 : v.mid(at + 4).toInt();
+}
+
+QStringList keyPathsOf(const QJsonValue &v, const QString &prefix = {})
+{
+    QStringList paths;
+    if (v.isObject()) {
+        const QJsonObject o = v.toObject();
+        for (auto it = o.begin(); it != o.end(); ++it) {
+            const QString path = prefix.isEmpty() ? it.key() : prefix + QLatin1Char('.') + it.key();
+            paths << path << keyPathsOf(it.value(), path);
+        }
+    } else if (v.isArray()) {
+        for (const QJsonValue &e : v.toArray())
+            paths << keyPathsOf(e, prefix + QStringLiteral("[]"));
+    }
+    paths.removeDuplicates();
+    paths.sort();
+    return paths;
+}
+
+QJsonObject batchBody(const QJsonArray &members, const QString &displayName = QStringLiteral("capitals-batch"))
+{
+    return QJsonObject{{QStringLiteral("batch"),
+                        QJsonObject{{QStringLiteral("displayName"), displayName},
+                                    {QStringLiteral("inputConfig"),
+                                     QJsonObject{{QStringLiteral("requests"),
+                                                  QJsonObject{{QStringLiteral("requests"), members}}}}}}}};
+}
+
+} // namespace
+
+void TestGeminiSimulator::serviceTierScalesServiceTime()
+{
+    // No jitter and no decode time: Server-Timing reports the tier's exact
+    // service time (baseLatencyMs * timeScale * factor).
+    configure([](SimulatorConfig &c) {
+        c.jitterSigma = 0;
+        c.tokensPerSecond = 0;
+        c.baseLatencyMs = 2000; // 20 ms at timeScale 0.01
+        c.flexLatencyFactor = 4;
+        c.priorityLatencyFactor = 0.5;
+    });
+    const QString path = QStringLiteral("/v1beta/models/gemini-2.5-flash:generateContent");
+    const QJsonObject request = textRequest(QStringLiteral("tiers"));
+    const Reply standard = post(path, request);
+    const Reply unspecified = post(path, withTier(request, "serviceTier", QStringLiteral("unspecified")));
+    const Reply flex = post(path, withTier(request, "serviceTier", QStringLiteral("flex")));
+    const Reply priority = post(path, withTier(request, "service_tier", QStringLiteral("priority")));
+    for (const Reply *r : {&standard, &unspecified, &flex, &priority})
+        QCOMPARE(r->status, 200);
+    QCOMPARE(serverTimingMs(standard), 20);
+    QCOMPARE(serverTimingMs(unspecified), 20);
+    QCOMPARE(serverTimingMs(flex), 80);
+    QCOMPARE(serverTimingMs(priority), 10);
+    // The tier changes when, never what.
+    QCOMPARE(firstText(flex.json), firstText(standard.json));
+    QCOMPARE(flex.json[u"usageMetadata"], standard.json[u"usageMetadata"]);
+
+    // Streaming too.
+    const Reply stream = post(QStringLiteral("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"),
+                              withTier(request, "serviceTier", QStringLiteral("flex")));
+    QCOMPARE(stream.status, 200);
+    QCOMPARE(serverTimingMs(stream), 80);
+
+    const Reply stats = call("GET", QStringLiteral("/sim/v1/stats"));
+    QCOMPARE(stats.json[u"callsPerTier"].toObject(),
+             (QJsonObject{{QStringLiteral("standard"), 2}, {QStringLiteral("flex"), 2}, {QStringLiteral("priority"), 1}}));
+    QCOMPARE(stats.json[u"flexShed"].toInt(), 0);
+    QCOMPARE(m_sim->stats().tier(QStringLiteral("flex")), 2);
+    // countTokens has no tier.
+    QCOMPARE(post(QStringLiteral("/v1beta/models/gemini-2.5-flash:countTokens"),
+                  withTier(request, "serviceTier", QStringLiteral("flex"))).status, 200);
+    QCOMPARE(m_sim->stats().tier(QStringLiteral("flex")), 2);
+}
+
+void TestGeminiSimulator::serviceTierRefusesUnknownValues()
+{
+    for (const QString &route : {QStringLiteral("generateContent"), QStringLiteral("streamGenerateContent?alt=sse")}) {
+        const Reply r = post(QStringLiteral("/v1beta/models/gemini-2.5-flash:") + route,
+                             withTier(textRequest(QStringLiteral("x")), "serviceTier", QStringLiteral("turbo")));
+        QCOMPARE(r.status, 400);
+        QCOMPARE(r.json[u"error"][u"status"].toString(), QStringLiteral("INVALID_ARGUMENT"));
+        const QString message = r.json[u"error"][u"message"].toString();
+        for (const char *word : {"serviceTier", "\"turbo\"", "\"standard\"", "\"flex\"", "\"priority\""})
+            QVERIFY2(message.contains(QLatin1String(word)), qPrintable(message));
+    }
+    QCOMPARE(m_sim->stats().callsPerTier.value(QStringLiteral("standard")), 0);
+}
+
+void TestGeminiSimulator::flexIsShed()
+{
+    configure([](SimulatorConfig &c) {
+        c.flexShedRate = 1.0;
+        c.rpmLimit = 1;
+    });
+    const QString path = QStringLiteral("/v1beta/models/gemini-2.5-flash:generateContent");
+    const Reply shed = post(path, withTier(textRequest(QStringLiteral("x")), "serviceTier", QStringLiteral("flex")));
+    QCOMPARE(shed.status, 503);
+    const QJsonObject ref = fixture("error_503_unavailable.json");
+    QCOMPARE(keyPathsOf(shed.json), keyPathsOf(ref));
+    QCOMPARE(shed.json[u"error"][u"code"], ref[u"error"][u"code"]);
+    QCOMPARE(shed.json[u"error"][u"status"], ref[u"error"][u"status"]);
+    const QString message = shed.json[u"error"][u"message"].toString();
+    QVERIFY2(message.contains(QLatin1String("flex")) && message.contains(QLatin1String("standard tier")), qPrintable(message));
+    // A shed request is charged no quota: the one standard request of the minute still fits.
+    QCOMPARE(post(path, textRequest(QStringLiteral("x"))).status, 200);
+    const SimulatorStats s = m_sim->stats();
+    QCOMPARE(s.flexShed, 1);
+    QCOMPARE(s.tier(QStringLiteral("flex")), 0);
+    QCOMPARE(s.tier(QStringLiteral("standard")), 1);
+    QCOMPARE(s.fault(QStringLiteral("http503")), 0); // apart from the other faults
+
+    // At a partial rate, reproducible per seed, and standard never shed.
+    QList<int> first;
+    QList<int> second;
+    for (QList<int> *run : {&first, &second}) {
+        configure([](SimulatorConfig &c) { c.flexShedRate = 0.5; });
+        for (int i = 0; i < 10; ++i)
+            *run << post(path, withTier(textRequest(QStringLiteral("y")), "serviceTier", QStringLiteral("flex"))).status;
+        QCOMPARE(post(path, textRequest(QStringLiteral("y"))).status, 200);
+    }
+    QCOMPARE(first, second);
+    QVERIFY(first.contains(200) && first.contains(503));
+}
+
+void TestGeminiSimulator::priorityHasItsOwnRequestLimit()
+{
+    configure([](SimulatorConfig &c) {
+        c.rpmLimit = 1;
+        c.priorityRpmLimit = 1;
+        c.timeScale = 1; // a real minute: nothing leaves the windows during the test
+    });
+    const QString path = QStringLiteral("/v1beta/models/gemini-2.5-flash:generateContent");
+    const QJsonObject request = textRequest(QStringLiteral("p"));
+    const QJsonObject priority = withTier(request, "serviceTier", QStringLiteral("priority"));
+    QCOMPARE(post(path, request).status, 200);
+    QCOMPARE(post(path, request).status, 429);
+    QCOMPARE(post(path, priority).status, 200); // its own window
+    const Reply refused = post(path, priority);
+    QCOMPARE(refused.status, 429);
+    QJsonObject violation;
+    QString delay;
+    verifyRecordedQuota429(refused.json, &violation, &delay);
+    if (QTest::currentTestFailed())
+        return;
+    QCOMPARE(violation[u"quotaValue"].toString(), QStringLiteral("1"));
+    QCOMPARE(violation[u"quotaId"].toString(), QStringLiteral("GenerateRequestsPerMinutePerProjectPerModel"));
+    // Flex counts against the standard window, which is full.
+    QCOMPARE(post(path, withTier(request, "serviceTier", QStringLiteral("flex"))).status, 429);
+    const SimulatorStats s = m_sim->stats();
+    QCOMPARE(s.rateLimitedRpm, 3);
+    QCOMPARE(s.tier(QStringLiteral("standard")), 1);
+    QCOMPARE(s.tier(QStringLiteral("priority")), 1);
+
+    // With priorityRpmLimit 0 priority is unlimited by requests, whatever rpmLimit says.
+    configure([](SimulatorConfig &c) {
+        c.rpmLimit = 1;
+        c.timeScale = 1;
+    });
+    for (int i = 0; i < 3; ++i)
+        QCOMPARE(post(path, priority).status, 200);
+}
+
+void TestGeminiSimulator::batchJobLifecycle()
+{
+    // 2000 ms pending and 5000 ms running at timeScale 0.01: 20 ms and 50 ms.
+    // The quota does not apply to Batch Mode: after a batch of three, two
+    // direct calls still fit rpmLimit 2 (a 0.6 s window at timeScale 0.01).
+    configure([](SimulatorConfig &c) {
+        c.rpmLimit = 2;
+        c.batchPendingMs = 2000;
+        c.batchRunMs = 5000;
+    });
+    const QJsonObject fr = textRequest(QStringLiteral("What is the capital of France?"));
+    const QJsonObject jp = textRequest(QStringLiteral("What is the capital of Japan?"), {{QStringLiteral("maxOutputTokens"), 4}});
+    const QJsonArray members{
+        QJsonObject{{QStringLiteral("request"), fr}, {QStringLiteral("metadata"), QJsonObject{{QStringLiteral("key"), QStringLiteral("fr")}}}},
+        QJsonObject{{QStringLiteral("request"), jp}},
+        QJsonObject{{QStringLiteral("request"), QJsonObject{{QStringLiteral("contents"), QJsonArray{}}}}},
+    };
+    const Reply created = post(QStringLiteral("/v1beta/models/gemini-2.5-flash-lite:batchGenerateContent"), batchBody(members));
+    QCOMPARE(created.status, 200);
+    const QJsonObject pendingRef = fixture("batch_operation_pending.json");
+    QCOMPARE(keyPathsOf(created.json), keyPathsOf(pendingRef));
+    const QString name = created.json[u"name"].toString();
+    QVERIFY2(QRegularExpression(QStringLiteral("^batches/[a-z0-9]+$")).match(name).hasMatch(), qPrintable(name));
+    QCOMPARE(created.json[u"metadata"][u"name"].toString(), name);
+    QCOMPARE(created.json[u"metadata"][u"@type"], pendingRef[u"metadata"][u"@type"]);
+    QCOMPARE(created.json[u"metadata"][u"model"].toString(), QStringLiteral("models/gemini-2.5-flash-lite"));
+    QCOMPARE(created.json[u"metadata"][u"displayName"].toString(), QStringLiteral("capitals-batch"));
+    QCOMPARE(created.json[u"metadata"][u"state"].toString(), QStringLiteral("BATCH_STATE_PENDING"));
+    QCOMPARE(created.json[u"metadata"][u"batchStats"].toObject(),
+             (QJsonObject{{QStringLiteral("requestCount"), QStringLiteral("3")},
+                          {QStringLiteral("pendingRequestCount"), QStringLiteral("3")}}));
+    const QRegularExpression rfc3339(QStringLiteral("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z$"));
+    QVERIFY(rfc3339.match(created.json[u"metadata"][u"createTime"].toString()).hasMatch());
+    QCOMPARE(created.json[u"metadata"][u"updateTime"], created.json[u"metadata"][u"createTime"]);
+
+    // PENDING -> RUNNING -> SUCCEEDED, seen by polling (bounded).
+    QSet<QString> seen;
+    Reply got;
+    QElapsedTimer t;
+    t.start();
+    while (t.elapsed() < 10000) {
+        got = call("GET", QStringLiteral("/v1beta/") + name);
+        QCOMPARE(got.status, 200);
+        seen.insert(got.json[u"metadata"][u"state"].toString());
+        if (got.json[u"done"].toBool())
+            break;
+        QTest::qWait(2);
+    }
+    QCOMPARE(got.json[u"metadata"][u"state"].toString(), QStringLiteral("BATCH_STATE_SUCCEEDED"));
+    QVERIFY2(seen.contains(QStringLiteral("BATCH_STATE_RUNNING")) || seen.size() == 1, "states are never skipped over");
+
+    const QJsonObject doneRef = fixture("batch_operation_succeeded.json");
+    QCOMPARE(got.json[u"response"][u"@type"], doneRef[u"response"][u"@type"]);
+    QVERIFY(rfc3339.match(got.json[u"metadata"][u"endTime"].toString()).hasMatch());
+    QCOMPARE(got.json[u"metadata"][u"batchStats"].toObject(),
+             (QJsonObject{{QStringLiteral("requestCount"), QStringLiteral("3")},
+                          {QStringLiteral("successfulRequestCount"), QStringLiteral("2")},
+                          {QStringLiteral("failedRequestCount"), QStringLiteral("1")}}));
+    // Every key the recording has is there (the answers add responseId,
+    // promptTokensDetails and the members' metadata; metadata.output is
+    // where the SDK reads the results).
+    QStringList problems;
+    for (const QString &p : keyPathsOf(doneRef)) {
+        if (!keyPathsOf(got.json).contains(p))
+            problems << p;
+    }
+    QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char(' '))));
+
+    const QJsonArray answers = got.json[u"response"][u"inlinedResponses"][u"inlinedResponses"].toArray();
+    QCOMPARE(answers.size(), 3);
+    QCOMPARE(got.json[u"metadata"][u"output"][u"inlinedResponses"][u"inlinedResponses"].toArray(), answers);
+    QCOMPARE(answers[0][u"metadata"].toObject(), (QJsonObject{{QStringLiteral("key"), QStringLiteral("fr")}}));
+    // What generateContent answers for the same request.
+    for (int i = 0; i < 2; ++i) {
+        const Reply direct = post(QStringLiteral("/v1beta/models/gemini-2.5-flash-lite:generateContent"), i == 0 ? fr : jp);
+        QCOMPARE(direct.status, 200);
+        const QJsonObject answer = answers[i][u"response"].toObject();
+        QCOMPARE(answer[u"candidates"], direct.json[u"candidates"]);
+        QCOMPARE(answer[u"usageMetadata"], direct.json[u"usageMetadata"]);
+        QCOMPARE(answer[u"modelVersion"], direct.json[u"modelVersion"]);
+    }
+    QCOMPARE(answers[1][u"response"][u"candidates"][0][u"finishReason"].toString(), QStringLiteral("MAX_TOKENS"));
+    const QJsonObject failed = answers[2].toObject();
+    QCOMPARE(failed.keys(), QStringList{QStringLiteral("error")});
+    QCOMPARE(failed[u"error"][u"code"].toInt(), 400);
+    QCOMPARE(failed[u"error"][u"status"].toString(), QStringLiteral("INVALID_ARGUMENT"));
+    QVERIFY(failed[u"error"][u"message"].toString().contains(QLatin1String("contents is not specified")));
+
+    const Reply stats = call("GET", QStringLiteral("/sim/v1/stats"));
+    QCOMPARE(stats.json[u"batchJobs"].toObject(),
+             (QJsonObject{{QStringLiteral("created"), 1}, {QStringLiteral("pending"), 0}, {QStringLiteral("running"), 0},
+                          {QStringLiteral("succeeded"), 1}, {QStringLiteral("cancelled"), 0}}));
+    QCOMPARE(stats.json[u"batchRequests"].toInt(), 3);
+    QCOMPARE(stats.json[u"rateLimited"].toInt(), 0);
+    QCOMPARE(stats.json[u"callsPerRoute"][u"batchGenerateContent"].toInt(), 1);
+}
+
+void TestGeminiSimulator::batchRoutes()
+{
+    configure([](SimulatorConfig &c) {
+        c.batchPendingMs = 3600000; // stays PENDING (36 s at timeScale 0.01)
+        c.apiKey = QStringLiteral("k");
+    });
+    const QList<QPair<QByteArray, QByteArray>> key{{"x-goog-api-key", "k"}};
+    const QString create = QStringLiteral("/v1beta/models/gemini-2.5-flash:batchGenerateContent");
+    const QJsonArray one{QJsonObject{{QStringLiteral("request"), textRequest(QStringLiteral("x"))}}};
+    auto body = [](const QJsonObject &o) { return compact(o); };
+
+    QCOMPARE(call("POST", create, body(batchBody(one))).status, 400); // no key
+    QCOMPARE(call("GET", QStringLiteral("/v1beta/batches")).status, 400);
+    Reply r = call("POST", create, body(batchBody(one)), key);
+    QCOMPARE(r.status, 200);
+    const QString name = r.json[u"name"].toString();
+    QCOMPARE(m_sim->stats().batchJobsPending, 1);
+    r = call("POST", create, body(batchBody(one, QStringLiteral("second"))), key);
+    QCOMPARE(r.status, 200);
+    const QString second = r.json[u"name"].toString();
+    QVERIFY(second != name);
+
+    // List, newest first, one page at a time (jobs of earlier tests are kept too).
+    QStringList listed;
+    QString token;
+    do {
+        r = call("GET", QStringLiteral("/v1beta/batches?pageSize=1&pageToken=") + token, {}, key);
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json[u"operations"].toArray().size(), 1);
+        listed << r.json[u"operations"][0][u"name"].toString();
+        token = r.json[u"nextPageToken"].toString();
+    } while (!token.isEmpty() && listed.size() < 100);
+    QCOMPARE(listed.mid(0, 2), (QStringList{second, name}));
+    QCOMPARE(listed.count(name), 1);
+
+    // Cancel, then it is finished.
+    r = call("POST", QStringLiteral("/v1beta/") + name + QStringLiteral(":cancel"), "{}", key);
+    QCOMPARE(r.status, 200);
+    r = call("GET", QStringLiteral("/v1beta/") + name, {}, key);
+    QCOMPARE(r.json[u"metadata"][u"state"].toString(), QStringLiteral("BATCH_STATE_CANCELLED"));
+    QCOMPARE(r.json[u"done"].toBool(), true);
+    QCOMPARE(call("POST", QStringLiteral("/v1beta/") + name + QStringLiteral(":cancel"), "{}", key).status, 400);
+    QCOMPARE(m_sim->stats().batchJobsPending, 1);
+    QCOMPARE(m_sim->stats().batchJobsCancelled, 1);
+    // Delete.
+    QCOMPARE(call("DELETE", QStringLiteral("/v1beta/") + name, {}, key).status, 200);
+    r = call("GET", QStringLiteral("/v1beta/") + name, {}, key);
+    QCOMPARE(r.status, 404);
+    QCOMPARE(r.json[u"error"][u"status"].toString(), QStringLiteral("NOT_FOUND"));
+    QCOMPARE(call("GET", QStringLiteral("/v1beta/batches/nosuchbatch"), {}, key).status, 404);
+    QCOMPARE(call("POST", QStringLiteral("/v1beta/batches/nosuchbatch:cancel"), "{}", key).status, 404);
+
+    // Refused envelopes name the field.
+    struct Bad {
+        QByteArray body;
+        const char *words;
+    };
+    const QList<Bad> bad{
+        {R"({"batch":{"inputConfig":{"requests":{"requests":[]}}}})", "batch.inputConfig.requests.requests"},
+        {R"({"batch":{"inputConfig":{"fileName":"files/x"}}})", "inline requests only"},
+        {R"({"batch":{"model":"models/gemini-2.5-pro","inputConfig":{"requests":{"requests":[{"request":{}}]}}}})", "batch.model"},
+    };
+    for (const Bad &b : bad) {
+        r = call("POST", create, b.body, key);
+        QCOMPARE(r.status, 400);
+        QVERIFY2(r.json[u"error"][u"message"].toString().contains(QLatin1String(b.words)), r.body.constData());
+    }
+    // An embedding model has no batchGenerateContent.
+    QCOMPARE(call("POST", QStringLiteral("/v1beta/models/gemini-embedding-001:batchGenerateContent"), body(batchBody(one)), key).status,
+             404);
+    // Over 20 MB of inline requests.
+    QJsonObject big = batchBody(one, QString(SimulatorRequestReader::kMaxBatchBodyBytes, QLatin1Char('a')));
+    r = call("POST", create, body(big), key);
+    QCOMPARE(r.status, 400);
+    QVERIFY(r.json[u"error"][u"message"].toString().contains(QLatin1String("20971520")));
+}
+
 QTEST_GUILESS_MAIN(TestGeminiSimulator)
+
 #include "tst_geminisimulator.moc"

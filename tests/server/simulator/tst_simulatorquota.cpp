@@ -16,6 +16,7 @@ private slots:
     void decisions();
     void modelsHaveTheirOwnWindows();
     void resetStartsANewDay();
+    void priorityPoolHasItsOwnRequestWindow();
 };
 
 void TestSimulatorQuota::decisions_data()
@@ -118,6 +119,42 @@ void TestSimulatorQuota::resetStartsANewDay()
     const SimulatorQuota::Decision again = quota.admit(QStringLiteral("m"), 1, limits, 10ms, t0 + 400ms);
     QVERIFY(!again.allowed);
     QCOMPARE(again.retryAfter, SimulatorQuota::Clock::duration(14200ms));
+}
+
+void TestSimulatorQuota::priorityPoolHasItsOwnRequestWindow()
+{
+    // The priority tier passes priorityRpmLimit as its rpmLimit: each pool
+    // counts only its own requests per minute, while TPM and RPD are shared.
+    using Pool = SimulatorQuota::Pool;
+    const auto t0 = SimulatorQuota::Clock::now();
+    SimulatorQuota quota;
+    quota.reset(t0);
+    const SimulatorModelLimits standard{2, 0, 0};
+    const SimulatorModelLimits priority{1, 0, 0};
+    QVERIFY(quota.admit(QStringLiteral("m"), 1, standard, 1s, t0, Pool::Standard).allowed);
+    QVERIFY(quota.admit(QStringLiteral("m"), 1, standard, 1s, t0, Pool::Standard).allowed);
+    QVERIFY(!quota.admit(QStringLiteral("m"), 1, standard, 1s, t0, Pool::Standard).allowed);
+    QVERIFY(quota.admit(QStringLiteral("m"), 1, priority, 1s, t0, Pool::Priority).allowed); // standard's full window is not its
+    const SimulatorQuota::Decision refused = quota.admit(QStringLiteral("m"), 1, priority, 1s, t0 + 100ms, Pool::Priority);
+    QVERIFY(!refused.allowed);
+    QCOMPARE(refused.dimension, SimulatorQuota::Dimension::RequestsPerMinute);
+    QCOMPARE(refused.limit, 1);
+    QCOMPARE(refused.retryAfter, SimulatorQuota::Clock::duration(900ms));
+    QVERIFY(quota.admit(QStringLiteral("m"), 1, priority, 1s, t0 + 1s, Pool::Priority).allowed);
+
+    // Shared: input tokens and the day.
+    quota.reset(t0);
+    const SimulatorModelLimits standardTpm{0, 10, 3};
+    const SimulatorModelLimits priorityTpm{5, 10, 3};
+    QVERIFY(quota.admit(QStringLiteral("m"), 8, standardTpm, 1s, t0, Pool::Standard).allowed);
+    const SimulatorQuota::Decision tpm = quota.admit(QStringLiteral("m"), 4, priorityTpm, 1s, t0, Pool::Priority);
+    QVERIFY(!tpm.allowed);
+    QCOMPARE(tpm.dimension, SimulatorQuota::Dimension::InputTokensPerMinute);
+    QVERIFY(quota.admit(QStringLiteral("m"), 1, priorityTpm, 1s, t0, Pool::Priority).allowed);
+    QVERIFY(quota.admit(QStringLiteral("m"), 1, standardTpm, 1s, t0, Pool::Standard).allowed);
+    const SimulatorQuota::Decision rpd = quota.admit(QStringLiteral("m"), 0, priorityTpm, 1s, t0, Pool::Priority);
+    QVERIFY(!rpd.allowed);
+    QCOMPARE(rpd.dimension, SimulatorQuota::Dimension::RequestsPerDay);
 }
 
 QTEST_GUILESS_MAIN(TestSimulatorQuota)

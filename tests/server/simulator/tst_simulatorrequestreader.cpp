@@ -46,6 +46,11 @@ private slots:
     void readEmbed();
     void readCountTokens_data();
     void readCountTokens();
+    void serviceTier_data();
+    void serviceTier();
+    void readBatch();
+    void readBatchRefuses_data();
+    void readBatchRefuses();
 };
 
 void TestSimulatorRequestReader::readGenerate_data()
@@ -295,6 +300,113 @@ void TestSimulatorRequestReader::readCountTokens()
     }
     QVERIFY2(f.isNull(), qPrintable(messageOf(f)));
     QCOMPARE(out, tokens);
+}
+
+void TestSimulatorRequestReader::serviceTier_data()
+{
+    using Tier = SimulatorRequestReader::ServiceTier;
+    QTest::addColumn<QByteArray>("tier"); // the JSON value; empty = no field
+    QTest::addColumn<int>("expected");    // a Tier, or -1: refused
+    QTest::newRow("absent") << QByteArray() << int(Tier::Standard);
+    QTest::newRow("standard") << QByteArray(R"("standard")") << int(Tier::Standard);
+    QTest::newRow("unspecified") << QByteArray(R"("unspecified")") << int(Tier::Standard);
+    QTest::newRow("flex") << QByteArray(R"("flex")") << int(Tier::Flex);
+    QTest::newRow("FLEX") << QByteArray(R"("FLEX")") << int(Tier::Flex);
+    QTest::newRow("priority") << QByteArray(R"("priority")") << int(Tier::Priority);
+    QTest::newRow("SERVICE_TIER_PRIORITY") << QByteArray(R"("SERVICE_TIER_PRIORITY")") << int(Tier::Priority);
+    QTest::newRow("null") << QByteArray("null") << int(Tier::Standard);
+    QTest::newRow("unknown name") << QByteArray(R"("turbo")") << -1;
+    QTest::newRow("number") << QByteArray("2") << -1;
+    QTest::newRow("empty string") << QByteArray(R"("")") << -1;
+}
+
+void TestSimulatorRequestReader::serviceTier()
+{
+    QFETCH(QByteArray, tier);
+    QFETCH(int, expected);
+    for (const char *key : {"serviceTier", "service_tier"}) {
+        QByteArray body = R"({"contents":[{"parts":[{"text":"hello"}]}])";
+        if (!tier.isEmpty())
+            body += QByteArray(",\"") + key + "\":" + tier;
+        body += '}';
+        SimulatorRequestReader reader;
+        SimulatorRequestReader::GenerateRequest r;
+        const SimulatorRequestReader::Failure f = reader.readGenerate(body, &r);
+        if (expected < 0) {
+            expectInvalidArgument(f, QStringLiteral("serviceTier"));
+            for (const char *allowed : {"\"standard\"", "\"flex\"", "\"priority\""})
+                QVERIFY2(messageOf(f).contains(QLatin1String(allowed)), qPrintable(messageOf(f)));
+        } else {
+            QVERIFY2(f.isNull(), f.body.constData());
+            QCOMPARE(int(r.tier), expected);
+            QCOMPARE(r.promptTokens, 2);
+        }
+    }
+}
+
+void TestSimulatorRequestReader::readBatch()
+{
+    // What @google/genai 2.32.0 sends for ai.batches.create({model, src: [...], config: {displayName}}).
+    const QByteArray body = R"({"batch":{"displayName":"caps","inputConfig":{"requests":{"requests":[
+        {"request":{"contents":[{"parts":[{"text":"France?"}],"role":"user"}]},"metadata":{"key":"fr"}},
+        {"request":{"model":"models/gemini-2.5-flash","contents":[{"parts":[{"text":"Japan?"}],"role":"user"}],
+                    "generationConfig":{"maxOutputTokens":5}}},
+        {"request":{"contents":[]}}]}}}})";
+    SimulatorRequestReader::BatchRequest batch;
+    const SimulatorRequestReader::Failure f = SimulatorRequestReader::readBatch(body, &batch);
+    QVERIFY2(f.isNull(), f.body.constData());
+    QCOMPARE(batch.displayName, QStringLiteral("caps"));
+    QVERIFY(batch.model.isEmpty());
+    QCOMPARE(batch.members.size(), 3);
+    QCOMPARE(batch.members[0].metadata.toObject()[u"key"].toString(), QStringLiteral("fr"));
+    QVERIFY(batch.members[1].metadata.isUndefined());
+    // Members are read one by one; the third one fails alone.
+    SimulatorRequestReader::GenerateRequest r;
+    QVERIFY(SimulatorRequestReader::readGenerateObject(batch.members[1].request, &r).isNull());
+    QCOMPARE(r.settings.maxOutputTokens, 5);
+    expectInvalidArgument(SimulatorRequestReader::readGenerateObject(batch.members[2].request, &r),
+                          QStringLiteral("contents is not specified"));
+}
+
+void TestSimulatorRequestReader::readBatchRefuses_data()
+{
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QString>("field");
+    QTest::newRow("empty") << QByteArray("{}") << "batch is not specified";
+    QTest::newRow("batch string") << QByteArray(R"({"batch":"x"})") << "Invalid value at 'batch'";
+    QTest::newRow("no inputConfig") << QByteArray(R"({"batch":{"displayName":"x"}})") << "batch.inputConfig";
+    QTest::newRow("displayName number") << QByteArray(R"({"batch":{"displayName":1}})") << "batch.displayName";
+    QTest::newRow("model number") << QByteArray(R"({"batch":{"model":1}})") << "batch.model";
+    QTest::newRow("file input") << QByteArray(R"({"batch":{"inputConfig":{"fileName":"files/abc"}}})")
+                                << "the simulator supports inline requests only";
+    QTest::newRow("no requests") << QByteArray(R"({"batch":{"inputConfig":{}}})") << "batch.inputConfig.requests";
+    QTest::newRow("requests array") << QByteArray(R"({"batch":{"inputConfig":{"requests":[]}}})")
+                                    << "Invalid value at 'batch.inputConfig.requests'";
+    QTest::newRow("empty list") << QByteArray(R"({"batch":{"inputConfig":{"requests":{"requests":[]}}}})")
+                                << "batch.inputConfig.requests.requests";
+    QTest::newRow("list object") << QByteArray(R"({"batch":{"inputConfig":{"requests":{"requests":{}}}}})")
+                                 << "batch.inputConfig.requests.requests";
+    QTest::newRow("member number") << QByteArray(R"({"batch":{"inputConfig":{"requests":{"requests":[1]}}}})")
+                                   << "batch.inputConfig.requests.requests[0]";
+    QTest::newRow("member without request")
+        << QByteArray(R"({"batch":{"inputConfig":{"requests":{"requests":[{"request":{}},{"metadata":{}}]}}}})")
+        << "batch.inputConfig.requests.requests[1].request";
+    QTest::newRow("metadata string")
+        << QByteArray(R"({"batch":{"inputConfig":{"requests":{"requests":[{"request":{},"metadata":"k"}]}}}})")
+        << "batch.inputConfig.requests.requests[0].metadata";
+    QTest::newRow("bad json") << QByteArray(R"({"batch":)") << "Invalid JSON payload received.";
+    QByteArray big = R"({"batch":{"displayName":")";
+    big += QByteArray(SimulatorRequestReader::kMaxBatchBodyBytes, 'a');
+    big += R"("}})";
+    QTest::newRow("over 20 MB") << big << "exceeds the limit: 20971520 bytes";
+}
+
+void TestSimulatorRequestReader::readBatchRefuses()
+{
+    QFETCH(QByteArray, body);
+    QFETCH(QString, field);
+    SimulatorRequestReader::BatchRequest batch;
+    expectInvalidArgument(SimulatorRequestReader::readBatch(body, &batch), field);
 }
 
 QTEST_GUILESS_MAIN(TestSimulatorRequestReader)
