@@ -21,14 +21,24 @@ struct BatchInferenceEngine::Pending {
     SteadyTime enqueued;
     SteadyTime deadline;
     KeyQueue *queue = nullptr;
+    // Kept apart from `request`, which moves to the backend at dispatch.
+    QString tenant;
+    PriorityClass cls = PriorityClass::Standard;
+    ServiceTier tier = ServiceTier::Standard;
+    double tag = 0;            // weighted fair queuing start tag within its queue
 };
 
 struct BatchInferenceEngine::KeyQueue {
     QByteArray key;
     QString model;                               // all members share the key, hence model and operation
     Operation operation = Operation::GenerateContent;
-    std::deque<std::unique_ptr<Pending>> items; // FIFO; may hold tombstones
+    // In start-tag order (weighted fair queuing between tenants; FIFO for
+    // one tenant); may hold tombstones.
+    std::deque<std::unique_ptr<Pending>> items;
     int live = 0;                                // non-tombstone items
+    PriorityClass cls = PriorityClass::Standard; // part of the key
+    double virtualTime = 0;                      // start tag of the last member dispatched
+    QHash<QString, double> finish;               // per tenant: finish tag of its last member
     SteadyTime lastArrival;
     double meanInterArrivalSec = 0;              // EWMA, adaptive mode
     SteadyTime heldUntil;                        // PackPlanner holds a small pack until then...
@@ -141,12 +151,16 @@ void BatchInferenceEngine::stop(const QString &reason)
     {
         std::lock_guard lock(m_mutex);
         for (auto *q : m_queueOrder) {
-            for (auto &p : q->items)
-                if (p->done)
+            for (auto &p : q->items) {
+                if (p->done) {
+                    m_tenants.finished(p->tenant, true, false, Nanos(0));
                     left.push_back(std::move(p));
+                }
+            }
             q->items.clear();
             q->live = 0;
         }
+        m_classQueued = {};
         m_index.clear();
         m_deadlines = {};
         m_counters.queued -= left.size();
@@ -170,6 +184,12 @@ BatchInferenceEngine::Ticket BatchInferenceEngine::submit(InferenceRequest reque
 {
     if (request.batchKey.isEmpty())
         request.batchKey = BatchKey::compute(request.model, request.operation, request.body);
+    // Classes never share a queue (nor a call), nor do calls that may fall
+    // back from flex with those that may not.
+    request.batchKey += '|';
+    request.batchKey += char('0' + int(request.priority));
+    if (request.flexFallback)
+        request.batchKey += 'f';
     // What the request will cost upstream, worked out before the lock: the
     // producers share it with the engine thread.
     if (request.operation == Operation::CountTokens) {
@@ -196,7 +216,12 @@ BatchInferenceEngine::Ticket BatchInferenceEngine::submit(InferenceRequest reque
             refusal = Status::rejected(RejectReason::Draining,
                                        QStringLiteral("Sluice is draining for shutdown and admits no new work; retry against another instance or after the restart"),
                                        retryAfterLocked(now));
-        } else if (m_counters.queued >= quint64(cfg.maxQueue)) {
+        } else if (m_counters.queued >= quint64(cfg.maxQueue)
+                   && !(m_counters.queued < quint64(cfg.maxQueue + cfg.maxQueue / 8)
+                        && m_tenants.queued(request.tenant) < cfg.maxQueue / 8)) {
+            // Full; but a tenant holding less than an eighth of maxQueue may
+            // still use the eighth kept beyond it: one tenant's flood cannot
+            // shut the others out.
             refusal = Status::rejected(RejectReason::QueueFull,
                                        QStringLiteral("Sluice's queue is full (%1 of %2 requests waiting); retry after the indicated delay")
                                            .arg(m_counters.queued).arg(cfg.maxQueue),
@@ -204,14 +229,23 @@ BatchInferenceEngine::Ticket BatchInferenceEngine::submit(InferenceRequest reque
         }
         // A client's deadline only ever shortens requestTimeoutMs, and is
         // clamped before it is added: a huge one must not wrap the clock.
-        const milliseconds limit(cfg.requestTimeoutMs);
+        const milliseconds limit = request.deadlineDeclared
+            ? duration_cast<milliseconds>(InferenceRequest::kMaxDeclaredDeadline)
+            : milliseconds(cfg.requestTimeoutMs);
         const SteadyTime deadline = now + (request.timeout ? std::clamp(*request.timeout, milliseconds(0), limit) : limit);
+        if (refusal.ok())
+            refusal = m_tenants.admit(request.tenant, request.estimatedTokens, cfg.maxQueue, now);
+        else
+            m_tenants.refused(request.tenant);
         if (refusal.ok() && m_budget->mayHoldBack()) {
             // The budget cannot give this model a call before the deadline
             // (a day's quota spent, a 429's RetryInfo): say so now.
             const ModelBudget::Grant g = m_budget->availableAt(request.model, 1, 1);
-            if (!g.granted && g.at > deadline)
+            if (!g.granted && g.at > deadline) {
                 refusal = budgetRefusal(request.model, g, now);
+                m_tenants.finished(request.tenant, true, false, Nanos(0));
+                m_tenants.refused(request.tenant);
+            }
         }
         if (refusal.ok()) {
             auto p = std::make_unique<Pending>();
@@ -219,17 +253,11 @@ BatchInferenceEngine::Ticket BatchInferenceEngine::submit(InferenceRequest reque
             p->enqueued = now;
             p->deadline = deadline;
             p->done = std::move(done);
+            p->tenant = request.tenant;
+            p->cls = request.priority;
+            p->tier = request.tier;
 
-            auto &slot = m_queues[request.batchKey];
-            if (!slot) {
-                slot = std::make_unique<KeyQueue>();
-                slot->key = request.batchKey;
-                slot->model = request.model;
-                slot->operation = request.operation;
-                slot->lastArrival = now;
-                m_queueOrder.push_back(slot.get());
-            }
-            KeyQueue *q = slot.get();
+            KeyQueue *q = queueForLocked(request, now);
             if (cfg.adaptive) {
                 const double dt = duration<double>(now - q->lastArrival).count();
                 q->meanInterArrivalSec = q->meanInterArrivalSec == 0 ? dt : 0.9 * q->meanInterArrivalSec + 0.1 * dt;
@@ -242,8 +270,8 @@ BatchInferenceEngine::Ticket BatchInferenceEngine::submit(InferenceRequest reque
 
             m_deadlines.emplace(p->deadline, p->id);
             m_index.emplace(p->id, p.get());
-            q->items.push_back(std::move(p));
-            ++q->live;
+            enqueueLocked(*q, std::move(p));
+            ++m_classQueued[size_t(q->cls)];
             ++m_counters.admitted;
             ++m_counters.queued;
 
@@ -261,7 +289,7 @@ BatchInferenceEngine::Ticket BatchInferenceEngine::submit(InferenceRequest reque
         m_cv.notify_one();
     if (!refusal.ok()) {
         if (m_metrics)
-            m_metrics->recordRejection(refusal.reason);
+            m_metrics->recordRejection(refusal.reason, request.priority);
         done(InferenceResult::fromStatus(std::move(refusal)));
     }
     return ticket;
@@ -351,7 +379,28 @@ EngineGauges BatchInferenceEngine::gauges() const
     g.maxInflightBatches = m_config->maxInflightBatches;
     g.backpressure = std::clamp(double(m_counters.queued) / double(m_config->maxQueue), 0.0, 1.0);
     g.draining = m_draining;
+    g.classQueued = m_classQueued;
+    g.tenants = m_tenants.top(20);
     return g;
+}
+
+void BatchInferenceEngine::setTenants(const TenantsConfig &config)
+{
+    std::lock_guard lock(m_mutex);
+    m_tenants.setConfig(config);
+    m_wakePending = true;
+}
+
+TenantsConfig BatchInferenceEngine::tenants() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_tenants.config();
+}
+
+std::optional<double> BatchInferenceEngine::observedFlexSeconds() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_flexSeconds > 0 ? std::optional<double>(m_flexSeconds) : std::nullopt;
 }
 
 SteadyTime BatchInferenceEngine::lastEvaluation() const
@@ -393,11 +442,59 @@ BatchInferenceEngine::removeQueuedLocked(std::unordered_map<quint64, Pending *>:
     moved->id = p->id;
     moved->enqueued = p->enqueued;
     moved->done = std::move(p->done);
+    moved->tenant = p->tenant;
+    moved->cls = p->cls;
     p->done = nullptr;
     p->request = {};
     --p->queue->live;
     --m_counters.queued;
+    --m_classQueued[size_t(p->cls)];
+    m_tenants.finished(p->tenant, true, false, Nanos(0));
     return moved;
+}
+
+BatchInferenceEngine::KeyQueue *BatchInferenceEngine::queueForLocked(const InferenceRequest &request, SteadyTime now)
+{
+    auto &slot = m_queues[request.batchKey];
+    if (!slot) {
+        slot = std::make_unique<KeyQueue>();
+        slot->key = request.batchKey;
+        slot->model = request.model;
+        slot->operation = request.operation;
+        slot->cls = request.priority;
+        slot->lastArrival = now;
+        m_queueOrder.push_back(slot.get());
+    }
+    return slot.get();
+}
+
+void BatchInferenceEngine::enqueueLocked(KeyQueue &q, std::unique_ptr<Pending> p)
+{
+    // Start-time fair queuing: a member starts when its tenant's previous
+    // one finishes or at the queue's virtual time, whichever is later, and
+    // takes 1/weight of virtual time; members leave in start order. A
+    // tenant alone (the usual case) gets consecutive tags: FIFO, appended.
+    const double weight = std::max(0.01, m_tenants.config().policyFor(p->tenant).weight);
+    auto f = q.finish.find(p->tenant);
+    const double start = std::max(q.virtualTime, f == q.finish.end() ? 0.0 : *f);
+    p->tag = start;
+    if (f == q.finish.end()) {
+        if (q.finish.size() > 256) { // forget tenants the virtual time has passed
+            for (auto it = q.finish.begin(); it != q.finish.end();)
+                it = *it <= q.virtualTime ? q.finish.erase(it) : std::next(it);
+        }
+        q.finish.insert(p->tenant, start + 1.0 / weight);
+    } else {
+        *f = start + 1.0 / weight;
+    }
+    if (q.items.empty() || q.items.back()->tag <= start) {
+        q.items.push_back(std::move(p));
+    } else {
+        auto at = std::upper_bound(q.items.begin(), q.items.end(), start,
+                                   [](double tag, const std::unique_ptr<Pending> &e) { return tag < e->tag; });
+        q.items.insert(at, std::move(p));
+    }
+    ++q.live;
 }
 
 void BatchInferenceEngine::expireLocked(SteadyTime now, std::vector<std::unique_ptr<Pending>> &expired)
@@ -465,6 +562,9 @@ std::shared_ptr<Batch> BatchInferenceEngine::takeBatchLocked(KeyQueue &q, int co
     batch->key = q.key;
     batch->packing = m_config->packing;
     batch->retry = m_config->retry;
+    // A flex call Sluice chose is not retried on flex: it falls back to standard.
+    if (q.key.endsWith('f'))
+        batch->retry.maxAttempts = 1;
     batch->dispatchedAt = now;
     batch->members.reserve(size_t(count));
     members.reserve(size_t(count));
@@ -475,11 +575,23 @@ std::shared_ptr<Batch> BatchInferenceEngine::takeBatchLocked(KeyQueue &q, int co
             continue;
         m_index.erase(p->id);
         --q.live;
+        --m_classQueued[size_t(p->cls)];
+        m_tenants.dispatched(p->tenant);
+        q.virtualTime = std::max(q.virtualTime, p->tag);
         if (batch->members.empty()) {
             batch->model = p->request.model;
             batch->operation = p->request.operation;
         }
-        batch->members.push_back({p->id, std::move(p->request), p->deadline});
+        SteadyTime callDeadline = p->deadline;
+        if (p->request.flexFallback) {
+            // Keep back what a standard call takes, so a flex call that is
+            // slow to answer still leaves time to fall back (at least half
+            // of what is left goes to flex).
+            const auto reserve = duration_cast<SteadyTime::duration>(
+                duration<double>(std::max(10.0, 3.0 * m_standardSeconds)));
+            callDeadline = std::max(p->deadline - reserve, now + (p->deadline - now) / 2);
+        }
+        batch->members.push_back({p->id, std::move(p->request), callDeadline});
         members.push_back(std::move(p));
     }
     q.popTombstones();
@@ -494,7 +606,7 @@ void BatchInferenceEngine::completeOutsideLock(std::vector<std::unique_ptr<Pendi
         r.queueWait = now - p->enqueued;
         r.totalTime = r.queueWait;
         if (m_metrics)
-            m_metrics->recordCompletion(outcome, r.totalTime, r.queueWait, 0, 0);
+            m_metrics->recordCompletion(outcome, r.totalTime, r.queueWait, 0, 0, p->cls);
         p->done(std::move(r));
     }
     pending.clear();
@@ -565,6 +677,8 @@ void BatchInferenceEngine::run()
             v.arrivalsPerSecond = q->meanInterArrivalSec > 0 ? 1.0 / q->meanInterArrivalSec : 0;
             // Each countTokens and each stream is its own upstream call: nothing to wait for.
             v.alone = q->operation == Operation::CountTokens || q->operation == Operation::StreamGenerateContent;
+            v.weight = m_tenants.config().classWeights[size_t(q->cls)];
+            v.background = q->cls == PriorityClass::Background;
             views.push_back(v);
         }
         if (!refused.empty()) {
@@ -582,6 +696,7 @@ void BatchInferenceEngine::run()
         in.now = now;
         in.config = &cfg;
         in.inflightBatches = int(m_counters.inflightBatches);
+        in.backgroundInflightBatches = m_classInflightBatches[size_t(PriorityClass::Background)];
         in.draining = m_draining;
         in.liveP95 = liveP95;
         in.queues = views;
@@ -748,6 +863,7 @@ bool BatchInferenceEngine::dispatchLocked(std::unique_lock<std::mutex> &lock, Ke
     m_counters.queued -= quint64(size);
     m_counters.inflight += quint64(size);
     ++m_counters.inflightBatches;
+    ++m_classInflightBatches[size_t(q.cls)];
     ++m_counters.batchesDispatched;
     m_counters.upstreamCalls += quint64(calls);
     lock.unlock();
@@ -783,11 +899,27 @@ void BatchInferenceEngine::onBatchDone(std::shared_ptr<const Batch> batch,
         qCWarning(lcEngine) << "backend returned" << results.size() << "results for a batch of" << size;
         results.resize(size_t(size), InferenceResult::fromStatus(Status::error(StatusCode::Internal, QStringLiteral("the upstream returned no result for this member"))));
     }
+    // Flex calls Sluice chose that the upstream shed (503) or did not answer
+    // in their share of the deadline go again, on the standard tier.
+    std::vector<bool> fallback(size_t(size), false);
+    int fallbacks = 0;
+    for (int i = 0; i < size; ++i) {
+        const InferenceResult &r = results[size_t(i)];
+        const BatchMember &m = batch->members[size_t(i)];
+        const bool shed = r.status.code == StatusCode::Unavailable || r.status.code == StatusCode::DeadlineExceeded;
+        if (m.request.flexFallback && shed && r.streamedBytes == 0 && now < members[size_t(i)]->deadline
+            && !m_stopping) {
+            fallback[size_t(i)] = true;
+            ++fallbacks;
+        }
+    }
     int ok = 0;
     int errors = 0;
     double outputSum = 0;
     int outputs = 0;
     for (int i = 0; i < size; ++i) {
+        if (fallback[size_t(i)])
+            continue;
         InferenceResult &r = results[size_t(i)];
         if (r.status.ok() && r.outputTokens > 0) {
             outputSum += r.outputTokens;
@@ -798,8 +930,11 @@ void BatchInferenceEngine::onBatchDone(std::shared_ptr<const Batch> batch,
         r.upstreamTime = now - batch->dispatchedAt;
         r.totalTime = now - p.enqueued;
         r.batchSize = size;
+        r.tier = p.tier;
         (r.status.ok() ? ok : errors) += 1;
     }
+    const PriorityClass cls = size > 0 ? members.front()->cls : PriorityClass::Standard;
+    const ServiceTier tier = size > 0 ? members.front()->tier : ServiceTier::Standard;
     bool signalDrained = false;
     bool wake = false;
     {
@@ -807,13 +942,16 @@ void BatchInferenceEngine::onBatchDone(std::shared_ptr<const Batch> batch,
         // The engine thread only needs to hear of a completion when it may be
         // holding work back for it (the in-flight limit was reached), or when
         // someone waits for the last batch (drain, stop).
-        const bool wasAtLimit = m_counters.inflightBatches >= quint64(m_config->maxInflightBatches);
-        m_counters.inflight -= quint64(size);
+        const bool wasAtLimit = m_counters.inflightBatches >= quint64(m_config->maxInflightBatches)
+            || (cls == PriorityClass::Background
+                && m_classInflightBatches[size_t(cls)] >= BatchPolicy::backgroundSlots(m_config->maxInflightBatches));
+        m_counters.inflight -= quint64(size - fallbacks);
         // Kept at 0 when a model has nothing in flight: a fleet names few
         // models, and erasing would allocate the entry again per batch.
         if (auto it = m_inflightByModel.find(batch->model); it != m_inflightByModel.end())
             *it = std::max(0, *it - size);
         --m_counters.inflightBatches;
+        --m_classInflightBatches[size_t(cls)];
         m_counters.completed += quint64(ok);
         m_counters.failed += quint64(errors);
         if (outputs > 0) // what an answer takes, for sizing packs of members without maxOutputTokens
@@ -825,8 +963,22 @@ void BatchInferenceEngine::onBatchDone(std::shared_ptr<const Batch> batch,
             const double perMember = duration<double>(now - batch->dispatchedAt).count() / perPack;
             m_secondsPerMember = 0.8 * m_secondsPerMember + 0.2 * perMember;
         }
+        if (ok > 0 && errors == 0 && fallbacks == 0) {
+            const double took = duration<double>(now - batch->dispatchedAt).count();
+            if (tier == ServiceTier::Standard)
+                m_standardSeconds = 0.9 * m_standardSeconds + 0.1 * took;
+            else if (tier == ServiceTier::Flex)
+                m_flexSeconds = m_flexSeconds == 0 ? took : 0.9 * m_flexSeconds + 0.1 * took;
+        }
+        for (int i = 0; i < size; ++i) {
+            Pending &p = *members[size_t(i)];
+            if (fallback[size_t(i)])
+                requeueOnStandardLocked(std::move(members[size_t(i)]), batch->members[size_t(i)].request, now);
+            else
+                m_tenants.finished(p.tenant, false, results[size_t(i)].status.ok(), now - p.enqueued);
+        }
         maybeSignalDrainedLocked(signalDrained);
-        wake = wasAtLimit || m_counters.inflightBatches == 0 || m_draining || m_stopping;
+        wake = wasAtLimit || fallbacks > 0 || m_counters.inflightBatches == 0 || m_draining || m_stopping;
         if (wake)
             m_wakePending = true;
     }
@@ -834,16 +986,47 @@ void BatchInferenceEngine::onBatchDone(std::shared_ptr<const Batch> batch,
         m_cv.notify_all();
     if (m_metrics) {
         m_metrics->recordBatch(size, now - batch->dispatchedAt, errors > 0 ? 1 : 0);
+        if (fallbacks > 0)
+            m_metrics->recordFlexShed(batch->model, fallbacks);
         for (int i = 0; i < size; ++i) {
+            if (fallback[size_t(i)])
+                continue;
             const InferenceResult &r = results[size_t(i)];
             m_metrics->recordCompletion(r.status.ok() ? Outcome::Ok : Outcome::Failed, r.totalTime, r.queueWait,
-                                        r.promptTokens, r.outputTokens);
+                                        r.promptTokens, r.outputTokens, cls);
+            if (r.status.ok())
+                m_metrics->recordTierAnswer(batch->model, tier, r.promptTokens, r.outputTokens);
         }
     }
-    for (int i = 0; i < size; ++i)
-        members[size_t(i)]->done(std::move(results[size_t(i)]));
+    for (int i = 0; i < size; ++i) {
+        if (!fallback[size_t(i)])
+            members[size_t(i)]->done(std::move(results[size_t(i)]));
+    }
     if (signalDrained)
         emit drained();
+}
+
+void BatchInferenceEngine::requeueOnStandardLocked(std::unique_ptr<Pending> p, const InferenceRequest &sent,
+                                                   SteadyTime now)
+{
+    InferenceRequest r = sent;
+    r.body.remove(QLatin1StringView("serviceTier"));
+    r.body.remove(QLatin1StringView("service_tier"));
+    r.tier = ServiceTier::Standard;
+    r.flexFallback = false;
+    r.batchKey = BatchKey::compute(r.model, r.operation, r.body) + '|' + char('0' + int(r.priority));
+    p->request = std::move(r);
+    p->tier = ServiceTier::Standard;
+    KeyQueue *q = queueForLocked(p->request, now);
+    p->queue = q;
+    m_counters.inflight -= 1;
+    m_counters.queued += 1;
+    ++m_classQueued[size_t(q->cls)];
+    m_tenants.requeued(p->tenant);
+    m_index.emplace(p->id, p.get());
+    m_deadlines.emplace(p->deadline, p->id);
+    qCDebug(lcEngine) << "request" << p->id << "of" << q->model << "falls back from flex to the standard tier";
+    enqueueLocked(*q, std::move(p));
 }
 
 BatchInferenceEngine *BatchInferenceEngine::LifeGuard::enter()

@@ -7,6 +7,7 @@
 #include "core/engine/inferencerequest.h"
 #include "core/metrics/inferencemetricscollector.h"
 #include "core/engine/packplanner.h"
+#include "core/engine/tenantledger.h"
 #include "core/quota/upstreambudget.h"
 #include "core/util/clock.h"
 
@@ -128,7 +129,16 @@ public:
     bool isDraining() const;
 
     EngineCounters counters() const;
+    // Also per class queued and the most active tenants (TenantLedger::top).
     EngineGauges gauges() const;
+
+    // Tenants' shares, limits and defaults and the class weights; takes
+    // effect for requests admitted from now on.
+    void setTenants(const TenantsConfig &config);
+    TenantsConfig tenants() const;
+    // What a flex call Sluice chose took upstream (EWMA, seconds); nullopt
+    // until one answered. The gateway's tier routing reads it.
+    std::optional<double> observedFlexSeconds() const;
 
     // Retry-after a client refused now should be told: the time for the
     // current queue to drain at the measured completion rate.
@@ -155,6 +165,9 @@ private:
     // frees, when the upstream quota does not allow them yet.
     bool dispatchLocked(std::unique_lock<std::mutex> &lock, KeyQueue &q, int count, SteadyTime now,
                         const EngineConfig &cfg);
+    KeyQueue *queueForLocked(const InferenceRequest &request, SteadyTime now);
+    void enqueueLocked(KeyQueue &q, std::unique_ptr<Pending> p);
+    void requeueOnStandardLocked(std::unique_ptr<Pending> p, const InferenceRequest &sent, SteadyTime now);
     void expireLocked(SteadyTime now, std::vector<std::unique_ptr<Pending>> &expired);
     std::unique_ptr<Pending> removeQueuedLocked(std::unordered_map<quint64, Pending *>::iterator it);
     std::shared_ptr<Batch> takeBatchLocked(KeyQueue &q, int count, SteadyTime now,
@@ -198,6 +211,14 @@ private:
     quint64 m_nextBatchId = 1;
     EngineCounters m_counters;
     SteadyTime m_lastEvaluation{};
+    std::array<int, kPriorityClasses> m_classQueued{};
+    std::array<int, kPriorityClasses> m_classInflightBatches{};
+    TenantLedger m_tenants;
+    // Flex calls Sluice chose (flexFallback): what a standard call of the
+    // model takes (EWMA, seconds), kept back from the deadline for the
+    // fallback, and what a flex one took.
+    double m_standardSeconds = 5;
+    double m_flexSeconds = 0;
 
     std::unique_ptr<UpstreamBudget> m_ownBudget; // when none was given
     UpstreamBudget *m_budget;

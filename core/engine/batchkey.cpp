@@ -13,13 +13,14 @@ struct CompatField {
 };
 
 // Fields that change what the model does for every member of a call.
-const std::array<CompatField, 6> kCompatFields{{
+const std::array<CompatField, 7> kCompatFields{{
     {"generationConfig", "generation_config"},
     {"systemInstruction", "system_instruction"},
     {"tools", "tools"},
     {"toolConfig", "tool_config"},
     {"safetySettings", "safety_settings"},
     {"cachedContent", "cached_content"},
+    {"serviceTier", "service_tier"}, // one call is served (and billed) on one tier
 }};
 
 } // namespace

@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <limits>
 
+int BatchPolicy::backgroundSlots(int maxInflightBatches)
+{
+    return std::max(1, maxInflightBatches - maxInflightBatches / 4);
+}
+
 PolicyDecision BatchPolicy::decide(const PolicyInput &in)
 {
     const EngineConfig &cfg = *in.config;
@@ -24,12 +29,13 @@ PolicyDecision BatchPolicy::decide(const PolicyInput &in)
     const bool overTarget = cfg.adaptive && in.liveP95 > std::chrono::milliseconds(cfg.targetP95Ms);
 
     int best = -1;
-    Nanos bestAge{-1};
+    double bestScore = -1;
+    const bool backgroundFull = in.backgroundInflightBatches >= backgroundSlots(cfg.maxInflightBatches);
     Nanos soonest = Nanos::max();
     for (int i = 0; i < int(in.queues.size()); ++i) {
         const KeyQueueView &q = in.queues[size_t(i)];
-        if (q.size <= 0)
-            continue;
+        if (q.size <= 0 || (q.background && backgroundFull))
+            continue; // a full background share: looked at again when a slot frees
         const Nanos age = in.now - q.oldestEnqueued;
         bool ready = in.draining || q.alone || q.size >= cfg.maxBatchSize || age >= maxWait || overTarget;
         if (!ready && cfg.adaptive) {
@@ -44,8 +50,13 @@ PolicyDecision BatchPolicy::decide(const PolicyInput &in)
             continue;
         }
         if (ready) {
-            if (age > bestAge) {
-                bestAge = age;
+            // Aging from a one-second base: a fresh interactive request
+            // (weight 16) outranks background work (1) that waited less than
+            // 15 s, and loses to background work that waited longer.
+            constexpr double kBaseNs = 1e9;
+            const double score = (double(std::max(age, Nanos(0)).count()) + kBaseNs) * q.weight;
+            if (score > bestScore) {
+                bestScore = score;
                 best = i;
             }
         } else {
@@ -58,6 +69,10 @@ PolicyDecision BatchPolicy::decide(const PolicyInput &in)
         d.queueIndex = best;
         const KeyQueueView &q = in.queues[size_t(best)];
         d.count = q.alone ? 1 : std::min(q.size, cfg.maxBatchSize);
+        return d;
+    }
+    if (soonest == Nanos::max()) { // only background queues, their slots all taken
+        d.kind = PolicyDecision::Kind::WaitForSlot;
         return d;
     }
     d.kind = PolicyDecision::Kind::Wait;

@@ -18,8 +18,13 @@
 //     member waited ≥ maxWaitMs, draining, or (adaptive) predicted not to
 //     gain a member before the wait runs out / live p95 over target — and
 //     whose model's upstream budget has room for a call now, pick the one
-//     whose oldest member has waited longest; dispatch min(size,
-//     maxBatchSize) of it (PackPlanner may take more under quota pressure).
+//     whose next member's (wait + 1 s) times its class weight is largest
+//     (weighted priority with aging: with weights 16/4/1 a fresh interactive
+//     request goes before background work that waited up to 15 s, and
+//     background work that waited longer goes first: never starved);
+//     dispatch min(size, maxBatchSize) of it (PackPlanner may take more
+//     under quota pressure). Background queues use at most 3/4 of the
+//     in-flight slots, so interactive and standard work always finds one.
 //  3. Otherwise wait until the earliest queue is both ready and has budget:
 //     the later of its maxWaitMs and its quotaAvailableAt.
 // A queue whose members never share an upstream call (`alone`: countTokens)
@@ -35,12 +40,15 @@ struct KeyQueueView {
     double arrivalsPerSecond = 0; // recent arrival rate for this key (adaptive mode)
     SteadyTime quotaAvailableAt;  // ≤ now when the model's upstream budget allows a call
     bool alone = false;           // members never share a call: ready at once, one per batch
+    double weight = 1;            // its priority class's weight
+    bool background = false;      // background class: held to backgroundSlots()
 };
 
 struct PolicyInput {
     SteadyTime now;
     const EngineConfig *config = nullptr;
     int inflightBatches = 0;
+    int backgroundInflightBatches = 0;
     bool draining = false;
     Nanos liveP95{0};              // recent end-to-end p95 (adaptive mode), 0 when unknown
     std::span<const KeyQueueView> queues;
@@ -61,4 +69,6 @@ struct PolicyDecision {
 
 namespace BatchPolicy {
 PolicyDecision decide(const PolicyInput &in);
+// In-flight slots background batches may hold: 3/4 of maxInflightBatches, at least 1.
+int backgroundSlots(int maxInflightBatches);
 }

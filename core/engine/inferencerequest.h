@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/engine/scheduling.h"
 #include "core/util/clock.h"
 #include "core/util/status.h"
 
@@ -71,6 +72,26 @@ struct InferenceRequest {
     // (never packed; a call of its own). Without one, the events are
     // collected and delivered with the result (InferenceResult::chunks).
     std::shared_ptr<StreamSink> stream;
+
+    // Scheduling (issue 15). The class decides which ready queue goes
+    // first (its weight times the wait; interactive never waits behind
+    // background work for an in-flight slot); the tenant shares its class's
+    // upstream calls with the other tenants by weighted fair queuing and is
+    // held to its own limits (TenantsConfig). An empty tenant is "anonymous".
+    PriorityClass priority = PriorityClass::Standard;
+    QString tenant;
+    // The upstream tier the body asks for (its `serviceTier`; Standard when
+    // absent). With flexFallback (Sluice chose flex for a request that can
+    // wait), a flex call shed by the upstream (503) or not answered while a
+    // standard call still fits the deadline is sent again on the standard
+    // tier instead of failing or being retried on flex.
+    ServiceTier tier = ServiceTier::Standard;
+    bool flexFallback = false;
+    // The client declared how long it can wait (X-Sluice-Deadline, or its
+    // tenant's or class's default): `timeout` may then exceed
+    // requestTimeoutMs, up to kMaxDeclaredDeadline.
+    bool deadlineDeclared = false;
+    static constexpr std::chrono::hours kMaxDeclaredDeadline{24 * 7};
 };
 
 struct InferenceResult {
@@ -96,6 +117,7 @@ struct InferenceResult {
     Nanos upstreamTime{0};     // dispatch to the backend's answer
     Nanos totalTime{0};        // admission to completion
     int batchSize = 0;         // members in the batch this request travelled in
+    ServiceTier tier = ServiceTier::Standard; // the tier that answered (after any flex fallback)
 
     static InferenceResult fromStatus(Status s)
     {

@@ -155,6 +155,11 @@ QJsonObject packEnvelope(int outputLimit, const QJsonObject &sharedBody)
     const QJsonValue cached = either(sharedBody, "cachedContent", "cached_content");
     if (!cached.isUndefined())
         req.insert(L("cachedContent"), cached);
+    // The tier the members asked for (Sluice's tier routing sets it): a
+    // pack is one call, billed and scheduled on that tier.
+    const QJsonValue tier = either(sharedBody, "serviceTier", "service_tier");
+    if (!tier.isUndefined())
+        req.insert(L("serviceTier"), tier);
 
     QJsonObject gen = either(sharedBody, "generationConfig", "generation_config").toObject();
     for (const char *k : {"responseMimeType", "response_mime_type", "responseSchema", "response_schema",
@@ -216,7 +221,8 @@ EnvelopeJson envelopeJson(int outputLimit, const QJsonObject &sharedBody)
     // A member body with none of the fields the envelope copies (the usual
     // agent request: contents only) always gets the same envelope.
     for (const char *k : {"systemInstruction", "system_instruction", "safetySettings", "safety_settings",
-                          "cachedContent", "cached_content", "generationConfig", "generation_config"}) {
+                          "cachedContent", "cached_content", "generationConfig", "generation_config",
+                          "serviceTier", "service_tier"}) {
         if (sharedBody.contains(L(k)))
             return envelopeJson(packEnvelope(outputLimit, sharedBody));
     }

@@ -8,6 +8,10 @@ using namespace std::chrono;
 
 namespace {
 
+constexpr std::array<RejectReason, 6> kReasons{RejectReason::None,        RejectReason::QueueFull,
+                                               RejectReason::Draining,    RejectReason::CircuitOpen,
+                                               RejectReason::QuotaExhausted, RejectReason::TenantLimit};
+
 enum Counter : int {
     kOk,
     kFailed,
@@ -29,11 +33,9 @@ enum Counter : int {
     kCacheBypass,
     kAttemptFirst,                                // one per UpstreamAttemptOutcome
     kRejectFirst = kAttemptFirst + kUpstreamAttemptOutcomes, // one per RejectReason
-    kCounterCount = kRejectFirst + 5,
+    kCounterCount = kRejectFirst + int(kReasons.size()),
 };
 
-constexpr std::array<RejectReason, 5> kReasons{RejectReason::None, RejectReason::QueueFull, RejectReason::Draining,
-                                               RejectReason::CircuitOpen, RejectReason::QuotaExhausted};
 
 struct CounterSet {
     std::array<std::atomic<quint64>, kCounterCount> c{};
@@ -75,6 +77,8 @@ struct InferenceMetricsCollector::Slot {
     AtomicLatencyHistogram queueWait;
     AtomicLatencyHistogram upstream;
     AtomicLatencyHistogram firstToken;
+    std::array<AtomicLatencyHistogram, kPriorityClasses> classLatency;
+    std::array<AtomicLatencyHistogram, kPriorityClasses> classQueueWait;
     CounterSet counters;
 };
 
@@ -84,6 +88,9 @@ struct InferenceMetricsCollector::Totals {
     AtomicLatencyHistogram upstream;
     AtomicLatencyHistogram firstToken;
     CounterSet counters;
+    // Per class: completed, failed, rejected; latency of the completed.
+    std::array<std::array<std::atomic<quint64>, 3>, kPriorityClasses> classCounts{};
+    std::array<AtomicLatencyHistogram, kPriorityClasses> classLatency;
 };
 
 InferenceMetricsCollector::InferenceMetricsCollector(Clock &clock, QObject *parent)
@@ -131,6 +138,10 @@ InferenceMetricsCollector::Slot &InferenceMetricsCollector::currentSlot(qint64 s
             s.queueWait.clear();
             s.upstream.clear();
             s.firstToken.clear();
+            for (auto &h : s.classLatency)
+                h.clear();
+            for (auto &h : s.classQueueWait)
+                h.clear();
             s.counters.clear();
             s.second.store(second, std::memory_order_release);
         }
@@ -139,7 +150,7 @@ InferenceMetricsCollector::Slot &InferenceMetricsCollector::currentSlot(qint64 s
 }
 
 void InferenceMetricsCollector::recordCompletion(Outcome outcome, Nanos total, Nanos queueWait, int promptTokens,
-                                                 int outputTokens)
+                                                 int outputTokens, PriorityClass cls)
 {
     Slot &s = currentSlot(secondOf(m_clock.now()));
     const int idx = outcome == Outcome::Ok       ? kOk
@@ -153,20 +164,106 @@ void InferenceMetricsCollector::recordCompletion(Outcome outcome, Nanos total, N
         if (outputTokens > 0)
             c->add(kOutputTokens, quint64(outputTokens));
     }
+    const size_t c = size_t(cls);
     if (outcome == Outcome::Ok) {
         s.latency.record(total);
         m_totals->latency.record(total);
+        s.classLatency[c].record(total);
+        m_totals->classLatency[c].record(total);
     }
     s.queueWait.record(queueWait);
     m_totals->queueWait.record(queueWait);
+    s.classQueueWait[c].record(queueWait);
+    m_totals->classCounts[c][outcome == Outcome::Ok ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
 }
 
-void InferenceMetricsCollector::recordRejection(RejectReason reason)
+void InferenceMetricsCollector::recordRejection(RejectReason reason, PriorityClass cls)
 {
     Slot &s = currentSlot(secondOf(m_clock.now()));
     const int idx = kRejectFirst + int(std::find(kReasons.begin(), kReasons.end(), reason) - kReasons.begin());
     s.counters.add(idx, 1);
     m_totals->counters.add(idx, 1);
+    m_totals->classCounts[size_t(cls)][2].fetch_add(1, std::memory_order_relaxed);
+}
+
+void InferenceMetricsCollector::recordTierAnswer(const QString &model, ServiceTier tier, int promptTokens,
+                                                 int outputTokens)
+{
+    std::lock_guard lock(m_callMutex);
+    auto it = m_tiers.find({model, tier});
+    if (it == m_tiers.end()) {
+        if (m_tiers.size() >= 4 * kMaxFirstTokenSeries) // bounded like the other per-model series
+            it = m_tiers.try_emplace({QStringLiteral("other"), tier}).first;
+        else
+            it = m_tiers.try_emplace({model, tier}).first;
+    }
+    TierTotals &t = it->second;
+    ++t.requests;
+    t.promptTokens += quint64(std::max(0, promptTokens));
+    t.outputTokens += quint64(std::max(0, outputTokens));
+    t.costUsd += m_prices.cost(model, tier, std::max(0, promptTokens), std::max(0, outputTokens));
+    t.standardCostUsd += m_prices.cost(model, ServiceTier::Standard, std::max(0, promptTokens), std::max(0, outputTokens));
+}
+
+void InferenceMetricsCollector::recordFlexShed(const QString &model, int requests)
+{
+    std::lock_guard lock(m_callMutex);
+    auto it = m_tiers.find({model, ServiceTier::Flex});
+    if (it == m_tiers.end())
+        it = m_tiers.try_emplace({m_tiers.size() >= 4 * kMaxFirstTokenSeries ? QStringLiteral("other") : model,
+                                  ServiceTier::Flex})
+                 .first;
+    it->second.shed += quint64(std::max(0, requests));
+}
+
+void InferenceMetricsCollector::setPrices(const PriceTable &prices)
+{
+    std::lock_guard lock(m_callMutex);
+    m_prices = prices;
+}
+
+PriceTable InferenceMetricsCollector::prices() const
+{
+    std::lock_guard lock(m_callMutex);
+    return m_prices;
+}
+
+std::map<std::pair<QString, ServiceTier>, InferenceMetricsCollector::TierTotals> InferenceMetricsCollector::tierTotals() const
+{
+    std::lock_guard lock(m_callMutex);
+    return m_tiers;
+}
+
+std::array<InferenceMetricsCollector::ClassTotals, kPriorityClasses> InferenceMetricsCollector::classTotals() const
+{
+    std::array<ClassTotals, kPriorityClasses> out;
+    for (int c = 0; c < kPriorityClasses; ++c) {
+        const auto &n = m_totals->classCounts[size_t(c)];
+        out[size_t(c)] = {n[0].load(std::memory_order_relaxed), n[1].load(std::memory_order_relaxed),
+                          n[2].load(std::memory_order_relaxed)};
+    }
+    return out;
+}
+
+LatencyHistogram InferenceMetricsCollector::classCumulativeHistogram(PriorityClass cls) const
+{
+    LatencyHistogram h;
+    m_totals->classLatency[size_t(cls)].addTo(h);
+    return h;
+}
+
+LatencyHistogram InferenceMetricsCollector::classWindowHistogram(PriorityClass cls, bool queueWait, int seconds) const
+{
+    seconds = std::clamp(seconds, 1, kSlots - 4);
+    const qint64 nowSecond = secondOf(m_clock.now());
+    LatencyHistogram h;
+    for (qint64 sec = std::max<qint64>(0, nowSecond - seconds); sec < nowSecond; ++sec) {
+        const Slot &s = (*m_slots)[size_t(sec % kSlots)];
+        if (s.second.load(std::memory_order_acquire) != sec)
+            continue;
+        (queueWait ? s.classQueueWait : s.classLatency)[size_t(cls)].addTo(h);
+    }
+    return h;
 }
 
 void InferenceMetricsCollector::recordFirstToken(const QString &route, const QString &model, Nanos sinceArrival)
@@ -473,7 +570,44 @@ MetricsSnapshot InferenceMetricsCollector::snapshot() const
             snap.cacheUsedBytes = g.cacheUsedBytes;
             snap.cacheMaxBytes = g.cacheMaxBytes;
             snap.cacheEntries = g.cacheEntries;
+            snap.tenants = g.tenants;
+            snap.batchModeEnabled = g.batchModeEnabled;
+            snap.batchGathering = g.batchGathering;
+            snap.batchJobsRunning = g.batchJobsRunning;
+            snap.batchWaiting = g.batchWaiting;
+            snap.batchJobsSubmitted = g.batchJobsSubmitted;
+            snap.batchRequestsSubmitted = g.batchRequestsSubmitted;
+            for (int c = 0; c < kPriorityClasses; ++c) {
+                PriorityClassState st;
+                st.queued = g.classQueued[size_t(c)];
+                snap.classes.append(st);
+            }
         }
+    }
+    if (snap.classes.isEmpty())
+        snap.classes.resize(kPriorityClasses);
+    const auto classCounts = classTotals();
+    for (int c = 0; c < kPriorityClasses; ++c) {
+        PriorityClassState &st = snap.classes[c];
+        st.name = priorityClassName(PriorityClass(c));
+        st.completed = classCounts[size_t(c)].completed;
+        st.failed = classCounts[size_t(c)].failed;
+        st.rejected = classCounts[size_t(c)].rejected;
+        st.latency = summarize(classWindowHistogram(PriorityClass(c), false, 60));
+        st.queueWait = summarize(classWindowHistogram(PriorityClass(c), true, 60));
+    }
+    snap.tiers.resize(kServiceTiers);
+    for (int t = 0; t < kServiceTiers; ++t)
+        snap.tiers[t].name = serviceTierName(ServiceTier(t));
+    for (const auto &[key, totals] : tierTotals()) {
+        TierState &st = snap.tiers[int(key.second)];
+        st.requests += totals.requests;
+        st.shed += totals.shed;
+        st.promptTokens += totals.promptTokens;
+        st.outputTokens += totals.outputTokens;
+        st.costUsd += totals.costUsd;
+        snap.costUsd += totals.costUsd;
+        snap.costStandardUsd += totals.standardCostUsd;
     }
     const qint64 sec = secondOf(now);
     snap.last1s = window(1, sec);

@@ -1,6 +1,8 @@
 #pragma once
 
+#include "core/engine/scheduling.h"
 #include "core/metrics/latencyhistogram.h"
+#include "core/metrics/pricetable.h"
 #include "core/metrics/metricssnapshot.h"
 #include "core/quota/upstreambudget.h"
 #include "core/util/clock.h"
@@ -84,6 +86,16 @@ struct EngineGauges {
     qint64 cacheUsedBytes = 0;
     qint64 cacheMaxBytes = 0;
     qint64 cacheEntries = 0;
+    // Per priority class, queued now; the most active tenants (the engine).
+    std::array<int, kPriorityClasses> classQueued{};
+    QList<TenantState> tenants;
+    // Batch Mode (BatchModeCollector), filled by whoever composes the source.
+    bool batchModeEnabled = false;
+    int batchGathering = 0;
+    int batchJobsRunning = 0;
+    int batchWaiting = 0;
+    quint64 batchJobsSubmitted = 0;
+    quint64 batchRequestsSubmitted = 0;
 };
 
 class InferenceMetricsCollector : public QObject
@@ -100,8 +112,39 @@ public:
 
     // An admitted request finished. `total` and `queueWait` are its end-to-end
     // and queue times; latency percentiles are taken over Ok requests only.
-    void recordCompletion(Outcome outcome, Nanos total, Nanos queueWait, int promptTokens, int outputTokens);
-    void recordRejection(RejectReason reason);
+    void recordCompletion(Outcome outcome, Nanos total, Nanos queueWait, int promptTokens, int outputTokens,
+                          PriorityClass cls = PriorityClass::Standard);
+    void recordRejection(RejectReason reason, PriorityClass cls = PriorityClass::Standard);
+    // An answer the upstream gave on `tier` with these usageMetadata counts:
+    // its cost at the price table's (model, tier) price, and what it would
+    // have cost on the standard tier (sluice_cost_usd_total{model,tier}).
+    void recordTierAnswer(const QString &model, ServiceTier tier, int promptTokens, int outputTokens);
+    // Flex calls Sluice chose that the upstream shed (or left unanswered
+    // too long) and that went again on the standard tier.
+    void recordFlexShed(const QString &model, int requests);
+    void setPrices(const PriceTable &prices);
+    PriceTable prices() const;
+    struct TierTotals {
+        quint64 requests = 0;
+        quint64 shed = 0;
+        quint64 promptTokens = 0;
+        quint64 outputTokens = 0;
+        double costUsd = 0;
+        double standardCostUsd = 0; // the same answers at the standard tier's price
+    };
+    // Since start, by (model, tier).
+    std::map<std::pair<QString, ServiceTier>, TierTotals> tierTotals() const;
+    // Since start, per class: completed, failed (expired and cancelled too), rejected.
+    struct ClassTotals {
+        quint64 completed = 0;
+        quint64 failed = 0;
+        quint64 rejected = 0;
+    };
+    std::array<ClassTotals, kPriorityClasses> classTotals() const;
+    // Histogram of the last `seconds` for one class: admission to answer (ok), or queue wait.
+    LatencyHistogram classWindowHistogram(PriorityClass cls, bool queueWait, int seconds) const;
+    // Since start, admission to answer of a class's successful requests.
+    LatencyHistogram classCumulativeHistogram(PriorityClass cls) const;
     void recordBatch(int size, Nanos upstreamTime, int upstreamErrors);
     // One HTTP attempt sent upstream — a first try, a retry, a pack, a
     // repack, a passthrough — for `model` (the bare id; empty for the models
@@ -166,5 +209,7 @@ private:
     std::map<std::pair<UpstreamCallKind, int>, quint64> m_callCounts;
     std::map<std::pair<QString, UpstreamAttemptOutcome>, quint64> m_attemptCounts;
     std::map<std::pair<QString, QString>, LatencyHistogram> m_firstToken; // under m_callMutex
+    std::map<std::pair<QString, ServiceTier>, TierTotals> m_tiers;         // under m_callMutex
+    PriceTable m_prices;                                                    // under m_callMutex
     QTimer m_timer;
 };

@@ -14,6 +14,7 @@ Status Status::rejected(RejectReason reason, QString message, std::chrono::milli
     switch (reason) {
     case RejectReason::QueueFull:
     case RejectReason::QuotaExhausted:
+    case RejectReason::TenantLimit:
         s.code = StatusCode::ResourceExhausted;
         break;
     case RejectReason::Draining:
@@ -55,6 +56,7 @@ QString rejectReasonName(RejectReason reason)
     case RejectReason::Draining: return QStringLiteral("draining");
     case RejectReason::CircuitOpen: return QStringLiteral("circuit_open");
     case RejectReason::QuotaExhausted: return QStringLiteral("quota_exhausted");
+    case RejectReason::TenantLimit: return QStringLiteral("tenant_limit");
     }
     return QStringLiteral("unknown");
 }

@@ -32,6 +32,7 @@ enum class RejectReason {
     Draining,
     CircuitOpen,
     QuotaExhausted,
+    TenantLimit,        // the tenant's own limits (rpm, tpm, concurrency, queue share)
 };
 
 struct Status {
