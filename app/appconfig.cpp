@@ -1,5 +1,6 @@
 #include "app/appconfig.h"
 
+#include <functional>
 #include <QCommandLineParser>
 #include <QFile>
 #include <QJsonArray>
@@ -110,7 +111,8 @@ bool applyFile(const QString &path, AppConfig *c, QString *error)
     };
     static const QStringList known{QStringLiteral("listen"), QStringLiteral("adminToken"), QStringLiteral("upstream"),
                                    QStringLiteral("engine"), QStringLiteral("server"), QStringLiteral("simulator"),
-                                   QStringLiteral("logLevel"), QStringLiteral("baseline"), QStringLiteral("cache")};
+                                   QStringLiteral("logLevel"), QStringLiteral("baseline"), QStringLiteral("cache"),
+                                   QStringLiteral("tenants"), QStringLiteral("tiers"), QStringLiteral("prices")};
     for (const QString &k : root.keys())
         if (!known.contains(k))
             return fail(k, QStringLiteral("unknown field (known: %1)").arg(known.join(QStringLiteral(", "))));
@@ -232,6 +234,23 @@ bool applyFile(const QString &path, AppConfig *c, QString *error)
         if (!e.isNull())
             return fail(QStringLiteral("engine.") + e.field, e.message);
     }
+    // The scheduling sections: their parsers name the path in front of the message.
+    const auto section = [&](const char *key, const std::function<bool(const QJsonObject &, QString *)> &parse) {
+        const QJsonValue v = root.value(QLatin1StringView(key));
+        if (v.isUndefined())
+            return true;
+        if (!v.isObject())
+            return fail(QString::fromLatin1(key), QStringLiteral("must be an object"));
+        QString message;
+        if (parse(v.toObject(), &message))
+            return true;
+        const qsizetype colon = message.indexOf(QLatin1StringView(": "));
+        return fail(message.left(colon), message.mid(colon + 2));
+    };
+    if (!section("tenants", [&](const QJsonObject &o, QString *e) { return TenantsConfig::fromJson(o, &c->tenants, e); })
+        || !section("tiers", [&](const QJsonObject &o, QString *e) { return TierRoutingConfig::fromJson(o, &c->tiers, e); })
+        || !section("prices", [&](const QJsonObject &o, QString *e) { return PriceTable::fromJson(o, &c->prices, e); }))
+        return false;
     if (root.contains(QStringLiteral("simulator"))) {
         const SimulatorConfig::Error e =
             SimulatorConfig::fromJson(root.value(QStringLiteral("simulator")).toObject(), c->simulator, &c->simulator);

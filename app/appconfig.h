@@ -1,6 +1,9 @@
 #pragma once
 
 #include "core/engine/engineconfig.h"
+#include "core/engine/scheduling.h"
+#include "core/engine/tierrouting.h"
+#include "core/metrics/pricetable.h"
 #include "core/gemini/upstreamtransport.h"
 #include "server/simulator/simulatorconfig.h"
 
@@ -32,6 +35,12 @@ class QCommandLineParser;
 //                   "tlsCert": "/etc/sluice/cert.pem", "tlsKey": "/etc/sluice/key.pem",
 //                   "insecurePlaintext": false },
 //     "cache":    { "maxBytes": 0, "ttlSeconds": 300 },
+//     "tenants":  { "defaults": { "weight": 1, "priority": "standard", "deadline": "30m",
+//                                 "rpm": 0, "tpm": 0, "maxConcurrent": 0, "maxQueued": 0 },
+//                   "byId": { "key-0123456789abcdef": { "weight": 4 }, "nightly-evals": { "priority": "background" } },
+//                   "classes": { "background": { "weight": 1, "deadline": "6h" } } },
+//     "tiers":    { <TierRoutingConfig: flex, batch, batchMinDeadline, batchMaxAge, …> },
+//     "prices":   { "*": { "standard": { "input": 0.30, "output": 2.50 } } },
 //     "simulator": { <SimulatorConfig JSON> } }
 //
 // Thread: plain value type.
@@ -75,6 +84,10 @@ struct AppConfig {
     QString baselinePath;        // PerformanceBaseline the drift detector watches (--baseline)
     EngineConfig engine;
     SimulatorConfig simulator;
+    // Issue 15: tenants' shares, limits and defaults; tier routing; prices.
+    TenantsConfig tenants;
+    TierRoutingConfig tiers;
+    PriceTable prices;
 
     bool usesEmbeddedSimulator() const { return apiKey.isEmpty() && upstreamUrl.isEmpty(); }
     QUrl effectiveUpstreamUrl() const; // Google's base URL when only a key is set

@@ -1,4 +1,5 @@
 #include "app/gatewayruntime.h"
+#include "server/routes/batchmode.h"
 
 #include "core/drift/driftmonitor.h"
 #include "core/engine/batchinferenceengine.h"
@@ -110,7 +111,11 @@ bool GatewayRuntime::start(QString *error)
     m_cache = std::make_unique<AnswerCache>(
         AnswerCache::Config{m_config.cacheMaxBytes, std::chrono::seconds(m_config.cacheTtlSeconds)});
     AnswerCache *cache = m_cache.get();
-    m_metrics->setGaugeSource([engine, memory, cache] {
+    m_engine->setTenants(m_config.tenants);
+    m_metrics->setPrices(m_config.prices);
+    auto batchStats = std::make_shared<BatchModeStats>();
+    batchStats->enabled = m_config.tiers.batch;
+    m_metrics->setGaugeSource([engine, memory, cache, batchStats] {
         EngineGauges g = engine->gauges();
         g.memoryUsedBytes = memory->used();
         g.memoryLimitBytes = memory->limit();
@@ -118,6 +123,13 @@ bool GatewayRuntime::start(QString *error)
         g.cacheMaxBytes = cache->config().maxBytes;
         g.cacheUsedBytes = cache->usedBytes();
         g.cacheEntries = cache->entries();
+        std::lock_guard lock(batchStats->mutex);
+        g.batchModeEnabled = batchStats->enabled;
+        g.batchGathering = batchStats->gathering;
+        g.batchJobsRunning = batchStats->jobsRunning;
+        g.batchWaiting = batchStats->waiting;
+        g.batchJobsSubmitted = batchStats->jobsSubmitted;
+        g.batchRequestsSubmitted = batchStats->requestsSubmitted;
         return g;
     });
     m_engine->start();
@@ -142,6 +154,9 @@ bool GatewayRuntime::start(QString *error)
     deps.loadTests = m_loadTests.get();
     deps.cache = m_cache.get();
     deps.memory = m_memory.get();
+    deps.tiers = m_config.tiers;
+    deps.tenants = m_config.tenants;
+    deps.batchStats = batchStats;
     GatewayOptions opts;
     opts.host = m_config.host;
     opts.port = quint16(m_config.port);

@@ -4,6 +4,7 @@
 // The application class is chosen before any other QObject exists: a
 // QApplication only for the console, so --server needs no display.
 
+#include "core/engine/scheduling.h"
 #include "app/appconfig.h"
 #include "app/capturemode.h"
 #include "app/servermode.h"
@@ -12,6 +13,8 @@
 
 #if SLUICE_WITH_CONSOLE
 #include "app/consolemode.h"
+#include <cstdio>
+#include <QFile>
 #include <QApplication>
 #endif
 
@@ -61,7 +64,7 @@ int main(int argc, char *argv[])
     qSetMessagePattern(QStringLiteral("%{time yyyy-MM-ddTHH:mm:ss.zzz} %{if-debug}D%{endif}%{if-info}I%{endif}%{if-warning}W%{endif}%{if-critical}C%{endif}%{if-fatal}F%{endif} %{category}: %{message}"));
 
     // Only the console needs a display; decide before any QObject exists.
-    const bool headless = hasArg(argc, argv, {"--server", "--simulate-gemini", "--capture-baseline", "--help", "-h", "--help-all", "--version", "-v"});
+    const bool headless = hasArg(argc, argv, {"--server", "--simulate-gemini", "--capture-baseline", "--tenant-id", "--help", "-h", "--help-all", "--version", "-v"});
     // Headless: Qt's own event dispatcher on every thread, not GLib's. With
     // GLib each socket write (the write notifier switched on, then off) also
     // wakes the writing thread's own loop through an eventfd: two extra
@@ -109,6 +112,10 @@ int main(int argc, char *argv[])
     parser.addHelpOption();
     parser.addVersionOption();
     parser.addOption({QStringLiteral("server"), QStringLiteral("Run the gateway without the console (no display needed).")});
+    parser.addOption({QStringLiteral("tenant-id"),
+                      QStringLiteral("Read an API key from standard input, print its tenant id (\"key-\" + 16 hex digits of "
+                                     "its SHA-256, what tenants.byId and the metrics use) and exit. The key is never "
+                                     "stored nor shown.")});
     AppConfig::addOptions(parser);
     addSimulatorOptions(parser, /*addHostAndPort=*/false);
     addCaptureOptions(parser);
@@ -124,6 +131,17 @@ int main(int argc, char *argv[])
 
     if (parser.isSet(QStringLiteral("simulate-gemini")))
         return runSimulatorMode(app, parser);
+    if (parser.isSet(QStringLiteral("tenant-id"))) {
+        QFile in;
+        if (!in.open(stdin, QIODevice::ReadOnly))
+            return usageError(QStringLiteral("--tenant-id: standard input could not be read"));
+        const QByteArray key = in.readAll().trimmed();
+        if (key.isEmpty())
+            return usageError(QStringLiteral("--tenant-id: give the API key on standard input, e.g. "
+                                             "printf %s \"$GEMINI_API_KEY\" | sluice --tenant-id"));
+        std::fputs(qPrintable(tenantIdForKey(key) + QLatin1Char('\n')), stdout);
+        return 0;
+    }
 
     AppConfig config;
     QString error;

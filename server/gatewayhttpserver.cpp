@@ -520,6 +520,20 @@ bool GatewayHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSoc
         m_gemini->modelCall(ex, request, rest.left(colon).toString(), *op, url);
         return true;
     }
+    static const QString kBatches = QStringLiteral("/v1beta/batches/");
+    if (path.startsWith(kBatches)) {
+        const QString id = path.mid(kBatches.size());
+        if (id.isEmpty() || id.contains(u'/') || id.contains(u':')) {
+            notFound(ex, path);
+            return true;
+        }
+        ex->route = QByteArrayLiteral("getBatch");
+        if (!get)
+            methodNotAllowed(ex, QByteArrayLiteral("GET, HEAD"));
+        else
+            m_gemini->getBatch(ex, request, id, url);
+        return true;
+    }
     if (path == u"/health" || path == u"/metrics" || path == u"/api/v1/stats") {
         ex->route = path == u"/health" ? QByteArrayLiteral("health")
                   : path == u"/metrics" ? QByteArrayLiteral("metrics") : QByteArrayLiteral("stats");

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/engine/tierrouting.h"
+
 #include <QByteArray>
 #include <QHostAddress>
 #include <QObject>
@@ -16,6 +18,7 @@ class GeminiClient;
 class LoadTestController;
 class MemoryBudget;
 class AnswerCache;
+struct BatchModeStats;
 struct MetricsStreamCounters;
 class InferenceMetricsCollector;
 class GatewayHttpServer;
@@ -35,6 +38,13 @@ struct GatewayDeps {
     MemoryBudget *memory = nullptr;
     // Optional, thread-safe: answers kept for identical requests (off when null or maxBytes 0).
     AnswerCache *cache = nullptr;
+    // Tier routing (flex, Batch Mode) for requests that declare a deadline,
+    // and where the Batch Mode collector reports what it holds (may be null).
+    TierRoutingConfig tiers{};
+    // Tenants' defaults (class, deadline) as the engine has them (set both
+    // at start: neither changes while running).
+    TenantsConfig tenants{};
+    std::shared_ptr<BatchModeStats> batchStats{};
 };
 
 struct GatewayOptions {

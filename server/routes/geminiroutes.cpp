@@ -11,6 +11,8 @@
 #include "server/http/errormapping.h"
 #include "server/routes/answercache.h"
 #include "server/routes/geminirequestparser.h"
+#include "core/engine/tierrouting.h"
+#include <QCryptographicHash>
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -174,6 +176,7 @@ void GeminiRoutes::complete(const std::shared_ptr<GatewayExchange> &ex, Operatio
     } else {
         reply.body = compact(result.body);
     }
+    reply.headers.append({QByteArrayLiteral("X-Sluice-Tier"), serviceTierName(result.tier).toLatin1()});
     const GatewayDeps &deps = m_server->deps();
     if (!ex->cacheKey.isEmpty() && deps.cache && op != Operation::StreamGenerateContent)
         deps.cache->insert(ex->cacheKey, reply.body);
@@ -247,6 +250,10 @@ void GeminiRoutes::modelCall(const std::shared_ptr<GatewayExchange> &ex, const Q
     in.scope = request.value(QByteArrayLiteral("x-goog-api-key"));
     if (in.scope.isEmpty())
         in.scope = query.queryItemValue(QStringLiteral("key"), QUrl::FullyDecoded).toUtf8();
+    in.priority = request.value(QByteArrayLiteral("x-sluice-priority"));
+    in.tenant = request.value(QByteArrayLiteral("x-sluice-tenant"));
+    in.waitFor = request.value(QByteArrayLiteral("x-sluice-deadline"));
+    in.preferAsync = request.value(QByteArrayLiteral("prefer")).toLower().contains("respond-async");
     const QByteArray raw = request.body(); // implicitly shared: no copy
     MemoryBudget *memory = m_server->deps().memory;
     if (raw.size() < kParseOffThreadBytes) {
@@ -306,6 +313,19 @@ void GeminiRoutes::proceed(const std::shared_ptr<GatewayExchange> &ex, const Cal
         timeout = ms; // the engine clamps it to requestTimeoutMs
     }
 
+    InferenceRequest req = std::move(parsed.request);
+    std::optional<std::chrono::milliseconds> declared;
+    if (const GeminiRequestParser::Error serr = schedule(in, req, &declared); !serr.isNull()) {
+        refuse(serr);
+        return;
+    }
+    if (declared) {
+        // X-Sluice-Deadline sets the deadline; X-Request-Deadline-Ms, when
+        // also given, can only shorten it.
+        timeout = timeout ? std::min(*timeout, *declared) : *declared;
+        req.deadlineDeclared = true;
+    }
+
     GatewayDeps deps = m_server->deps();
     if (deps.client) {
         const CircuitBreaker::Snapshot circuit = deps.client->circuit();
@@ -323,8 +343,11 @@ void GeminiRoutes::proceed(const std::shared_ptr<GatewayExchange> &ex, const Cal
     ex->sse = in.sse;
     ex->model = in.model;
     ex->op = in.op;
-    InferenceRequest req = std::move(parsed.request);
     req.timeout = timeout;
+    if (req.tier == ServiceTier::Batch) {
+        toBatchMode(ex, in, std::move(req), timeout.value_or(*declared));
+        return;
+    }
     const Operation op = in.op;
     const bool stream = op == Operation::StreamGenerateContent;
 
@@ -384,6 +407,126 @@ void GeminiRoutes::proceed(const std::shared_ptr<GatewayExchange> &ex, const Cal
                 engine->cancel(e->ticket);
         });
     }
+}
+
+QByteArray GeminiRoutes::ownerOf(const QByteArray &scope)
+{
+    return scope.isEmpty() ? QByteArray() : QCryptographicHash::hash(scope, QCryptographicHash::Sha256);
+}
+
+GeminiRequestParser::Error GeminiRoutes::schedule(const CallInput &in, InferenceRequest &req,
+                                                  std::optional<std::chrono::milliseconds> *declared)
+{
+    const GatewayDeps &deps = m_server->deps();
+    const auto bad = [](const char *header, const QString &message) {
+        return GeminiRequestParser::Error{400, QString::fromLatin1(header), message};
+    };
+    // The tenant: a name it gives, else its API key's digest, else anonymous.
+    const QString named = QString::fromUtf8(in.tenant.trimmed());
+    if (!in.tenant.isEmpty() && !isValidTenantName(named))
+        return bad("X-Sluice-Tenant", QStringLiteral("X-Sluice-Tenant must be 1 to 64 letters, digits, '.', '_' or '-' "
+                                                     "and must not start with \"key-\" (those name API keys)"));
+    req.tenant = !named.isEmpty() ? named : in.scope.isEmpty() ? QString() : tenantIdForKey(in.scope);
+    const TenantsConfig &tenants = deps.tenants;
+    const TenantPolicy &policy = tenants.policyFor(req.tenant);
+
+    req.priority = policy.priority;
+    if (!in.priority.isEmpty()) {
+        const auto cls = priorityClassFromName(QString::fromLatin1(in.priority.trimmed()));
+        if (!cls)
+            return bad("X-Sluice-Priority", QStringLiteral("X-Sluice-Priority must be interactive, standard or background"));
+        req.priority = *cls;
+    }
+    *declared = policy.deadline ? policy.deadline : tenants.classDeadlines[size_t(req.priority)];
+    if (!in.waitFor.isEmpty()) {
+        const auto d = parseDuration(QString::fromLatin1(in.waitFor));
+        if (!d || d->count() <= 0)
+            return bad("X-Sluice-Deadline", QStringLiteral("X-Sluice-Deadline must be a duration such as 90s, 30m or 6h "
+                                                           "(ms, s, m, h, d; more than 0, at most 7d)"));
+        *declared = d;
+    }
+
+    // The tier the body names, if it names one, is the client's choice.
+    std::optional<ServiceTier> bodyTier;
+    const QJsonValue named2 = req.body.value(QLatin1StringView("serviceTier"));
+    if (!named2.isUndefined()) {
+        const auto t = named2.isString() ? serviceTierFromName(named2.toString()) : std::nullopt;
+        if (!t || *t == ServiceTier::Batch)
+            return GeminiRequestParser::Error{400, QStringLiteral("serviceTier"),
+                                              QStringLiteral("serviceTier must be \"standard\", \"flex\" or \"priority\"")};
+        bodyTier = t;
+    }
+    req.tier = TierRouting::choose(req.operation, bodyTier, *declared, deps.tiers,
+                                   *declared ? deps.engine->observedFlexSeconds() : std::nullopt);
+    if (req.tier == ServiceTier::Flex && !bodyTier) {
+        req.body.insert(QStringLiteral("serviceTier"), QStringLiteral("flex"));
+        req.flexFallback = true;
+        req.batchKey = BatchKey::compute(req.model, req.operation, req.body);
+        req.packableChecked = false;
+        PackCodec::markPackability(req);
+    }
+    return {};
+}
+
+void GeminiRoutes::toBatchMode(const std::shared_ptr<GatewayExchange> &ex, const CallInput &in, InferenceRequest req,
+                               std::chrono::milliseconds declared)
+{
+    if (!m_batchMode) {
+        const GatewayDeps &deps = m_server->deps();
+        m_batchMode = std::make_unique<BatchModeCollector>(deps.client->config().baseUrl, deps.client->config().apiKey,
+                                                           deps.engine, deps.metrics, deps.batchStats, m_server->poster(),
+                                                           deps.memory);
+        m_batchMode->setConfig(deps.tiers);
+    }
+    const SteadyTime deadline = Clock::steady().now() + declared;
+    std::function<void(InferenceResult)> done;
+    if (!in.preferAsync)
+        done = [this, ex](InferenceResult result) { complete(ex, Operation::GenerateContent, result); };
+    const BatchModeCollector::Admission a = m_batchMode->submit(std::move(req), ownerOf(in.scope), deadline, done);
+    if (!a.refusal.ok()) {
+        finishModelCall(ex, ErrorMapping::toReply(a.refusal));
+        return;
+    }
+    if (in.preferAsync) {
+        HttpReply reply;
+        reply.status = 202;
+        reply.body = QJsonDocument(*m_batchMode->operation(a.operation, ownerOf(in.scope))).toJson(QJsonDocument::Compact);
+        reply.headers.append({QByteArrayLiteral("X-Sluice-Tier"), QByteArrayLiteral("batch")});
+        finishModelCall(ex, std::move(reply));
+        return;
+    }
+    if (ex->socket) {
+        BatchModeCollector *collector = m_batchMode.get();
+        const QString name = a.operation;
+        std::weak_ptr<GatewayExchange> weak = ex;
+        ex->onDisconnect = QObject::connect(ex->socket.data(), &QAbstractSocket::disconnected, m_server,
+                                            [weak, collector, name] {
+                                                if (auto e = weak.lock(); e && !e->written)
+                                                    collector->detach(name);
+                                            });
+    }
+}
+
+void GeminiRoutes::getBatch(const std::shared_ptr<GatewayExchange> &ex, const QHttpServerRequest &request,
+                            const QString &id, const QUrl &url)
+{
+    QByteArray scope = request.value(QByteArrayLiteral("x-goog-api-key"));
+    if (scope.isEmpty())
+        scope = QUrlQuery(url).queryItemValue(QStringLiteral("key"), QUrl::FullyDecoded).toUtf8();
+    const QString name = QStringLiteral("batches/") + id;
+    std::optional<QJsonObject> op = m_batchMode ? m_batchMode->operation(name, ownerOf(scope)) : std::nullopt;
+    if (!op) {
+        m_server->finish(ex, ErrorMapping::toReply(Status::error(
+                                 StatusCode::NotFound,
+                                 QStringLiteral("%1 is not a Batch Mode operation of this API key in Sluice (Sluice "
+                                                "serves the operations of requests it gathered into Batch Mode jobs; "
+                                                "operations are kept 24 hours after they end)")
+                                     .arg(name))));
+        return;
+    }
+    HttpReply reply;
+    reply.body = QJsonDocument(*op).toJson(QJsonDocument::Compact);
+    m_server->finish(ex, reply);
 }
 
 void GeminiRoutes::startFlight(const std::shared_ptr<GatewayExchange> &ex, InferenceRequest req, const QByteArray &key)

@@ -3,6 +3,7 @@
 #include "core/engine/inferencerequest.h"
 #include "server/gatewayexchange.h"
 #include "server/http/httpreply.h"
+#include "server/routes/batchmode.h"
 #include "server/routes/geminirequestparser.h"
 #include "server/routes/sharekey.h"
 
@@ -44,6 +45,17 @@ class MemoryBudget;
 // Request headers honoured: X-Sluice-Pack: off (request.packable = false),
 // X-Request-Deadline-Ms (relative; GeminiRequestParser::parseDeadlineHeader,
 // a bad value is a 400 naming it; it can only shorten requestTimeoutMs).
+// Scheduling (issue 15): X-Sluice-Priority (interactive|standard|background),
+// X-Sluice-Tenant (a name; otherwise the tenant is the API key's digest,
+// "key-" + 16 hex digits, or "anonymous"), X-Sluice-Deadline ("90s", "30m",
+// "6h": how long the request can wait; may exceed requestTimeoutMs) — each
+// defaulting to the tenant's, then the class's, configuration; a bad value
+// is a 400 naming the header. A declared deadline lets TierRouting send the
+// request to flex (falling back to standard) or gather it into a Batch Mode
+// job (BatchModeCollector): the client then waits on the open connection,
+// or with `Prefer: respond-async` gets 202 and the operation
+// `batches/sluice-…` to poll at GET /v1beta/batches/{id}. Successful
+// answers carry X-Sluice-Tier (the tier that answered).
 // A client that disconnects while its request is queued gets it cancelled
 // in the engine.
 // Successful answers are the upstream's JSON for that member, every field
@@ -63,6 +75,10 @@ public:
                    const QString &model, Operation op, const QUrl &url);
     void listModels(const std::shared_ptr<GatewayExchange> &ex, const QUrl &url);
     void getModel(const std::shared_ptr<GatewayExchange> &ex, const QString &model);
+    // GET /v1beta/batches/{id}: one of Sluice's own Batch Mode operations
+    // (a request routed to Batch Mode), to the API key that made it.
+    void getBatch(const std::shared_ptr<GatewayExchange> &ex, const QHttpServerRequest &request, const QString &id,
+                  const QUrl &url);
 
     static constexpr std::chrono::seconds kMetadataTtl{300};
     static constexpr std::chrono::seconds kMissingModelTtl{60};
@@ -90,7 +106,18 @@ private:
         bool noCache = false;  // Cache-Control: no-cache (or no-store): not answered from the cache
         bool noStore = false;  // Cache-Control: no-store: the answer is not kept either
         QByteArray scope;      // the client's API key as sent (x-goog-api-key or ?key=), for ShareKey
+        QByteArray priority;   // X-Sluice-Priority
+        QByteArray tenant;     // X-Sluice-Tenant
+        QByteArray waitFor;    // X-Sluice-Deadline: how long the request can wait
+        bool preferAsync = false; // Prefer: respond-async (a Batch Mode request answers 202 at once)
     };
+    // The request's class, tenant, declared deadline and upstream tier
+    // (TenantsConfig, TierRouting), or the 400 naming the header at fault.
+    GeminiRequestParser::Error schedule(const CallInput &in, InferenceRequest &req,
+                                        std::optional<std::chrono::milliseconds> *declared);
+    void toBatchMode(const std::shared_ptr<GatewayExchange> &ex, const CallInput &in, InferenceRequest req,
+                     std::chrono::milliseconds declared);
+    static QByteArray ownerOf(const QByteArray &scope);
     struct Parsed {
         InferenceRequest request;  // model, operation, body, batch key, packability, size
         GeminiRequestParser::Error error;
@@ -168,4 +195,5 @@ private:
     std::unordered_map<QByteArray, std::shared_ptr<Flight>> m_flights; // joinable flights by ShareKey; server thread only
     int m_metadataFetches = 0;                // entries fetching now
     QThreadPool m_parsers;                    // large bodies' parses
+    std::unique_ptr<BatchModeCollector> m_batchMode; // requests that can wait hours
 };

@@ -1,4 +1,5 @@
 #include "server/routes/opsroutes.h"
+#include "server/routes/batchmode.h"
 
 #include "server/routes/answercache.h"
 
@@ -152,6 +153,16 @@ void OpsRoutes::metrics(const std::shared_ptr<GatewayExchange> &ex)
         in.upstream = deps.metrics->cumulativeHistogram(InferenceMetricsCollector::Histogram::Upstream);
         in.upstreamCalls = deps.metrics->upstreamCallCounts();
         in.firstToken = deps.metrics->firstTokenHistograms();
+        in.tiers = deps.metrics->tierTotals();
+        for (int c = 0; c < kPriorityClasses; ++c)
+            in.classLatency[size_t(c)] = deps.metrics->classCumulativeHistogram(PriorityClass(c));
+    }
+    if (deps.batchStats) {
+        std::lock_guard lock(deps.batchStats->mutex);
+        in.gauges.batchGathering = deps.batchStats->gathering;
+        in.gauges.batchWaiting = deps.batchStats->waiting;
+        in.gauges.batchJobsRunning = deps.batchStats->jobsRunning;
+        in.gauges.batchJobsSubmitted = deps.batchStats->jobsSubmitted;
     }
     if (deps.cache) {
         in.gauges.cacheMaxBytes = deps.cache->config().maxBytes;

@@ -153,13 +153,79 @@ QByteArray PrometheusExporter::render(const Inputs &in)
         out += "sluice_batch_size_count " + QByteArray::number(total.batches) + '\n';
     }
 
+    // Priority classes (X-Sluice-Priority) and tenants.
+    header(out, "sluice_class_queue_depth", "gauge", "Requests waiting in the engine's queue, by priority class.");
+    for (const PriorityClassState &c : in.snapshot.classes)
+        out += "sluice_class_queue_depth{class=\"" + c.name.toUtf8() + "\"} " + QByteArray::number(c.queued) + '\n';
+    header(out, "sluice_class_requests_total", "counter",
+           "Requests of a priority class by how they ended: ok, failed (errors, expired, cancelled), rejected (at admission).");
+    for (const PriorityClassState &c : in.snapshot.classes) {
+        const QByteArray cls = "sluice_class_requests_total{class=\"" + c.name.toUtf8() + "\",outcome=\"";
+        out += cls + "ok\"} " + QByteArray::number(c.completed) + '\n';
+        out += cls + "failed\"} " + QByteArray::number(c.failed) + '\n';
+        out += cls + "rejected\"} " + QByteArray::number(c.rejected) + '\n';
+    }
+    header(out, "sluice_class_request_duration_seconds", "histogram",
+           "Admission to answer of a priority class's successful requests.");
+    for (int c = 0; c < kPriorityClasses; ++c)
+        histogramSeries(out, "sluice_class_request_duration_seconds",
+                        "class=\"" + priorityClassName(PriorityClass(c)).toUtf8() + "\",", in.classLatency[size_t(c)]);
+    header(out, "sluice_tenant_queued", "gauge",
+           "Requests a tenant has waiting in the queue (the 20 most active tenants; ids are API-key digests or "
+           "X-Sluice-Tenant names).");
+    for (const TenantState &t : in.snapshot.tenants)
+        out += "sluice_tenant_queued{tenant=\"" + labelValue(t.id) + "\"} " + QByteArray::number(t.queued) + '\n';
+    header(out, "sluice_tenant_requests_total", "counter",
+           "A tenant's requests answered successfully (ok) and refused at admission (rejected), for the 20 most active.");
+    for (const TenantState &t : in.snapshot.tenants) {
+        const QByteArray tenant = "sluice_tenant_requests_total{tenant=\"" + labelValue(t.id) + "\",outcome=\"";
+        out += tenant + "ok\"} " + QByteArray::number(t.completed) + '\n';
+        out += tenant + "rejected\"} " + QByteArray::number(t.rejected) + '\n';
+    }
+
+    // Tiers and what the answers cost (the price table of the config file).
+    header(out, "sluice_tier_requests_total", "counter",
+           "Requests answered successfully by the upstream, by model and tier (standard, flex, priority, batch).");
+    for (const auto &[key, t] : in.tiers)
+        out += "sluice_tier_requests_total{model=\"" + labelValue(key.first) + "\",tier=\""
+            + serviceTierName(key.second).toUtf8() + "\"} " + QByteArray::number(t.requests) + '\n';
+    header(out, "sluice_flex_fallbacks_total", "counter",
+           "Flex calls Sluice chose that the upstream shed (503) or left unanswered too long, sent again on the "
+           "standard tier, by model.");
+    for (const auto &[key, t] : in.tiers)
+        if (key.second == ServiceTier::Flex)
+            out += "sluice_flex_fallbacks_total{model=\"" + labelValue(key.first) + "\"} " + QByteArray::number(t.shed)
+                + '\n';
+    header(out, "sluice_cost_usd_total", "counter",
+           "What the answers cost at the configured prices (USD), by model and tier.");
+    for (const auto &[key, t] : in.tiers)
+        out += "sluice_cost_usd_total{model=\"" + labelValue(key.first) + "\",tier=\""
+            + serviceTierName(key.second).toUtf8() + "\"} " + number(t.costUsd) + '\n';
+    header(out, "sluice_cost_standard_equivalent_usd_total", "counter",
+           "What the same answers would have cost on the standard tier (USD), by model: minus sluice_cost_usd_total, "
+           "the saving.");
+    {
+        std::map<QString, double> standard;
+        for (const auto &[key, t] : in.tiers)
+            standard[key.first] += t.standardCostUsd;
+        for (const auto &[model, usd] : standard)
+            out += "sluice_cost_standard_equivalent_usd_total{model=\"" + labelValue(model) + "\"} " + number(usd) + '\n';
+    }
+    header(out, "sluice_batch_mode_requests", "gauge",
+           "Requests held for Batch Mode: gathering (job not sent yet) and waiting (not answered yet).");
+    out += "sluice_batch_mode_requests{state=\"gathering\"} " + QByteArray::number(in.gauges.batchGathering) + '\n';
+    out += "sluice_batch_mode_requests{state=\"waiting\"} " + QByteArray::number(in.gauges.batchWaiting) + '\n';
+    gauge(out, "sluice_batch_mode_jobs_running", "Batch Mode jobs sent upstream and not finished.", in.gauges.batchJobsRunning);
+    header(out, "sluice_batch_mode_jobs_total", "counter", "Batch Mode jobs sent upstream since start.");
+    out += "sluice_batch_mode_jobs_total " + QByteArray::number(in.gauges.batchJobsSubmitted) + '\n';
+
     header(out, "sluice_tokens_total", "counter", "Tokens reported by the upstream, by kind.");
     out += "sluice_tokens_total{kind=\"prompt\"} " + QByteArray::number(total.promptTokens) + '\n';
     out += "sluice_tokens_total{kind=\"output\"} " + QByteArray::number(total.outputTokens) + '\n';
 
     header(out, "sluice_rejected_total", "counter", "Requests refused at admission or before dispatch, by reason.");
     QMap<QString, quint64> reasons = total.rejections;
-    for (const char *r : {"queue_full", "draining", "circuit_open", "quota_exhausted"})
+    for (const char *r : {"queue_full", "draining", "circuit_open", "quota_exhausted", "tenant_limit"})
         if (!reasons.contains(QLatin1String(r)))
             reasons.insert(QLatin1String(r), 0);
     for (auto it = reasons.cbegin(); it != reasons.cend(); ++it)

@@ -35,6 +35,10 @@ public:
         // Since start, by (kind, HTTP status) (InferenceMetricsCollector::upstreamCallCounts).
         std::map<std::pair<UpstreamCallKind, int>, quint64> upstreamCalls;
         EngineGauges gauges;
+        // Since start, by (model, tier): sluice_cost_usd_total and friends.
+        std::map<std::pair<QString, ServiceTier>, InferenceMetricsCollector::TierTotals> tiers;
+        // Since start, per priority class: sluice_class_request_duration_seconds{class}.
+        std::array<LatencyHistogram, kPriorityClasses> classLatency;
         double driftScore = 0;
         int driftState = -1;            // 0 ok, 1 warn, 2 drift, -1 unknown (no baseline or not judged yet)
         int streamClients = 0;          // connected /api/v1/stream clients
