@@ -12,7 +12,10 @@
 #include "ui/panels/enginecontrolpanel.h"
 #include "ui/panels/levelmeter.h"
 #include "ui/panels/loadtestpanel.h"
+#include "ui/panels/priorityclasspanel.h"
 #include "ui/panels/quotapanel.h"
+#include "ui/panels/tenantpanel.h"
+#include "ui/panels/tiercostpanel.h"
 #include "ui/panels/upstreamsettingsdialog.h"
 
 #include <QAction>
@@ -34,6 +37,7 @@
 #include <QScrollBar>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QThread>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -123,17 +127,45 @@ MainWindow::MainWindow(const ConsoleDeps &deps, const ConsoleInfo &info, QWidget
     rv->setContentsMargins(4, 8, 8, 4);
     rv->setSpacing(8);
     rv->addWidget(buildSummary());
-    // Under the charts, the upstream quota panel with its own chart (the
-    // charts' fifth, so it follows their window, zoom and pause).
+    // Under the charts, tabs: the upstream quota panel and the priority
+    // classes panel each with its own chart (the charts' fifth and sixth, so
+    // they follow their window, zoom and pause), tiers and cost, tenants.
     m_charts = new MetricsCharts;
     m_quota = new QuotaPanel;
     m_quota->setChart(m_charts->chartView(MetricsCharts::kQuotaChart));
+    m_classes = new PriorityClassPanel;
+    m_classes->setChart(m_charts->chartView(MetricsCharts::kClassChart));
+    m_tiers = new TierCostPanel;
+    m_tenants = new TenantPanel;
+    m_detailTabs = new QTabWidget;
+    m_detailTabs->setObjectName(QStringLiteral("detailTabs"));
+    m_detailTabs->setDocumentMode(true);
+    m_detailTabs->addTab(m_quota, tr("Upstream quota"));
+    m_detailTabs->addTab(m_classes, tr("Priority classes"));
+    m_detailTabs->addTab(m_tiers, tr("Tiers && cost"));
+    m_detailTabs->addTab(m_tenants, tr("Tenants"));
+    // The panels have no titles of their own: the tab names the open one,
+    // and beside the tabs a line says what it shows.
+    auto *tabNote = muted(m_detailTabs);
+    tabNote->setObjectName(QStringLiteral("detailTabNote"));
+    tabNote->setContentsMargins(12, 0, 6, 0);
+    m_detailTabs->setCornerWidget(tabNote, Qt::TopRightCorner);
+    const QStringList notes{QuotaPanel::subtitle(), PriorityClassPanel::subtitle(), TierCostPanel::subtitle(),
+                            TenantPanel::subtitle()};
+    int noteWidth = 0;
+    for (const QString &n : notes)
+        noteWidth = std::max(noteWidth, tabNote->fontMetrics().horizontalAdvance(n));
+    tabNote->setMinimumWidth(noteWidth + 18); // the corner keeps its first width
+    tabNote->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    const auto showNote = [tabNote, notes](int i) { tabNote->setText(notes.value(i)); };
+    connect(m_detailTabs, &QTabWidget::currentChanged, this, showNote);
+    showNote(0);
     m_rightSplitter = new QSplitter(Qt::Vertical);
     m_rightSplitter->addWidget(m_charts);
-    m_rightSplitter->addWidget(m_quota);
+    m_rightSplitter->addWidget(m_detailTabs);
     m_rightSplitter->setStretchFactor(0, 1);
     m_rightSplitter->setStretchFactor(1, 0);
-    m_rightSplitter->setSizes({520, 280});
+    m_rightSplitter->setSizes({496, 304}); // the quota panel's 280 and the tab bar
     m_rightSplitter->setChildrenCollapsible(false);
     rv->addWidget(m_rightSplitter, 1);
 
@@ -588,6 +620,9 @@ void MainWindow::showSnapshot(const MetricsSnapshot &s)
     m_uptimeSeconds = s.uptimeSeconds;
     m_charts->addSnapshot(s);
     m_quota->showSnapshot(s);
+    m_classes->showSnapshot(s);
+    m_tiers->showSnapshot(s);
+    m_tenants->showSnapshot(s);
 
     m_tileRps.value->setText(QString::number(s.last1s.requestsPerSecond, 'f', 0));
     m_tileP99.value->setText(LatencyView::formatMs(s.last10s.latency.p99Ms));

@@ -14,7 +14,11 @@ class EngineControlPanel;
 class FlowLayout;
 class LoadTestPanel;
 class MetricsCharts;
+class PriorityClassPanel;
 class QuotaPanel;
+class QTabWidget;
+class TenantPanel;
+class TierCostPanel;
 class QAction;
 class QLabel;
 class QProgressBar;
@@ -31,8 +35,10 @@ class QTimer;
 // budget" when its limit is 0; the answer cache: its hit ratio over 60 s and
 // since start, the lookups, what it holds (bytes of its limit, entries),
 // "off" when it is disabled), the
-// upstream quota panel under them (QuotaPanel: answers per upstream call,
-// failed attempts, calls by kind, the budget per model), the
+// tabs under the charts: the upstream quota panel (QuotaPanel: answers per
+// upstream call, failed attempts, calls by kind, the budget per model), the
+// priority classes (PriorityClassPanel, with its queue-depth chart), tiers
+// and cost with Batch Mode (TierCostPanel), and the tenants (TenantPanel); the
 // status bar (listening and dashboard URLs, upstream, backpressure, drift,
 // uptime), the upstream settings dialog, and the load-test panel and
 // baseline export (placed, disabled until the load-test feature lands).
@@ -59,6 +65,10 @@ public:
     EngineControlPanel *controls() const { return m_controls; }
     MetricsCharts *charts() const { return m_charts; }
     QuotaPanel *quotaPanel() const { return m_quota; }
+    PriorityClassPanel *priorityClassPanel() const { return m_classes; }
+    TierCostPanel *tierCostPanel() const { return m_tiers; }
+    TenantPanel *tenantPanel() const { return m_tenants; }
+    QTabWidget *detailTabs() const { return m_detailTabs; } // quota, classes, tiers & cost, tenants
     LoadTestPanel *loadTestPanel() const { return m_loadTest; }
     QAction *pauseAction() const { return m_pauseAction; }
     QAction *openDashboardAction() const { return m_openDashboardAction; }
@@ -161,9 +171,13 @@ private:
     EngineControlPanel *m_controls = nullptr;
     MetricsCharts *m_charts = nullptr;
     QuotaPanel *m_quota = nullptr;
+    PriorityClassPanel *m_classes = nullptr;
+    TierCostPanel *m_tiers = nullptr;
+    TenantPanel *m_tenants = nullptr;
+    QTabWidget *m_detailTabs = nullptr;   // the panels under the charts
     LoadTestPanel *m_loadTest = nullptr;
     QSplitter *m_splitter = nullptr;      // knobs | charts
-    QSplitter *m_rightSplitter = nullptr; // charts over the quota panel
+    QSplitter *m_rightSplitter = nullptr; // charts over the detail tabs
 
     QAction *m_pauseAction = nullptr;
     QAction *m_resetZoomAction = nullptr;

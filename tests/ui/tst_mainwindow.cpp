@@ -17,7 +17,10 @@
 #include "ui/quotaview.h"
 #include "ui/panels/enginecontrolpanel.h"
 #include "ui/panels/loadtestpanel.h"
+#include "ui/panels/priorityclasspanel.h"
 #include "ui/panels/quotapanel.h"
+#include "ui/panels/tenantpanel.h"
+#include "ui/panels/tiercostpanel.h"
 #include "ui/panels/upstreamsettingsdialog.h"
 
 #include <QAction>
@@ -40,6 +43,8 @@
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
+#include <QTabWidget>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QValueAxis>
@@ -248,6 +253,60 @@ MetricsSnapshot snapshotAt(double t, double p99, int queue, int capacity)
     s.last1s.promptTokensPerSecond = 1000;
     s.last1s.outputTokensPerSecond = 500;
     s.last10s.meanBatchSize = 8;
+    return s;
+}
+
+// snapshotAt() with the issue 15 fields filled: three classes, four tiers
+// with cost, Batch Mode on, and `tenants` tenants.
+MetricsSnapshot withClassesTiersTenants(MetricsSnapshot s, int tenants)
+{
+    const auto cls = [](const char *name, int queued, quint64 completed, quint64 failed, quint64 rejected, double p50,
+                        double p95, double wait50, double wait95) {
+        PriorityClassState c;
+        c.name = QString::fromLatin1(name);
+        c.queued = queued;
+        c.completed = completed;
+        c.failed = failed;
+        c.rejected = rejected;
+        c.latency.count = c.queueWait.count = 50;
+        c.latency.p50Ms = p50;
+        c.latency.p95Ms = p95;
+        c.queueWait.p50Ms = wait50;
+        c.queueWait.p95Ms = wait95;
+        return c;
+    };
+    s.classes = {cls("interactive", 2, 1234, 0, 0, 120, 340, 1.5, 4.2), cls("standard", 17, 8800, 3, 0, 450, 1800, 30, 220),
+                 cls("background", 120, 412, 0, 9, 900, 4200, 800, 3900)};
+    const auto tier = [](const char *name, quint64 requests, quint64 shed, quint64 prompt, quint64 output, double cost) {
+        TierState t;
+        t.name = QString::fromLatin1(name);
+        t.requests = requests;
+        t.shed = shed;
+        t.promptTokens = prompt;
+        t.outputTokens = output;
+        t.costUsd = cost;
+        return t;
+    };
+    s.tiers = {tier("standard", 1200, 0, 480000, 96000, 0.0864), tier("flex", 3400, 25, 1360000, 272000, 0.1224),
+               tier("priority", 0, 0, 0, 0, 0), tier("batch", 500, 0, 200000, 40000, 0.018)};
+    s.costUsd = 0.2268;
+    s.costStandardUsd = 0.4104;
+    s.batchModeEnabled = true;
+    s.batchGathering = 12;
+    s.batchJobsRunning = 2;
+    s.batchWaiting = 40;
+    s.batchJobsSubmitted = 5;
+    s.batchRequestsSubmitted = 1500;
+    for (int i = 0; i < tenants; ++i) {
+        TenantState t;
+        t.id = i % 3 == 1 ? QStringLiteral("team-%1").arg(i) : QStringLiteral("key-%1").arg(0x3f9a1c0d5e7b2a48ULL + quint64(i) * 7919, 16, 16, QLatin1Char('0'));
+        t.weight = i % 4 == 0 ? 2 : 1;
+        t.queued = std::max(0, 40 - 3 * i);
+        t.inflight = std::max(0, 8 - i);
+        t.completed = quint64(12000 / (i + 1));
+        t.rejected = i % 5 == 2 ? 17 : 0;
+        s.tenants.append(t);
+    }
     return s;
 }
 
@@ -833,6 +892,89 @@ private slots:
 
     // The same tile over the real collector: the budget the gauge source
     // reads (as GatewayRuntime composes it) reaches the window in its snapshots.
+    // The tabs under the charts: the upstream quota panel first, then the
+    // priority classes (with their chart), tiers & cost, tenants; fed
+    // snapshots directly, each shows its figures, and an engine that does
+    // not report them yet leaves placeholders. SLUICE_UI_SHOTS=DIR saves
+    // a grab of the window with each tab open (to look at the layout).
+    void detailTabsFromSnapshots()
+    {
+        Gateway gw(fastSim());
+        MainWindow w({gw.engine.get(), nullptr}, info());
+        w.resize(1400, 900);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QTabWidget *tabs = w.detailTabs();
+        QStringList names;
+        for (int i = 0; i < tabs->count(); ++i)
+            names << tabs->tabText(i);
+        QCOMPARE(names, (QStringList{QStringLiteral("Upstream quota"), QStringLiteral("Priority classes"),
+                                     QStringLiteral("Tiers && cost"), QStringLiteral("Tenants")}));
+        QCOMPARE(tabs->widget(0), w.quotaPanel());
+        QCOMPARE(tabs->widget(1), w.priorityClassPanel());
+        QCOMPARE(tabs->widget(2), w.tierCostPanel());
+        QCOMPARE(tabs->widget(3), w.tenantPanel());
+        QVERIFY(w.quotaPanel()->isVisible()); // the quota panel stays the first thing seen
+        QCOMPARE(w.charts()->chartView(MetricsCharts::kClassChart)->parentWidget(), w.priorityClassPanel());
+
+        // Before the engine reports classes, tiers and tenants: placeholders.
+        w.showSnapshot(snapshotAt(1, 100, 5, 100));
+        QCOMPARE(w.priorityClassPanel()->rows().size(), 3);
+        QCOMPARE(w.priorityClassPanel()->rows()[0][1], QStringLiteral("—"));
+        QVERIFY(!w.priorityClassPanel()->noteText().isEmpty());
+        QCOMPARE(w.tierCostPanel()->costText(), QStringLiteral("$0.00"));
+        QCOMPARE(w.tierCostPanel()->batchModeText(), QStringLiteral("Batch Mode: off"));
+        QVERIFY(w.tenantPanel()->rows().isEmpty());
+
+        for (int i = 2; i <= 12; ++i)
+            w.showSnapshot(withClassesTiersTenants(snapshotAt(i * 0.25 + 1, 100, 5, 100), 12));
+        QCOMPARE(w.priorityClassPanel()->rows()[1],
+                 (QStringList{QStringLiteral("standard"), QStringLiteral("17"), QStringLiteral("450 ms"),
+                              QStringLiteral("1800 ms"), QStringLiteral("30 ms"), QStringLiteral("220 ms"),
+                              QStringLiteral("8") + QChar(0x202f) + QStringLiteral("800"), QStringLiteral("3"),
+                              QStringLiteral("0")}));
+        QVERIFY(w.priorityClassPanel()->noteText().isEmpty());
+        QCOMPARE(w.charts()->series(MetricsCharts::Series::QueuedBackground)->count(), 11);
+        QCOMPARE(w.tierCostPanel()->rows()[1][2], QStringLiteral("25")); // flex shed
+        QCOMPARE(w.tierCostPanel()->costText(), QStringLiteral("$0.2268"));
+        QCOMPARE(w.tierCostPanel()->savingText(), QStringLiteral("saving $0.1836 (44.7 %)"));
+        QVERIFY(w.tierCostPanel()->batchModeText().startsWith(QStringLiteral("Batch Mode: gathering 12 · jobs running 2")));
+        QCOMPARE(w.tenantPanel()->rows().size(), 12);
+        QCOMPARE(w.tenantPanel()->summaryText(), QStringLiteral("12 tenants shown, most active first"));
+
+        // Each tab, opened at the default size: its parts lie inside the
+        // window, and the tables show their rows without cutting the header.
+        const QString shots = qEnvironmentVariable("SLUICE_UI_SHOTS");
+        for (int i = 0; i < tabs->count(); ++i) {
+            tabs->setCurrentIndex(i);
+            QWidget *panel = tabs->widget(i);
+            QTRY_VERIFY(panel->isVisible());
+            const QRect r(panel->mapTo(&w, QPoint(0, 0)), panel->size());
+            QVERIFY2(w.rect().contains(r), qPrintable(tabs->tabText(i)));
+            if (auto *table = panel->findChild<QTableWidget *>()) {
+                QVERIFY(table->isVisible());
+                // The class and tier tables show every row.
+                if (i == 1 || i == 2)
+                    QVERIFY2(table->viewport()->height() >= table->rowCount() * table->rowHeight(0),
+                             qPrintable(tabs->tabText(i)));
+            }
+            if (!shots.isEmpty())
+                QVERIFY(w.grab().save(QStringLiteral("%1/console-tab%2.png").arg(shots).arg(i)));
+        }
+        QVERIFY(!w.charts()->chartView(MetricsCharts::kClassChart)->isVisible()); // the tenants tab is open
+        tabs->setCurrentIndex(1);
+        QTRY_VERIFY(w.charts()->chartView(MetricsCharts::kClassChart)->isVisible());
+        // Beside the tabs, what the open one shows, whole.
+        auto *note = w.findChild<QLabel *>(QStringLiteral("detailTabNote"));
+        QCOMPARE(note->text(), PriorityClassPanel::subtitle());
+        QVERIFY(note->width() >= note->fontMetrics().horizontalAdvance(TierCostPanel::subtitle()));
+        tabs->setCurrentIndex(0);
+        QCOMPARE(note->text(), QuotaPanel::subtitle());
+        // The console still fits a 1280x800 screen.
+        QVERIFY2(w.minimumSizeHint().width() <= 1280 && w.minimumSizeHint().height() <= 780,
+                 qPrintable(QStringLiteral("%1x%2").arg(w.minimumSizeHint().width()).arg(w.minimumSizeHint().height())));
+    }
+
     void memoryBudgetFromTheCollector()
     {
         Gateway gw(fastSim(), {}, qint64(64) * 1024 * 1024);

@@ -31,6 +31,11 @@ class QValueAxis;
 //   (last10s, right axis). This chart is not in the widget's own grid: its
 //   view, chartView(4), is placed by the owner (the console's QuotaPanel);
 //   it follows the window, zoom and pause like the other four.
+// - Queued per priority class (chart 5): requests of each class
+//   (interactive, standard, background) waiting in the queue now, an
+//   instantaneous gauge; no point while the snapshot does not carry the
+//   class. Like chart 4, its view, chartView(5), is placed by the owner (the
+//   console's PriorityClassPanel).
 //
 // History: every series keeps a bounded ring (TimeSeriesRing, 6000 samples:
 // 10 minutes at 10 Hz); a redraw replaces each series with the visible window
@@ -52,10 +57,12 @@ public:
         RequestsPerSecond, TokensPerSecond,
         MeanBatchSize, MaxBatchSize,
         AnswersPerCall, Upstream429PerSecond,
+        QueuedInteractive, QueuedStandard, QueuedBackground,
     };
-    static constexpr int kSeriesCount = 13;
-    static constexpr int kChartCount = 5;
+    static constexpr int kSeriesCount = 16;
+    static constexpr int kChartCount = 6;
     static constexpr int kQuotaChart = 4; // not in the grid: see above
+    static constexpr int kClassChart = 5; // not in the grid: see above
     static constexpr int kHistoryCapacity = 6000;
     static constexpr int kMaxPointsPerSeries = 800;
 

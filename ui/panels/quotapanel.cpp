@@ -1,6 +1,7 @@
 #include "ui/panels/quotapanel.h"
 
 #include "ui/panels/levelmeter.h"
+#include "ui/panels/panelparts.h"
 
 #include <QGridLayout>
 #include <QHBoxLayout>
@@ -12,25 +13,11 @@
 
 #include <algorithm>
 
+using PanelParts::heading;
+using PanelParts::muted;
 using QuotaView::Level;
 
 namespace {
-
-QLabel *heading(const QString &text, QWidget *parent)
-{
-    auto *l = new QLabel(text, parent);
-    QFont f = l->font();
-    f.setBold(true);
-    l->setFont(f);
-    return l;
-}
-
-QLabel *muted(const QString &text, QWidget *parent)
-{
-    auto *l = new QLabel(text, parent);
-    l->setStyleSheet(QStringLiteral("color: palette(mid);"));
-    return l;
-}
 
 // A chip (outlined) or a badge (filled), as the dashboard draws sources and blocks.
 QLabel *chip(QWidget *parent)
@@ -72,13 +59,6 @@ QuotaPanel::QuotaPanel(QWidget *parent)
     auto *outer = new QVBoxLayout(this);
     outer->setContentsMargins(10, 6, 10, 6);
     outer->setSpacing(4);
-
-    auto *title = new QHBoxLayout;
-    title->setSpacing(10);
-    title->addWidget(heading(tr("Upstream quota"), this));
-    title->addWidget(muted(tr("what a unit of quota buys, last 60 s; budget per model, now"), this));
-    title->addStretch(1);
-    outer->addLayout(title);
 
     auto *columns = new QHBoxLayout;
     columns->setSpacing(18);
@@ -189,6 +169,11 @@ QuotaPanel::QuotaPanel(QWidget *parent)
     showCallKinds({});
     showConfig(EngineConfig());
     showSnapshot(MetricsSnapshot());
+}
+
+QString QuotaPanel::subtitle()
+{
+    return tr("what a unit of quota buys, last 60 s; budget per model, now");
 }
 
 QuotaPanel::Stat QuotaPanel::addStat(QGridLayout *grid, int row, const QString &caption, const QString &tip)

@@ -37,6 +37,10 @@ class QuotaPanel : public QFrame
 public:
     explicit QuotaPanel(QWidget *parent = nullptr);
 
+    // What the panel shows, in a line; its owner places it with the panel's
+    // name (the console: beside the tabs), the panel has no title of its own.
+    static QString subtitle();
+
     // Places `chart` (the console passes MetricsCharts::chartView(kQuotaChart))
     // under the figures, and shows it. The panel takes it as a child.
     void setChart(QWidget *chart);
