@@ -10,13 +10,16 @@
 // sent as Bearer on PATCH, and given to the page as #token=…), CHROMIUM
 // (another chromium path).
 //
-// Three tests: the dashboard against `sluice --server` with its embedded
-// simulator (live figures, the quota panel, the memory budget, config
-// changes, a restart), the quota panel against a gateway in front of a
-// standalone simulator with a 20 requests/minute quota (probed, learned and
-// blocked RPM, its 429s among the failed attempts), and a gateway
-// with an admin token (the page asks for it, then its charts fill from the
-// paged history).
+// Four tests: the dashboard against `sluice --server` with its embedded
+// simulator (live figures, the quota panel, the memory budget, the priority
+// classes, tiers & cost and tenants panels, config changes, a restart), the
+// quota panel against a gateway in front of a standalone simulator with a 20
+// requests/minute quota (probed, learned and blocked RPM, its 429s among the
+// failed attempts), a gateway with an admin token (the page asks for it, then
+// its charts fill from the paged history), and the page served by the
+// gateway with its stream routed to the test (Playwright's routeWebSocket),
+// which feeds it snapshots with busy priority classes, tiers, tenants and
+// Batch Mode, then one from an older gateway without them.
 //
 // What it needs from the server is listed in resources/dashboard/PROTOCOL.md
 // ("What the browser test relies on").
@@ -217,6 +220,70 @@ async function readMemory(page) {
       failedAttempts10s: v('stat-upstream-attempts-failed'),
       failedAttempts60s: v('quota-upstream-attempts-failed'),
       failedAttemptsTitle: document.querySelector('[data-testid=quota-upstream-attempts-failed]')?.closest('.stat')?.getAttribute('title') ?? null,
+    };
+  });
+}
+
+/**
+ * Reads the priority classes, tiers & cost and tenants panels (issue 15):
+ * each row's figures (data-value) and texts, the cost tiles, the Batch Mode
+ * line, and the points of the classes' chart.
+ */
+async function readScheduling(page) {
+  return page.evaluate(() => {
+    const num = (el, id) => {
+      const s = (el ?? document).querySelector(`[data-testid="${id}"]`)?.getAttribute('data-value');
+      return s === null || s === undefined || s === '' ? null : Number(s);
+    };
+    const text = (el, id) => (el ?? document).querySelector(`[data-testid="${id}"]`)?.textContent ?? null;
+    const attr = (id, name) => document.querySelector(`[data-testid="${id}"]`)?.getAttribute(name) ?? null;
+    const rows = (id) => [...document.querySelectorAll(`[data-testid="${id}"]`)];
+    const chart = document.querySelector('[data-testid=chart-classes]');
+    let painted = 0;
+    const canvas = chart?.querySelector('canvas');
+    if (canvas && canvas.width > 0 && canvas.height > 0) {
+      const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) painted++;
+    }
+    return {
+      classesKind: attr('priority-classes', 'data-kind'),
+      classNote: text(null, 'class-note'),
+      classes: rows('class-row').map((r) => ({
+        name: r.getAttribute('data-class'),
+        reported: r.getAttribute('data-reported') === 'true',
+        queued: num(r, 'class-queued'),
+        completed: num(r, 'class-completed'),
+        failed: num(r, 'class-failed'),
+        rejected: num(r, 'class-rejected'),
+        latencyP95: num(r, 'class-latency-p95'),
+        waitP95: num(r, 'class-wait-p95'),
+        texts: ['class-queued', 'class-latency-p50', 'class-latency-p95', 'class-wait-p50', 'class-wait-p95', 'class-completed', 'class-failed', 'class-rejected'].map((id) => text(r, id)),
+      })),
+      classChart: { points: Number(chart?.getAttribute('data-points') ?? 0), painted },
+      tiersKind: attr('tiers-cost', 'data-kind'),
+      tiers: rows('tier-row').map((r) => ({
+        name: r.getAttribute('data-tier'),
+        reported: r.getAttribute('data-reported') === 'true',
+        requests: num(r, 'tier-requests'),
+        shed: num(r, 'tier-shed'),
+        costUsd: num(r, 'tier-cost'),
+        texts: ['tier-requests', 'tier-shed', 'tier-prompt-tokens', 'tier-output-tokens', 'tier-cost'].map((id) => text(r, id)),
+      })),
+      cost: {
+        usd: num(null, 'cost-usd'),
+        standardUsd: num(null, 'cost-standard-usd'),
+        savingUsd: num(null, 'cost-saving-usd'),
+        savingRatio: num(null, 'cost-saving-ratio'),
+        texts: ['cost-usd', 'cost-standard-usd', 'cost-saving-usd', 'cost-saving-ratio'].map((id) => text(null, id)),
+      },
+      batchKind: attr('batch-mode', 'data-kind'),
+      batchText: text(null, 'batch-mode-text'),
+      tenantsKind: attr('tenants', 'data-kind'),
+      tenantsSummary: text(null, 'tenants-summary'),
+      tenants: rows('tenant-row').map((r) => ({
+        id: r.getAttribute('data-tenant'),
+        texts: ['tenant-weight', 'tenant-queued', 'tenant-inflight', 'tenant-completed', 'tenant-rejected'].map((id) => text(r, id)),
+      })),
     };
   });
 }
@@ -454,6 +521,44 @@ test('dashboard shows live figures, config changes and survives a server restart
     assert.equal(Number(t.coalescedTotal), stats.total.coalesced, 'coalesced since start');
   }
 
+  // 3e. Priority classes, tiers & cost, tenants (issue 15): the panels read
+  //     what /api/v1/stats reports, whatever the engine fills in yet: the
+  //     three classes and four tiers are always listed, a class or tier the
+  //     gateway reports has its figures, Batch Mode is on (the default) with
+  //     nothing gathered yet.
+  const schedulingMismatch = await matchStats(
+    base,
+    () => readScheduling(page),
+    (p, stats) => {
+      if (p.classesKind !== (Array.isArray(stats.classes) ? 'reported' : 'missing')) return `classes panel ${p.classesKind}`;
+      for (const c of stats.classes ?? []) {
+        const r = p.classes.find((x) => x.name === c.name);
+        if (!r || !r.reported) return `class ${c.name} not shown`;
+        if (!close(r.completed ?? -1, c.completed, 0.3, 3) || !close(r.queued ?? -1, c.queued, 0.5, 8)) return `class ${c.name}: ${JSON.stringify(r)} vs ${JSON.stringify(c)}`;
+      }
+      if (p.tiersKind !== (Array.isArray(stats.tiers) ? 'reported' : 'missing')) return `tiers panel ${p.tiersKind}`;
+      for (const t of stats.tiers ?? []) {
+        const r = p.tiers.find((x) => x.name === t.name);
+        if (!r || !r.reported) return `tier ${t.name} not shown`;
+        if (!close(r.requests ?? -1, t.requests, 0.3, 3) || !close(r.costUsd ?? -1, t.costUsd, 0.3, 0.001)) return `tier ${t.name}: ${JSON.stringify(r)} vs ${JSON.stringify(t)}`;
+      }
+      if (stats.cost && (p.cost.usd === null || !close(p.cost.usd, stats.cost.usd, 0.3, 0.001))) return `cost ${p.cost.usd} vs ${stats.cost.usd}`;
+      if (p.batchKind !== (stats.batchMode ? (stats.batchMode.enabled ? 'on' : 'off') : 'missing')) return `batch mode ${p.batchKind} vs ${JSON.stringify(stats.batchMode)}`;
+      const wantTenants = !Array.isArray(stats.tenants) ? 'missing' : stats.tenants.length > 0 ? 'reported' : 'empty';
+      if (p.tenantsKind !== wantTenants) return `tenants ${p.tenantsKind} vs ${wantTenants}`;
+      if (p.tenants.length > 20) return `${p.tenants.length} tenant rows`;
+      return '';
+    },
+  );
+  assert.equal(schedulingMismatch, '', 'the priority classes, tiers & cost and tenants panels match /api/v1/stats');
+  {
+    const p = await readScheduling(page);
+    assert.deepEqual(p.classes.slice(0, 3).map((c) => c.name), ['interactive', 'standard', 'background'], 'the classes in priority order');
+    assert.deepEqual(p.tiers.slice(0, 4).map((t) => t.name), ['standard', 'flex', 'priority', 'batch'], 'the four tiers');
+    assert.match(p.batchText, /^gathering 0 · jobs running 0 · clients waiting 0/, 'Batch Mode is on, holding nothing');
+    assert.ok(p.classChart.points >= 2, `the classes chart has points (${p.classChart.points})`);
+  }
+
   // 4. A config change through PATCH /api/v1/config appears on the page:
   //    the config table, and in the quota panel a configured RPM and packs.
   const headers = { 'content-type': 'application/json', ...(ADMIN ? { authorization: `Bearer ${ADMIN}` } : {}) };
@@ -670,4 +775,155 @@ test('a gateway with an admin token: the page asks for it, then fills its charts
   await fresh.waitForFunction(filled, null, { timeout: 2_000 });
   await fresh.close();
   assert.deepEqual(consoleErrors, [], 'no console errors but the 401s');
+});
+
+// The issue 15 panels with figures in them: the page comes from the gateway
+// (its embedded build), its stream is routed to the test, which sends a hello
+// and snapshots at 4 Hz whose priority classes are busy, whose tiers cost
+// and saved something, with three tenants and Batch Mode on. Then Batch
+// Mode goes off, then a gateway older than these fields: every figure "—",
+// and the page does not break.
+test('the priority classes, tiers & cost and tenants panels show a snapshot that has them, and one that does not', { skip, timeout: 60_000 }, async () => {
+  const lat = (p50, p95, p99, count = 100) => ({ count, meanMs: p50 * 1.1, p50Ms: p50, p95Ms: p95, p99Ms: p99, p999Ms: p99 * 1.2, maxMs: p99 * 1.5 });
+  const none = lat(0, 0, 0, 0);
+  const win = (seconds) => ({
+    seconds, requests: 500, ok: 500, failed: 0, expired: 0, cancelled: 0, requestsPerSecond: 50,
+    latency: lat(30, 60, 90), queueWait: lat(1, 2, 3), upstream: lat(20, 40, 60), firstToken: none, coalesced: 0,
+    cache: { hits: 0, misses: 0, bypassed: 0, hitRatio: 0 }, promptTokens: 1000, outputTokens: 2000,
+    promptTokensPerSecond: 100, outputTokensPerSecond: 200, batches: 100, meanBatchSize: 5, batchSizes: [{ size: '4-7', batches: 100 }],
+    upstreamCalls: 100, upstreamCallsByKind: { single: 100 }, upstream429: 0, upstreamAttemptsByOutcome: { ok: 100 }, upstreamAttemptsFailed: 0,
+    upstreamErrors: 0, packMembers: { answered: 0, repacked: 0, failed: 0 }, answersPerUpstreamCall: 5, rejected: 0, rejections: {},
+  });
+  let tick = 0;
+  let mode = 'busy'; // busy → batch-off → legacy
+  const snapshot = () => {
+    tick++;
+    const base = {
+      timestampMs: Date.now(), uptimeSeconds: 60 + tick / 4, queueDepth: 53, queueCapacity: 2048, inflightBatches: 3, maxInflightBatches: 64,
+      backpressure: 0.03, draining: false, last1s: win(1), last10s: win(10), last60s: win(60), total: win(0),
+    };
+    if (mode === 'legacy') return base;
+    return {
+      ...base,
+      memoryBudget: { usedBytes: 1 << 20, limitBytes: 1 << 30, refusals: 0 },
+      answerCache: { enabled: false, usedBytes: 0, maxBytes: 0, entries: 0 },
+      quota: [],
+      upstreamAttempts: [],
+      classes: [
+        { name: 'interactive', queued: 2 + (tick % 3), completed: 1200, failed: 3, rejected: 0, latency: lat(40, 90, 150), queueWait: lat(1, 4, 8) },
+        { name: 'standard', queued: 14, completed: 5400, failed: 0, rejected: 7, latency: lat(180, 650, 900), queueWait: lat(20, 120, 300) },
+        { name: 'background', queued: 37, completed: 800, failed: 1, rejected: 25, latency: none, queueWait: lat(2500, 9000, 14_000, 12) },
+      ],
+      tiers: [
+        { name: 'standard', requests: 5000, shed: 0, promptTokens: 1_200_000, outputTokens: 300_000, costUsd: 1.2 },
+        { name: 'flex', requests: 2000, shed: 12, promptTokens: 500_000, outputTokens: 100_000, costUsd: 0.25 },
+        { name: 'priority', requests: 100, shed: 0, promptTokens: 20_000, outputTokens: 5_000, costUsd: 0.0537 },
+        { name: 'batch', requests: 300, shed: 0, promptTokens: 90_000, outputTokens: 30_000, costUsd: 0.03 },
+      ],
+      cost: { usd: 1.5337, standardUsd: 2.5, savingUsd: 0.9663, savingRatio: 0.9663 / 2.5 },
+      tenants: [
+        { id: 'key-1a2b3c4d5e6f7a8b', weight: 2.5, queued: 30, inflight: 12, completed: 4000, rejected: 9 },
+        { id: 'team-search', weight: 1, queued: 3, inflight: 2, completed: 2500, rejected: 0 },
+        { id: 'nightly.jobs', weight: 0.125, queued: 0, inflight: 0, completed: 12_345, rejected: 0 },
+      ],
+      batchMode:
+        mode === 'busy'
+          ? { enabled: true, gathering: 12, jobsRunning: 2, waiting: 40, jobsSubmitted: 5, requestsSubmitted: 500 }
+          : { enabled: false, gathering: 0, jobsRunning: 0, waiting: 0, jobsSubmitted: 0, requestsSubmitted: 0 },
+    };
+  };
+
+  const context = await browser();
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+  page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  const timers = new Set();
+  await page.routeWebSocket(/\/api\/v1\/stream$/, (ws) => {
+    // Not connected to the gateway: the test is the server.
+    ws.send(JSON.stringify({ type: 'hello', version: 'e2e', config: { maxBatchSize: 16 }, upstream: { kind: 'simulator', model: 'gemini-2.0-flash' }, rateHz: 4, snapshot: snapshot(), historyPoints: 1 }));
+    const t = setInterval(() => ws.send(JSON.stringify({ type: 'snapshot', snapshot: snapshot() })), 250);
+    timers.add(t);
+    ws.onClose(() => {
+      clearInterval(t);
+      timers.delete(t);
+    });
+  });
+  try {
+    await page.goto(`${server.base}/`);
+    await page.waitForSelector('[data-testid=conn-status][data-state=live]', { timeout: 15_000 });
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=chart-classes]')?.getAttribute('data-points')) >= 4, null, { timeout: 10_000 });
+
+    const p = await readScheduling(page);
+    assert.equal(p.classesKind, 'reported');
+    assert.deepEqual(
+      p.classes.map((c) => [c.name, c.reported, c.texts.slice(1)]),
+      [
+        ['interactive', true, ['40.0 ms', '90.0 ms', '1.00 ms', '4.00 ms', '1\u202f200', '3', '0']],
+        ['standard', true, ['180 ms', '650 ms', '20.0 ms', '120 ms', '5\u202f400', '0', '7']],
+        // Nothing answered in the window: a dash, not 0 ms; its queue wait was measured.
+        ['background', true, ['—', '—', '2.50 s', '9.00 s', '800', '1', '25']],
+      ],
+      'each class with its latency, queue wait and counts',
+    );
+    assert.deepEqual(p.classes.map((c) => c.texts[0]).slice(1), ['14', '37'], 'queued now');
+    assert.match(p.classes[0].texts[0], /^[234]$/, 'interactive queued now');
+    assert.match(p.classNote ?? '', /^5[345] queued in all classes/, `the classes' total: ${p.classNote}`);
+    assert.ok(p.classChart.painted > 500, `the classes chart is drawn (${p.classChart.painted} painted pixels)`);
+
+    assert.equal(p.tiersKind, 'reported');
+    assert.deepEqual(
+      p.tiers.map((t) => [t.name, ...t.texts]),
+      [
+        ['standard', '5\u202f000', '—', '1.20M', '300k', '$1.20'],
+        ['flex', '2\u202f000', '12', '500k', '100k', '$0.2500'],
+        ['priority', '100', '—', '20.0k', '5\u202f000', '$0.0537'],
+        ['batch', '300', '—', '90.0k', '30.0k', '$0.0300'],
+      ],
+      'each tier with its requests, shed, tokens and cost',
+    );
+    assert.deepEqual(p.cost.texts, ['$1.53', '$2.50', '$0.9663', '38.7 %'], 'cost, all standard, saving in USD and percent');
+    assert.equal(p.cost.usd, 1.5337);
+    assert.equal(p.batchKind, 'on');
+    assert.equal(p.batchText, 'gathering 12 · jobs running 2 · clients waiting 40 · submitted 5 jobs, 500 requests', 'the Batch Mode line');
+
+    assert.equal(p.tenantsKind, 'reported');
+    assert.equal(p.tenantsSummary, '3 tenants shown, most active first · an API key (shown as its digest) or X-Sluice-Tenant names a tenant');
+    assert.deepEqual(
+      p.tenants.map((t) => [t.id, ...t.texts]),
+      [
+        ['key-1a2b3c4d5e6f7a8b', '2.5', '30', '12', '4\u202f000', '9'],
+        ['team-search', '1', '3', '2', '2\u202f500', '0'],
+        ['nightly.jobs', '0.125', '0', '0', '12.3k', '0'],
+      ],
+      'the tenants, most active first',
+    );
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
+    await page.locator('section[aria-labelledby=h-classes]').screenshot({ path: join(repo, 'tests', 'artifacts', 'dashboard-classes.png') });
+    await page.locator('section[aria-labelledby=h-tiers]').screenshot({ path: join(repo, 'tests', 'artifacts', 'dashboard-tiers.png') });
+
+    // Batch Mode turned off: the line says so.
+    mode = 'batch-off';
+    await page.waitForSelector('[data-testid=batch-mode][data-kind=off]', { timeout: 5_000 });
+    assert.equal(await page.textContent('[data-testid=batch-mode-text]'), 'off');
+
+    // A gateway older than these fields: "—", not made-up zeros; the chart keeps its earlier points and gaps after.
+    mode = 'legacy';
+    await page.waitForSelector('[data-testid=priority-classes][data-kind=missing]', { timeout: 5_000 });
+    const old = await readScheduling(page);
+    assert.deepEqual(old.classes.map((c) => [c.name, c.reported]), [['interactive', false], ['standard', false], ['background', false]]);
+    assert.ok(old.classes.every((c) => c.texts.every((t) => t === '—')), `every class figure is a dash: ${JSON.stringify(old.classes)}`);
+    assert.equal(old.classNote, '— (this gateway does not report priority classes)');
+    assert.equal(old.tiersKind, 'missing');
+    assert.ok(old.tiers.every((t) => t.texts.every((x) => x === '—')), 'every tier figure is a dash');
+    assert.deepEqual(old.cost.texts, ['—', '—', '—', '—'], 'no cost');
+    assert.deepEqual([old.batchKind, old.batchText], ['missing', '—']);
+    assert.deepEqual([old.tenantsKind, old.tenantsSummary, old.tenants.length], ['missing', '— (this gateway does not report tenants)', 0]);
+    assert.ok(old.classChart.points > p.classChart.points, 'the chart goes on');
+    assert.equal(await page.getAttribute('[data-testid=conn-status]', 'data-state'), 'live', 'still live');
+  } finally {
+    for (const t of timers) clearInterval(t);
+    await page.close();
+  }
+  assert.deepEqual(consoleErrors, [], 'no console errors');
 });

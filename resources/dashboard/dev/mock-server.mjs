@@ -85,6 +85,35 @@ function snapshotAt(t) {
     answerCache: { enabled: true, usedBytes: Math.min(64 << 20, Math.max(0, t - started) * 400), maxBytes: 64 << 20, entries: Math.round(Math.max(0, t - started) / 250) },
     last1s: windowAt(t, 1), last10s: w10, last60s: windowAt(t, 60), total: windowAt(t, 0),
     quota: quotaAt(t, w10.requestsPerSecond),
+    ...schedulingAt(t, w10),
+  };
+}
+
+// Priority classes, tiers and cost, tenants and Batch Mode (issue 15), made up from the 10 s window.
+function schedulingAt(t, w10) {
+  const secs = Math.max(1, (t - started) / 1000);
+  const done = w10.requestsPerSecond * secs;
+  const lat = (p50, count) => ({ count, meanMs: p50 * 1.1, p50Ms: p50, p95Ms: p50 * 2.5, p99Ms: p50 * 4, p999Ms: p50 * 5, maxMs: p50 * 6 });
+  const cls = (name, share, p50, wait) => ({
+    name, queued: Math.round((w10.requestsPerSecond / 4) * share), completed: Math.round(done * share), failed: Math.round(done * share * 0.002),
+    rejected: Math.round(w10.rejected * share), latency: lat(p50, Math.round(w10.requests * share)), queueWait: lat(wait, Math.round(w10.requests * share)),
+  });
+  const tier = (name, share, price, shed = 0) => {
+    const requests = Math.round(done * share);
+    return { name, requests, shed, promptTokens: requests * 12, outputTokens: requests * 40, costUsd: requests * price };
+  };
+  const tiers = [tier('standard', 0.6, 0.0004), tier('flex', 0.25, 0.0002, Math.round(done * 0.003)), tier('priority', 0.05, 0.0007), tier('batch', 0.1, 0.0002)];
+  const usd = tiers.reduce((a, x) => a + x.costUsd, 0);
+  const standardUsd = tiers.reduce((a, x) => a + x.requests * 0.0004, 0);
+  return {
+    classes: [cls('interactive', 0.2, 25, 1), cls('standard', 0.6, 60, 8), cls('background', 0.2, 400, 250)],
+    tiers,
+    cost: { usd, standardUsd, savingUsd: standardUsd - usd, savingRatio: standardUsd > 0 ? (standardUsd - usd) / standardUsd : 0 },
+    tenants: ['key-1a2b3c4d5e6f7a8b', 'team-search', 'key-9f8e7d6c5b4a3928', 'nightly.jobs'].map((id, i) => ({
+      id, weight: [2, 1, 1, 0.25][i], queued: Math.round(w10.requestsPerSecond / (8 * (i + 1))), inflight: Math.round(w10.requestsPerSecond / (16 * (i + 1))),
+      completed: Math.round(done / (2 ** (i + 1))), rejected: i === 0 ? Math.round(w10.rejected / 2) : 0,
+    })),
+    batchMode: { enabled: true, gathering: Math.round(secs % 30), jobsRunning: 1, waiting: 30, jobsSubmitted: Math.floor(secs / 30), requestsSubmitted: Math.floor(secs / 30) * 120 },
   };
 }
 

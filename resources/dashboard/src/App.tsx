@@ -8,7 +8,10 @@ import { FirstTokenRow } from './components/FirstTokenRow';
 import { LoadTestPanel } from './components/LoadTestPanel';
 import { MemoryBudgetRow } from './components/MemoryBudgetRow';
 import { DriftPanel } from './components/DriftPanel';
+import { PriorityClassesPanel } from './components/PriorityClassesPanel';
 import { QuotaPanel } from './components/QuotaPanel';
+import { TenantsPanel } from './components/TenantsPanel';
+import { TiersCostPanel } from './components/TiersCostPanel';
 import { formatCount, formatMs, formatPercent, formatRate } from './format';
 import { coalescedPerSecond, failedAttemptsTitle } from './quota';
 import { useLive } from './live';
@@ -41,6 +44,7 @@ export function App() {
       throughput: [t, c('rps'), c('promptTps'), c('outputTps')],
       upstream: [t, c('upstreamCallsPs'), c('upstreamErrorsPs'), c('rejectedPs')],
       quota: [t, series.columnWithGaps('answersPerCall'), series.columnWithGaps('upstream429Ps')],
+      classes: [t, series.columnWithGaps('queuedInteractive'), series.columnWithGaps('queuedStandard'), series.columnWithGaps('queuedBackground')],
     };
     // series is mutated in place; seriesRev says when
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -87,7 +91,7 @@ export function App() {
           <Stat id="stat-output-tps" label="output tokens" value={w?.outputTokensPerSecond} text={formatRate(w?.outputTokensPerSecond, 'tok')} />
         </section>
         <p className="window-note" data-testid="window-note">
-          Figures: {EMPTY_WINDOW_NOTE} (the quota panel's: 60 s)
+          Figures: {EMPTY_WINDOW_NOTE} (the quota panel's and the priority classes': 60 s)
           {latest ? <> (snapshot <span data-testid="snapshot-time" data-value={latest.timestampMs}>{new Date(latest.timestampMs).toLocaleTimeString()}</span>)</> : null}. Charts: one point per snapshot, last 5 minutes.
         </p>
 
@@ -216,6 +220,10 @@ export function App() {
           <QuotaPanel latest={latest} config={config} chart={cols.quota} theme={theme} />
 
           <AnswerCachePanel latest={latest} />
+
+          <PriorityClassesPanel latest={latest} chart={cols.classes} theme={theme} />
+          <TiersCostPanel latest={latest} />
+          <TenantsPanel latest={latest} />
 
           <section className="card" aria-labelledby="h-batches">
             <h2 id="h-batches">Batch sizes <span className="unit">batches per size, 10 s window</span></h2>

@@ -107,3 +107,21 @@ export function formatAxis(v: number, unit: 'ms' | 'count' | 'rate'): string {
   if (unit === 'ms') return formatMs(v);
   return formatCount(v);
 }
+
+/**
+ * US dollars, as the console's TierCostView::formatUsd: "$0.00" for 0, four
+ * decimals under a dollar ("$0.0537"), two from a dollar ("$12.34"), grouped
+ * thousands ("$1 234.50"); a negative amount (a saving that is an extra
+ * cost) with a minus sign ("-$0.1200", as formatPercent); cents of a cent stay visible
+ * ("< $0.0001" for 0.000012).
+ */
+export function formatUsd(v: number | null | undefined): string {
+  if (bad(v)) return DASH;
+  const a = Math.abs(v);
+  if (a === 0) return '$0.00';
+  if (a < 0.0001) return '< $0.0001';
+  const sign = v < 0 ? '-' : '';
+  const body =
+    a < 1 ? a.toFixed(4) : a.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }).replace(/,/g, '\u202f');
+  return `${sign}$${body}`;
+}

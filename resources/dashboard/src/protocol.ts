@@ -5,8 +5,8 @@
 // unknown message types become `null`. The dashboard never throws on a message.
 // Exception: fields added after the first version of the protocol (the quota
 // figures, the upstream attempts by outcome, the memory budget, the time to
-// first token, the coalesced requests, the answer cache) are null when
-// absent, so a page fed by an older gateway shows "—" for them instead of a
+// first token, the coalesced requests, the answer cache, the priority
+// classes, tiers, cost, tenants and Batch Mode) are null when absent, so a page fed by an older gateway shows "—" for them instead of a
 // made-up 0.
 
 export interface LatencySummary {
@@ -171,6 +171,85 @@ export interface UpstreamAttemptCount {
   attempts: number;
 }
 
+/** Priority classes (X-Sluice-Priority), in priority order: how the gateway always sends them. */
+export const PRIORITY_CLASSES = ['interactive', 'standard', 'background'] as const;
+export type PriorityClassName = (typeof PRIORITY_CLASSES)[number];
+
+/** One priority class at snapshot time (issue 15). */
+export interface PriorityClassStats {
+  /** "interactive", "standard", "background"; another name is kept as it comes. */
+  name: string;
+  /** Waiting in Sluice's queue now. */
+  queued: number;
+  /** Answered OK, since start. */
+  completed: number;
+  /** Answered with an error, expired or cancelled, since start. */
+  failed: number;
+  /** Refused at admission (queue, tenant limits, budget), since start. */
+  rejected: number;
+  /** Last 60 s, successful requests, admission to answer. */
+  latency: LatencySummary;
+  /** Last 60 s, admission to dispatch. */
+  queueWait: LatencySummary;
+}
+
+/** Upstream service tiers, in the order the gateway always sends them. */
+export const SERVICE_TIERS = ['standard', 'flex', 'priority', 'batch'] as const;
+export type ServiceTierName = (typeof SERVICE_TIERS)[number];
+
+/** One upstream service tier: what the answers it gave cost, since start. */
+export interface TierStats {
+  /** "standard", "flex", "priority", "batch" (Batch Mode); another name is kept as it comes. */
+  name: string;
+  /** Answered OK through this tier. */
+  requests: number;
+  /** Flex only: shed by the upstream (503), then sent on as standard. */
+  shed: number;
+  promptTokens: number;
+  outputTokens: number;
+  /** At the configured price of (model, tier). */
+  costUsd: number;
+}
+
+/** What the answers cost since start. */
+export interface CostSummary {
+  usd: number;
+  /** What they would have cost all on the standard tier. */
+  standardUsd: number;
+  /** standardUsd - usd; negative when dearer tiers (priority) outweigh the cheaper ones. */
+  savingUsd: number;
+  /** savingUsd / standardUsd; the gateway sends 0 when nothing cost. */
+  savingRatio: number;
+}
+
+/** One tenant (an API key's digest "key-…", or an X-Sluice-Tenant name) at snapshot time. */
+export interface TenantStats {
+  id: string;
+  /** Its share of the upstream within a class (weighted fair queuing). */
+  weight: number;
+  queued: number;
+  /** Admitted and not yet answered. */
+  inflight: number;
+  /** Answered OK, since start. */
+  completed: number;
+  /** Refused at admission, since start (its own limits included). */
+  rejected: number;
+}
+
+/** Gemini Batch Mode at snapshot time. */
+export interface BatchModeState {
+  enabled: boolean;
+  /** Requests gathered for the next job. */
+  gathering: number;
+  /** Upstream jobs not finished. */
+  jobsRunning: number;
+  /** Clients still waiting for an answer from a job (open connection or operation). */
+  waiting: number;
+  /** Since start. */
+  jobsSubmitted: number;
+  requestsSubmitted: number;
+}
+
 export interface MetricsSnapshot {
   timestampMs: number;
   uptimeSeconds: number;
@@ -192,6 +271,16 @@ export interface MetricsSnapshot {
   quota: ModelQuota[] | null;
   /** Every upstream attempt since start by model and outcome; null from an older gateway. */
   upstreamAttempts: UpstreamAttemptCount[] | null;
+  /** The priority classes as sent (three, in priority order); null from an older gateway. */
+  classes: PriorityClassStats[] | null;
+  /** The service tiers as sent (four); null from an older gateway. */
+  tiers: TierStats[] | null;
+  /** null from an older gateway (or when `usd` is not a number). */
+  cost: CostSummary | null;
+  /** The most active tenants, at most 20, most active first; null from an older gateway. */
+  tenants: TenantStats[] | null;
+  /** null from an older gateway (or when `enabled` is not a boolean). */
+  batchMode: BatchModeState | null;
 }
 
 /** EngineConfig JSON: kept as a flat-able object so new knobs show up unchanged. */
@@ -402,6 +491,66 @@ function parseAttemptCount(v: Obj): UpstreamAttemptCount {
   return { model: str(v.model), outcome: str(v.outcome, '?'), attempts: num(v.attempts) };
 }
 
+export function parsePriorityClass(v: Obj): PriorityClassStats {
+  return {
+    name: str(v.name, '?'),
+    queued: num(v.queued),
+    completed: num(v.completed),
+    failed: num(v.failed),
+    rejected: num(v.rejected),
+    latency: parseLatency(v.latency),
+    queueWait: parseLatency(v.queueWait),
+  };
+}
+
+export function parseTier(v: Obj): TierStats {
+  return {
+    name: str(v.name, '?'),
+    requests: num(v.requests),
+    shed: num(v.shed),
+    promptTokens: num(v.promptTokens),
+    outputTokens: num(v.outputTokens),
+    costUsd: num(v.costUsd),
+  };
+}
+
+/** The cost summary, or null when the snapshot has none or its `usd` is not a number. */
+export function parseCost(v: unknown): CostSummary | null {
+  if (!isObj(v)) return null;
+  const usd = optNum(v.usd);
+  if (usd === null) return null;
+  return { usd, standardUsd: num(v.standardUsd), savingUsd: num(v.savingUsd), savingRatio: num(v.savingRatio) };
+}
+
+export function parseTenant(v: Obj): TenantStats {
+  return {
+    id: str(v.id, '?'),
+    weight: num(v.weight, 1),
+    queued: num(v.queued),
+    inflight: num(v.inflight),
+    completed: num(v.completed),
+    rejected: num(v.rejected),
+  };
+}
+
+/** Batch Mode, or null when the snapshot has none or does not say whether it is on. */
+export function parseBatchMode(v: unknown): BatchModeState | null {
+  if (!isObj(v) || typeof v.enabled !== 'boolean') return null;
+  return {
+    enabled: v.enabled,
+    gathering: num(v.gathering),
+    jobsRunning: num(v.jobsRunning),
+    waiting: num(v.waiting),
+    jobsSubmitted: num(v.jobsSubmitted),
+    requestsSubmitted: num(v.requestsSubmitted),
+  };
+}
+
+/** An array's object entries through `parse`, or null when it is not an array (a field an older gateway does not send). */
+function optList<T>(v: unknown, parse: (o: Obj) => T): T[] | null {
+  return Array.isArray(v) ? v.filter(isObj).map(parse) : null;
+}
+
 export function parseSnapshot(v: unknown): MetricsSnapshot {
   const o = obj(v);
   return {
@@ -421,6 +570,11 @@ export function parseSnapshot(v: unknown): MetricsSnapshot {
     total: parseWindow(o.total),
     quota: Array.isArray(o.quota) ? o.quota.filter(isObj).map(parseModelQuota) : null,
     upstreamAttempts: Array.isArray(o.upstreamAttempts) ? o.upstreamAttempts.filter(isObj).map(parseAttemptCount) : null,
+    classes: optList(o.classes, parsePriorityClass),
+    tiers: optList(o.tiers, parseTier),
+    cost: parseCost(o.cost),
+    tenants: optList(o.tenants, parseTenant),
+    batchMode: parseBatchMode(o.batchMode),
   };
 }
 

@@ -1,3 +1,4 @@
+import { classQueued } from './classes';
 import { firstTokenP95 } from './firsttoken';
 import type { MetricsSnapshot } from './protocol';
 import { answersPerCall } from './quota';
@@ -24,6 +25,11 @@ export const SERIES_KEYS = [
   'upstream429Ps',
   // NaN where no stream was measured or the gateway is older: a gap.
   'ttftP95Ms',
+  // Queued per priority class (top-level `classes`, kept in history entries);
+  // NaN where the snapshot does not report the class: a gap.
+  'queuedInteractive',
+  'queuedStandard',
+  'queuedBackground',
 ] as const;
 
 export type SeriesKey = (typeof SERIES_KEYS)[number];
@@ -126,6 +132,9 @@ export class Series {
     r.answersPerCall.push(answersPerCall(w) ?? Number.NaN);
     r.upstream429Ps.push(w.upstream429 === null ? Number.NaN : w.upstream429 / secs);
     r.ttftP95Ms.push(firstTokenP95(w) ?? Number.NaN);
+    r.queuedInteractive.push(classQueued(s, 'interactive') ?? Number.NaN);
+    r.queuedStandard.push(classQueued(s, 'standard') ?? Number.NaN);
+    r.queuedBackground.push(classQueued(s, 'background') ?? Number.NaN);
   }
 
   column(k: SeriesKey): number[] {

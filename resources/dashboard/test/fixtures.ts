@@ -82,6 +82,56 @@ export function quotaJson() {
   ];
 }
 
+/** MetricsSnapshot.classes: the three classes in priority order, interactive busy and fast, background queued and slow. */
+export function classesJson() {
+  return [
+    { name: 'interactive', queued: 2, completed: 1200, failed: 3, rejected: 0, latency: latencyJson(40, 90, 150), queueWait: latencyJson(1, 4, 8) },
+    { name: 'standard', queued: 14, completed: 5400, failed: 0, rejected: 7, latency: latencyJson(180, 650, 900), queueWait: latencyJson(20, 120, 300) },
+    // Nothing answered in the last 60 s (the gateway then sends count 0 and 0 ms); 12 dispatched after a long wait.
+    {
+      name: 'background',
+      queued: 37,
+      completed: 800,
+      failed: 1,
+      rejected: 25,
+      latency: { count: 0, meanMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, p999Ms: 0, maxMs: 0 },
+      queueWait: { ...latencyJson(2500, 9000, 14_000), count: 12 },
+    },
+  ];
+}
+
+/** MetricsSnapshot.tiers: the four tiers in their order; flex cheaper and shed a few times, batch half price. */
+export function tiersJson() {
+  return [
+    { name: 'standard', requests: 5000, shed: 0, promptTokens: 1_200_000, outputTokens: 300_000, costUsd: 1.2 },
+    { name: 'flex', requests: 2000, shed: 12, promptTokens: 500_000, outputTokens: 100_000, costUsd: 0.25 },
+    { name: 'priority', requests: 100, shed: 0, promptTokens: 20_000, outputTokens: 5_000, costUsd: 0.0537 },
+    { name: 'batch', requests: 300, shed: 0, promptTokens: 90_000, outputTokens: 30_000, costUsd: 0.03 },
+  ];
+}
+
+/** MetricsSnapshot.cost: as toJson() derives it from costUsd and costStandardUsd. */
+export function costJson(usd = 1.5337, standardUsd = 2.5) {
+  const saving = standardUsd - usd;
+  return { usd, standardUsd, savingUsd: saving, savingRatio: standardUsd > 0 ? saving / standardUsd : 0 };
+}
+
+/** MetricsSnapshot.tenants: most active first; one API key's digest and two X-Sluice-Tenant names. */
+export function tenantsJson() {
+  return [
+    { id: 'key-1a2b3c4d5e6f7a8b', weight: 2.5, queued: 30, inflight: 12, completed: 4000, rejected: 9 },
+    { id: 'team-search', weight: 1, queued: 3, inflight: 2, completed: 2500, rejected: 0 },
+    { id: 'nightly.jobs', weight: 0.125, queued: 0, inflight: 0, completed: 12_345, rejected: 0 },
+  ];
+}
+
+/** MetricsSnapshot.batchMode: on, with a job gathering and two running. */
+export function batchModeJson(enabled = true) {
+  return enabled
+    ? { enabled: true, gathering: 12, jobsRunning: 2, waiting: 40, jobsSubmitted: 5, requestsSubmitted: 500 }
+    : { enabled: false, gathering: 0, jobsRunning: 0, waiting: 0, jobsSubmitted: 0, requestsSubmitted: 0 };
+}
+
 export function snapshotJson(timestampMs: number, opts: { rps?: number; p99?: number; queueDepth?: number } = {}) {
   const rps = opts.rps ?? 50;
   const p99 = opts.p99 ?? 30;
@@ -106,12 +156,32 @@ export function snapshotJson(timestampMs: number, opts: { rps?: number; p99?: nu
       { model: 'gemini-2.0-flash', outcome: '429', attempts: 4 },
       { model: '', outcome: 'ok', attempts: 1 },
     ],
+    classes: classesJson(),
+    tiers: tiersJson(),
+    cost: costJson(),
+    tenants: tenantsJson(),
+    batchMode: batchModeJson(),
   };
 }
 
-/** A snapshot as a gateway sent it before the quota figures, the attempt outcomes, the memory budget and the answer cache. */
+/**
+ * A snapshot as a gateway sent it before the quota figures, the attempt
+ * outcomes, the memory budget, the answer cache, and the priority classes,
+ * tiers, cost, tenants and Batch Mode.
+ */
 export function legacySnapshotJson(timestampMs: number, opts: { rps?: number; p99?: number; queueDepth?: number } = {}) {
-  const { quota: _q, memoryBudget: _m, upstreamAttempts: _a, answerCache: _c, ...rest } = snapshotJson(timestampMs, opts);
+  const {
+    quota: _q,
+    memoryBudget: _m,
+    upstreamAttempts: _a,
+    answerCache: _c,
+    classes: _cl,
+    tiers: _t,
+    cost: _co,
+    tenants: _te,
+    batchMode: _b,
+    ...rest
+  } = snapshotJson(timestampMs, opts);
   const rps = opts.rps ?? 50;
   const p99 = opts.p99 ?? 30;
   return {

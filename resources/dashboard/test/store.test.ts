@@ -257,9 +257,33 @@ describe('snapshot reducer', () => {
     expect(w?.coalesced).toBeNull();
     expect(w?.cache).toBeNull();
     expect(s.latest?.answerCache).toBeNull();
+    expect(s.latest?.classes).toBeNull();
+    expect(s.latest?.tiers).toBeNull();
+    expect(s.latest?.cost).toBeNull();
+    expect(s.latest?.tenants).toBeNull();
+    expect(s.latest?.batchMode).toBeNull();
     expect(w?.upstreamCalls).toBe(20); // an old field: still read
     expect(s.series.columnWithGaps('answersPerCall')).toEqual([25, null]);
     expect(s.series.columnWithGaps('upstream429Ps')).toEqual([0.1, null]);
+  });
+
+  it('reads the priority classes, tiers, cost, tenants and Batch Mode of a snapshot', () => {
+    const s = reduce(initialState(), pagedHelloJson(snapshotJson(T0), 1));
+    const l = s.latest;
+    expect(l?.classes?.map((c) => [c.name, c.queued, c.latency.p95Ms, c.queueWait.count])).toEqual([
+      ['interactive', 2, 90, 100],
+      ['standard', 14, 650, 100],
+      ['background', 37, 0, 12],
+    ]);
+    expect(l?.tiers?.map((t) => [t.name, t.requests, t.shed, t.costUsd])).toEqual([
+      ['standard', 5000, 0, 1.2],
+      ['flex', 2000, 12, 0.25],
+      ['priority', 100, 0, 0.0537],
+      ['batch', 300, 0, 0.03],
+    ]);
+    expect(l?.cost).toEqual({ usd: 1.5337, standardUsd: 2.5, savingUsd: expect.closeTo(0.9663, 9), savingRatio: expect.closeTo(0.38652, 9) });
+    expect(l?.tenants?.[0]).toEqual({ id: 'key-1a2b3c4d5e6f7a8b', weight: 2.5, queued: 30, inflight: 12, completed: 4000, rejected: 9 });
+    expect(l?.batchMode).toEqual({ enabled: true, gathering: 12, jobsRunning: 2, waiting: 40, jobsSubmitted: 5, requestsSubmitted: 500 });
   });
 
   it('a window without upstream calls is a gap in the answers-per-call chart, not a 0', () => {
