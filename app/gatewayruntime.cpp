@@ -117,6 +117,7 @@ bool GatewayRuntime::start(QString *error)
     batchStats->enabled = m_config.tiers.batch;
     m_metrics->setGaugeSource([engine, memory, cache, batchStats] {
         EngineGauges g = engine->gauges();
+        g.tenants = engine->topTenants(20);
         g.memoryUsedBytes = memory->used();
         g.memoryLimitBytes = memory->limit();
         g.memoryRefusals = memory->refusals();

@@ -23,6 +23,7 @@ struct BatchInferenceEngine::Pending {
     KeyQueue *queue = nullptr;
     // Kept apart from `request`, which moves to the backend at dispatch.
     QString tenant;
+    TenantLedger::Entry *ledger = nullptr; // the tenant's account (valid while this is queued or in flight)
     PriorityClass cls = PriorityClass::Standard;
     ServiceTier tier = ServiceTier::Standard;
     double tag = 0;            // weighted fair queuing start tag within its queue
@@ -153,7 +154,7 @@ void BatchInferenceEngine::stop(const QString &reason)
         for (auto *q : m_queueOrder) {
             for (auto &p : q->items) {
                 if (p->done) {
-                    m_tenants.finished(p->tenant, true, false, Nanos(0));
+                    TenantLedger::finished(p->ledger, true, false, Nanos(0));
                     left.push_back(std::move(p));
                 }
             }
@@ -233,8 +234,9 @@ BatchInferenceEngine::Ticket BatchInferenceEngine::submit(InferenceRequest reque
             ? duration_cast<milliseconds>(InferenceRequest::kMaxDeclaredDeadline)
             : milliseconds(cfg.requestTimeoutMs);
         const SteadyTime deadline = now + (request.timeout ? std::clamp(*request.timeout, milliseconds(0), limit) : limit);
+        TenantLedger::Entry *ledger = nullptr;
         if (refusal.ok())
-            refusal = m_tenants.admit(request.tenant, request.estimatedTokens, cfg.maxQueue, now);
+            ledger = m_tenants.admit(request.tenant, request.estimatedTokens, cfg.maxQueue, now, &refusal);
         else
             m_tenants.refused(request.tenant);
         if (refusal.ok() && m_budget->mayHoldBack()) {
@@ -243,7 +245,7 @@ BatchInferenceEngine::Ticket BatchInferenceEngine::submit(InferenceRequest reque
             const ModelBudget::Grant g = m_budget->availableAt(request.model, 1, 1);
             if (!g.granted && g.at > deadline) {
                 refusal = budgetRefusal(request.model, g, now);
-                m_tenants.finished(request.tenant, true, false, Nanos(0));
+                TenantLedger::finished(ledger, true, false, Nanos(0));
                 m_tenants.refused(request.tenant);
             }
         }
@@ -254,6 +256,7 @@ BatchInferenceEngine::Ticket BatchInferenceEngine::submit(InferenceRequest reque
             p->deadline = deadline;
             p->done = std::move(done);
             p->tenant = request.tenant;
+            p->ledger = ledger;
             p->cls = request.priority;
             p->tier = request.tier;
 
@@ -380,8 +383,13 @@ EngineGauges BatchInferenceEngine::gauges() const
     g.backpressure = std::clamp(double(m_counters.queued) / double(m_config->maxQueue), 0.0, 1.0);
     g.draining = m_draining;
     g.classQueued = m_classQueued;
-    g.tenants = m_tenants.top(20);
     return g;
+}
+
+QList<TenantState> BatchInferenceEngine::topTenants(int n) const
+{
+    std::lock_guard lock(m_mutex);
+    return m_tenants.top(n);
 }
 
 void BatchInferenceEngine::setTenants(const TenantsConfig &config)
@@ -449,7 +457,8 @@ BatchInferenceEngine::removeQueuedLocked(std::unordered_map<quint64, Pending *>:
     --p->queue->live;
     --m_counters.queued;
     --m_classQueued[size_t(p->cls)];
-    m_tenants.finished(p->tenant, true, false, Nanos(0));
+    TenantLedger::finished(p->ledger, true, false, Nanos(0));
+    p->ledger = nullptr;
     return moved;
 }
 
@@ -474,7 +483,7 @@ void BatchInferenceEngine::enqueueLocked(KeyQueue &q, std::unique_ptr<Pending> p
     // one finishes or at the queue's virtual time, whichever is later, and
     // takes 1/weight of virtual time; members leave in start order. A
     // tenant alone (the usual case) gets consecutive tags: FIFO, appended.
-    const double weight = std::max(0.01, m_tenants.config().policyFor(p->tenant).weight);
+    const double weight = p->ledger ? p->ledger->weight : 1.0;
     auto f = q.finish.find(p->tenant);
     const double start = std::max(q.virtualTime, f == q.finish.end() ? 0.0 : *f);
     p->tag = start;
@@ -576,7 +585,7 @@ std::shared_ptr<Batch> BatchInferenceEngine::takeBatchLocked(KeyQueue &q, int co
         m_index.erase(p->id);
         --q.live;
         --m_classQueued[size_t(p->cls)];
-        m_tenants.dispatched(p->tenant);
+        TenantLedger::dispatched(p->ledger);
         q.virtualTime = std::max(q.virtualTime, p->tag);
         if (batch->members.empty()) {
             batch->model = p->request.model;
@@ -975,7 +984,7 @@ void BatchInferenceEngine::onBatchDone(std::shared_ptr<const Batch> batch,
             if (fallback[size_t(i)])
                 requeueOnStandardLocked(std::move(members[size_t(i)]), batch->members[size_t(i)].request, now);
             else
-                m_tenants.finished(p.tenant, false, results[size_t(i)].status.ok(), now - p.enqueued);
+                TenantLedger::finished(p.ledger, false, results[size_t(i)].status.ok(), now - p.enqueued);
         }
         maybeSignalDrainedLocked(signalDrained);
         wake = wasAtLimit || fallbacks > 0 || m_counters.inflightBatches == 0 || m_draining || m_stopping;
@@ -988,15 +997,21 @@ void BatchInferenceEngine::onBatchDone(std::shared_ptr<const Batch> batch,
         m_metrics->recordBatch(size, now - batch->dispatchedAt, errors > 0 ? 1 : 0);
         if (fallbacks > 0)
             m_metrics->recordFlexShed(batch->model, fallbacks);
+        qint64 prompt = 0;
+        qint64 output = 0;
         for (int i = 0; i < size; ++i) {
             if (fallback[size_t(i)])
                 continue;
             const InferenceResult &r = results[size_t(i)];
             m_metrics->recordCompletion(r.status.ok() ? Outcome::Ok : Outcome::Failed, r.totalTime, r.queueWait,
                                         r.promptTokens, r.outputTokens, cls);
-            if (r.status.ok())
-                m_metrics->recordTierAnswer(batch->model, tier, r.promptTokens, r.outputTokens);
+            if (r.status.ok()) {
+                prompt += r.promptTokens;
+                output += r.outputTokens;
+            }
         }
+        if (ok > 0)
+            m_metrics->recordTierAnswer(batch->model, tier, prompt, output, ok);
     }
     for (int i = 0; i < size; ++i) {
         if (!fallback[size_t(i)])
@@ -1022,7 +1037,7 @@ void BatchInferenceEngine::requeueOnStandardLocked(std::unique_ptr<Pending> p, c
     m_counters.inflight -= 1;
     m_counters.queued += 1;
     ++m_classQueued[size_t(q->cls)];
-    m_tenants.requeued(p->tenant);
+    TenantLedger::requeued(p->ledger);
     m_index.emplace(p->id, p.get());
     m_deadlines.emplace(p->deadline, p->id);
     qCDebug(lcEngine) << "request" << p->id << "of" << q->model << "falls back from flex to the standard tier";

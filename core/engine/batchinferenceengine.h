@@ -129,8 +129,10 @@ public:
     bool isDraining() const;
 
     EngineCounters counters() const;
-    // Also per class queued and the most active tenants (TenantLedger::top).
+    // Also per class queued. Cheap: every HTTP answer's X-Queue-* headers read it.
     EngineGauges gauges() const;
+    // The `n` most active tenants (TenantLedger::top): for snapshots, not per request.
+    QList<TenantState> topTenants(int n) const;
 
     // Tenants' shares, limits and defaults and the class weights; takes
     // effect for requests admitted from now on.

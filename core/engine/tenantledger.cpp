@@ -15,27 +15,37 @@ milliseconds until(SteadyTime at, SteadyTime now)
 
 } // namespace
 
+void TenantLedger::setConfig(const TenantsConfig &config)
+{
+    m_config = config;
+    for (auto &[tenant, e] : m_entries)
+        e.weight = std::max(0.01, m_config.policyFor(tenant).weight);
+}
+
 TenantLedger::Entry &TenantLedger::entry(const QString &tenant, SteadyTime now)
 {
     auto it = m_entries.find(tenant);
     if (it == m_entries.end()) {
         if (m_entries.size() >= kMaxTracked)
             forgetIdle(now);
-        it = m_entries.insert(tenant, Entry{});
+        it = m_entries.try_emplace(tenant).first;
+        it->second.weight = std::max(0.01, m_config.policyFor(tenant).weight);
     }
-    it->lastActive = now;
-    return *it;
+    it->second.lastActive = now;
+    return it->second;
 }
 
 void TenantLedger::forgetIdle(SteadyTime now)
 {
     for (auto it = m_entries.begin(); it != m_entries.end();) {
-        const bool idle = it->queued == 0 && it->inflight == 0 && now - it->lastActive > minutes(1);
+        const Entry &e = it->second;
+        const bool idle = e.queued == 0 && e.inflight == 0 && now - e.lastActive > minutes(1);
         it = idle ? m_entries.erase(it) : std::next(it);
     }
 }
 
-Status TenantLedger::admit(const QString &tenant, int tokens, int maxQueue, SteadyTime now)
+TenantLedger::Entry *TenantLedger::admit(const QString &tenant, int tokens, int maxQueue, SteadyTime now,
+                                         Status *result)
 {
     const TenantPolicy &p = m_config.policyFor(tenant);
     Entry &e = entry(tenant, now);
@@ -79,72 +89,70 @@ Status TenantLedger::admit(const QString &tenant, int tokens, int maxQueue, Stea
     }
     if (!refusal.ok()) {
         ++e.rejected;
-        return refusal;
+        *result = std::move(refusal);
+        return nullptr;
     }
     if (p.rpm > 0)
         e.requests.record(now, 1);
     if (p.tpm > 0)
         e.tokens.record(now, std::max(1, tokens));
     ++e.queued;
-    return {};
+    return &e;
 }
 
 void TenantLedger::refused(const QString &tenant)
 {
     auto it = m_entries.find(tenant);
     if (it != m_entries.end())
-        ++it->rejected;
+        ++it->second.rejected;
 }
 
-void TenantLedger::dispatched(const QString &tenant)
+void TenantLedger::dispatched(Entry *e)
 {
-    auto it = m_entries.find(tenant);
-    if (it == m_entries.end())
+    if (!e)
         return;
-    it->queued = std::max(0, it->queued - 1);
-    ++it->inflight;
+    e->queued = std::max(0, e->queued - 1);
+    ++e->inflight;
 }
 
-void TenantLedger::requeued(const QString &tenant)
+void TenantLedger::requeued(Entry *e)
 {
-    auto it = m_entries.find(tenant);
-    if (it == m_entries.end())
+    if (!e)
         return;
-    it->inflight = std::max(0, it->inflight - 1);
-    ++it->queued;
+    e->inflight = std::max(0, e->inflight - 1);
+    ++e->queued;
 }
 
-void TenantLedger::finished(const QString &tenant, bool wasQueued, bool ok, Nanos total)
+void TenantLedger::finished(Entry *e, bool wasQueued, bool ok, Nanos total)
 {
-    auto it = m_entries.find(tenant);
-    if (it == m_entries.end())
+    if (!e)
         return;
-    int &n = wasQueued ? it->queued : it->inflight;
+    int &n = wasQueued ? e->queued : e->inflight;
     n = std::max(0, n - 1);
     if (ok) {
-        ++it->completed;
-        it->meanSeconds = 0.9 * it->meanSeconds + 0.1 * duration<double>(total).count();
+        ++e->completed;
+        e->meanSeconds = 0.9 * e->meanSeconds + 0.1 * duration<double>(total).count();
     }
 }
 
 int TenantLedger::queued(const QString &tenant) const
 {
-    auto it = m_entries.constFind(tenant);
-    return it == m_entries.constEnd() ? 0 : it->queued;
+    auto it = m_entries.find(tenant);
+    return it == m_entries.end() ? 0 : it->second.queued;
 }
 
 QList<TenantState> TenantLedger::top(int n) const
 {
     QList<TenantState> all;
-    all.reserve(m_entries.size());
-    for (auto it = m_entries.begin(); it != m_entries.end(); ++it) {
+    all.reserve(qsizetype(m_entries.size()));
+    for (const auto &[tenant, e] : m_entries) {
         TenantState t;
-        t.id = it.key().isEmpty() ? QStringLiteral("anonymous") : it.key();
-        t.weight = m_config.policyFor(it.key()).weight;
-        t.queued = it->queued;
-        t.inflight = it->inflight;
-        t.completed = it->completed;
-        t.rejected = it->rejected;
+        t.id = tenant.isEmpty() ? QStringLiteral("anonymous") : tenant;
+        t.weight = e.weight;
+        t.queued = e.queued;
+        t.inflight = e.inflight;
+        t.completed = e.completed;
+        t.rejected = e.rejected;
         all.append(t);
     }
     std::sort(all.begin(), all.end(), [](const TenantState &a, const TenantState &b) {

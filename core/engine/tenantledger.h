@@ -6,9 +6,10 @@
 #include "core/util/clock.h"
 #include "core/util/status.h"
 
-#include <QHash>
 #include <QList>
 #include <QString>
+
+#include <unordered_map>
 
 // Per tenant: what it has queued and in flight, what it was answered and
 // refused, and its own limits (TenantPolicy: rpm, tpm, maxConcurrent,
@@ -26,29 +27,11 @@ class TenantLedger
 public:
     static constexpr int kMaxTracked = 4096;
 
-    void setConfig(const TenantsConfig &config) { m_config = config; }
-    const TenantsConfig &config() const { return m_config; }
-
-    // Admits one request of `tenant` costing `tokens` (estimated input
-    // tokens) or says why not. `maxQueue` is the engine's, for the message.
-    // (Without a maxQueued of its own a tenant may fill the whole queue; the
-    // engine keeps an eighth of maxQueue beyond it for tenants that hold
-    // less than that, so one tenant's flood cannot shut the others out.)
-    Status admit(const QString &tenant, int tokens, int maxQueue, SteadyTime now);
-    void refused(const QString &tenant); // refused by the engine itself (queue full, budget)
-    void dispatched(const QString &tenant);
-    void requeued(const QString &tenant); // back from the upstream to the queue (flex fallback)
-    // A request of `tenant` ended: still queued (expired, cancelled, refused
-    // later) or from the upstream; `ok` when answered successfully.
-    void finished(const QString &tenant, bool wasQueued, bool ok, Nanos total);
-
-    int queued(const QString &tenant) const;
-    // The most active tenants: queued + in flight, then answered, at most `n`.
-    QList<TenantState> top(int n) const;
-    qsizetype tracked() const { return m_entries.size(); }
-
-private:
+    // One tenant's account. The engine keeps a pointer to it in each of the
+    // tenant's requests: it stays valid while the tenant has a request
+    // queued or in flight (only idle entries are ever forgotten).
     struct Entry {
+        double weight = 1;      // its policy's, kept here: read per request
         int queued = 0;
         int inflight = 0;
         quint64 completed = 0;
@@ -58,9 +41,34 @@ private:
         double meanSeconds = 1; // EWMA of admission to answer, for a concurrency refusal's Retry-After
         SteadyTime lastActive;
     };
+
+    void setConfig(const TenantsConfig &config);
+    const TenantsConfig &config() const { return m_config; }
+
+    // Admits one request of `tenant` costing `tokens` (estimated input
+    // tokens): its entry, or null with *refusal saying why not (a 429
+    // TENANT_LIMIT with the tenant's own Retry-After). `maxQueue` is the
+    // engine's, for the message. (Without a maxQueued of its own a tenant
+    // may fill the whole queue; the engine keeps an eighth of maxQueue
+    // beyond it for tenants that hold less than that, so one tenant's
+    // flood cannot shut the others out.)
+    Entry *admit(const QString &tenant, int tokens, int maxQueue, SteadyTime now, Status *refusal);
+    void refused(const QString &tenant); // refused by the engine itself (queue full, budget)
+    static void dispatched(Entry *e);
+    static void requeued(Entry *e); // back from the upstream to the queue (flex fallback)
+    // A request ended: still queued (expired, cancelled, refused later) or
+    // from the upstream; `ok` when answered successfully.
+    static void finished(Entry *e, bool wasQueued, bool ok, Nanos total);
+
+    int queued(const QString &tenant) const;
+    // The most active tenants: queued + in flight, then answered, at most `n`.
+    QList<TenantState> top(int n) const;
+    qsizetype tracked() const { return qsizetype(m_entries.size()); }
+
+private:
     Entry &entry(const QString &tenant, SteadyTime now);
     void forgetIdle(SteadyTime now);
 
     TenantsConfig m_config;
-    QHash<QString, Entry> m_entries;
+    std::unordered_map<QString, Entry> m_entries; // node-based: entries do not move
 };

@@ -77,9 +77,17 @@ struct InferenceMetricsCollector::Slot {
     AtomicLatencyHistogram queueWait;
     AtomicLatencyHistogram upstream;
     AtomicLatencyHistogram firstToken;
-    std::array<AtomicLatencyHistogram, kPriorityClasses> classLatency;
-    std::array<AtomicLatencyHistogram, kPriorityClasses> classQueueWait;
     CounterSet counters;
+};
+
+// Per-class latency and queue wait in 10-second periods: a full histogram
+// (16 KiB) per class and second would cost 6 MiB and a 360-histogram merge
+// per snapshot; by period, 0.8 MiB and at most 36.
+struct InferenceMetricsCollector::ClassPeriod {
+    std::atomic<qint64> period{-1};
+    std::mutex resetMutex;
+    std::array<AtomicLatencyHistogram, kPriorityClasses> latency;
+    std::array<AtomicLatencyHistogram, kPriorityClasses> queueWait;
 };
 
 struct InferenceMetricsCollector::Totals {
@@ -100,6 +108,7 @@ InferenceMetricsCollector::InferenceMetricsCollector(Clock &clock, QObject *pare
     , m_startWallMs(QDateTime::currentMSecsSinceEpoch())
     , m_slots(std::make_unique<std::array<Slot, kSlots>>())
     , m_totals(std::make_unique<Totals>())
+    , m_classPeriods(std::make_unique<std::array<ClassPeriod, kClassPeriods>>())
 {
     qRegisterMetaType<MetricsSnapshot>();
     connect(&m_timer, &QTimer::timeout, this, [this] { emit snapshotReady(snapshot()); });
@@ -138,10 +147,6 @@ InferenceMetricsCollector::Slot &InferenceMetricsCollector::currentSlot(qint64 s
             s.queueWait.clear();
             s.upstream.clear();
             s.firstToken.clear();
-            for (auto &h : s.classLatency)
-                h.clear();
-            for (auto &h : s.classQueueWait)
-                h.clear();
             s.counters.clear();
             s.second.store(second, std::memory_order_release);
         }
@@ -152,7 +157,8 @@ InferenceMetricsCollector::Slot &InferenceMetricsCollector::currentSlot(qint64 s
 void InferenceMetricsCollector::recordCompletion(Outcome outcome, Nanos total, Nanos queueWait, int promptTokens,
                                                  int outputTokens, PriorityClass cls)
 {
-    Slot &s = currentSlot(secondOf(m_clock.now()));
+    const qint64 second = secondOf(m_clock.now());
+    Slot &s = currentSlot(second);
     const int idx = outcome == Outcome::Ok       ? kOk
                     : outcome == Outcome::Failed  ? kFailed
                     : outcome == Outcome::Expired ? kExpired
@@ -168,12 +174,14 @@ void InferenceMetricsCollector::recordCompletion(Outcome outcome, Nanos total, N
     if (outcome == Outcome::Ok) {
         s.latency.record(total);
         m_totals->latency.record(total);
-        s.classLatency[c].record(total);
         m_totals->classLatency[c].record(total);
     }
     s.queueWait.record(queueWait);
     m_totals->queueWait.record(queueWait);
-    s.classQueueWait[c].record(queueWait);
+    ClassPeriod &cp = currentClassPeriod(second / kClassPeriodSeconds);
+    if (outcome == Outcome::Ok)
+        cp.latency[c].record(total);
+    cp.queueWait[c].record(queueWait);
     m_totals->classCounts[c][outcome == Outcome::Ok ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -186,9 +194,11 @@ void InferenceMetricsCollector::recordRejection(RejectReason reason, PriorityCla
     m_totals->classCounts[size_t(cls)][2].fetch_add(1, std::memory_order_relaxed);
 }
 
-void InferenceMetricsCollector::recordTierAnswer(const QString &model, ServiceTier tier, int promptTokens,
-                                                 int outputTokens)
+void InferenceMetricsCollector::recordTierAnswer(const QString &model, ServiceTier tier, qint64 promptTokens,
+                                                 qint64 outputTokens, int answers)
 {
+    promptTokens = std::max<qint64>(0, promptTokens);
+    outputTokens = std::max<qint64>(0, outputTokens);
     std::lock_guard lock(m_callMutex);
     auto it = m_tiers.find({model, tier});
     if (it == m_tiers.end()) {
@@ -198,11 +208,11 @@ void InferenceMetricsCollector::recordTierAnswer(const QString &model, ServiceTi
             it = m_tiers.try_emplace({model, tier}).first;
     }
     TierTotals &t = it->second;
-    ++t.requests;
-    t.promptTokens += quint64(std::max(0, promptTokens));
-    t.outputTokens += quint64(std::max(0, outputTokens));
-    t.costUsd += m_prices.cost(model, tier, std::max(0, promptTokens), std::max(0, outputTokens));
-    t.standardCostUsd += m_prices.cost(model, ServiceTier::Standard, std::max(0, promptTokens), std::max(0, outputTokens));
+    t.requests += quint64(std::max(0, answers));
+    t.promptTokens += quint64(promptTokens);
+    t.outputTokens += quint64(outputTokens);
+    t.costUsd += m_prices.cost(model, tier, promptTokens, outputTokens);
+    t.standardCostUsd += m_prices.cost(model, ServiceTier::Standard, promptTokens, outputTokens);
 }
 
 void InferenceMetricsCollector::recordFlexShed(const QString &model, int requests)
@@ -252,16 +262,31 @@ LatencyHistogram InferenceMetricsCollector::classCumulativeHistogram(PriorityCla
     return h;
 }
 
-LatencyHistogram InferenceMetricsCollector::classWindowHistogram(PriorityClass cls, bool queueWait, int seconds) const
+InferenceMetricsCollector::ClassPeriod &InferenceMetricsCollector::currentClassPeriod(qint64 period)
 {
-    seconds = std::clamp(seconds, 1, kSlots - 4);
-    const qint64 nowSecond = secondOf(m_clock.now());
+    ClassPeriod &p = (*m_classPeriods)[size_t(period % kClassPeriods)];
+    if (p.period.load(std::memory_order_acquire) != period) {
+        std::lock_guard lock(p.resetMutex);
+        if (p.period.load(std::memory_order_relaxed) != period) {
+            for (auto &h : p.latency)
+                h.clear();
+            for (auto &h : p.queueWait)
+                h.clear();
+            p.period.store(period, std::memory_order_release);
+        }
+    }
+    return p;
+}
+
+LatencyHistogram InferenceMetricsCollector::classWindowHistogram(PriorityClass cls, bool queueWait) const
+{
+    const qint64 now = secondOf(m_clock.now()) / kClassPeriodSeconds;
     LatencyHistogram h;
-    for (qint64 sec = std::max<qint64>(0, nowSecond - seconds); sec < nowSecond; ++sec) {
-        const Slot &s = (*m_slots)[size_t(sec % kSlots)];
-        if (s.second.load(std::memory_order_acquire) != sec)
+    for (qint64 period = std::max<qint64>(0, now - kClassWindowPeriods + 1); period <= now; ++period) {
+        const ClassPeriod &p = (*m_classPeriods)[size_t(period % kClassPeriods)];
+        if (p.period.load(std::memory_order_acquire) != period)
             continue;
-        (queueWait ? s.classQueueWait : s.classLatency)[size_t(cls)].addTo(h);
+        (queueWait ? p.queueWait : p.latency)[size_t(cls)].addTo(h);
     }
     return h;
 }
@@ -593,8 +618,8 @@ MetricsSnapshot InferenceMetricsCollector::snapshot() const
         st.completed = classCounts[size_t(c)].completed;
         st.failed = classCounts[size_t(c)].failed;
         st.rejected = classCounts[size_t(c)].rejected;
-        st.latency = summarize(classWindowHistogram(PriorityClass(c), false, 60));
-        st.queueWait = summarize(classWindowHistogram(PriorityClass(c), true, 60));
+        st.latency = summarize(classWindowHistogram(PriorityClass(c), false));
+        st.queueWait = summarize(classWindowHistogram(PriorityClass(c), true));
     }
     snap.tiers.resize(kServiceTiers);
     for (int t = 0; t < kServiceTiers; ++t)

@@ -118,7 +118,9 @@ public:
     // An answer the upstream gave on `tier` with these usageMetadata counts:
     // its cost at the price table's (model, tier) price, and what it would
     // have cost on the standard tier (sluice_cost_usd_total{model,tier}).
-    void recordTierAnswer(const QString &model, ServiceTier tier, int promptTokens, int outputTokens);
+    // `answers` answers at once (a batch's) with these tokens in all: one lock per batch.
+    void recordTierAnswer(const QString &model, ServiceTier tier, qint64 promptTokens, qint64 outputTokens,
+                          int answers = 1);
     // Flex calls Sluice chose that the upstream shed (or left unanswered
     // too long) and that went again on the standard tier.
     void recordFlexShed(const QString &model, int requests);
@@ -141,8 +143,9 @@ public:
         quint64 rejected = 0;
     };
     std::array<ClassTotals, kPriorityClasses> classTotals() const;
-    // Histogram of the last `seconds` for one class: admission to answer (ok), or queue wait.
-    LatencyHistogram classWindowHistogram(PriorityClass cls, bool queueWait, int seconds) const;
+    // One class's admission to answer (ok requests) or queue wait over the
+    // last 50-60 s (whole 10-second periods: this one and the 5 before).
+    LatencyHistogram classWindowHistogram(PriorityClass cls, bool queueWait) const;
     // Since start, admission to answer of a class's successful requests.
     LatencyHistogram classCumulativeHistogram(PriorityClass cls) const;
     void recordBatch(int size, Nanos upstreamTime, int upstreamErrors);
@@ -191,6 +194,11 @@ signals:
 private:
     struct Slot;
     struct Totals;
+    struct ClassPeriod;
+    static constexpr int kClassPeriodSeconds = 10;
+    static constexpr int kClassWindowPeriods = 6;
+    static constexpr int kClassPeriods = kClassWindowPeriods + 2;
+    ClassPeriod &currentClassPeriod(qint64 period);
     Slot &currentSlot(qint64 second);
     qint64 secondOf(SteadyTime t) const;
     WindowStats window(int seconds, qint64 nowSecond) const;
@@ -202,6 +210,7 @@ private:
     static constexpr int kSlots = 64;
     std::unique_ptr<std::array<Slot, kSlots>> m_slots;
     std::unique_ptr<Totals> m_totals;
+    std::unique_ptr<std::array<ClassPeriod, kClassPeriods>> m_classPeriods;
     mutable std::mutex m_gaugeMutex;
     std::function<EngineGauges()> m_gaugeSource;
     UpstreamBudget *m_budget = nullptr;

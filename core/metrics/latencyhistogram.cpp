@@ -124,6 +124,11 @@ void AtomicLatencyHistogram::record(Nanos value)
 
 void AtomicLatencyHistogram::addTo(LatencyHistogram &out) const
 {
+    // Most windows' histograms of rare kinds (streams, idle classes) are
+    // empty: 2048 loads saved each. A value being recorded right now may be
+    // missed by this snapshot; the next one has it.
+    if (m_count.load(std::memory_order_relaxed) == 0)
+        return;
     uint64_t count = 0;
     for (int i = 0; i < LatencyHistogram::kBucketCount; ++i) {
         const uint64_t c = m_buckets[size_t(i)].load(std::memory_order_relaxed);

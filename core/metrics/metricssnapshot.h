@@ -107,8 +107,8 @@ struct PriorityClassState {
     quint64 completed = 0;     // answered OK, since start
     quint64 failed = 0;        // answered with an error, expired or cancelled, since start
     quint64 rejected = 0;      // refused at admission (queue, tenant limits, budget), since start
-    LatencySummary latency;    // last 60 s, successful requests, admission to answer
-    LatencySummary queueWait;  // last 60 s, admission to dispatch
+    LatencySummary latency;    // last 50-60 s (whole 10 s periods), successful requests, admission to answer
+    LatencySummary queueWait;  // the same window, admission to dispatch
 
     QJsonObject toJson() const;
 };
@@ -130,7 +130,7 @@ struct TenantState {
     QString id;                // "key-" + 16 hex digits of the key's SHA-256, or the X-Sluice-Tenant name
     double weight = 1;         // its share of the upstream within a class (weighted fair queuing)
     int queued = 0;
-    int inflight = 0;          // admitted and not yet answered
+    int inflight = 0;          // with the upstream now
     quint64 completed = 0;     // answered OK, since start
     quint64 rejected = 0;      // refused at admission, since start (its own limits included)
 

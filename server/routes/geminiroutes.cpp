@@ -176,7 +176,7 @@ void GeminiRoutes::complete(const std::shared_ptr<GatewayExchange> &ex, Operatio
     } else {
         reply.body = compact(result.body);
     }
-    reply.headers.append({QByteArrayLiteral("X-Sluice-Tier"), serviceTierName(result.tier).toLatin1()});
+    reply.headers.append({QByteArrayLiteral("X-Sluice-Tier"), tierHeader(result.tier)});
     const GatewayDeps &deps = m_server->deps();
     if (!ex->cacheKey.isEmpty() && deps.cache && op != Operation::StreamGenerateContent)
         deps.cache->insert(ex->cacheKey, reply.body);
@@ -250,10 +250,20 @@ void GeminiRoutes::modelCall(const std::shared_ptr<GatewayExchange> &ex, const Q
     in.scope = request.value(QByteArrayLiteral("x-goog-api-key"));
     if (in.scope.isEmpty())
         in.scope = query.queryItemValue(QStringLiteral("key"), QUrl::FullyDecoded).toUtf8();
-    in.priority = request.value(QByteArrayLiteral("x-sluice-priority"));
-    in.tenant = request.value(QByteArrayLiteral("x-sluice-tenant"));
-    in.waitFor = request.value(QByteArrayLiteral("x-sluice-deadline"));
-    in.preferAsync = request.value(QByteArrayLiteral("prefer")).toLower().contains("respond-async");
+    // The scheduling headers in one pass (most requests carry none of them).
+    for (const auto &[name, value] : request.headers()) {
+        if (name.size() == 6 && name.compare("prefer", Qt::CaseInsensitive) == 0)
+            in.preferAsync = value.toLower().contains("respond-async");
+        if (name.size() < 15 || QByteArrayView(name).first(9).compare("x-sluice-", Qt::CaseInsensitive) != 0)
+            continue;
+        const QByteArrayView rest = QByteArrayView(name).sliced(9);
+        if (rest.compare("priority", Qt::CaseInsensitive) == 0)
+            in.priority = value;
+        else if (rest.compare("tenant", Qt::CaseInsensitive) == 0)
+            in.tenant = value;
+        else if (rest.compare("deadline", Qt::CaseInsensitive) == 0)
+            in.waitFor = value;
+    }
     const QByteArray raw = request.body(); // implicitly shared: no copy
     MemoryBudget *memory = m_server->deps().memory;
     if (raw.size() < kParseOffThreadBytes) {
@@ -326,7 +336,7 @@ void GeminiRoutes::proceed(const std::shared_ptr<GatewayExchange> &ex, const Cal
         req.deadlineDeclared = true;
     }
 
-    GatewayDeps deps = m_server->deps();
+    const GatewayDeps &deps = m_server->deps();
     if (deps.client) {
         const CircuitBreaker::Snapshot circuit = deps.client->circuit();
         if (circuit.state == CircuitBreaker::State::Open) {
@@ -407,6 +417,18 @@ void GeminiRoutes::proceed(const std::shared_ptr<GatewayExchange> &ex, const Cal
                 engine->cancel(e->ticket);
         });
     }
+}
+
+QByteArray GeminiRoutes::tierHeader(ServiceTier tier)
+{
+    // Literals: no allocation per answer.
+    switch (tier) {
+    case ServiceTier::Flex: return QByteArrayLiteral("flex");
+    case ServiceTier::Priority: return QByteArrayLiteral("priority");
+    case ServiceTier::Batch: return QByteArrayLiteral("batch");
+    case ServiceTier::Standard: break;
+    }
+    return QByteArrayLiteral("standard");
 }
 
 QByteArray GeminiRoutes::ownerOf(const QByteArray &scope)
@@ -491,7 +513,7 @@ void GeminiRoutes::toBatchMode(const std::shared_ptr<GatewayExchange> &ex, const
         HttpReply reply;
         reply.status = 202;
         reply.body = QJsonDocument(*m_batchMode->operation(a.operation, ownerOf(in.scope))).toJson(QJsonDocument::Compact);
-        reply.headers.append({QByteArrayLiteral("X-Sluice-Tier"), QByteArrayLiteral("batch")});
+        reply.headers.append({QByteArrayLiteral("X-Sluice-Tier"), tierHeader(ServiceTier::Batch)});
         finishModelCall(ex, std::move(reply));
         return;
     }

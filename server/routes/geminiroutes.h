@@ -118,6 +118,7 @@ private:
     void toBatchMode(const std::shared_ptr<GatewayExchange> &ex, const CallInput &in, InferenceRequest req,
                      std::chrono::milliseconds declared);
     static QByteArray ownerOf(const QByteArray &scope);
+    static QByteArray tierHeader(ServiceTier tier);
     struct Parsed {
         InferenceRequest request;  // model, operation, body, batch key, packability, size
         GeminiRequestParser::Error error;
