@@ -1,5 +1,6 @@
 // The `sluice` executable as a user runs it: options, configuration layering,
 // exit statuses, and SIGTERM under load. Real processes over loopback.
+#include <QCryptographicHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -165,17 +166,50 @@ private slots:
         QVERIFY2(r.err.contains(named), qPrintable(r.err));
     }
 
+    void badConfigFileNamesTheField_data()
+    {
+        QTest::addColumn<QByteArray>("json");
+        QTest::addColumn<QString>("named");
+        QTest::newRow("engine") << QByteArray(R"({"engine": {"maxBatchSize": 5000}})") << "engine.maxBatchSize";
+        QTest::newRow("tenants") << QByteArray(R"({"tenants": {"byId": {"evals": {"weight": -1}}}})")
+                                 << "tenants.byId.evals.weight: -1 is out of range";
+        QTest::newRow("tiers") << QByteArray(R"({"tiers": {"batchMaxAge": "soon"}})") << "tiers.batchMaxAge: expected a duration";
+        QTest::newRow("prices") << QByteArray(R"({"prices": {"gemini-2.5-pro": {"flex": {"input": "cheap"}}}})")
+                                << "prices.gemini-2.5-pro.flex.input";
+        QTest::newRow("section type") << QByteArray(R"({"tenants": []})") << "tenants: must be an object";
+    }
     void badConfigFileNamesTheField()
     {
+        QFETCH(QByteArray, json);
+        QFETCH(QString, named);
         QTemporaryDir dir;
         const QString path = dir.filePath(QStringLiteral("bad.json"));
         QFile f(path);
         QVERIFY(f.open(QIODevice::WriteOnly));
-        f.write(R"({"engine": {"maxBatchSize": 5000}})");
+        f.write(json);
         f.close();
         const Run r = runSluice({QStringLiteral("--server"), QStringLiteral("--config"), path}, cleanEnv());
         QCOMPARE(r.exitCode, 2);
-        QVERIFY2(r.err.contains(QStringLiteral("engine.maxBatchSize")), qPrintable(r.err));
+        QVERIFY2(r.err.contains(named), qPrintable(r.err));
+    }
+
+    // The tenant id of an API key, read from standard input: "key-" + 16
+    // hex digits of its SHA-256, what tenants.byId and the metrics use; the
+    // key itself is never printed.
+    void tenantIdOfAKey()
+    {
+        QProcess p;
+        p.setProcessEnvironment(cleanEnv());
+        p.start(kSluice, {QStringLiteral("--tenant-id")});
+        QVERIFY(p.waitForStarted());
+        p.write("agent-secret\n");
+        p.closeWriteChannel();
+        QVERIFY(p.waitForFinished(10000));
+        QCOMPARE(p.exitCode(), 0);
+        const QString expected = QStringLiteral("key-")
+            + QString::fromLatin1(QCryptographicHash::hash("agent-secret", QCryptographicHash::Sha256).toHex().left(16));
+        QCOMPARE(QString::fromLatin1(p.readAllStandardOutput()).trimmed(), expected);
+        QVERIFY(!p.readAllStandardError().contains("agent-secret"));
     }
 
     void layersApplyInOrder_data()

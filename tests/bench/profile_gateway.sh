@@ -6,7 +6,7 @@
 # reproducible on a shared machine where wall-clock figures are not.
 # Prints Ir, requests answered, Ir/request and the callgrind file to read with
 # callgrind_annotate. Not run by ctest.
-# Usage: profile_gateway.sh BUILD_DIR [OUT_FILE] [MAX_BATCH] [MAX_WAIT_MS]
+# Usage: [PACKING=auto|pack|fanout] profile_gateway.sh BUILD_DIR [OUT_FILE] [MAX_BATCH] [MAX_WAIT_MS]
 set -eu
 BUILD=${1:?usage: profile_gateway.sh BUILD_DIR [OUT_FILE] [MAX_BATCH] [MAX_WAIT_MS]}
 OUT=${2:-callgrind.sluice.out}
@@ -14,6 +14,7 @@ MAX_BATCH=${3:-16}
 MAX_WAIT=${4:-2}
 SECONDS_LOAD=${SECONDS_LOAD:-6}
 CONNECTIONS=${CONNECTIONS:-64}
+PACKING=${PACKING:-auto}   # auto's choice depends on timing, which valgrind changes: pack or fanout compare builds
 HERE=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d)
 PID=
@@ -28,7 +29,8 @@ cat >"$TMP/zero.json" <<'JSON'
 JSON
 env -u GEMINI_API_KEY valgrind --tool=callgrind --separate-threads=no --callgrind-out-file="$OUT" \
     "$BUILD/app/sluice" --server --port 0 --config "$TMP/zero.json" --log-level warning \
-    --max-batch-size "$MAX_BATCH" --max-wait-ms "$MAX_WAIT" --max-queue 8192 >"$TMP/gateway.out" 2>"$TMP/vg.err" &
+    --max-batch-size "$MAX_BATCH" --max-wait-ms "$MAX_WAIT" --max-queue 8192 --packing "$PACKING" \
+    >"$TMP/gateway.out" 2>"$TMP/vg.err" &
 PID=$!
 i=0
 until grep -q "listening on" "$TMP/gateway.out"; do
