@@ -11,34 +11,23 @@
 // the 8 calls in flight to end.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startGateway, stopSluice } from './sluiceprocess.mjs';
+import { startConfiguredGateway } from './sluiceprocess.mjs';
 
 const sluice = process.env.SLUICE_BIN;
 const model = 'gemini-2.5-flash';
-let child;
-let dir;
+let gateway;
 let gatewayUrl;
-let simulatorUrl;
 
 before(async () => {
   assert.ok(sluice, 'SLUICE_BIN must point at the sluice executable');
-  dir = mkdtempSync(join(tmpdir(), 'sluice-fairness-'));
-  const config = join(dir, 'sluice.json');
-  writeFileSync(config, JSON.stringify({
+  gateway = await startConfiguredGateway(sluice, {
     simulator: { baseLatencyMs: 400, tokensPerSecond: 0, jitterSigma: 0.4, maxConcurrent: 64 },
     engine: { maxInflightBatches: 8, maxBatchSize: 1, maxWaitMs: 0, maxQueue: 128, packing: 'fanout' },
-  }));
-  ({ child, gatewayUrl, simulatorUrl } = await startGateway(sluice, ['--config', config]));
+  });
+  ({ gatewayUrl } = gateway);
 });
 
-after(async () => {
-  await stopSluice(child);
-  if (dir)
-    rmSync(dir, { recursive: true, force: true });
-});
+after(() => gateway?.stop());
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,5 +1,8 @@
 // Starting and stopping the `sluice` executable for the SDK tests.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * Spawns `bin args` and resolves, once every pattern has matched, with
@@ -49,5 +52,57 @@ export async function stopSluice(child) {
     const exited = new Promise((resolve) => child.on('exit', resolve));
     process.kill(child.pid, 'SIGTERM');
     await exited;
+  }
+}
+
+/**
+ * `sluice --server` with the embedded simulator and `config` (an object,
+ * written to a temporary JSON file for --config): resolves { child,
+ * gatewayUrl, simulatorUrl, stop() }; stop() ends the process and removes
+ * the file.
+ */
+export async function startConfiguredGateway(bin, config) {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-sdk-'));
+  const file = join(dir, 'sluice.json');
+  writeFileSync(file, JSON.stringify(config));
+  try {
+    const g = await startGateway(bin, ['--config', file]);
+    return {
+      ...g,
+      stop: async () => {
+        await stopSluice(g.child);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** The simulator's own account of what reached it (/sim/v1/stats). */
+export async function simulatorStats(simulatorUrl) {
+  return (await fetch(`${simulatorUrl}/sim/v1/stats`)).json();
+}
+
+/** PATCH /sim/v1/config; throws unless the simulator accepted it. */
+export async function patchSimulator(simulatorUrl, patch) {
+  const r = await fetch(`${simulatorUrl}/sim/v1/config`, {
+    method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch),
+  });
+  if (r.status !== 200)
+    throw new Error(`the simulator refused ${JSON.stringify(patch)}: ${r.status} ${await r.text()}`);
+}
+
+/** Polls `predicate` every 50 ms until it returns a truthy value (resolved with it), or throws after `timeoutMs`. */
+export async function until(what, predicate, timeoutMs = 15000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await predicate();
+    if (value)
+      return value;
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

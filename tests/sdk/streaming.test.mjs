@@ -3,59 +3,33 @@
 // call is counted where it lands: the embedded simulator's /sim/v1/stats.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GoogleGenAI, ApiError } from '@google/genai';
-import { startGateway, stopSluice } from './sluiceprocess.mjs';
+import { patchSimulator, simulatorStats, startConfiguredGateway, until } from './sluiceprocess.mjs';
 
 const sluice = process.env.SLUICE_BIN;
 const model = 'gemini-2.5-flash';
-let child;
-let dir;
+let gateway;
 let gatewayUrl;
 let simulatorUrl;
 let ai;
 
 before(async () => {
   assert.ok(sluice, 'SLUICE_BIN must point at the sluice executable');
-  dir = mkdtempSync(join(tmpdir(), 'sluice-streaming-'));
-  const config = join(dir, 'sluice.json');
   // A slow decoder (20 tokens/s): a stream of ~90 tokens takes ~4.5 s upstream.
-  writeFileSync(config, JSON.stringify({
+  gateway = await startConfiguredGateway(sluice, {
     simulator: { baseLatencyMs: 300, tokensPerSecond: 20, jitterSigma: 0, responseWords: 60 },
     engine: { maxInflightBatches: 256 },
     cache: { maxBytes: 4 * 1024 * 1024, ttlSeconds: 600 },
-  }));
-  ({ child, gatewayUrl, simulatorUrl } = await startGateway(sluice, ['--config', config]));
+  });
+  ({ gatewayUrl, simulatorUrl } = gateway);
   ai = new GoogleGenAI({ apiKey: 'agent-key', httpOptions: { baseUrl: gatewayUrl } });
 });
 
-after(async () => {
-  await stopSluice(child);
-  if (dir)
-    rmSync(dir, { recursive: true, force: true });
-});
+after(() => gateway?.stop());
 
-const simStats = async () => (await fetch(`${simulatorUrl}/sim/v1/stats`)).json();
+const simStats = () => simulatorStats(simulatorUrl);
 const calls = (stats, route) => stats.callsPerRoute?.[route] ?? 0;
-const setSim = async (patch) => {
-  const r = await fetch(`${simulatorUrl}/sim/v1/config`, {
-    method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch),
-  });
-  assert.equal(r.status, 200, await r.text());
-};
-async function until(what, predicate, timeoutMs = 15000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await predicate();
-    if (value)
-      return value;
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const setSim = (patch) => patchSimulator(simulatorUrl, patch);
 
 test('generateContentStream: the first chunk arrives while the upstream is still generating', async () => {
   const before = await simStats();

@@ -6,25 +6,19 @@
 // Every upstream call is counted where it lands: the simulator's /sim/v1/stats.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GoogleGenAI } from '@google/genai';
-import { startGateway, stopSluice } from './sluiceprocess.mjs';
+import { patchSimulator, simulatorStats, startConfiguredGateway, until } from './sluiceprocess.mjs';
 
 const sluice = process.env.SLUICE_BIN;
 const model = 'gemini-2.5-flash';
 const prices = { input: 1.0, output: 4.0 }; // USD per million tokens, standard; flex and batch are half
-let child;
-let dir;
+let gateway;
 let gatewayUrl;
 let simulatorUrl;
 
 before(async () => {
   assert.ok(sluice, 'SLUICE_BIN must point at the sluice executable');
-  dir = mkdtempSync(join(tmpdir(), 'sluice-tiers-'));
-  const config = join(dir, 'sluice.json');
-  writeFileSync(config, JSON.stringify({
+  gateway = await startConfiguredGateway(sluice, {
     simulator: { baseLatencyMs: 100, tokensPerSecond: 0, jitterSigma: 0, flexLatencyFactor: 3,
                  batchPendingMs: 300, batchRunMs: 600 },
     engine: { maxInflightBatches: 64 },
@@ -34,37 +28,17 @@ before(async () => {
     tiers: { flexAssumedSeconds: 1, flexDeadlineFactor: 2, batchMinDeadline: '1h', batchMaxRequests: 200,
              batchMaxAge: '6s', batchPollInterval: '200ms' },
     prices: { '*': { standard: prices } },
-  }));
-  ({ child, gatewayUrl, simulatorUrl } = await startGateway(sluice, ['--config', config]));
-});
-
-after(async () => {
-  await stopSluice(child);
-  if (dir)
-    rmSync(dir, { recursive: true, force: true });
-});
-
-const simStats = async () => (await fetch(`${simulatorUrl}/sim/v1/stats`)).json();
-const stats = async () => (await fetch(`${gatewayUrl}/api/v1/stats`)).json();
-const setSim = async (patch) => {
-  const r = await fetch(`${simulatorUrl}/sim/v1/config`, {
-    method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch),
   });
-  assert.equal(r.status, 200, await r.text());
-};
+  ({ gatewayUrl, simulatorUrl } = gateway);
+});
+
+after(() => gateway?.stop());
+
+const simStats = () => simulatorStats(simulatorUrl);
+const setSim = (patch) => patchSimulator(simulatorUrl, patch);
+const stats = async () => (await fetch(`${gatewayUrl}/api/v1/stats`)).json();
 const client = (apiKey, headers) => new GoogleGenAI({ apiKey, httpOptions: { baseUrl: gatewayUrl, headers } });
 const tierOf = (response) => response.sdkHttpResponse?.headers?.['x-sluice-tier'];
-async function until(what, predicate, timeoutMs = 20000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await predicate();
-    if (value)
-      return value;
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('a request that can wait 30 minutes goes to flex; one that can wait half a second stays standard', async () => {
   const before = await simStats();
