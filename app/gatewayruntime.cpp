@@ -114,7 +114,7 @@ bool GatewayRuntime::start(QString *error)
     m_engine->setTenants(m_config.tenants);
     m_metrics->setPrices(m_config.prices);
     auto batchStats = std::make_shared<BatchModeStats>();
-    batchStats->enabled = m_config.tiers.batch;
+    batchStats->state.enabled = m_config.tiers.batch;
     m_metrics->setGaugeSource([engine, memory, cache, batchStats] {
         EngineGauges g = engine->gauges();
         g.tenants = engine->topTenants(20);
@@ -125,12 +125,7 @@ bool GatewayRuntime::start(QString *error)
         g.cacheUsedBytes = cache->usedBytes();
         g.cacheEntries = cache->entries();
         std::lock_guard lock(batchStats->mutex);
-        g.batchModeEnabled = batchStats->enabled;
-        g.batchGathering = batchStats->gathering;
-        g.batchJobsRunning = batchStats->jobsRunning;
-        g.batchWaiting = batchStats->waiting;
-        g.batchJobsSubmitted = batchStats->jobsSubmitted;
-        g.batchRequestsSubmitted = batchStats->requestsSubmitted;
+        g.batchMode = batchStats->state;
         return g;
     });
     m_engine->start();

@@ -120,7 +120,7 @@ Cost cost(const MetricsSnapshot &s)
 BatchMode batchMode(const MetricsSnapshot &s)
 {
     BatchMode b;
-    b.enabled = s.batchModeEnabled;
+    b.enabled = s.batchMode.enabled;
     b.toolTip = tr("Batch Mode: requests sent upstream as Gemini batch jobs, at the batch tier's price; a job can take hours. "
                    "Gathering: requests collected for the next job; jobs running: submitted and not finished; "
                    "clients waiting: connections or operations still waiting for a job's answer.");
@@ -128,12 +128,12 @@ BatchMode batchMode(const MetricsSnapshot &s)
         b.text = tr("off");
         return b;
     }
-    const QString jobs = (s.batchJobsSubmitted == 1 ? tr("%1 job") : tr("%1 jobs")).arg(count(s.batchJobsSubmitted));
-    const QString requests = (s.batchRequestsSubmitted == 1 ? tr("%1 request") : tr("%1 requests"))
-                                 .arg(count(s.batchRequestsSubmitted));
+    const QString jobs = (s.batchMode.jobsSubmitted == 1 ? tr("%1 job") : tr("%1 jobs")).arg(count(s.batchMode.jobsSubmitted));
+    const QString requests = (s.batchMode.requestsSubmitted == 1 ? tr("%1 request") : tr("%1 requests"))
+                                 .arg(count(s.batchMode.requestsSubmitted));
     b.text = tr("gathering %1 · jobs running %2 · clients waiting %3 · submitted %4, %5")
-                 .arg(count(quint64(std::max(s.batchGathering, 0))), count(quint64(std::max(s.batchJobsRunning, 0))),
-                      count(quint64(std::max(s.batchWaiting, 0))), jobs, requests);
+                 .arg(count(quint64(std::max(s.batchMode.gathering, 0))), count(quint64(std::max(s.batchMode.jobsRunning, 0))),
+                      count(quint64(std::max(s.batchMode.waiting, 0))), jobs, requests);
     return b;
 }
 

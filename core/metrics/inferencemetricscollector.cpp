@@ -596,12 +596,7 @@ MetricsSnapshot InferenceMetricsCollector::snapshot() const
             snap.cacheMaxBytes = g.cacheMaxBytes;
             snap.cacheEntries = g.cacheEntries;
             snap.tenants = g.tenants;
-            snap.batchModeEnabled = g.batchModeEnabled;
-            snap.batchGathering = g.batchGathering;
-            snap.batchJobsRunning = g.batchJobsRunning;
-            snap.batchWaiting = g.batchWaiting;
-            snap.batchJobsSubmitted = g.batchJobsSubmitted;
-            snap.batchRequestsSubmitted = g.batchRequestsSubmitted;
+            snap.batchMode = g.batchMode;
             for (int c = 0; c < kPriorityClasses; ++c) {
                 PriorityClassState st;
                 st.queued = g.classQueued[size_t(c)];

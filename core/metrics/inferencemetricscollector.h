@@ -90,12 +90,7 @@ struct EngineGauges {
     std::array<int, kPriorityClasses> classQueued{};
     QList<TenantState> tenants;
     // Batch Mode (BatchModeCollector), filled by whoever composes the source.
-    bool batchModeEnabled = false;
-    int batchGathering = 0;
-    int batchJobsRunning = 0;
-    int batchWaiting = 0;
-    quint64 batchJobsSubmitted = 0;
-    quint64 batchRequestsSubmitted = 0;
+    BatchModeState batchMode;
 };
 
 class InferenceMetricsCollector : public QObject

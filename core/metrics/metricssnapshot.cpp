@@ -120,6 +120,16 @@ QJsonObject TierState::toJson() const
             {QStringLiteral("costUsd"), costUsd}};
 }
 
+QJsonObject BatchModeState::toJson() const
+{
+    return {{QStringLiteral("enabled"), enabled},
+            {QStringLiteral("gathering"), gathering},
+            {QStringLiteral("jobsRunning"), jobsRunning},
+            {QStringLiteral("waiting"), waiting},
+            {QStringLiteral("jobsSubmitted"), double(jobsSubmitted)},
+            {QStringLiteral("requestsSubmitted"), double(requestsSubmitted)}};
+}
+
 QJsonObject TenantState::toJson() const
 {
     return {{QStringLiteral("id"), id},
@@ -178,12 +188,7 @@ QJsonObject MetricsSnapshot::toJson() const
                                              {QStringLiteral("savingUsd"), saving},
                                              {QStringLiteral("savingRatio"), costStandardUsd > 0 ? saving / costStandardUsd : 0.0}}},
         {QStringLiteral("tenants"), tenantList},
-        {QStringLiteral("batchMode"), QJsonObject{{QStringLiteral("enabled"), batchModeEnabled},
-                                                  {QStringLiteral("gathering"), batchGathering},
-                                                  {QStringLiteral("jobsRunning"), batchJobsRunning},
-                                                  {QStringLiteral("waiting"), batchWaiting},
-                                                  {QStringLiteral("jobsSubmitted"), double(batchJobsSubmitted)},
-                                                  {QStringLiteral("requestsSubmitted"), double(batchRequestsSubmitted)}}},
+        {QStringLiteral("batchMode"), batchMode.toJson()},
         {QStringLiteral("last1s"), last1s.toJson()},
         {QStringLiteral("last10s"), last10s.toJson()},
         {QStringLiteral("last60s"), last60s.toJson()},

@@ -137,6 +137,20 @@ struct TenantState {
     QJsonObject toJson() const;
 };
 
+// Batch Mode (BatchModeCollector) at snapshot time: requests gathered for
+// the next job, upstream jobs not finished, clients still waiting for an
+// answer from one (open connection or operation), totals since start.
+struct BatchModeState {
+    bool enabled = false;
+    int gathering = 0;
+    int jobsRunning = 0;
+    int waiting = 0;
+    quint64 jobsSubmitted = 0;
+    quint64 requestsSubmitted = 0;
+
+    QJsonObject toJson() const;
+};
+
 struct MetricsSnapshot {
     qint64 timestampMs = 0;   // wall clock, ms since the epoch
     double uptimeSeconds = 0;
@@ -175,15 +189,8 @@ struct MetricsSnapshot {
     // The most active tenants (queued + in flight, then answered), at most 20.
     QList<TenantState> tenants;
     // JSON "batchMode": {"enabled", "gathering", "jobsRunning", "waiting",
-    // "jobsSubmitted", "requestsSubmitted"}: requests gathered for the next
-    // Batch Mode job, upstream jobs not finished, clients still waiting for
-    // an answer from one (open connection or operation), and totals since start.
-    bool batchModeEnabled = false;
-    int batchGathering = 0;
-    int batchJobsRunning = 0;
-    int batchWaiting = 0;
-    quint64 batchJobsSubmitted = 0;
-    quint64 batchRequestsSubmitted = 0;
+    // "jobsSubmitted", "requestsSubmitted"}.
+    BatchModeState batchMode;
 
     QJsonObject toJson() const;
 };

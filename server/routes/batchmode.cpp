@@ -77,7 +77,7 @@ void BatchModeCollector::setConfig(const TierRoutingConfig &config)
 {
     m_config = config;
     std::lock_guard lock(m_stats->mutex);
-    m_stats->enabled = config.batch;
+    m_stats->state.enabled = config.batch;
 }
 
 BatchModeCollector::Admission BatchModeCollector::submit(InferenceRequest request, const QByteArray &owner,
@@ -197,8 +197,8 @@ void BatchModeCollector::flush(const std::shared_ptr<Job> &job)
                                    QJsonObject{{QStringLiteral("requests"), requests}}}}}}}};
     {
         std::lock_guard lock(m_stats->mutex);
-        ++m_stats->jobsSubmitted;
-        m_stats->requestsSubmitted += quint64(requests.size());
+        ++m_stats->state.jobsSubmitted;
+        m_stats->state.requestsSubmitted += quint64(requests.size());
     }
     qCInfo(lcBatchMode).noquote() << QStringLiteral("Batch Mode job %1 for %2: %3 requests, %4 bytes")
                                          .arg(job->serial).arg(job->model).arg(requests.size()).arg(job->bytes);
@@ -471,10 +471,10 @@ void BatchModeCollector::updateStats()
     for (const auto &job : std::as_const(m_open))
         gathering += int(job->members.size());
     std::lock_guard lock(m_stats->mutex);
-    m_stats->enabled = m_config.batch;
-    m_stats->gathering = gathering;
-    m_stats->jobsRunning = int(m_running.size());
-    m_stats->waiting = std::max(0, m_waiting);
+    m_stats->state.enabled = m_config.batch;
+    m_stats->state.gathering = gathering;
+    m_stats->state.jobsRunning = int(m_running.size());
+    m_stats->state.waiting = std::max(0, m_waiting);
 }
 
 void BatchModeCollector::prune()

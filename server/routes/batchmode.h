@@ -2,6 +2,7 @@
 
 #include "core/engine/inferencerequest.h"
 #include "core/engine/tierrouting.h"
+#include "core/metrics/metricssnapshot.h"
 #include "core/util/clock.h"
 
 #include <QDateTime>
@@ -30,12 +31,7 @@ class ServerThreadPoster;
 // thread while the collector updates it on the server thread).
 struct BatchModeStats {
     mutable std::mutex mutex;
-    bool enabled = false;
-    int gathering = 0;          // requests in jobs not yet sent
-    int jobsRunning = 0;        // jobs sent and not finished
-    int waiting = 0;            // requests not yet answered (gathering or in a running job)
-    quint64 jobsSubmitted = 0;
-    quint64 requestsSubmitted = 0;
+    BatchModeState state;
 };
 
 // Gathers generateContent requests that can wait hours (TierRouting: Batch)

@@ -159,10 +159,7 @@ void OpsRoutes::metrics(const std::shared_ptr<GatewayExchange> &ex)
     }
     if (deps.batchStats) {
         std::lock_guard lock(deps.batchStats->mutex);
-        in.gauges.batchGathering = deps.batchStats->gathering;
-        in.gauges.batchWaiting = deps.batchStats->waiting;
-        in.gauges.batchJobsRunning = deps.batchStats->jobsRunning;
-        in.gauges.batchJobsSubmitted = deps.batchStats->jobsSubmitted;
+        in.gauges.batchMode = deps.batchStats->state;
     }
     if (deps.cache) {
         in.gauges.cacheMaxBytes = deps.cache->config().maxBytes;

@@ -213,11 +213,11 @@ QByteArray PrometheusExporter::render(const Inputs &in)
     }
     header(out, "sluice_batch_mode_requests", "gauge",
            "Requests held for Batch Mode: gathering (job not sent yet) and waiting (not answered yet).");
-    out += "sluice_batch_mode_requests{state=\"gathering\"} " + QByteArray::number(in.gauges.batchGathering) + '\n';
-    out += "sluice_batch_mode_requests{state=\"waiting\"} " + QByteArray::number(in.gauges.batchWaiting) + '\n';
-    gauge(out, "sluice_batch_mode_jobs_running", "Batch Mode jobs sent upstream and not finished.", in.gauges.batchJobsRunning);
+    out += "sluice_batch_mode_requests{state=\"gathering\"} " + QByteArray::number(in.gauges.batchMode.gathering) + '\n';
+    out += "sluice_batch_mode_requests{state=\"waiting\"} " + QByteArray::number(in.gauges.batchMode.waiting) + '\n';
+    gauge(out, "sluice_batch_mode_jobs_running", "Batch Mode jobs sent upstream and not finished.", in.gauges.batchMode.jobsRunning);
     header(out, "sluice_batch_mode_jobs_total", "counter", "Batch Mode jobs sent upstream since start.");
-    out += "sluice_batch_mode_jobs_total " + QByteArray::number(in.gauges.batchJobsSubmitted) + '\n';
+    out += "sluice_batch_mode_jobs_total " + QByteArray::number(in.gauges.batchMode.jobsSubmitted) + '\n';
 
     header(out, "sluice_tokens_total", "counter", "Tokens reported by the upstream, by kind.");
     out += "sluice_tokens_total{kind=\"prompt\"} " + QByteArray::number(total.promptTokens) + '\n';

@@ -291,12 +291,12 @@ MetricsSnapshot withClassesTiersTenants(MetricsSnapshot s, int tenants)
                tier("priority", 0, 0, 0, 0, 0), tier("batch", 500, 0, 200000, 40000, 0.018)};
     s.costUsd = 0.2268;
     s.costStandardUsd = 0.4104;
-    s.batchModeEnabled = true;
-    s.batchGathering = 12;
-    s.batchJobsRunning = 2;
-    s.batchWaiting = 40;
-    s.batchJobsSubmitted = 5;
-    s.batchRequestsSubmitted = 1500;
+    s.batchMode.enabled = true;
+    s.batchMode.gathering = 12;
+    s.batchMode.jobsRunning = 2;
+    s.batchMode.waiting = 40;
+    s.batchMode.jobsSubmitted = 5;
+    s.batchMode.requestsSubmitted = 1500;
     for (int i = 0; i < tenants; ++i) {
         TenantState t;
         t.id = i % 3 == 1 ? QStringLiteral("team-%1").arg(i) : QStringLiteral("key-%1").arg(0x3f9a1c0d5e7b2a48ULL + quint64(i) * 7919, 16, 16, QLatin1Char('0'));

@@ -37,12 +37,12 @@ MetricsSnapshot populated()
                tier(QStringLiteral("batch"), 500, 0, 200000, 40000, 0.018)};
     s.costUsd = 0.2268;
     s.costStandardUsd = 0.4104;
-    s.batchModeEnabled = true;
-    s.batchGathering = 12;
-    s.batchJobsRunning = 2;
-    s.batchWaiting = 40;
-    s.batchJobsSubmitted = 5;
-    s.batchRequestsSubmitted = 1500;
+    s.batchMode.enabled = true;
+    s.batchMode.gathering = 12;
+    s.batchMode.jobsRunning = 2;
+    s.batchMode.waiting = 40;
+    s.batchMode.jobsSubmitted = 5;
+    s.batchMode.requestsSubmitted = 1500;
     return s;
 }
 
@@ -146,10 +146,10 @@ private slots:
         QCOMPARE(TierCostView::batchMode(s).text, QStringLiteral("off"));
         // Enabled, nothing submitted yet; then one job of one request.
         MetricsSnapshot on;
-        on.batchModeEnabled = true;
+        on.batchMode.enabled = true;
         QCOMPARE(TierCostView::batchMode(on).text,
                  QStringLiteral("gathering 0 · jobs running 0 · clients waiting 0 · submitted 0 jobs, 0 requests"));
-        on.batchJobsSubmitted = on.batchRequestsSubmitted = 1;
+        on.batchMode.jobsSubmitted = on.batchMode.requestsSubmitted = 1;
         QVERIFY(TierCostView::batchMode(on).text.endsWith(QStringLiteral("submitted 1 job, 1 request")));
     }
 
@@ -187,7 +187,7 @@ private slots:
                                                        "submitted 5 jobs, 1") + nnbsp + QStringLiteral("500 requests"));
 
         // Batch Mode switched off; the priority tier costs more than standard.
-        s.batchModeEnabled = false;
+        s.batchMode.enabled = false;
         s.costUsd = 0.5;
         panel.showSnapshot(s);
         QCOMPARE(panel.batchModeText(), QStringLiteral("Batch Mode: off"));

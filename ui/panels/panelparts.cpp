@@ -1,8 +1,20 @@
 #include "ui/panels/panelparts.h"
 
+#include <QFrame>
 #include <QLabel>
+#include <QVBoxLayout>
 
 namespace PanelParts {
+
+QVBoxLayout *frame(QFrame *panel, const QString &objectName)
+{
+    panel->setObjectName(objectName);
+    panel->setFrameShape(QFrame::StyledPanel);
+    auto *outer = new QVBoxLayout(panel);
+    outer->setContentsMargins(10, 6, 10, 6);
+    outer->setSpacing(4);
+    return outer;
+}
 
 QLabel *heading(const QString &text, QWidget *parent)
 {

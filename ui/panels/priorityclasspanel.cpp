@@ -14,11 +14,7 @@ using QuotaView::Level;
 PriorityClassPanel::PriorityClassPanel(QWidget *parent)
     : QFrame(parent)
 {
-    setObjectName(QStringLiteral("priorityClassPanel"));
-    setFrameShape(QFrame::StyledPanel);
-    auto *outer = new QVBoxLayout(this);
-    outer->setContentsMargins(10, 6, 10, 6);
-    outer->setSpacing(4);
+    QVBoxLayout *outer = PanelParts::frame(this, QStringLiteral("priorityClassPanel"));
 
     auto *columns = new QHBoxLayout;
     columns->setSpacing(14);

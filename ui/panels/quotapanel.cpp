@@ -54,11 +54,7 @@ QString sourceColor(const QString &source)
 QuotaPanel::QuotaPanel(QWidget *parent)
     : QFrame(parent)
 {
-    setObjectName(QStringLiteral("quotaPanel"));
-    setFrameShape(QFrame::StyledPanel);
-    auto *outer = new QVBoxLayout(this);
-    outer->setContentsMargins(10, 6, 10, 6);
-    outer->setSpacing(4);
+    QVBoxLayout *outer = PanelParts::frame(this, QStringLiteral("quotaPanel"));
 
     auto *columns = new QHBoxLayout;
     columns->setSpacing(18);

@@ -11,11 +11,7 @@
 TenantPanel::TenantPanel(QWidget *parent)
     : QFrame(parent)
 {
-    setObjectName(QStringLiteral("tenantPanel"));
-    setFrameShape(QFrame::StyledPanel);
-    auto *outer = new QVBoxLayout(this);
-    outer->setContentsMargins(10, 6, 10, 6);
-    outer->setSpacing(4);
+    QVBoxLayout *outer = PanelParts::frame(this, QStringLiteral("tenantPanel"));
     m_summary = PanelParts::muted(QString(), this);
     m_summary->setObjectName(QStringLiteral("tenantSummary"));
     outer->addWidget(m_summary);

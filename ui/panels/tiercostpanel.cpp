@@ -15,11 +15,7 @@ using QuotaView::Level;
 TierCostPanel::TierCostPanel(QWidget *parent)
     : QFrame(parent)
 {
-    setObjectName(QStringLiteral("tierCostPanel"));
-    setFrameShape(QFrame::StyledPanel);
-    auto *outer = new QVBoxLayout(this);
-    outer->setContentsMargins(10, 6, 10, 6);
-    outer->setSpacing(4);
+    QVBoxLayout *outer = PanelParts::frame(this, QStringLiteral("tierCostPanel"));
 
     auto *columns = new QHBoxLayout;
     columns->setSpacing(18);
