@@ -60,17 +60,15 @@ BatchModeCollector::BatchModeCollector(QUrl upstream, QByteArray apiKey, BatchIn
 
 BatchModeCollector::~BatchModeCollector()
 {
-    // Requests still waiting are answered: nothing admitted leaves unanswered.
-    const Status gone = Status::error(StatusCode::Unavailable,
-                                      QStringLiteral("Sluice stopped before the Batch Mode job holding this request finished"));
-    auto answerAll = [&](Job &job) {
-        for (Member &m : job.members)
-            answer(m, InferenceResult::fromStatus(gone), QJsonObject{{QStringLiteral("error"), errorObject(gone)}});
-    };
-    for (const auto &job : std::as_const(m_open))
-        answerAll(*job);
-    for (const auto &job : m_running)
-        answerAll(*job);
+    // The gateway is going away with its connections: nothing is delivered
+    // from here (the server may be half destroyed); what the budget holds
+    // for the requests still waiting is given back.
+    for (Operation &op : m_operations) {
+        op.deliver = nullptr;
+        if (m_memory && op.charged > 0)
+            m_memory->release(op.charged);
+        op.charged = 0;
+    }
 }
 
 void BatchModeCollector::setConfig(const TierRoutingConfig &config)

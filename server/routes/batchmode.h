@@ -55,7 +55,9 @@ struct BatchModeStats {
 // loses sends its requests on as standard calls through the engine (while
 // their deadline allows; otherwise they end DEADLINE_EXCEEDED); a request
 // whose deadline passes before its job finishes ends DEADLINE_EXCEEDED.
-// Operations are kept 24 h after they end (at most kMaxOperations).
+// Operations are kept 24 h after they end (at most kMaxOperations), in
+// this process only: when the gateway stops, clients still waiting for a
+// job's answer lose their connection and pending operations are gone.
 //
 // Thread: the server thread (it owns a QNetworkAccessManager); stats() is
 // shared with the metrics.
