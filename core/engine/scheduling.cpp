@@ -131,6 +131,9 @@ QString serviceTierName(ServiceTier t)
 
 std::optional<ServiceTier> serviceTierFromName(QStringView name)
 {
+    // The proto enum's spelling ("SERVICE_TIER_FLEX") is Gemini's too.
+    if (name.startsWith(QLatin1StringView("SERVICE_TIER_"), Qt::CaseInsensitive))
+        name = name.sliced(13);
     if (name.compare(QLatin1StringView("unspecified"), Qt::CaseInsensitive) == 0)
         return ServiceTier::Standard;
     for (int i = 0; i < kServiceTiers; ++i)

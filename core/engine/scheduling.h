@@ -32,7 +32,8 @@ std::optional<PriorityClass> priorityClassFromName(QStringView name); // case-in
 enum class ServiceTier { Standard, Flex, Priority, Batch };
 constexpr int kServiceTiers = 4;
 QString serviceTierName(ServiceTier t); // "standard", "flex", "priority", "batch"
-std::optional<ServiceTier> serviceTierFromName(QStringView name); // case-insensitive; "unspecified" = standard
+// Case-insensitive, with or without the proto's "SERVICE_TIER_" prefix; "unspecified" = standard.
+std::optional<ServiceTier> serviceTierFromName(QStringView name);
 
 // "90s", "30m", "6h", "1d", "1500ms" or a bare number of seconds; at most
 // 7 days. Null on anything else.

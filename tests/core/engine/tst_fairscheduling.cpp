@@ -358,6 +358,7 @@ private slots:
         QTest::newRow("6h") << gen << "6h" << QString() << 0.0 << "batch";
         QTest::newRow("6h stream") << stream << "6h" << QString() << 0.0 << "flex";
         QTest::newRow("body says priority") << gen << "6h" << "priority" << 0.0 << "priority";
+        QTest::newRow("body says SERVICE_TIER_FLEX") << gen << QString() << "SERVICE_TIER_FLEX" << 0.0 << "flex";
         QTest::newRow("flex observed slow") << gen << "30m" << QString() << 1000.0 << "standard";
         QTest::newRow("flex observed fast") << gen << "90s" << QString() << 20.0 << "flex";
         QTest::newRow("countTokens") << int(Operation::CountTokens) << "6h" << QString() << 0.0 << "standard";
