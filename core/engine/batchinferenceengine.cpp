@@ -399,12 +399,6 @@ void BatchInferenceEngine::setTenants(const TenantsConfig &config)
     m_wakePending = true;
 }
 
-TenantsConfig BatchInferenceEngine::tenants() const
-{
-    std::lock_guard lock(m_mutex);
-    return m_tenants.config();
-}
-
 std::optional<double> BatchInferenceEngine::observedFlexSeconds() const
 {
     std::lock_guard lock(m_mutex);

@@ -137,7 +137,6 @@ public:
     // Tenants' shares, limits and defaults and the class weights; takes
     // effect for requests admitted from now on.
     void setTenants(const TenantsConfig &config);
-    TenantsConfig tenants() const;
     // What a flex call Sluice chose took upstream (EWMA, seconds); nullopt
     // until one answered. The gateway's tier routing reads it.
     std::optional<double> observedFlexSeconds() const;

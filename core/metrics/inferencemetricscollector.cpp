@@ -194,20 +194,24 @@ void InferenceMetricsCollector::recordRejection(RejectReason reason, PriorityCla
     m_totals->classCounts[size_t(cls)][2].fetch_add(1, std::memory_order_relaxed);
 }
 
+InferenceMetricsCollector::TierTotals &InferenceMetricsCollector::tierTotalsLocked(const QString &model,
+                                                                                  ServiceTier tier)
+{
+    auto it = m_tiers.find({model, tier});
+    if (it != m_tiers.end())
+        return it->second;
+    // Bounded like the other per-model series: past it, new models count as "other".
+    const bool full = m_tiers.size() >= 4 * kMaxFirstTokenSeries;
+    return m_tiers.try_emplace({full ? QStringLiteral("other") : model, tier}).first->second;
+}
+
 void InferenceMetricsCollector::recordTierAnswer(const QString &model, ServiceTier tier, qint64 promptTokens,
                                                  qint64 outputTokens, int answers)
 {
     promptTokens = std::max<qint64>(0, promptTokens);
     outputTokens = std::max<qint64>(0, outputTokens);
     std::lock_guard lock(m_callMutex);
-    auto it = m_tiers.find({model, tier});
-    if (it == m_tiers.end()) {
-        if (m_tiers.size() >= 4 * kMaxFirstTokenSeries) // bounded like the other per-model series
-            it = m_tiers.try_emplace({QStringLiteral("other"), tier}).first;
-        else
-            it = m_tiers.try_emplace({model, tier}).first;
-    }
-    TierTotals &t = it->second;
+    TierTotals &t = tierTotalsLocked(model, tier);
     t.requests += quint64(std::max(0, answers));
     t.promptTokens += quint64(promptTokens);
     t.outputTokens += quint64(outputTokens);
@@ -218,12 +222,7 @@ void InferenceMetricsCollector::recordTierAnswer(const QString &model, ServiceTi
 void InferenceMetricsCollector::recordFlexShed(const QString &model, int requests)
 {
     std::lock_guard lock(m_callMutex);
-    auto it = m_tiers.find({model, ServiceTier::Flex});
-    if (it == m_tiers.end())
-        it = m_tiers.try_emplace({m_tiers.size() >= 4 * kMaxFirstTokenSeries ? QStringLiteral("other") : model,
-                                  ServiceTier::Flex})
-                 .first;
-    it->second.shed += quint64(std::max(0, requests));
+    tierTotalsLocked(model, ServiceTier::Flex).shed += quint64(std::max(0, requests));
 }
 
 void InferenceMetricsCollector::setPrices(const PriceTable &prices)

@@ -194,6 +194,7 @@ private:
     static constexpr int kClassWindowPeriods = 6;
     static constexpr int kClassPeriods = kClassWindowPeriods + 2;
     ClassPeriod &currentClassPeriod(qint64 period);
+    TierTotals &tierTotalsLocked(const QString &model, ServiceTier tier); // under m_callMutex
     Slot &currentSlot(qint64 second);
     qint64 secondOf(SteadyTime t) const;
     WindowStats window(int seconds, qint64 nowSecond) const;

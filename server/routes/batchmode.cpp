@@ -225,8 +225,14 @@ void BatchModeCollector::created(const std::shared_ptr<Job> &job, QNetworkReply 
     }
     job->upstreamName = name;
     const QString state = op.value(QLatin1StringView("metadata")).toObject().value(QLatin1StringView("state")).toString();
+    setState(*job, state);
+    job->timer.start(m_config.batchPollInterval);
+}
+
+void BatchModeCollector::setState(const Job &job, const QString &state)
+{
     const QDateTime now = QDateTime::currentDateTimeUtc();
-    for (const Member &m : job->members) {
+    for (const Member &m : job.members) {
         auto it = m_operations.find(m.operation);
         if (it != m_operations.end() && !it->done) {
             it->updated = now;
@@ -234,7 +240,6 @@ void BatchModeCollector::created(const std::shared_ptr<Job> &job, QNetworkReply 
                 it->state = state;
         }
     }
-    job->timer.start(m_config.batchPollInterval);
 }
 
 void BatchModeCollector::poll(const std::shared_ptr<Job> &job)
@@ -271,14 +276,8 @@ void BatchModeCollector::polled(const std::shared_ptr<Job> &job, QNetworkReply *
     }
     const QJsonObject op = QJsonDocument::fromJson(data).object();
     const QString state = op.value(QLatin1StringView("metadata")).toObject().value(QLatin1StringView("state")).toString();
-    const QDateTime now = QDateTime::currentDateTimeUtc();
-    for (const Member &m : job->members) {
-        auto it = m_operations.find(m.operation);
-        if (it != m_operations.end() && !it->done && !state.isEmpty()) {
-            it->state = state;
-            it->updated = now;
-        }
-    }
+    if (!state.isEmpty())
+        setState(*job, state);
     const bool done = op.value(QLatin1StringView("done")).toBool();
     if (state == QLatin1StringView("BATCH_STATE_FAILED") || state == QLatin1StringView("BATCH_STATE_CANCELLED")
         || state == QLatin1StringView("BATCH_STATE_EXPIRED") || (done && op.contains(QLatin1StringView("error")))) {

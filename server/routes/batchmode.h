@@ -124,6 +124,9 @@ private:
 
     void flush(const std::shared_ptr<Job> &job);
     void created(const std::shared_ptr<Job> &job, QNetworkReply *reply);
+    // The job's unfinished operations were just heard of: their updateTime,
+    // and their state when the upstream gave one.
+    void setState(const Job &job, const QString &state);
     void poll(const std::shared_ptr<Job> &job);
     void polled(const std::shared_ptr<Job> &job, QNetworkReply *reply);
     void expireMembers(const std::shared_ptr<Job> &job);
