@@ -16,6 +16,11 @@ packages=(
     python3-locust xvfb xauth prometheus docker-compose wrk nginx-light chromium
     # a throwaway CA for the HTTPS tests (tests/server/tst_tlsfront.cpp)
     openssl
+    # the shared upstream budget of several replicas (--budget-store redis://):
+    # hiredis to build against, redis-server for the tests that start one
+    libhiredis-dev redis-server
+    # the offline schema check of packaging/k8s (tests/packaging)
+    python3-yaml python3-jsonschema
     # the libFuzzer set (tests/fuzz): clang 14 with libFuzzer and the
     # sanitizer runtimes, llvm-14 for symbolized reports
     clang-14 libclang-rt-14-dev llvm-14
@@ -51,5 +56,9 @@ export DEBIAN_FRONTEND=noninteractive
 # Debian starts nginx on install; Sluice's benchmark starts its own instance.
 if [[ " ${missing[*]} " == *" nginx-light "* ]] && command -v systemctl >/dev/null; then
     "${SUDO[@]}" systemctl disable --now nginx >/dev/null 2>&1 || true
+fi
+# Likewise redis-server: the tests start their own on a free port.
+if [[ " ${missing[*]} " == *" redis-server "* ]] && command -v systemctl >/dev/null; then
+    "${SUDO[@]}" systemctl disable --now redis-server >/dev/null 2>&1 || true
 fi
 echo "install-deps: done"
