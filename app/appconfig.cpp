@@ -1,5 +1,7 @@
 #include "app/appconfig.h"
 
+#include "core/quota/redisconnection.h"
+
 #include <functional>
 #include <QCommandLineParser>
 #include <QFile>
@@ -112,7 +114,8 @@ bool applyFile(const QString &path, AppConfig *c, QString *error)
     static const QStringList known{QStringLiteral("listen"), QStringLiteral("adminToken"), QStringLiteral("upstream"),
                                    QStringLiteral("engine"), QStringLiteral("server"), QStringLiteral("simulator"),
                                    QStringLiteral("logLevel"), QStringLiteral("baseline"), QStringLiteral("cache"),
-                                   QStringLiteral("tenants"), QStringLiteral("tiers"), QStringLiteral("prices")};
+                                   QStringLiteral("tenants"), QStringLiteral("tiers"), QStringLiteral("prices"),
+                                   QStringLiteral("budget")};
     for (const QString &k : root.keys())
         if (!known.contains(k))
             return fail(k, QStringLiteral("unknown field (known: %1)").arg(known.join(QStringLiteral(", "))));
@@ -210,6 +213,25 @@ bool applyFile(const QString &path, AppConfig *c, QString *error)
         if (!jv.isDouble() || v < 1 || v > 30 * 86400 || v != double(qint64(v)))
             return fail(QStringLiteral("cache.ttlSeconds"), QStringLiteral("must be an integer from 1 to 2592000 (30 days)"));
         c->cacheTtlSeconds = int(v);
+    }
+    const QJsonValue budgetValue = root.value(QStringLiteral("budget"));
+    if (!budgetValue.isUndefined() && !budgetValue.isObject())
+        return fail(QStringLiteral("budget"), QStringLiteral("must be an object: {\"store\": \"redis://…\", \"replicas\": N}"));
+    const QJsonObject budgetObject = budgetValue.toObject();
+    for (const QString &k : budgetObject.keys())
+        if (k != QLatin1String("store") && k != QLatin1String("replicas"))
+            return fail(QStringLiteral("budget.") + k, QStringLiteral("unknown field (known: store, replicas)"));
+    if (budgetObject.contains(QStringLiteral("store"))) {
+        if (!budgetObject.value(QStringLiteral("store")).isString())
+            return fail(QStringLiteral("budget.store"), QStringLiteral("must be a string: redis://HOST:PORT/DB, or \"\" for none"));
+        c->budgetStore = budgetObject.value(QStringLiteral("store")).toString();
+    }
+    if (budgetObject.contains(QStringLiteral("replicas"))) {
+        const QJsonValue jv = budgetObject.value(QStringLiteral("replicas"));
+        const double v = jv.toDouble(-1);
+        if (!jv.isDouble() || v < 0 || v > 1000 || v != double(int(v)))
+            return fail(QStringLiteral("budget.replicas"), QStringLiteral("must be an integer from 0 (the count Redis last showed) to 1000"));
+        c->budgetReplicas = int(v);
     }
     const auto listField = [&](const QString &key, QStringList *out) {
         if (!server.contains(key))
@@ -323,6 +345,8 @@ void AppConfig::addOptions(QCommandLineParser &parser)
     parser.addOption({QStringLiteral("tls-key"), QStringLiteral("PEM private key of --tls-cert, RSA or EC, unencrypted (env SLUICE_TLS_KEY)."), QStringLiteral("FILE")});
     parser.addOption({QStringLiteral("insecure-plaintext"), QStringLiteral("Allow plain HTTP on a non-loopback address (TLS ends at a proxy in front; env SLUICE_INSECURE_PLAINTEXT=1).")});
     parser.addOption({QStringLiteral("cache-max-bytes"), QStringLiteral("Memory for the answer cache of identical non-streaming requests (default 0: off; env SLUICE_CACHE_MAX_BYTES)."), QStringLiteral("BYTES")});
+    parser.addOption({QStringLiteral("budget-store"), QStringLiteral("Share the upstream budget (RPM/TPM/RPD) with the other replicas through this Redis: redis://[:PASSWORD@]HOST[:PORT][/DB] (env SLUICE_BUDGET_STORE; default: none, this process spends the whole quota)."), QStringLiteral("URL")});
+    parser.addOption({QStringLiteral("budget-replicas"), QStringLiteral("While the budget store is unreachable each replica spends 1/N of every limit: N (env SLUICE_BUDGET_REPLICAS; default 0: the replica count Redis last showed)."), QStringLiteral("N")});
     parser.addOption({QStringLiteral("cache-ttl-seconds"), QStringLiteral("How long a cached answer is served (default %1; env SLUICE_CACHE_TTL_SECONDS).").arg(d.cacheTtlSeconds), QStringLiteral("SECONDS")});
     parser.addOption({QStringLiteral("memory-budget-bytes"), QStringLiteral("Memory admitted work may hold (request bodies with their parsing, answers not yet sent); beyond it new requests get 503 (default %1; 0: no limit; env SLUICE_MEMORY_BUDGET_BYTES).").arg(d.memoryBudgetBytes), QStringLiteral("BYTES")});
     parser.addOption({QStringLiteral("max-connections"), QStringLiteral("Open client connections at most; beyond it new ones get 503 and are closed (default %1; env SLUICE_MAX_CONNECTIONS).").arg(d.maxConnections), QStringLiteral("N")});
@@ -450,6 +474,11 @@ bool AppConfig::resolve(const QCommandLineParser &parser, const QProcessEnvironm
         if (!integer(QStringLiteral("max-connections"), QStringLiteral("SLUICE_MAX_CONNECTIONS"), 1, 1000000,
                      QStringLiteral("from 1 to 1000000"), &c.maxConnections))
             return false;
+        if (src->get(QStringLiteral("budget-store"), QStringLiteral("SLUICE_BUDGET_STORE"), &v))
+            c.budgetStore = v.trimmed();
+        if (!integer(QStringLiteral("budget-replicas"), QStringLiteral("SLUICE_BUDGET_REPLICAS"), 0, 1000,
+                     QStringLiteral("from 0 (the count Redis last showed) to 1000"), &c.budgetReplicas))
+            return false;
         for (const QString &path : knobPaths()) {
             const QString opt = optionNameForKnob(path);
             const QString envName = envNameForKnob(path);
@@ -474,6 +503,13 @@ bool AppConfig::resolve(const QCommandLineParser &parser, const QProcessEnvironm
     if (!c.upstreamUrl.isEmpty() && (!c.upstreamUrl.isValid() || !(c.upstreamUrl.scheme() == QLatin1String("http") || c.upstreamUrl.scheme() == QLatin1String("https")))) {
         *error = QStringLiteral("upstream: '%1' is not an http(s) URL").arg(c.upstreamUrl.toString());
         return false;
+    }
+    if (!c.budgetStore.isEmpty()) {
+        QString why;
+        if (!RedisUrl::parse(c.budgetStore, &why)) {
+            *error = QStringLiteral("budget store (--budget-store, SLUICE_BUDGET_STORE or budget.store): %1").arg(why);
+            return false;
+        }
     }
     const QHostAddress addr(c.host);
     if (!addr.isLoopback() && c.adminToken.isEmpty()) {

@@ -41,6 +41,7 @@ class QCommandLineParser;
 //                   "classes": { "background": { "weight": 1, "deadline": "6h" } } },
 //     "tiers":    { <TierRoutingConfig: flex, batch, batchMinDeadline, batchMaxAge, …> },
 //     "prices":   { "*": { "standard": { "input": 0.30, "output": 2.50 } } },
+//     "budget":   { "store": "redis://redis:6379/0", "replicas": 3 },
 //     "simulator": { <SimulatorConfig JSON> } }
 //
 // Thread: plain value type.
@@ -88,6 +89,13 @@ struct AppConfig {
     TenantsConfig tenants;
     TierRoutingConfig tiers;
     PriceTable prices;
+    // Issue 16: the upstream budget shared by replicas (SharedBudget):
+    // --budget-store / SLUICE_BUDGET_STORE / budget.store, a redis:// URL
+    // (empty: this process's budget is the whole quota); --budget-replicas /
+    // SLUICE_BUDGET_REPLICAS / budget.replicas, the N of the 1/N each
+    // replica spends while Redis is unreachable (0: the last count Redis showed).
+    QString budgetStore;
+    int budgetReplicas = 0;
 
     bool usesEmbeddedSimulator() const { return apiKey.isEmpty() && upstreamUrl.isEmpty(); }
     QUrl effectiveUpstreamUrl() const; // Google's base URL when only a key is set

@@ -6,6 +6,7 @@
 #include "core/gemini/geminiclient.h"
 #include "core/loadtest/loadtestcontroller.h"
 #include "core/metrics/inferencemetricscollector.h"
+#include "core/quota/sharedbudget.h"
 #include "core/quota/upstreambudget.h"
 #include "core/util/memorybudget.h"
 #include "server/gatewayserver.h"
@@ -106,6 +107,24 @@ bool GatewayRuntime::start(QString *error)
     m_engine = std::make_unique<BatchInferenceEngine>(m_client.get(), m_config.engine, Clock::steady(), m_metrics.get(),
                                                       m_budget.get());
     BatchInferenceEngine *engine = m_engine.get();
+    if (!m_config.budgetStore.isEmpty()) {
+        // Replicas share one project's quota through Redis (validated in AppConfig).
+        SharedBudget::Settings ss;
+        QString why;
+        ss.url = *RedisUrl::parse(m_config.budgetStore, &why);
+        ss.replicas = m_config.budgetReplicas;
+        UpstreamBudget *budget = m_budget.get();
+        SharedBudget::Callbacks cb;
+        cb.shareChanged = [budget](int n) { budget->setShareOf(n); };
+        cb.learned = [budget](const QString &model, QuotaDimension d, long long limit, Nanos blocked) {
+            budget->adoptLearned(model, d, limit, blocked);
+        };
+        cb.roomChanged = [engine] { engine->budgetChanged(); };
+        m_sharedBudget = std::make_unique<SharedBudget>(ss, cb);
+        m_budget->setShared(m_sharedBudget.get());
+        m_sharedBudget->start();
+        qCInfo(lcRuntime).noquote() << "upstream budget shared through" << ss.url.display();
+    }
     m_memory = std::make_unique<MemoryBudget>(m_config.memoryBudgetBytes);
     MemoryBudget *memory = m_memory.get();
     m_cache = std::make_unique<AnswerCache>(
@@ -153,6 +172,7 @@ bool GatewayRuntime::start(QString *error)
     deps.tiers = m_config.tiers;
     deps.tenants = m_config.tenants;
     deps.batchStats = batchStats;
+    deps.sharedBudget = m_sharedBudget.get();
     GatewayOptions opts;
     opts.host = m_config.host;
     opts.port = quint16(m_config.port);
@@ -264,6 +284,10 @@ void GatewayRuntime::stop()
     m_server.reset();
     m_loadTests.reset();
     m_drift.reset();
+    // Before the engine its callbacks wake, and the budget it clamps.
+    if (m_budget)
+        m_budget->setShared(nullptr);
+    m_sharedBudget.reset();
     m_engine.reset();
     m_client.reset();
     if (m_simulator)

@@ -18,6 +18,7 @@ class MemoryBudget;
 class GeminiClient;
 class GeminiSimulator;
 class InferenceMetricsCollector;
+class SharedBudget;
 class UpstreamBudget;
 
 // The running gateway, wired from an AppConfig (DESIGN.md §1: app/ wires the
@@ -61,6 +62,7 @@ public:
     InferenceMetricsCollector *metrics() const { return m_metrics.get(); }
     GeminiClient *client() const { return m_client.get(); }
     UpstreamBudget *budget() const { return m_budget.get(); }
+    SharedBudget *sharedBudget() const { return m_sharedBudget.get(); }
     DriftMonitor *drift() const { return m_drift.get(); }
     LoadTestController *loadTests() const { return m_loadTests.get(); }
     // Facts about this deployment recorded in a PerformanceBaseline's `environment`.
@@ -73,6 +75,7 @@ private:
     AppConfig m_config;
     std::unique_ptr<InferenceMetricsCollector> m_metrics;
     std::unique_ptr<UpstreamBudget> m_budget;
+    std::unique_ptr<SharedBudget> m_sharedBudget; // with --budget-store
     std::unique_ptr<GeminiSimulator> m_simulator;
     std::unique_ptr<GeminiClient> m_client;
     std::unique_ptr<BatchInferenceEngine> m_engine;

@@ -19,6 +19,7 @@ class LoadTestController;
 class MemoryBudget;
 class AnswerCache;
 struct BatchModeStats;
+class SharedBudget;
 struct MetricsStreamCounters;
 class InferenceMetricsCollector;
 class GatewayHttpServer;
@@ -45,6 +46,9 @@ struct GatewayDeps {
     // at start: neither changes while running).
     TenantsConfig tenants{};
     std::shared_ptr<BatchModeStats> batchStats{};
+    // Optional, thread-safe: the upstream budget shared with other replicas
+    // (--budget-store), shown in /health, /metrics and /api/v1/stats.
+    SharedBudget *sharedBudget = nullptr;
 };
 
 struct GatewayOptions {

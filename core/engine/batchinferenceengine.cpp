@@ -360,6 +360,15 @@ void BatchInferenceEngine::drain()
     m_cv.notify_one();
 }
 
+void BatchInferenceEngine::budgetChanged()
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_wakePending = true;
+    }
+    m_cv.notify_one();
+}
+
 bool BatchInferenceEngine::isDraining() const
 {
     std::lock_guard lock(m_mutex);

@@ -127,6 +127,9 @@ public:
     // is queued or in flight.
     void drain();
     bool isDraining() const;
+    // The upstream budget has room it did not have (a shared budget's lease
+    // arrived, its state changed): plan again now. Thread-safe.
+    void budgetChanged();
 
     EngineCounters counters() const;
     // Also per class queued. Cheap: every HTTP answer's X-Queue-* headers read it.

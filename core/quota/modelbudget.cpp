@@ -39,6 +39,13 @@ void ModelBudget::setSettings(const Settings &settings, SteadyTime now)
     m_bucket = std::min(m_bucket, bucketCapacity());
 }
 
+void ModelBudget::setShareOf(int n, SteadyTime now)
+{
+    maintain(now);
+    m_shareOf = std::max(1, n);
+    m_bucket = std::min(m_bucket, bucketCapacity());
+}
+
 RateWindow &ModelBudget::window(QuotaDimension d)
 {
     switch (d) {
@@ -63,6 +70,8 @@ long long ModelBudget::limit(QuotaDimension d, Source *source) const
         l = learned;
         s = Source::Learned;
     }
+    if (l > 0 && m_shareOf > 1)
+        l = std::max<long long>(1, l / m_shareOf);
     if (l == 0 && d == QuotaDimension::Rpm && m_probeRpm > 0 && !m_settings.quotaKnown) {
         l = m_probeRpm;
         s = Source::Probe;

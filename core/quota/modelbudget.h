@@ -117,6 +117,12 @@ public:
     void quotaExceeded(SteadyTime now, QuotaDimension dimension, std::optional<long long> quotaValue,
                        std::optional<Nanos> retryDelay);
 
+    // While replicas that share one quota cannot reach their shared budget,
+    // each spends 1/`n` of every configured and learned limit (n >= 1; a
+    // probe is this replica's own and stays whole).
+    void setShareOf(int n, SteadyTime now);
+    int shareOf() const { return m_shareOf; }
+
     DimensionState state(QuotaDimension dimension, SteadyTime now);
     long long limit(QuotaDimension dimension, Source *source = nullptr) const;
 
@@ -144,6 +150,7 @@ private:
     bool m_heldBack = false;   // the budget held calls back during this probe step
     bool m_probeConfirmed = false; // probeStartRpm calls in a minute went through
     std::optional<SteadyTime> m_probeLoadedSince; // the probe first held calls back (unconfirmed)
+    int m_shareOf = 1;
     double m_bucket = 0;       // pacing tokens (calls)
     SteadyTime m_bucketAt{};
 };

@@ -13,6 +13,8 @@
 #include <mutex>
 #include <vector>
 
+class SharedBudget;
+
 // The upstream budget of one Gemini upstream: a ModelBudget per model (a
 // project's quota is per model), shared by everything that sends upstream
 // calls. The engine plans its dispatches with room() and charges them when
@@ -25,6 +27,11 @@
 // first time it is named, with the configured limits (the same for every
 // model: Gemini's limits are per model).
 //
+// Replicas that share one project's quota (`--budget-store redis://…`) add
+// a SharedBudget: a dispatch then also needs calls and tokens reserved in
+// Redis (see SharedBudget), and while Redis is unreachable every limit is
+// divided by the replica count (setShareOf).
+//
 // Thread: every method is thread-safe (one short lock); the clock is the one
 // passed in, so tests drive it with a ManualClock.
 class UpstreamBudget
@@ -35,6 +42,14 @@ public:
     void setSettings(const ModelBudget::Settings &settings);
     ModelBudget::Settings settings() const;
     void setConfigured(const QuotaLimits &limits);
+
+    // The shared half of the budget (outlives this one, or is unset first);
+    // null: this process's budget is the whole quota.
+    void setShared(SharedBudget *shared);
+    // SharedBudget's callbacks: on our own with 1/n of every limit (1: the
+    // whole, shared through Redis); a limit another replica learned.
+    void setShareOf(int n);
+    void adoptLearned(const QString &model, QuotaDimension dimension, long long limit, Nanos blocked);
 
     // Whether any call may be held back: a limit is configured, an unknown
     // quota is probed, or a 429 has been reported (for good, then). When
@@ -60,6 +75,9 @@ public:
 
 private:
     ModelBudget &budgetFor(const QString &model, SteadyTime now);
+    // The limits to reserve against in Redis: configured and learned ones
+    // (a probe is this replica's own). Under m_mutex.
+    static QuotaLimits sharedLimits(const ModelBudget &budget);
     void updateMayHoldBack(); // under m_mutex
 
     Clock &m_clock;
@@ -67,6 +85,8 @@ private:
     ModelBudget::Settings m_settings;
     QHash<QString, ModelBudget *> m_models; // into m_storage
     std::vector<std::unique_ptr<ModelBudget>> m_storage;
+    SharedBudget *m_shared = nullptr;
+    int m_shareOf = 1;
     bool m_exceeded = false; // a 429 was reported
     std::atomic<bool> m_mayHoldBack{true};
 };

@@ -11,7 +11,7 @@ AgentHealthCheck::Result AgentHealthCheck::evaluate(const Inputs &in)
         status = QStringLiteral("unavailable");
         r.httpStatus = 503;
     } else if (in.circuit.state == CircuitBreaker::State::HalfOpen || in.gauges.backpressure >= 0.9
-               || in.driftState == u"drift") {
+               || in.driftState == u"drift" || in.budgetStore.value(QStringLiteral("state")).toString() == u"fallback") {
         status = QStringLiteral("degraded");
     }
     r.body = QJsonObject{
@@ -39,5 +39,7 @@ AgentHealthCheck::Result AgentHealthCheck::evaluate(const Inputs &in)
                                                  {QStringLiteral("cancelled"), qint64(in.counters.cancelled)},
                                                  {QStringLiteral("invariantHolds"), in.counters.invariantHolds()}}},
     };
+    if (!in.budgetStore.isEmpty())
+        r.body.insert(QStringLiteral("budgetStore"), in.budgetStore);
     return r;
 }

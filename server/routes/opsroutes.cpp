@@ -13,6 +13,7 @@
 #include "server/gatewayhttpserver.h"
 #include "server/http/errormapping.h"
 #include "server/routes/agenthealthcheck.h"
+#include "core/quota/sharedbudget.h"
 #include "server/routes/geminirequestparser.h"
 #include "server/routes/prometheusexporter.h"
 #include "server/stream/metricsstream.h"
@@ -127,6 +128,8 @@ void OpsRoutes::health(const std::shared_ptr<GatewayExchange> &ex)
         in.driftState = driftStateName(d.state);
         in.driftScore = d.score;
     }
+    if (deps.sharedBudget)
+        in.budgetStore = sharedBudgetStatusJson(deps.sharedBudget->status());
     const AgentHealthCheck::Result r = AgentHealthCheck::evaluate(in);
     HttpReply reply = HttpReply::json(r.httpStatus, compact(r.body));
     if (r.httpStatus == 503)
@@ -161,6 +164,8 @@ void OpsRoutes::metrics(const std::shared_ptr<GatewayExchange> &ex)
         std::lock_guard lock(deps.batchStats->mutex);
         in.gauges.batchMode = deps.batchStats->state;
     }
+    if (deps.sharedBudget)
+        in.budgetStore = deps.sharedBudget->status();
     if (deps.cache) {
         in.gauges.cacheMaxBytes = deps.cache->config().maxBytes;
         in.gauges.cacheUsedBytes = deps.cache->usedBytes();
@@ -189,7 +194,10 @@ void OpsRoutes::stats(const std::shared_ptr<GatewayExchange> &ex)
                                                                  QStringLiteral("metrics are not collected"))));
         return;
     }
-    m_server->finish(ex, HttpReply::json(200, compact(deps.metrics->snapshot().toJson())));
+    QJsonObject body = deps.metrics->snapshot().toJson();
+    if (deps.sharedBudget)
+        body.insert(QStringLiteral("budgetStore"), sharedBudgetStatusJson(deps.sharedBudget->status()));
+    m_server->finish(ex, HttpReply::json(200, compact(body)));
 }
 
 void OpsRoutes::getConfig(const std::shared_ptr<GatewayExchange> &ex)

@@ -312,5 +312,27 @@ QByteArray PrometheusExporter::render(const Inputs &in)
     gauge(out, "sluice_stream_clients", "Connected /api/v1/stream WebSocket clients.", in.streamClients);
     header(out, "sluice_stream_dropped_frames_total", "counter", "Snapshot frames not sent to backed-up stream clients.");
     out += "sluice_stream_dropped_frames_total " + QByteArray::number(in.streamDroppedFrames) + '\n';
+
+    if (in.budgetStore) {
+        const SharedBudget::Status &b = *in.budgetStore;
+        gauge(out, "sluice_budget_store_up",
+              "1 while the upstream budget is shared through Redis (--budget-store), 0 while this replica is on its own.",
+              b.state == SharedBudget::State::Shared ? 1 : 0);
+        gauge(out, "sluice_budget_store_share_of",
+              "The N of the 1/N of every limit this replica spends on its own (1 while shared).", b.shareOf);
+        gauge(out, "sluice_budget_store_replicas", "Replicas registered in the budget store at the last heartbeat.",
+              b.replicas);
+        header(out, "sluice_budget_store_fallbacks_total", "counter", "Times the budget store became unreachable.");
+        out += "sluice_budget_store_fallbacks_total " + QByteArray::number(b.fallbacks) + '\n';
+        header(out, "sluice_budget_store_errors_total", "counter", "Budget store operations that failed.");
+        out += "sluice_budget_store_errors_total " + QByteArray::number(b.errors) + '\n';
+        header(out, "sluice_budget_store_reservations_total", "counter",
+               "Reservations asked of the budget store: granted, or denied (the cluster's budget was spent for now).");
+        out += "sluice_budget_store_reservations_total{result=\"granted\"} " + QByteArray::number(b.reservations) + '\n';
+        out += "sluice_budget_store_reservations_total{result=\"denied\"} " + QByteArray::number(b.denials) + '\n';
+        header(out, "sluice_budget_store_reservation_seconds", "summary", "Round trips of reservations to the budget store.");
+        out += "sluice_budget_store_reservation_seconds_sum " + number(b.reserveSecondsSum) + '\n';
+        out += "sluice_budget_store_reservation_seconds_count " + QByteArray::number(b.reserveCount) + '\n';
+    }
     return out;
 }

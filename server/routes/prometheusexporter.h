@@ -3,8 +3,11 @@
 #include "core/metrics/inferencemetricscollector.h"
 #include "core/metrics/latencyhistogram.h"
 #include "core/metrics/metricssnapshot.h"
+#include "core/quota/sharedbudget.h"
 
 #include <QByteArray>
+
+#include <optional>
 
 #include <map>
 #include <utility>
@@ -43,6 +46,8 @@ public:
         int driftState = -1;            // 0 ok, 1 warn, 2 drift, -1 unknown (no baseline or not judged yet)
         int streamClients = 0;          // connected /api/v1/stream clients
         quint64 streamDroppedFrames = 0; // snapshot frames dropped for slow stream clients
+        // With --budget-store: sluice_budget_store_*.
+        std::optional<SharedBudget::Status> budgetStore;
     };
 
     static QByteArray render(const Inputs &in);
