@@ -86,7 +86,9 @@ struct SharedBudget::Lease {
     std::deque<Part> recent;
     std::deque<Part> older;
 
-    void note(SteadyTime now, long long c, long long t, bool off)
+    // `c` calls and `t` tokens spent now; `off`: while not shared. The last
+    // two: spending already noted whose recording in Redis failed.
+    void note(SteadyTime now, long long c, long long t, bool off, long long offC = 0, long long offT = 0)
     {
         while (!recent.empty() && now - recent.front().at > kMinuteWindow + seconds(1)) {
             const Part &p = recent.front();
@@ -103,10 +105,8 @@ struct SharedBudget::Lease {
         Part &p = recent.back();
         p.calls += c;
         p.tokens += t;
-        if (off) {
-            p.offCalls += c;
-            p.offTokens += t;
-        }
+        p.offCalls += (off ? c : 0) + offC;
+        p.offTokens += (off ? t : 0) + offT;
     }
 };
 
@@ -437,320 +437,362 @@ std::optional<RedisReply> SharedBudget::eval(const QString &model, const QList<Q
                     args, error);
 }
 
+// The Redis thread's state between rounds.
+struct SharedBudget::Loop {
+    SteadyTime nextConnect;
+    SteadyTime nextBeat;
+    SteadyTime nextFlush;
+    QString error;
+    struct Adopt {
+        QString model;
+        QuotaDimension d;
+        long long limit;
+        Nanos blocked;
+    };
+    std::vector<Adopt> adopt; // lessons to hand to the callbacks
+};
+
+struct SharedBudget::Result {
+    size_t index; // into the round's work
+    RedisReply reply;
+    double seconds;
+};
+
 void SharedBudget::run()
 {
     std::unique_lock lock(m_mutex);
-    SteadyTime nextConnect = steady_clock::now();
-    SteadyTime nextBeat = nextConnect;
-    SteadyTime nextFlush = nextConnect;
-    QString error;
-
-    struct Adopt { QString model; QuotaDimension d; long long limit; Nanos blocked; };
+    Loop loop;
+    loop.nextConnect = loop.nextBeat = loop.nextFlush = steady_clock::now();
     std::vector<Work> work;
-    std::vector<Adopt> adopt;
-
-    // Runs `f` without the lock (Redis calls, callbacks).
-    const auto unlocked = [&](auto &&f) {
-        lock.unlock();
-        f();
-        lock.lock();
-    };
-    const auto notify = [&](bool room, std::optional<int> share) {
-        unlocked([&] {
-            if (share && m_callbacks.shareChanged)
-                m_callbacks.shareChanged(*share);
-            for (const Adopt &a : adopt) {
-                if (m_callbacks.learned)
-                    m_callbacks.learned(a.model, a.d, a.limit, a.blocked);
-            }
-            if (room && m_callbacks.roomChanged)
-                m_callbacks.roomChanged();
-        });
-        adopt.clear();
-    };
-    const auto fail = [&](const QString &why) {
-        ++m_status.errors;
-        m_redis.close();
-        const bool was = m_status.state != State::Fallback;
-        setState(State::Fallback, why);
-        nextConnect = steady_clock::now() + m_settings.retryEvery;
-        if (was)
-            notify(true, m_status.shareOf);
-    };
-
+    std::vector<Result> results;
     while (!m_stop) {
-        SteadyTime now = steady_clock::now();
         if (!m_redis.isConnected()) {
-            if (now < nextConnect) {
-                m_cv.wait_until(lock, nextConnect, [&] { return m_stop; });
-                continue;
-            }
-            bool ok = false;
-            long long replicas = 0;
-            QByteArray runId;
-            unlocked([&] {
-                ok = connectAndLoad(&error, &runId);
-                if (ok) {
-                    const auto beat = evalKeys({m_settings.keyPrefix + "replicas"},
-                                               {QByteArrayLiteral("beat"), m_settings.replicaId,
-                                                QByteArray::number(duration_cast<milliseconds>(m_settings.replicaTtl).count())},
-                                               &error);
-                    ok = beat && beat->elements.size() >= 1;
-                    if (ok)
-                        replicas = beat->elements.at(0).toInteger();
-                }
-            });
-            if (!ok) {
-                fail(error);
-                continue;
-            }
-            noteReplicas(int(replicas), steady_clock::now());
-            nextBeat = steady_clock::now() + m_settings.beatEvery;
-            // What was spent on our own, recorded in the cluster's windows
-            // before any reservation, so the minute after Redis's return
-            // does not spend it twice.
-            work.clear();
-            now = steady_clock::now();
-            const bool fresh = runId != m_runId;
-            if (fresh && !m_runId.isEmpty())
-                qCWarning(lcSharedBudget).noquote()
-                    << QStringLiteral("budget store %1 is a new Redis (restarted: its windows are empty): recording there "
-                                      "what this replica spent in the last day")
-                           .arg(m_status.url);
-            m_runId = runId;
-            for (auto &l : m_leaseStorage) {
-                Work w(Work::Kind::Charge, l->model, 0, 0, l->limits);
-                for (auto *parts : {&l->older, &l->recent}) {
-                    for (Lease::Part &p : *parts) {
-                        const long long calls = fresh ? p.calls : p.offCalls;
-                        const long long tokens = fresh ? p.tokens : p.offTokens;
-                        if (calls > 0 || tokens > 0)
-                            w.parts << QByteArray::number(std::max<long long>(0, duration_cast<milliseconds>(now - p.at).count()))
-                                    << QByteArray::number(calls) << QByteArray::number(tokens);
-                        p.offCalls = p.offTokens = 0;
-                    }
-                }
-                if (!w.parts.isEmpty())
-                    work.push_back(std::move(w));
-            }
-            bool sent = true;
-            unlocked([&] {
-                for (const Work &w : work) {
-                    if (!eval(w.model, QList<QByteArray>{QByteArrayLiteral("charge"), QByteArray::number(w.limits.rpm)} + w.parts,
-                              &error)) {
-                        sent = false;
-                        return;
-                    }
-                }
-            });
-            if (!sent) {
-                fail(error);
-                continue;
-            }
-            setState(State::Shared, QString());
-            notify(true, 1);
+            reconnectLocked(lock, loop);
             continue;
         }
-
-        // What is due now.
+        const SteadyTime now = steady_clock::now();
+        SteadyTime wake = std::min(loop.nextBeat, now + m_settings.retryEvery);
+        const bool beat = now >= loop.nextBeat;
         work.clear();
-        SteadyTime wake = std::min(nextBeat, now + m_settings.retryEvery);
-        const bool beat = now >= nextBeat;
-        const bool flush = now >= nextFlush;
-        for (auto &lp : m_leaseStorage) {
-            Lease &l = *lp;
-            if (flush && (l.chargeCalls > 0 || l.chargeTokens > 0)) {
-                work.emplace_back(Work::Kind::Charge, l.model, l.chargeCalls, l.chargeTokens, l.limits);
-                l.chargeCalls = l.chargeTokens = 0;
-            } else if (l.chargeCalls > 0 || l.chargeTokens > 0) {
-                wake = std::min(wake, nextFlush);
-            }
-            const bool idle = now - l.lastActive >= m_settings.leaseIdle;
-            const bool old = now - l.reservedAt >= kLeaseMaxAge;
-            if ((l.calls > 0 || l.tokens > 0) && !l.asked && (idle || old)) {
-                work.emplace_back(Work::Kind::Release, l.model, l.calls, l.tokens, l.limits, l.bucket);
-                l.calls = 0;
-                l.tokens = 0;
-            } else if (l.calls > 0) {
-                wake = std::min(wake, std::min(l.lastActive + m_settings.leaseIdle, l.reservedAt + kLeaseMaxAge));
-            }
-            if (l.asked) {
-                if (l.retryAt > now) {
-                    wake = std::min(wake, l.retryAt);
-                } else {
-                    const int calls = std::max(1, l.wantCalls - l.calls);
-                    long long tokens = 0;
-                    if (l.limits.tpm > 0) {
-                        const long long perCall = std::max<long long>(1, std::llround(l.tokensPerCall));
-                        tokens = std::max<long long>(calls, std::max(l.wantTokens - l.tokens, calls * perCall));
-                        tokens = std::min(tokens, l.limits.tpm);
-                    }
-                    work.emplace_back(Work::Kind::Reserve, l.model, calls, tokens, l.limits);
-                }
-            }
-        }
-        for (const Learned &x : m_learnedOut) {
-            Work w(Work::Kind::Learn, x.model);
-            w.d = x.d;
-            w.limit = x.limit;
-            w.blocked = x.blocked;
-            work.push_back(w);
-        }
-        m_learnedOut.clear();
-        if (flush)
-            nextFlush = now + m_settings.flushEvery;
-
+        collectDueLocked(now, loop, work, &wake);
         if (work.empty() && !beat) {
             m_work = false;
             m_cv.wait_until(lock, wake, [&] { return m_stop || m_work; });
             continue;
         }
-
-        // Talk to Redis without the lock.
-        struct Result { size_t index; RedisReply reply; double seconds; };
-        std::vector<Result> results;
-        bool ok = true;
+        results.clear();
         long long replicas = -1;
-        unlocked([&] {
-            if (beat) {
-                const auto r = evalKeys({m_settings.keyPrefix + "replicas"},
-                                        {QByteArrayLiteral("beat"), m_settings.replicaId,
-                                         QByteArray::number(duration_cast<milliseconds>(m_settings.replicaTtl).count())},
-                                        &error);
-                if (!r || r->elements.isEmpty()) {
-                    ok = false;
-                    return;
-                }
-                replicas = r->elements.at(0).toInteger();
-            }
-            for (size_t i = 0; i < work.size(); ++i) {
-                Work &w = work[i];
-                QList<QByteArray> args;
-                switch (w.kind) {
-                case Work::Kind::Reserve:
-                    args = {QByteArrayLiteral("reserve"), QByteArray::number(w.calls), QByteArray::number(w.tokens),
-                            QByteArray::number(w.limits.rpm), QByteArray::number(w.limits.tpm),
-                            QByteArray::number(w.limits.rpd), QByteArray::number(burstCalls(w.limits.rpm))};
-                    break;
-                case Work::Kind::Charge:
-                    args = {QByteArrayLiteral("charge"), QByteArray::number(w.limits.rpm), QByteArrayLiteral("0"),
-                            QByteArray::number(w.calls), QByteArray::number(w.tokens)};
-                    break;
-                case Work::Kind::Release:
-                    args = {QByteArrayLiteral("release"), QByteArray::number(w.calls), QByteArray::number(w.tokens),
-                            w.bucket.isEmpty() ? QByteArrayLiteral("0") : w.bucket, QByteArray::number(w.limits.rpm)};
-                    break;
-                case Work::Kind::Learn:
-                    args = {QByteArrayLiteral("learn"), quotaDimensionName(w.d).toLatin1(), QByteArray::number(w.limit),
-                            QByteArray::number(duration_cast<milliseconds>(w.blocked).count()), m_settings.replicaId};
-                    break;
-                }
-                const auto t0 = steady_clock::now();
-                std::optional<RedisReply> r = eval(w.model, args, &error);
-                if (!r) {
-                    ok = false;
-                    return;
-                }
-                // A denied multi-call reservation: one call may still fit now.
-                if (w.kind == Work::Kind::Reserve && w.calls > 1 && r->elements.size() > 1
-                    && r->elements.at(0).toInteger() == 0) {
-                    w.tokens = w.limits.tpm > 0 ? std::max<long long>(1, w.tokens / w.calls) : 0;
-                    w.calls = 1;
-                    args[1] = "1";
-                    args[2] = QByteArray::number(w.tokens);
-                    r = eval(w.model, args, &error);
-                    if (!r) {
-                        ok = false;
-                        return;
-                    }
-                }
-                results.push_back({i, std::move(*r), duration<double>(steady_clock::now() - t0).count()});
-            }
-        });
+        size_t sent = 0;
+        lock.unlock();
+        const bool ok = exchange(work, beat, &replicas, results, &sent, &loop.error);
+        lock.lock();
         if (!ok) {
-            fail(error);
+            // Charges not recorded yet wait for Redis's return like any spending on our own.
+            for (size_t i = sent; i < work.size(); ++i) {
+                if (work[i].kind == Work::Kind::Charge)
+                    leaseFor(work[i].model).note(steady_clock::now(), 0, 0, true, work[i].calls, work[i].tokens);
+            }
+            failLocked(lock, loop, loop.error);
             continue;
         }
-
-        now = steady_clock::now();
         if (beat) {
-            noteReplicas(int(replicas), now);
-            nextBeat = now + m_settings.beatEvery;
+            noteReplicas(int(replicas), steady_clock::now());
+            loop.nextBeat = steady_clock::now() + m_settings.beatEvery;
         }
-        bool room = false;
-        for (const Result &res : results) {
-            const Work &w = work[res.index];
-            if (w.kind != Work::Kind::Reserve)
-                continue;
-            const QList<RedisReply> &e = res.reply.elements;
-            if (e.size() < 8)
-                continue;
-            Lease &l = leaseFor(w.model);
-            ++m_status.reserveCount;
-            m_status.reserveSecondsSum += res.seconds;
-            m_status.reserveSecondsMax = std::max(m_status.reserveSecondsMax, res.seconds);
-            for (QuotaDimension d : kDimensions)
-                l.clusterUsed[size_t(d)] = e.at(3 + int(d)).toInteger();
-            if (e.at(0).toInteger() == 1) {
-                ++m_status.reservations;
-                if (l.calls == 0)
-                    l.reservedAt = now;
-                l.calls += int(w.calls);
-                l.tokens += w.tokens;
-                l.bucket = e.at(6).text;
-                l.retryAt = {};
-                if (l.calls >= l.wantCalls && (l.limits.tpm <= 0 || l.tokens >= l.wantTokens)) {
-                    l.asked = false;
-                    l.wantTokens = 0;
-                }
-                room = true;
-            } else {
-                ++m_status.denials;
-                l.retryAt = now + milliseconds(std::max<long long>(1, e.at(1).toInteger()));
-                l.binding = QuotaDimension(std::clamp<long long>(e.at(2).toInteger(), 0, kQuotaDimensions - 1));
-                room = true; // the planner learns when, and may refuse what cannot wait that long
-            }
-            // Lessons other replicas published: "<d>:limit", "<d>:until", "<d>:at", "<d>:by" pairs.
-            const long long redisNow = e.at(7).toInteger();
-            QHash<QByteArray, QByteArray> learned;
-            for (qsizetype i = 8; i + 1 < e.size(); i += 2)
-                learned.insert(e.at(i).text, e.at(i + 1).text);
-            for (QuotaDimension d : kDimensions) {
-                const QByteArray name = quotaDimensionName(d).toLatin1();
-                const long long at = learned.value(name + ":at").toLongLong();
-                if (at <= l.learnedAt[size_t(d)])
-                    continue;
-                l.learnedAt[size_t(d)] = at;
-                if (learned.value(name + ":by") == m_settings.replicaId)
-                    continue;
-                const long long limit = learned.value(name + ":limit").toLongLong();
-                const long long until = learned.value(name + ":until").toLongLong();
-                if (limit > 0)
-                    adopt.push_back({w.model, d, limit, milliseconds(std::max<long long>(0, until - redisNow))});
-            }
-        }
-        if (room || !adopt.empty())
-            notify(room, std::nullopt);
+        const bool room = applyLocked(work, results, loop);
+        if (room || !loop.adopt.empty())
+            notifyLocked(lock, loop, room, std::nullopt);
     }
+    releaseAllLocked(lock);
+}
 
-    // Leases still held go back, if Redis answers at once.
-    if (m_redis.isConnected()) {
-        work.clear();
-        for (auto &l : m_leaseStorage) {
-            if (l->calls > 0 || l->tokens > 0) {
-                work.emplace_back(Work::Kind::Release, l->model, l->calls, l->tokens, l->limits, l->bucket);
+void SharedBudget::notifyLocked(std::unique_lock<std::mutex> &lock, Loop &loop, bool room, std::optional<int> share)
+{
+    std::vector<Loop::Adopt> adopt;
+    adopt.swap(loop.adopt);
+    lock.unlock();
+    if (share && m_callbacks.shareChanged)
+        m_callbacks.shareChanged(*share);
+    for (const Loop::Adopt &a : adopt) {
+        if (m_callbacks.learned)
+            m_callbacks.learned(a.model, a.d, a.limit, a.blocked);
+    }
+    if (room && m_callbacks.roomChanged)
+        m_callbacks.roomChanged();
+    lock.lock();
+}
+
+void SharedBudget::failLocked(std::unique_lock<std::mutex> &lock, Loop &loop, const QString &why)
+{
+    ++m_status.errors;
+    m_redis.close();
+    const bool wasShared = m_status.state != State::Fallback;
+    setState(State::Fallback, why);
+    loop.nextConnect = steady_clock::now() + m_settings.retryEvery;
+    if (wasShared)
+        notifyLocked(lock, loop, true, m_status.shareOf);
+}
+
+QByteArray SharedBudget::beatKey() const
+{
+    return m_settings.keyPrefix + "replicas";
+}
+
+QList<QByteArray> SharedBudget::beatArgs() const
+{
+    return {QByteArrayLiteral("beat"), m_settings.replicaId,
+            QByteArray::number(duration_cast<milliseconds>(m_settings.replicaTtl).count())};
+}
+
+void SharedBudget::reconnectLocked(std::unique_lock<std::mutex> &lock, Loop &loop)
+{
+    if (steady_clock::now() < loop.nextConnect) {
+        m_cv.wait_until(lock, loop.nextConnect, [&] { return m_stop; });
+        return;
+    }
+    bool ok = false;
+    long long replicas = 0;
+    QByteArray runId;
+    lock.unlock();
+    ok = connectAndLoad(&loop.error, &runId);
+    if (ok) {
+        const auto beat = evalKeys({beatKey()}, beatArgs(), &loop.error);
+        ok = beat && !beat->elements.isEmpty();
+        if (ok)
+            replicas = beat->elements.at(0).toInteger();
+    }
+    lock.lock();
+    if (!ok) {
+        failLocked(lock, loop, loop.error);
+        return;
+    }
+    noteReplicas(int(replicas), steady_clock::now());
+    loop.nextBeat = steady_clock::now() + m_settings.beatEvery;
+
+    // What was spent on our own goes into the cluster's windows, each part
+    // at its time, before any reservation: the minute after Redis's return
+    // must not spend it twice.
+    const bool fresh = runId != m_runId;
+    if (fresh && !m_runId.isEmpty())
+        qCWarning(lcSharedBudget).noquote()
+            << QStringLiteral("budget store %1 is a new Redis (restarted: its windows are empty): recording there what "
+                              "this replica spent in the last day")
+                   .arg(m_status.url);
+    const SteadyTime now = steady_clock::now();
+    std::vector<Work> work;
+    for (auto &l : m_leaseStorage) {
+        Work w(Work::Kind::Charge, l->model, 0, 0, l->limits);
+        for (const auto *parts : {&l->older, &l->recent}) {
+            for (const Lease::Part &p : *parts) {
+                const long long calls = fresh ? p.calls : p.offCalls;
+                const long long tokens = fresh ? p.tokens : p.offTokens;
+                if (calls > 0 || tokens > 0)
+                    w.parts << QByteArray::number(std::max<long long>(0, duration_cast<milliseconds>(now - p.at).count()))
+                            << QByteArray::number(calls) << QByteArray::number(tokens);
             }
         }
-        unlocked([&] {
-            for (const Work &w : work) {
-                if (!eval(w.model, {QByteArrayLiteral("release"), QByteArray::number(w.calls), QByteArray::number(w.tokens),
-                                    w.bucket.isEmpty() ? QByteArrayLiteral("0") : w.bucket, QByteArray::number(w.limits.rpm)},
-                          &error))
-                    return;
-            }
-        });
-        m_redis.close();
+        if (!w.parts.isEmpty())
+            work.push_back(std::move(w));
     }
+    lock.unlock();
+    for (const Work &w : work) {
+        ok = ok && eval(w.model, argsFor(w), &loop.error).has_value();
+    }
+    lock.lock();
+    if (!ok) {
+        failLocked(lock, loop, loop.error);
+        return;
+    }
+    m_runId = runId;
+    for (auto &l : m_leaseStorage) {
+        for (auto *parts : {&l->older, &l->recent}) {
+            for (Lease::Part &p : *parts)
+                p.offCalls = p.offTokens = 0;
+        }
+    }
+    setState(State::Shared, QString());
+    notifyLocked(lock, loop, true, 1);
+}
+
+void SharedBudget::collectDueLocked(SteadyTime now, Loop &loop, std::vector<Work> &work, SteadyTime *wake)
+{
+    const bool flush = now >= loop.nextFlush;
+    for (auto &lp : m_leaseStorage) {
+        Lease &l = *lp;
+        if (flush && (l.chargeCalls > 0 || l.chargeTokens > 0)) {
+            work.emplace_back(Work::Kind::Charge, l.model, l.chargeCalls, l.chargeTokens, l.limits);
+            l.chargeCalls = l.chargeTokens = 0;
+        } else if (l.chargeCalls > 0 || l.chargeTokens > 0) {
+            *wake = std::min(*wake, loop.nextFlush);
+        }
+        const bool idle = now - l.lastActive >= m_settings.leaseIdle;
+        const bool old = now - l.reservedAt >= kLeaseMaxAge;
+        if ((l.calls > 0 || l.tokens > 0) && !l.asked && (idle || old)) {
+            work.emplace_back(Work::Kind::Release, l.model, l.calls, l.tokens, l.limits, l.bucket);
+            l.calls = 0;
+            l.tokens = 0;
+        } else if (l.calls > 0) {
+            *wake = std::min(*wake, std::min(l.lastActive + m_settings.leaseIdle, l.reservedAt + kLeaseMaxAge));
+        }
+        if (!l.asked)
+            continue;
+        if (l.retryAt > now) {
+            *wake = std::min(*wake, l.retryAt);
+            continue;
+        }
+        const int calls = std::max(1, l.wantCalls - l.calls);
+        long long tokens = 0;
+        if (l.limits.tpm > 0) {
+            const long long perCall = std::max<long long>(1, std::llround(l.tokensPerCall));
+            tokens = std::max<long long>(calls, std::max(l.wantTokens - l.tokens, calls * perCall));
+            tokens = std::min(tokens, l.limits.tpm);
+        }
+        work.emplace_back(Work::Kind::Reserve, l.model, calls, tokens, l.limits);
+    }
+    for (const Learned &x : m_learnedOut) {
+        Work w(Work::Kind::Learn, x.model);
+        w.d = x.d;
+        w.limit = x.limit;
+        w.blocked = x.blocked;
+        work.push_back(std::move(w));
+    }
+    m_learnedOut.clear();
+    if (flush)
+        loop.nextFlush = now + m_settings.flushEvery;
+}
+
+QList<QByteArray> SharedBudget::argsFor(const Work &w) const
+{
+    switch (w.kind) {
+    case Work::Kind::Reserve:
+        return {QByteArrayLiteral("reserve"), QByteArray::number(w.calls), QByteArray::number(w.tokens),
+                QByteArray::number(w.limits.rpm), QByteArray::number(w.limits.tpm), QByteArray::number(w.limits.rpd),
+                QByteArray::number(burstCalls(w.limits.rpm))};
+    case Work::Kind::Charge: {
+        QList<QByteArray> args{QByteArrayLiteral("charge"), QByteArray::number(w.limits.rpm)};
+        if (w.parts.isEmpty())
+            args << QByteArrayLiteral("0") << QByteArray::number(w.calls) << QByteArray::number(w.tokens);
+        return args + w.parts;
+    }
+    case Work::Kind::Release:
+        return {QByteArrayLiteral("release"), QByteArray::number(w.calls), QByteArray::number(w.tokens),
+                w.bucket.isEmpty() ? QByteArrayLiteral("0") : w.bucket, QByteArray::number(w.limits.rpm)};
+    case Work::Kind::Learn:
+        return {QByteArrayLiteral("learn"), quotaDimensionName(w.d).toLatin1(), QByteArray::number(w.limit),
+                QByteArray::number(duration_cast<milliseconds>(w.blocked).count()), m_settings.replicaId};
+    }
+    return {};
+}
+
+bool SharedBudget::exchange(std::vector<Work> &work, bool beat, long long *replicas, std::vector<Result> &results,
+                            size_t *sent, QString *error)
+{
+    if (beat) {
+        const auto r = evalKeys({beatKey()}, beatArgs(), error);
+        if (!r || r->elements.isEmpty())
+            return false;
+        *replicas = r->elements.at(0).toInteger();
+    }
+    for (size_t i = 0; i < work.size(); ++i, *sent = i) {
+        Work &w = work[i];
+        const auto t0 = steady_clock::now();
+        std::optional<RedisReply> r = eval(w.model, argsFor(w), error);
+        // A denied multi-call reservation: one call may still fit now.
+        if (r && w.kind == Work::Kind::Reserve && w.calls > 1 && r->elements.size() > 1
+            && r->elements.at(0).toInteger() == 0) {
+            w.tokens = w.limits.tpm > 0 ? std::max<long long>(1, w.tokens / w.calls) : 0;
+            w.calls = 1;
+            r = eval(w.model, argsFor(w), error);
+        }
+        if (!r)
+            return false;
+        results.push_back({i, std::move(*r), duration<double>(steady_clock::now() - t0).count()});
+    }
+    return true;
+}
+
+bool SharedBudget::applyLocked(const std::vector<Work> &work, const std::vector<Result> &results, Loop &loop)
+{
+    const SteadyTime now = steady_clock::now();
+    bool room = false;
+    for (const Result &res : results) {
+        const Work &w = work[res.index];
+        const QList<RedisReply> &e = res.reply.elements;
+        if (w.kind != Work::Kind::Reserve || e.size() < 8)
+            continue;
+        Lease &l = leaseFor(w.model);
+        ++m_status.reserveCount;
+        m_status.reserveSecondsSum += res.seconds;
+        m_status.reserveSecondsMax = std::max(m_status.reserveSecondsMax, res.seconds);
+        for (QuotaDimension d : kDimensions)
+            l.clusterUsed[size_t(d)] = e.at(3 + int(d)).toInteger();
+        // Either way the planner learns something: a lease, or when to expect
+        // one (and may refuse what cannot wait that long).
+        room = true;
+        if (e.at(0).toInteger() == 1) {
+            ++m_status.reservations;
+            if (l.calls == 0)
+                l.reservedAt = now;
+            l.calls += int(w.calls);
+            l.tokens += w.tokens;
+            l.bucket = e.at(6).text;
+            l.retryAt = {};
+            if (l.calls >= l.wantCalls && (l.limits.tpm <= 0 || l.tokens >= l.wantTokens)) {
+                l.asked = false;
+                l.wantTokens = 0;
+            }
+        } else {
+            ++m_status.denials;
+            l.retryAt = now + milliseconds(std::max<long long>(1, e.at(1).toInteger()));
+            l.binding = QuotaDimension(std::clamp<long long>(e.at(2).toInteger(), 0, kQuotaDimensions - 1));
+        }
+        adoptLocked(l, e, loop);
+    }
+    return room;
+}
+
+void SharedBudget::adoptLocked(Lease &l, const QList<RedisReply> &reply, Loop &loop)
+{
+    // A reservation's reply ends with the model's lessons as field/value
+    // pairs: "<d>:limit", "<d>:until", "<d>:at", "<d>:by". Each is adopted
+    // once, and not by the replica that published it.
+    const long long redisNow = reply.at(7).toInteger();
+    QHash<QByteArray, QByteArray> learned;
+    for (qsizetype i = 8; i + 1 < reply.size(); i += 2)
+        learned.insert(reply.at(i).text, reply.at(i + 1).text);
+    for (QuotaDimension d : kDimensions) {
+        const QByteArray name = quotaDimensionName(d).toLatin1();
+        const long long at = learned.value(name + ":at").toLongLong();
+        if (at <= l.learnedAt[size_t(d)])
+            continue;
+        l.learnedAt[size_t(d)] = at;
+        if (learned.value(name + ":by") == m_settings.replicaId)
+            continue;
+        const long long limit = learned.value(name + ":limit").toLongLong();
+        const long long until = learned.value(name + ":until").toLongLong();
+        if (limit > 0)
+            loop.adopt.push_back({l.model, d, limit, milliseconds(std::max<long long>(0, until - redisNow))});
+    }
+}
+
+void SharedBudget::releaseAllLocked(std::unique_lock<std::mutex> &lock)
+{
+    // Leases still held go back, if Redis answers at once.
+    if (!m_redis.isConnected())
+        return;
+    std::vector<Work> work;
+    for (auto &l : m_leaseStorage) {
+        if (l->calls > 0 || l->tokens > 0)
+            work.emplace_back(Work::Kind::Release, l->model, l->calls, l->tokens, l->limits, l->bucket);
+    }
+    lock.unlock();
+    QString error;
+    for (const Work &w : work) {
+        if (!eval(w.model, argsFor(w), &error))
+            break;
+    }
+    m_redis.close();
+    lock.lock();
 }
 
 QString sharedBudgetStateName(SharedBudget::State state)

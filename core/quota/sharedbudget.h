@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 // One Gemini project's quota spent by several Sluice replicas: the shared
 // half of UpstreamBudget, kept in Redis (`--budget-store redis://…`).
@@ -125,8 +126,25 @@ public:
 private:
     struct Lease;
     struct Work;
+    struct Loop;
+    struct Result;
 
+    // The Redis thread: each round connects (recording what was spent on
+    // our own), or sends what is due (beat, charges, releases, lessons,
+    // reservations) and applies the answers; the callbacks run unlocked.
     void run();
+    void reconnectLocked(std::unique_lock<std::mutex> &lock, Loop &loop);
+    void collectDueLocked(SteadyTime now, Loop &loop, std::vector<Work> &work, SteadyTime *wake);
+    bool exchange(std::vector<Work> &work, bool beat, long long *replicas, std::vector<Result> &results, size_t *sent,
+                  QString *error); // without the lock
+    bool applyLocked(const std::vector<Work> &work, const std::vector<Result> &results, Loop &loop);
+    void adoptLocked(Lease &lease, const QList<RedisReply> &reply, Loop &loop);
+    void notifyLocked(std::unique_lock<std::mutex> &lock, Loop &loop, bool room, std::optional<int> share);
+    void failLocked(std::unique_lock<std::mutex> &lock, Loop &loop, const QString &why);
+    void releaseAllLocked(std::unique_lock<std::mutex> &lock);
+    QList<QByteArray> argsFor(const Work &work) const;
+    QByteArray beatKey() const;
+    QList<QByteArray> beatArgs() const;
     Lease &leaseFor(const QString &model); // under m_mutex
     void askLocked(Lease &lease, const QuotaLimits &limits, int calls, long long tokens, SteadyTime now);
     SteadyTime nextExpectedLocked(const Lease &lease, SteadyTime now) const;

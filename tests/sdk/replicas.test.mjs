@@ -40,8 +40,10 @@ let simConfigFile;
 function simConfig() {
   if (!simConfigFile) {
     simConfigFile = join(mkdtempSync(join(tmpdir(), 'sluice-replicas-')), 'simulator.json');
-    // rpmLimit 120: about 2 calls a second, the fleet's bottleneck.
-    writeFileSync(simConfigFile, JSON.stringify({ rpmLimit: 120 }));
+    // rpmLimit 120 (about 2 calls a second) is the fleet's bottleneck: a
+    // call answers in 100 ms whatever its size, so what the replicas get
+    // done is what their packing makes of the quota, not of their CPU.
+    writeFileSync(simConfigFile, JSON.stringify({ rpmLimit: 120, baseLatencyMs: 100, tokensPerSecond: 0 }));
     running.push(async () => rmSync(dirname(simConfigFile), { recursive: true, force: true }));
   }
   return simConfigFile;
