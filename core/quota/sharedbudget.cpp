@@ -65,7 +65,6 @@ struct SharedBudget::Lease {
     SteadyTime retryAt{};     // Redis said no reservation fits before
     QuotaDimension binding = QuotaDimension::Rpm;
     SteadyTime lastActive{};
-    double tokensPerCall = 0; // of spent calls, smoothed
     // Spent beyond reservations (or with no limit to reserve against): recorded unconditionally.
     long long chargeCalls = 0;
     long long chargeTokens = 0;
@@ -254,8 +253,6 @@ void SharedBudget::spend(const QString &model, const QuotaLimits &limits, int ca
     std::lock_guard lock(m_mutex);
     Lease &l = leaseFor(model);
     l.lastActive = now;
-    if (calls > 0 && tokens > 0)
-        l.tokensPerCall = l.tokensPerCall <= 0 ? double(tokens) / calls : 0.8 * l.tokensPerCall + 0.2 * double(tokens) / calls;
     l.note(now, calls, tokens, !shared());
     if (!shared())
         return;
@@ -269,8 +266,6 @@ void SharedBudget::spend(const QString &model, const QuotaLimits &limits, int ca
     } else {
         l.chargeTokens += tokens; // counted, nothing reserved
     }
-    if (l.calls == 0)
-        l.tokens = 0; // tokens reserved for calls that went with fewer: back with the next reservation's
     // Keep one call ahead, so the next dispatch does not wait a round trip.
     if (limited(limits) && l.calls == 0)
         askLocked(l, limits, 1, 0, now);
@@ -643,9 +638,12 @@ void SharedBudget::collectDueLocked(SteadyTime now, Loop &loop, std::vector<Work
         const int calls = std::max(1, l.wantCalls - l.calls);
         long long tokens = 0;
         if (l.limits.tpm > 0) {
-            const long long perCall = std::max<long long>(1, std::llround(l.tokensPerCall));
-            tokens = std::max<long long>(calls, std::max(l.wantTokens - l.tokens, calls * perCall));
-            tokens = std::min(tokens, l.limits.tpm);
+            // Tokens are held as the pacer holds calls: up to this replica's
+            // part of a sixth of a minute's, so packs can be planned full;
+            // a pack that needs more asks for it (wantTokens). What is not
+            // spent goes back with the lease.
+            const long long share = std::max<long long>(1, l.limits.tpm / (6LL * std::max(1, m_status.replicas)));
+            tokens = std::clamp<long long>(std::max(l.wantTokens, share) - l.tokens, 0, l.limits.tpm);
         }
         work.emplace_back(Work::Kind::Reserve, l.model, calls, tokens, l.limits);
     }
