@@ -6,6 +6,8 @@
 
 #include <sys/time.h>
 
+#include <cerrno>
+
 #include <vector>
 
 namespace {
@@ -53,16 +55,37 @@ RedisReply convert(const redisReply *r)
 
 } // namespace
 
+namespace {
+
+// `text` with whatever stands between "://" and the last "@" of its
+// authority masked: errors repeat what was given, never its password.
+QString withoutPassword(const QString &text)
+{
+    const qsizetype scheme = text.indexOf(QLatin1StringView("://"));
+    const qsizetype start = scheme < 0 ? 0 : scheme + 3;
+    qsizetype end = text.indexOf(u'/', start);
+    if (end < 0)
+        end = text.size();
+    const qsizetype at = text.lastIndexOf(u'@', end - 1);
+    if (at < start)
+        return text;
+    const qsizetype colon = text.indexOf(u':', start);
+    const qsizetype from = colon >= 0 && colon < at ? colon + 1 : start;
+    return text.left(from) + QStringLiteral("***") + text.mid(at);
+}
+
+} // namespace
+
 std::optional<RedisUrl> RedisUrl::parse(const QString &text, QString *error)
 {
     const QUrl url(text, QUrl::StrictMode);
     const auto fail = [&](const QString &why) -> std::optional<RedisUrl> {
         *error = QStringLiteral("%1 is not a Redis address: %2 (expected redis://[:PASSWORD@]HOST[:PORT][/DB])")
-                     .arg(text, why);
+                     .arg(withoutPassword(text), why);
         return std::nullopt;
     };
     if (!url.isValid())
-        return fail(url.errorString());
+        return fail(withoutPassword(url.errorString())); // QUrl's message quotes the text
     if (url.scheme() != u"redis")
         return fail(QStringLiteral("the scheme must be redis:// (TLS to Redis is not supported; use a local stunnel or a private network)"));
     if (url.host().isEmpty())
@@ -133,6 +156,8 @@ bool RedisConnection::connect(const RedisUrl &url, Nanos timeout, QString *error
     }
     redisSetTimeout(c, toTimeval(timeout));
     m_context = c;
+    m_display = url.display();
+    m_timeout = timeout;
     const auto expectOk = [&](const QList<QByteArray> &args, const char *what) {
         const std::optional<RedisReply> r = command(args, error);
         if (!r)
@@ -173,9 +198,15 @@ std::optional<RedisReply> RedisConnection::command(const QList<QByteArray> &args
     }
     auto *reply = static_cast<redisReply *>(redisCommandArgv(m_context, int(args.size()), argv.data(), lengths.data()));
     if (!reply) {
-        *error = QString::fromLocal8Bit(m_context->errstr);
-        if (error->isEmpty())
-            *error = QStringLiteral("the connection failed");
+        const bool timedOut = m_context->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+        if (timedOut)
+            *error = QStringLiteral("no answer from %1 within %2 ms")
+                         .arg(m_display)
+                         .arg(std::chrono::duration_cast<std::chrono::milliseconds>(m_timeout).count());
+        else if (m_context->errstr[0])
+            *error = QStringLiteral("%1: %2").arg(m_display, QString::fromLocal8Bit(m_context->errstr));
+        else
+            *error = QStringLiteral("%1: the connection failed").arg(m_display);
         close();
         return std::nullopt;
     }

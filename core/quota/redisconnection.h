@@ -70,4 +70,6 @@ public:
 
 private:
     redisContext *m_context = nullptr;
+    QString m_display; // of the server connected to, for errors
+    Nanos m_timeout{};
 };

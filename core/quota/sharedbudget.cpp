@@ -85,6 +85,18 @@ struct SharedBudget::Lease {
     std::deque<Part> recent;
     std::deque<Part> older;
 
+    std::pair<long long, long long> offTotals() const
+    {
+        std::pair<long long, long long> t{0, 0};
+        for (const auto *parts : {&older, &recent}) {
+            for (const Part &p : *parts) {
+                t.first += p.offCalls;
+                t.second += p.offTokens;
+            }
+        }
+        return t;
+    }
+
     // `c` calls and `t` tokens spent now; `off`: while not shared. The last
     // two: spending already noted whose recording in Redis failed.
     void note(SteadyTime now, long long c, long long t, bool off, long long offC = 0, long long offT = 0)
@@ -326,7 +338,12 @@ void SharedBudget::setState(State state, const QString &error)
         ++m_status.fallbacks;
         m_status.shareOf = m_settings.replicas > 0 ? m_settings.replicas : std::max(1, m_peakReplicas);
         // Reservations held are Redis's to forget: nothing of them is spent.
+        // Spending not recorded yet waits for Redis's return with the rest.
+        const SteadyTime now = steady_clock::now();
         for (auto &l : m_leaseStorage) {
+            if (l->chargeCalls > 0 || l->chargeTokens > 0)
+                l->note(now, 0, 0, true, l->chargeCalls, l->chargeTokens);
+            l->chargeCalls = l->chargeTokens = 0;
             l->calls = 0;
             l->tokens = 0;
             l->asked = false;
@@ -575,7 +592,11 @@ void SharedBudget::reconnectLocked(std::unique_lock<std::mutex> &lock, Loop &loo
                    .arg(m_status.url);
     const SteadyTime now = steady_clock::now();
     std::vector<Work> work;
+    // Spending noted on our own while this is sent is recorded afterwards:
+    // what each lease had noted when it was sent, to tell the two apart.
+    QHash<const Lease *, std::pair<long long, long long>> offSent;
     for (auto &l : m_leaseStorage) {
+        offSent.insert(l.get(), l->offTotals());
         Work w(Work::Kind::Charge, l->model, 0, 0, l->limits);
         for (const auto *parts : {&l->older, &l->recent}) {
             for (const Lease::Part &p : *parts) {
@@ -600,6 +621,10 @@ void SharedBudget::reconnectLocked(std::unique_lock<std::mutex> &lock, Loop &loo
     }
     m_runId = runId;
     for (auto &l : m_leaseStorage) {
+        const auto [calls, tokens] = l->offTotals();
+        const auto [sentCalls, sentTokens] = offSent.value(l.get());
+        l->chargeCalls += std::max(0LL, calls - sentCalls);
+        l->chargeTokens += std::max(0LL, tokens - sentTokens);
         for (auto *parts : {&l->older, &l->recent}) {
             for (Lease::Part &p : *parts)
                 p.offCalls = p.offTokens = 0;
@@ -775,13 +800,15 @@ void SharedBudget::adoptLocked(Lease &l, const QList<RedisReply> &reply, Loop &l
 
 void SharedBudget::releaseAllLocked(std::unique_lock<std::mutex> &lock)
 {
-    // Leases still held go back, if Redis answers at once.
+    // Leases still held go back and spending not recorded yet is, if Redis answers at once.
     if (!m_redis.isConnected())
         return;
     std::vector<Work> work;
     for (auto &l : m_leaseStorage) {
         if (l->calls > 0 || l->tokens > 0)
             work.emplace_back(Work::Kind::Release, l->model, l->calls, l->tokens, l->limits, l->bucket);
+        if (l->chargeCalls > 0 || l->chargeTokens > 0)
+            work.emplace_back(Work::Kind::Charge, l->model, l->chargeCalls, l->chargeTokens, l->limits);
     }
     lock.unlock();
     QString error;

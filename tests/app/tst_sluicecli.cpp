@@ -118,7 +118,8 @@ private slots:
         for (const char *opt : {"--server", "--simulate-gemini", "--host", "--port", "--config", "--admin-token",
                                 "--upstream", "--log-level", "--max-batch-size", "--max-wait-ms", "--max-queue",
                                 "--max-inflight-batches", "--request-timeout-ms", "--rpm-limit", "--tpm-limit",
-                                "--packing", "--adaptive", "--target-p95-ms", "--retry-max-attempts"})
+                                "--packing", "--adaptive", "--target-p95-ms", "--retry-max-attempts",
+                                "--budget-store", "--budget-replicas"})
             QVERIFY2(r.out.contains(QLatin1String(opt)), opt);
         QVERIFY(r.out.contains(QStringLiteral("SLUICE_MAX_BATCH_SIZE")));
     }
@@ -152,6 +153,16 @@ private slots:
         QTest::newRow("bad log level") << QStringList{QStringLiteral("--server"), QStringLiteral("--log-level"), QStringLiteral("loud")}
                                        << QStringList{} << "log level";
         QTest::newRow("stray argument") << QStringList{QStringLiteral("--server"), QStringLiteral("extra")} << QStringList{} << "extra";
+        QTest::newRow("budget store not redis://") << QStringList{QStringLiteral("--server"), QStringLiteral("--budget-store"), QStringLiteral("http://x")}
+                                                   << QStringList{} << "budget store (--budget-store, SLUICE_BUDGET_STORE or budget.store): http://x is not a Redis address: the scheme must be redis://";
+        QTest::newRow("budget store TLS (env)") << QStringList{QStringLiteral("--server")} << QStringList{QStringLiteral("SLUICE_BUDGET_STORE=rediss://cache:6380/0")}
+                                                << "rediss://cache:6380/0 is not a Redis address: the scheme must be redis://";
+        QTest::newRow("budget store db 16") << QStringList{QStringLiteral("--server"), QStringLiteral("--budget-store"), QStringLiteral("redis://cache/16")}
+                                            << QStringList{} << "budget store (--budget-store, SLUICE_BUDGET_STORE or budget.store): redis://cache/16 is not a Redis address: the database must be a number 0..15";
+        QTest::newRow("budget replicas not a number") << QStringList{QStringLiteral("--server"), QStringLiteral("--budget-replicas"), QStringLiteral("abc")}
+                                                      << QStringList{} << "--budget-replicas: must be an integer from 0 (the count Redis last showed) to 1000, got 'abc'";
+        QTest::newRow("budget replicas out of range (env)") << QStringList{QStringLiteral("--server")} << QStringList{QStringLiteral("SLUICE_BUDGET_REPLICAS=1001")}
+                                                            << "SLUICE_BUDGET_REPLICAS: must be an integer from 0";
     }
     void badInputExitsTwoAndNamesIt()
     {
@@ -177,6 +188,16 @@ private slots:
         QTest::newRow("prices") << QByteArray(R"({"prices": {"gemini-2.5-pro": {"flex": {"input": "cheap"}}}})")
                                 << "prices.gemini-2.5-pro.flex.input";
         QTest::newRow("section type") << QByteArray(R"({"tenants": []})") << "tenants: must be an object";
+        // Rows whose JSON holds "//" are plain literals: moc (Qt 6.4) reads "//" inside a raw string as a comment
+        // and then finds no class here.
+        QTest::newRow("budget section type") << QByteArray("{\"budget\": \"redis://cache\"}") << "budget: must be an object";
+        QTest::newRow("budget.store not a string") << QByteArray(R"({"budget": {"store": 6379}})") << "budget.store: must be a string";
+        QTest::newRow("budget.store not redis://") << QByteArray("{\"budget\": {\"store\": \"http://cache:6379\"}}")
+                                                   << "budget store (--budget-store, SLUICE_BUDGET_STORE or budget.store): http://cache:6379 is not a Redis address: the scheme must be redis://";
+        QTest::newRow("budget.replicas negative") << QByteArray(R"({"budget": {"replicas": -1}})") << "budget.replicas: must be an integer from 0";
+        QTest::newRow("budget.replicas fraction") << QByteArray(R"({"budget": {"replicas": 1.5}})") << "budget.replicas: must be an integer from 0";
+        QTest::newRow("budget.replicas a string") << QByteArray(R"({"budget": {"replicas": "3"}})") << "budget.replicas: must be an integer from 0";
+        QTest::newRow("budget unknown field") << QByteArray("{\"budget\": {\"stor\": \"redis://cache\"}}") << "budget.stor: unknown field (known: store, replicas)";
     }
     void badConfigFileNamesTheField()
     {
