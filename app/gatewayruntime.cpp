@@ -113,14 +113,7 @@ bool GatewayRuntime::start(QString *error)
         QString why;
         ss.url = *RedisUrl::parse(m_config.budgetStore, &why);
         ss.replicas = m_config.budgetReplicas;
-        UpstreamBudget *budget = m_budget.get();
-        SharedBudget::Callbacks cb;
-        cb.shareChanged = [budget](int n) { budget->setShareOf(n); };
-        cb.learned = [budget](const QString &model, QuotaDimension d, long long limit, Nanos blocked) {
-            budget->adoptLearned(model, d, limit, blocked);
-        };
-        cb.roomChanged = [engine] { engine->budgetChanged(); };
-        m_sharedBudget = std::make_unique<SharedBudget>(ss, cb);
+        m_sharedBudget = std::make_unique<SharedBudget>(ss, m_budget->sharedCallbacks([engine] { engine->budgetChanged(); }));
         m_budget->setShared(m_sharedBudget.get());
         m_sharedBudget->start();
         qCInfo(lcRuntime).noquote() << "upstream budget shared through" << ss.url.display();

@@ -78,6 +78,17 @@ void UpstreamBudget::adoptLearned(const QString &model, QuotaDimension dimension
     updateMayHoldBack();
 }
 
+SharedBudget::Callbacks UpstreamBudget::sharedCallbacks(std::function<void()> roomChanged)
+{
+    SharedBudget::Callbacks cb;
+    cb.shareChanged = [this](int n) { setShareOf(n); };
+    cb.learned = [this](const QString &model, QuotaDimension d, long long limit, Nanos blocked) {
+        adoptLearned(model, d, limit, blocked);
+    };
+    cb.roomChanged = std::move(roomChanged);
+    return cb;
+}
+
 QuotaLimits UpstreamBudget::sharedLimits(const ModelBudget &budget)
 {
     QuotaLimits limits;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/quota/modelbudget.h"
+#include "core/quota/sharedbudget.h"
 #include "core/util/clock.h"
 
 #include <QHash>
@@ -12,8 +13,6 @@
 #include <memory>
 #include <mutex>
 #include <vector>
-
-class SharedBudget;
 
 // The upstream budget of one Gemini upstream: a ModelBudget per model (a
 // project's quota is per model), shared by everything that sends upstream
@@ -50,6 +49,9 @@ public:
     // whole, shared through Redis); a limit another replica learned.
     void setShareOf(int n);
     void adoptLearned(const QString &model, QuotaDimension dimension, long long limit, Nanos blocked);
+    // The callbacks a SharedBudget of this budget needs (setShareOf,
+    // adoptLearned), with `roomChanged` (e.g. the engine's budgetChanged).
+    SharedBudget::Callbacks sharedCallbacks(std::function<void()> roomChanged);
 
     // Whether any call may be held back: a limit is configured, an unknown
     // quota is probed, or a 429 has been reported (for good, then). When

@@ -27,13 +27,11 @@
 #include "core/quota/redisconnection.h"
 #include "core/quota/sharedbudget.h"
 #include "core/quota/upstreambudget.h"
+#include "tests/support/redisserver.h"
 
 #include <QCoreApplication>
-#include <QDeadlineTimer>
 #include <QFile>
 #include <QLoggingCategory>
-#include <QProcess>
-#include <QTcpServer>
 
 #include <algorithm>
 #include <atomic>
@@ -82,50 +80,6 @@ double usSince(steady_clock::time_point t0)
 {
     return duration<double, std::micro>(steady_clock::now() - t0).count();
 }
-
-// A redis-server of the bench's own; killed by its PID (QProcess) at the end.
-class OwnRedis
-{
-public:
-    ~OwnRedis()
-    {
-        if (m_proc.state() != QProcess::NotRunning) {
-            m_proc.kill();
-            m_proc.waitForFinished(5000);
-        }
-    }
-    std::optional<RedisUrl> start()
-    {
-        QTcpServer probe;
-        if (!probe.listen(QHostAddress::LocalHost, 0))
-            return std::nullopt;
-        const quint16 port = probe.serverPort();
-        probe.close();
-        m_proc.setProcessChannelMode(QProcess::MergedChannels);
-        m_proc.start(QStringLiteral("redis-server"),
-                     {QStringLiteral("--port"), QString::number(port), QStringLiteral("--bind"), QStringLiteral("127.0.0.1"),
-                      QStringLiteral("--save"), QString(), QStringLiteral("--appendonly"), QStringLiteral("no")});
-        if (!m_proc.waitForStarted(5000))
-            return std::nullopt;
-        QByteArray out;
-        QDeadlineTimer deadline(15000);
-        while (!deadline.hasExpired() && m_proc.state() == QProcess::Running) {
-            m_proc.waitForReadyRead(100);
-            out += m_proc.readAll();
-            if (out.contains("Ready to accept connections")) {
-                RedisUrl url;
-                url.host = QStringLiteral("127.0.0.1");
-                url.port = port;
-                return url;
-            }
-        }
-        std::fprintf(stderr, "redis-server was not ready: %s\n", out.right(500).constData());
-        return std::nullopt;
-    }
-
-private:
-    QProcess m_proc;
-};
 
 // (a): one operation of the script, `n` times; `args` gets the keys of `prefix`.
 struct ScriptBench {
@@ -187,16 +141,13 @@ struct Replica {
         SharedBudget::Settings ss;
         ss.url = url;
         ss.keyPrefix = prefix;
-        SharedBudget::Callbacks cb;
-        cb.shareChanged = [this](int n) { budget.setShareOf(n); };
-        cb.roomChanged = [this] {
+        shared = std::make_unique<SharedBudget>(ss, budget.sharedCallbacks([this] {
             {
                 std::lock_guard lock(mutex);
                 ++changes;
             }
             cv.notify_all();
-        };
-        shared = std::make_unique<SharedBudget>(ss, cb);
+        }));
         budget.setShared(shared.get());
         shared->start();
     }
@@ -292,7 +243,7 @@ int main(int argc, char **argv)
         }
     }
 
-    OwnRedis own;
+    RedisServer own; // unless --redis names one
     RedisUrl url;
     if (!redisText.isEmpty()) {
         QString error;
@@ -303,12 +254,12 @@ int main(int argc, char **argv)
         }
         url = *parsed;
     } else {
-        const std::optional<RedisUrl> started = own.start();
-        if (!started) {
-            std::fprintf(stderr, "could not start redis-server (Debian package redis-server), or pass --redis URL\n");
+        QString why;
+        if (!own.start(0, &why)) {
+            std::fprintf(stderr, "%s; or pass --redis URL\n", qPrintable(why));
             return 1;
         }
-        url = *started;
+        url = own.url();
     }
 
     RedisConnection redis;

@@ -11,13 +11,11 @@
 #include "core/quota/redisconnection.h"
 #include "core/quota/sharedbudget.h"
 #include "core/quota/upstreambudget.h"
+#include "tests/support/redisserver.h"
 
-#include <QDeadlineTimer>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QPointer>
-#include <QProcess>
-#include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
 #include <QThread>
@@ -30,17 +28,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const QString kRedisServer = QStringLiteral("/usr/bin/redis-server");
+const QString kRedisServer = QString::fromLatin1(RedisServer::kBinary);
 const QString kModel = QStringLiteral("gemini-2.0-flash");
 
 quint16 freePort()
 {
-    QTcpServer probe;
-    if (!probe.listen(QHostAddress::LocalHost, 0))
-        return 0;
-    const quint16 port = probe.serverPort();
-    probe.close();
-    return port;
+    return RedisServer::freePort();
 }
 
 RedisUrl urlOf(quint16 port)
@@ -50,58 +43,6 @@ RedisUrl urlOf(quint16 port)
     url.port = port;
     return url;
 }
-
-// A redis-server child process on 127.0.0.1:port; killed (by its PID,
-// through QProcess) by kill() or at scope exit.
-class RedisServer
-{
-public:
-    ~RedisServer() { kill(); }
-
-    bool start(quint16 port, QString *why)
-    {
-        kill();
-        m_port = port;
-        m_proc = std::make_unique<QProcess>();
-        m_proc->setProcessChannelMode(QProcess::MergedChannels);
-        m_proc->start(kRedisServer, {QStringLiteral("--port"), QString::number(port), QStringLiteral("--bind"),
-                                     QStringLiteral("127.0.0.1"), QStringLiteral("--save"), QString(),
-                                     QStringLiteral("--appendonly"), QStringLiteral("no")});
-        if (!m_proc->waitForStarted(5000)) {
-            *why = QStringLiteral("redis-server did not start: %1").arg(m_proc->errorString());
-            return false;
-        }
-        QByteArray out;
-        QDeadlineTimer deadline(15000);
-        while (!deadline.hasExpired()) {
-            m_proc->waitForReadyRead(100);
-            out += m_proc->readAll();
-            if (out.contains("Ready to accept connections"))
-                return true;
-            if (m_proc->state() != QProcess::Running)
-                break;
-        }
-        *why = QStringLiteral("redis-server on port %1 was not ready: %2").arg(port).arg(QString::fromUtf8(out.right(800)));
-        kill();
-        return false;
-    }
-
-    void kill()
-    {
-        if (m_proc && m_proc->state() != QProcess::NotRunning) {
-            m_proc->kill();
-            m_proc->waitForFinished(5000);
-        }
-        m_proc.reset();
-    }
-
-    quint16 port() const { return m_port; }
-    RedisUrl url() const { return urlOf(m_port); }
-
-private:
-    std::unique_ptr<QProcess> m_proc;
-    quint16 m_port = 0;
-};
 
 // A loopback TCP relay in front of a Redis, on a thread of its own (so it
 // relays while the test thread blocks): cut() closes every relayed
@@ -240,13 +181,11 @@ struct Replica {
               return s;
           }())
     {
-        SharedBudget::Callbacks cb;
-        cb.shareChanged = [this](int n) { budget.setShareOf(n); };
-        cb.learned = [this](const QString &model, QuotaDimension d, long long limit, Nanos blocked) {
+        SharedBudget::Callbacks cb = budget.sharedCallbacks([this] { ++roomChanges; });
+        cb.learned = [this, adopt = cb.learned](const QString &model, QuotaDimension d, long long limit, Nanos blocked) {
             ++adopted;
-            budget.adoptLearned(model, d, limit, blocked);
+            adopt(model, d, limit, blocked);
         };
-        cb.roomChanged = [this] { ++roomChanges; };
         shared = std::make_unique<SharedBudget>(settings, cb);
         budget.setShared(shared.get());
         shared->start();
