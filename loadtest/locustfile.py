@@ -24,16 +24,36 @@ Rejections (429 RESOURCE_EXHAUSTED, 503 UNAVAILABLE) are backpressure, not
 crashes: they are reported under their own names ("... [429]") as failures
 with the reason, so the error rate counts them and nothing raises.
 
+Driven load shape (used when SLUICE_SHAPE_FILE is set; LocustRunner's knee
+search): the file holds "USERS SPAWN_RATE" (the users wanted now) or "stop";
+the shape reads it every second, so the runner changes the load between
+steps without restarting Locust. It runs on the master when Locust is
+distributed (--master plus local --worker processes), like StepLoadShape.
+
+Per-second samples (SLUICE_SAMPLES_FILE, written by the process that holds
+the aggregated statistics: the master, or the only process): one JSON line a
+second with the running users, the cumulative request and failure counts,
+the requests and failures completed in each of the last seconds (Locust's
+own per-second counters, which the workers' reports fill in after the fact)
+and the response times (rounded ms -> count) recorded since the previous
+line. LocustRunner measures a step's window from them: its throughput from
+whole seconds, its percentiles from the response times.
+
 Locust 2.12.1 flushes its CSV history only every 10 s and never closes the
 files at exit (a 20 s run kept 10 s of history; a run stopped by SIGTERM kept
 one row). This file makes the CSV writer flush every second and writes a
-final history row and closes the files when Locust quits.
+final history row and closes the files when Locust quits. Workers report to
+the master every second instead of every 3 s, so a step's window on the
+master lags the requests by about a second rather than three.
 """
 
+import json
 import os
 import random
 import time
 
+import gevent
+import locust.runners as _runners
 import locust.stats as _stats
 from locust import FastHttpUser, LoadTestShape, between, constant, events, task
 
@@ -74,6 +94,60 @@ def _write_final_rows(**_kwargs):
             writer.close_files()
         except (ValueError, OSError):
             pass  # already closed
+
+
+# --- distributed: workers report every second --------------------------------
+_runners.WORKER_REPORT_INTERVAL = 1.0
+# Debian's python3-locust has an empty version string (locust/_version.py), and
+# a master refuses a worker that announces an empty version as "old (pre 2.0)":
+# distributed runs never start. Master and workers load this file, so both
+# announce and expect the same version.
+if not _runners.__version__:
+    _runners.__version__ = "2.12.1"
+
+
+# --- per-second samples -------------------------------------------------------
+SAMPLES_FILE = os.environ.get("SLUICE_SAMPLES_FILE", "")
+_SAMPLE_SECONDS_BACK = 6  # per-second counts repeated in each line: a worker's late report still lands
+
+
+def _write_samples(environment, path):
+    runner = environment.runner
+    last_times = {}
+    last_requests = 0
+    with open(path, "a", encoding="utf-8") as out:
+        while True:
+            # Just past each whole second, so the second that ended is complete locally.
+            gevent.sleep(1.02 - (time.time() % 1.0))
+            now = time.time()
+            total = environment.stats.total
+            if total.num_requests < last_requests:  # statistics were reset
+                last_times = {}
+            times = total.response_times
+            delta = [[ms, count - last_times.get(ms, 0)] for ms, count in times.items() if count != last_times.get(ms, 0)]
+            last_times = dict(times)
+            last_requests = total.num_requests
+            second = int(now)
+            per_second = [[s, total.num_reqs_per_sec.get(s, 0), total.num_fail_per_sec.get(s, 0)]
+                          for s in range(second - _SAMPLE_SECONDS_BACK, second)]
+            line = {
+                "t": round(now, 3),
+                "users": runner.user_count,
+                "target": _DRIVEN_TARGET[0],
+                "workers": getattr(runner, "worker_count", 0),
+                "requests": total.num_requests,
+                "failures": total.num_failures,
+                "perSecond": per_second,
+                "rt": delta,
+            }
+            out.write(json.dumps(line, separators=(",", ":")) + "\n")
+            out.flush()
+
+
+@events.init.add_listener
+def _start_samples(environment, **_kwargs):
+    if SAMPLES_FILE and not isinstance(environment.runner, _runners.WorkerRunner):
+        gevent.spawn(_write_samples, environment, SAMPLES_FILE)
 
 
 # --- traffic ----------------------------------------------------------------
@@ -136,7 +210,33 @@ class GeminiAgent(FastHttpUser):
                    {"content": {"parts": [{"text": _prompt(SHORT_WORDS, self.rng)}]}})
 
 
-if os.environ.get("SLUICE_STEPS"):
+_DRIVEN_TARGET = [-1]  # the users the driven shape asks for; -1 without it
+
+if os.environ.get("SLUICE_SHAPE_FILE"):
+    class DrivenShape(LoadTestShape):
+        """The users named in SLUICE_SHAPE_FILE ("USERS SPAWN_RATE", or "stop"), read every second."""
+
+        path = os.environ["SLUICE_SHAPE_FILE"]
+        last = (0, 1.0)
+
+        def tick(self):
+            try:
+                with open(self.path, encoding="utf-8") as f:
+                    words = f.read().split()
+            except OSError:
+                words = []  # being replaced: keep the last target
+            if words and words[0] == "stop":
+                return None
+            if len(words) >= 2:
+                try:
+                    users, rate = int(words[0]), float(words[1])
+                    self.last = (max(users, 0), rate if rate > 0 else float(max(users, 1)))
+                except ValueError:
+                    pass
+            _DRIVEN_TARGET[0] = self.last[0]
+            return self.last
+
+elif os.environ.get("SLUICE_STEPS"):
     class StepLoadShape(LoadTestShape):
         """SLUICE_STEPS steps of SLUICE_STEP_SECONDS each; step i runs start + i*step users."""
 

@@ -87,6 +87,20 @@ public:
         return v.toObject();
     }
 
+    bool boolean(const char *name)
+    {
+        const QString key = QString::fromLatin1(name);
+        m_seen << key;
+        if (!ok())
+            return false;
+        const QJsonValue v = m_obj.value(key);
+        if (!v.isBool()) {
+            fail(key, v.isUndefined() ? QStringLiteral("is missing") : QStringLiteral("must be true or false"));
+            return false;
+        }
+        return v.toBool();
+    }
+
     QJsonArray array(const char *name)
     {
         const QString key = QString::fromLatin1(name);
@@ -145,7 +159,7 @@ QJsonArray toArray(const QList<double> &v)
 
 QJsonObject BaselineStep::toJson() const
 {
-    return withExtra({{QStringLiteral("users"), users},
+    QJsonObject known{{QStringLiteral("users"), users},
                       {QStringLiteral("offeredRps"), offeredRps},
                       {QStringLiteral("achievedRps"), achievedRps},
                       {QStringLiteral("p50Ms"), p50Ms},
@@ -154,8 +168,27 @@ QJsonObject BaselineStep::toJson() const
                       {QStringLiteral("queueDepthMean"), queueDepthMean},
                       {QStringLiteral("queueDepthMax"), queueDepthMax},
                       {QStringLiteral("errorRate"), errorRate},
-                      {QStringLiteral("tokensPerSecond"), tokensPerSecond}},
-                     extra);
+                      {QStringLiteral("tokensPerSecond"), tokensPerSecond}};
+    if (generator)
+        known.insert(QStringLiteral("generator"),
+                     withExtra({{QStringLiteral("processes"), generator->processes},
+                                {QStringLiteral("workers"), generator->workers},
+                                {QStringLiteral("cpuCores"), generator->cpuCores},
+                                {QStringLiteral("busiestCores"), generator->busiestCores},
+                                {QStringLiteral("machineBusy"), generator->machineBusy},
+                                {QStringLiteral("machineCores"), generator->machineCores},
+                                {QStringLiteral("bound"), generator->bound}},
+                               generator->extra));
+    if (search)
+        known.insert(QStringLiteral("search"),
+                     withExtra({{QStringLiteral("order"), search->order},
+                                {QStringLiteral("phase"), search->phase},
+                                {QStringLiteral("warmupSeconds"), search->warmupSeconds},
+                                {QStringLiteral("measureSeconds"), search->measureSeconds},
+                                {QStringLiteral("verdict"), search->verdict},
+                                {QStringLiteral("decision"), search->decision}},
+                               search->extra));
+    return withExtra(known, extra);
 }
 
 QJsonObject PerformanceBaseline::toJson() const
@@ -187,7 +220,7 @@ QJsonObject PerformanceBaseline::toJson() const
                                              {QStringLiteral("exitWindows"), drift.exitWindows},
                                              {QStringLiteral("minSamples"), drift.minSamples}},
                                             drift.extra);
-    return withExtra({{QStringLiteral("schema"), schema},
+    QJsonObject known{{QStringLiteral("schema"), schema},
                       {QStringLiteral("createdAt"), createdAt.toUTC().toString(Qt::ISODateWithMs)},
                       {QStringLiteral("sluiceVersion"), sluiceVersion},
                       {QStringLiteral("environment"), environment},
@@ -196,8 +229,10 @@ QJsonObject PerformanceBaseline::toJson() const
                       {QStringLiteral("steps"), stepArray},
                       {QStringLiteral("inflection"), inflectionJson},
                       {QStringLiteral("healthy"), healthyJson},
-                      {QStringLiteral("drift"), driftJson}},
-                     extra);
+                      {QStringLiteral("drift"), driftJson}};
+    if (!search.isEmpty())
+        known.insert(QStringLiteral("search"), search);
+    return withExtra(known, extra);
 }
 
 QByteArray PerformanceBaseline::toJsonBytes() const
@@ -250,6 +285,34 @@ bool PerformanceBaseline::fromJson(const QJsonObject &json, PerformanceBaseline 
         if (r.ok() && s.errorRate > 1)
             r.fail(QStringLiteral("errorRate"), QStringLiteral("must be from 0 to 1"));
         s.tokensPerSecond = r.number("tokensPerSecond");
+        // Optional: written since the load generator and the knee search were measured.
+        const QJsonObject gen = r.object("generator", /*required=*/false);
+        if (r.ok() && so.contains(QStringLiteral("generator"))) {
+            Reader g(gen, path + QStringLiteral(".generator"), error);
+            BaselineGenerator x;
+            x.processes = g.integer("processes");
+            x.workers = g.integer("workers");
+            x.cpuCores = g.number("cpuCores");
+            x.busiestCores = g.number("busiestCores");
+            x.machineBusy = g.number("machineBusy");
+            x.machineCores = g.integer("machineCores");
+            x.bound = g.boolean("bound");
+            x.extra = g.extra();
+            s.generator = x;
+        }
+        const QJsonObject srch = r.object("search", /*required=*/false);
+        if (r.ok() && error->isEmpty() && so.contains(QStringLiteral("search"))) {
+            Reader g(srch, path + QStringLiteral(".search"), error);
+            BaselineStepSearch x;
+            x.order = g.integer("order");
+            x.phase = g.string("phase");
+            x.warmupSeconds = g.number("warmupSeconds");
+            x.measureSeconds = g.number("measureSeconds");
+            x.verdict = g.string("verdict");
+            x.decision = g.string("decision");
+            x.extra = g.extra();
+            s.search = x;
+        }
         s.extra = r.extra();
         b.steps << s;
     }
@@ -318,6 +381,8 @@ bool PerformanceBaseline::fromJson(const QJsonObject &json, PerformanceBaseline 
             r.fail(QStringLiteral("driftDistance"), QStringLiteral("must be at least warnDistance (%1)").arg(b.drift.warnDistance));
         b.drift.extra = r.extra();
     }
+    if (top.ok() && error->isEmpty())
+        b.search = top.object("search", /*required=*/false);
     b.extra = top.extra();
     if (!error->isEmpty())
         return false;

@@ -20,6 +20,35 @@
 //
 // Thread: plain value type.
 
+// The load generator during a step (LocustRunner reads /proc for its
+// processes): what it cost, and whether it, not the gateway, was the limit.
+// Absent in baselines written before it was measured.
+struct BaselineGenerator {
+    int processes = 0;        // Locust processes: master + workers, or the single one
+    int workers = 0;          // Locust worker processes; 0 = one process without a master
+    double cpuCores = 0;      // all of them together, in cores
+    double busiestCores = 0;  // the busiest process (single-threaded: 1.0 = one core, saturated)
+    double machineBusy = 0;   // the whole machine's CPU, 0..1 of machineCores
+    int machineCores = 0;
+    bool bound = false;       // load-generator-bound: the step measured Locust, not the gateway
+    QJsonObject extra;
+
+    bool operator==(const BaselineGenerator &) const = default;
+};
+
+// How the knee search (KneeSearch) used a step. Absent for stepped runs.
+struct BaselineStepSearch {
+    int order = 0;            // 0-based position in the search (steps[] is sorted by users)
+    QString phase;            // "ramp" or "bisect"
+    double warmupSeconds = 0; // run before measuring (discarded)
+    double measureSeconds = 0;
+    QString verdict;          // KneeSearch::verdictName: grows, plateau, p95, errors, generator, below, saturated
+    QString decision;         // what the search concluded and did next, as printed
+    QJsonObject extra;
+
+    bool operator==(const BaselineStepSearch &) const = default;
+};
+
 struct BaselineStep {
     int users = 0;
     double offeredRps = 0;    // what the load generator tried to send
@@ -31,6 +60,8 @@ struct BaselineStep {
     double queueDepthMax = 0;
     double errorRate = 0;     // failures / requests, 0..1
     double tokensPerSecond = 0;
+    std::optional<BaselineGenerator> generator;  // "generator", when measured
+    std::optional<BaselineStepSearch> search;    // "search", when a knee search ran the step
     QJsonObject extra;        // fields not known to this version
 
     bool operator==(const BaselineStep &) const = default;
@@ -92,6 +123,7 @@ struct PerformanceBaseline {
     std::optional<BaselineInflection> inflection;
     BaselineHealthy healthy;
     DriftThresholds drift;
+    QJsonObject search;       // the knee search's summary (KneeSearchResult::toJson); empty = a stepped run, not written
     QJsonObject extra;        // top-level fields not known to this version
 
     bool operator==(const PerformanceBaseline &) const = default;

@@ -36,6 +36,18 @@ KneeResult ThroughputMonitor::findInflection(const QList<BaselineStep> &steps, d
                        .arg(bestDiff, 0, 'f', 3);
         return r;
     }
+    // Throughput also flattens when Locust saturates: a knee whose step, or
+    // the step that shows the flattening after it, was load-generator-bound
+    // is the generator's, not the gateway's.
+    for (int i = best; i < std::min<int>(best + 2, int(steps.size())); ++i) {
+        if (steps[i].generator && steps[i].generator->bound) {
+            r.reason = QStringLiteral("no knee: the load generator is the bottleneck at %1 users (busiest Locust process at %2 "
+                                      "of a core): add workers (--locust-workers) or a bigger machine")
+                           .arg(steps[i].users)
+                           .arg(steps[i].generator->busiestCores, 0, 'f', 2);
+            return r;
+        }
+    }
     double p95After = 0;
     for (int i = best; i < steps.size(); ++i)
         p95After = std::max(p95After, steps[i].p95Ms);

@@ -26,7 +26,11 @@
 //  2. Latency must have degraded beyond it: the largest client p95 from the
 //     knee on is at least `latencyRise` (default 1.5) times the p95 of the
 //     first step; otherwise there is no knee (the system is not saturated).
-//  3. The knee is reported with its users, the gateway's mean queue depth,
+//  3. The load generator was not the limit: neither the knee's step nor the
+//     one after it (where throughput flattened) was load-generator-bound
+//     (BaselineStep::generator); otherwise there is no knee, and the reason
+//     says to add Locust workers.
+//  4. The knee is reported with its users, the gateway's mean queue depth,
 //     the achieved throughput and p95 of that step.
 //
 // Thread: plain object; use from one thread.
