@@ -35,6 +35,7 @@
 #include <QProgressDialog>
 #include <QScrollArea>
 #include <QScrollBar>
+#include <QSpinBox>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -197,10 +198,13 @@ MainWindow::MainWindow(const ConsoleDeps &deps, const ConsoleInfo &info, QWidget
         m_loadTest->setAvailable(true);
         m_loadTest->setStatus(m_loadTests->status());
         connect(m_loadTest, &LoadTestPanel::startRequested, this, &MainWindow::startLoadTest);
+        connect(m_loadTest, &LoadTestPanel::findKneeRequested, this, &MainWindow::findKnee);
         connect(m_loadTest, &LoadTestPanel::stopRequested, m_loadTests, &LoadTestController::stop);
+        connect(m_loadTest, &LoadTestPanel::saveRequested, m_exportBaselineAction, &QAction::trigger);
         connect(m_loadTests, &LoadTestController::statusChanged, m_loadTest, &LoadTestPanel::setStatus);
-        connect(m_loadTests, &LoadTestController::finished, this, [this](bool ok) {
-            setBaselineExportAvailable(ok || (m_drift && m_drift->hasBaseline()));
+        connect(m_loadTests, &LoadTestController::finished, this, [this] {
+            // A failed run keeps the baseline of the last good one.
+            setBaselineExportAvailable(m_loadTests->lastBaseline().has_value() || (m_drift && m_drift->hasBaseline()));
         });
     } else {
         m_loadTest->setAvailable(false, tr("the load test needs the embedded gateway"));
@@ -504,6 +508,15 @@ void MainWindow::buildActions()
     setBaselineExportAvailable(m_drift && m_drift->hasBaseline());
 }
 
+QJsonObject MainWindow::loadTestEnvironment() const
+{
+    return {{QStringLiteral("cpus"), QThread::idealThreadCount()},
+            {QStringLiteral("upstreamKind"), m_info.upstreamKind},
+            {QStringLiteral("model"), m_info.model},
+            {QStringLiteral("sluiceVersion"), QStringLiteral(SLUICE_VERSION)},
+            {QStringLiteral("target"), m_info.listeningUrl.toString()}};
+}
+
 void MainWindow::startLoadTest(int usersPerStep, int stepSeconds, int steps)
 {
     if (!m_loadTests)
@@ -513,12 +526,26 @@ void MainWindow::startLoadTest(int usersPerStep, int stepSeconds, int steps)
     plan.usersPerStep = usersPerStep;
     plan.stepSeconds = stepSeconds;
     plan.steps = steps;
-    const QJsonObject environment{{QStringLiteral("cpus"), QThread::idealThreadCount()},
-                                  {QStringLiteral("upstreamKind"), m_info.upstreamKind},
-                                  {QStringLiteral("model"), m_info.model},
-                                  {QStringLiteral("sluiceVersion"), QStringLiteral(SLUICE_VERSION)}};
+    plan.workers = m_loadTest->workers()->value();
     QString error;
-    if (!m_loadTests->start(plan, m_engine ? m_engine->config().toJson() : QJsonObject(), environment, &error))
+    if (!m_loadTests->start(plan, m_engine ? m_engine->config().toJson() : QJsonObject(), loadTestEnvironment(), &error))
+        m_loadTest->showError(error);
+}
+
+void MainWindow::findKnee(int maxSeconds)
+{
+    if (!m_loadTests)
+        return;
+    LoadTestPlan plan;
+    plan.target = m_info.listeningUrl;
+    plan.workers = m_loadTest->workers()->value();
+    // The same search as `sluice --capture-baseline FILE` (app/capturemode.cpp).
+    KneeSearchConfig search;
+    search.maxSeconds = maxSeconds;
+    search.stepOverheadSeconds = KneeSearchConfig::stepOverheadFor(plan.workers);
+    QString error;
+    if (!m_loadTests->startSearch(plan, search, m_engine ? m_engine->config().toJson() : QJsonObject(),
+                                  loadTestEnvironment(), &error))
         m_loadTest->showError(error);
 }
 
@@ -707,6 +734,8 @@ void MainWindow::setDriftState(const QString &state, double score)
 void MainWindow::setBaselineExportAvailable(bool available)
 {
     m_exportBaselineAction->setEnabled(available);
+    if (m_loadTest)
+        m_loadTest->setSaveAvailable(available);
     m_exportBaselineAction->setToolTip(available ? tr("Write the current PerformanceBaseline to a JSON file")
                                                  : tr("Run a load test or import a baseline first"));
     m_exportBaselineAction->setStatusTip(m_exportBaselineAction->toolTip());

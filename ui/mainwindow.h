@@ -40,8 +40,9 @@ class QTimer;
 // priority classes (PriorityClassPanel, with its queue-depth chart), tiers
 // and cost with Batch Mode (TierCostPanel), and the tenants (TenantPanel); the
 // status bar (listening and dashboard URLs, upstream, backpressure, drift,
-// uptime), the upstream settings dialog, and the load-test panel and
-// baseline export (placed, disabled until the load-test feature lands).
+// uptime), the upstream settings dialog, and the load-test panel (fixed
+// steps, or "Find knee": the knee search of `sluice --capture-baseline`)
+// with the baseline export.
 //
 // Closing drains the gateway: the first close emits closeRequested(), calls
 // engine->drain() and, while requests are queued or in flight, shows a
@@ -158,6 +159,8 @@ private:
     void saveSettings();
     void onConfigChanged(const EngineConfig &config);
     void startLoadTest(int usersPerStep, int stepSeconds, int steps);
+    void findKnee(int maxSeconds);
+    QJsonObject loadTestEnvironment() const;
     bool exportBaseline(const QString &path, QString *error);
     void importBaseline();
 
