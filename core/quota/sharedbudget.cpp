@@ -445,7 +445,7 @@ std::optional<RedisReply> SharedBudget::eval(const QString &model, const QList<Q
 {
     const QByteArray base = m_settings.keyPrefix + '{' + model.toUtf8() + "}:";
     return evalKeys({base + "rpm:b", base + "rpm:a", base + "tpm:b", base + "tpm:a", base + "rpd:b", base + "rpd:a",
-                     base + "pace", base + "learned"},
+                     base + "pace", base + "learned", base + "waiting", base + "seen"},
                     args, error);
 }
 
@@ -690,7 +690,7 @@ QList<QByteArray> SharedBudget::argsFor(const Work &w) const
     case Work::Kind::Reserve:
         return {QByteArrayLiteral("reserve"), QByteArray::number(w.calls), QByteArray::number(w.tokens),
                 QByteArray::number(w.limits.rpm), QByteArray::number(w.limits.tpm), QByteArray::number(w.limits.rpd),
-                QByteArray::number(burstCalls(w.limits.rpm))};
+                QByteArray::number(burstCalls(w.limits.rpm)), m_settings.replicaId};
     case Work::Kind::Charge: {
         QList<QByteArray> args{QByteArrayLiteral("charge"), QByteArray::number(w.limits.rpm)};
         if (w.parts.isEmpty())

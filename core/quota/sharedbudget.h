@@ -31,7 +31,8 @@
 // workers never wait on Redis. A reservation is one atomic Lua script call
 // (sharedbudget.lua) that checks the cluster's sliding RPM/TPM/RPD windows
 // and a GCRA pacer (a minute's calls spread over the minute, as the local
-// bucket does), timed by Redis's clock. A lease holds at most
+// bucket does), timed by Redis's clock; replicas held back take the calls
+// that free up in turn (the order they began to wait). A lease holds at most
 // `maxLeaseCalls` calls and goes back to Redis when unspent for `leaseIdle`.
 // Tokens are reserved as estimated and settled from usageMetadata: an
 // underestimate is charged on top (an overestimate is kept, as ModelBudget

@@ -10,6 +10,8 @@
 --   KEYS[5] list  day-call buckets          KEYS[6] hash  their amounts
 --   KEYS[7] string GCRA theoretical arrival time of the next call (ms)
 --   KEYS[8] hash  learned limits: "<d>:limit", "<d>:until", "<d>:at", "<d>:by"
+--   KEYS[9] sorted set  replicas waiting for a call, by when they began to wait
+--   KEYS[10] hash  when each waiting replica last asked
 -- Operation 'beat' takes one key instead: the replicas' sorted set.
 --
 -- A window's bucket started at s holds spending from [s, s + bucket): it
@@ -111,7 +113,7 @@ local tpmUsed = prune(KEYS[3], KEYS[4], MINUTE, MINUTE_BUCKET)
 local rpdUsed = prune(KEYS[5], KEYS[6], DAY, DAY_BUCKET)
 
 if op == 'reserve' then
-    -- ARGV: op, calls, tokens, rpm, tpm, rpd, burst calls.
+    -- ARGV: op, calls, tokens, rpm, tpm, rpd, burst calls, replica id.
     -- Returns {granted 0/1, wait ms, binding 0 rpm/1 tpm/2 rpd, used rpm,
     -- used tpm, used rpd, minute bucket of the reservation, now, learned...}.
     local calls = tonumber(ARGV[2])
@@ -138,6 +140,38 @@ if op == 'reserve' then
         tat = math.max(now, tonumber(redis.call('GET', KEYS[7]) or '0'))
         local early = tat + math.min(calls, burst) * interval - burst * interval - now
         if early > 0 then later(math.ceil(early), 0) end
+    end
+
+    -- Turns: replicas the budget held back take the calls that free up in
+    -- the order they began to wait, so no replica's agents wait many call
+    -- intervals while the others' are served (a replica that stopped asking
+    -- loses its place after two intervals, a second at least).
+    local replica = ARGV[8] or ''
+    if rpm > 0 and replica ~= '' then
+        local stale = math.max(2 * interval, 1000)
+        redis.call('HSET', KEYS[10], replica, now)
+        local head
+        while true do
+            local h = redis.call('ZRANGE', KEYS[9], 0, 0)[1]
+            if not h then break end
+            if h ~= replica and now - tonumber(redis.call('HGET', KEYS[10], h) or '0') > stale then
+                redis.call('ZREM', KEYS[9], h)
+                redis.call('HDEL', KEYS[10], h)
+            else
+                head = h
+                break
+            end
+        end
+        if wait == 0 and head and head ~= replica then
+            wait, binding = math.max(1, math.ceil(interval / 4)), 0
+        end
+        if wait > 0 then
+            redis.call('ZADD', KEYS[9], 'NX', now, replica)
+        else
+            redis.call('ZREM', KEYS[9], replica)
+        end
+        redis.call('PEXPIRE', KEYS[9], MINUTE)
+        redis.call('PEXPIRE', KEYS[10], MINUTE)
     end
 
     local bucket = ''
