@@ -103,7 +103,7 @@ int main(int argc, char *argv[])
                        "  sluice --server             the gateway alone, no display needed (Docker)\n"
                        "  sluice --simulate-gemini    the GeminiSimulator alone (an upstream for tests)\n"
                        "  sluice --capture-baseline FILE\n"
-                       "                              stepped Locust load test, throughput knee, PerformanceBaseline\n\n"
+                       "                              Locust knee search (or fixed steps), throughput knee, PerformanceBaseline\n\n"
                        "Configuration sources, later wins: defaults, --config FILE, environment\n"
                        "(SLUICE_*, GEMINI_API_KEY), command line. Without GEMINI_API_KEY or --upstream\n"
                        "the embedded GeminiSimulator is the upstream, so everything runs offline.\n\n"
