@@ -34,20 +34,28 @@ LoadTestController::LoadTestController(InferenceMetricsCollector *metrics, QObje
         connect(m_metrics, &InferenceMetricsCollector::snapshotReady, this, &LoadTestController::observe);
 }
 
-quint64 LoadTestController::start(const LoadTestPlan &plan, const QJsonObject &engineConfig,
-                                  const QJsonObject &environment, QString *error)
+bool LoadTestController::reset(const QJsonObject &engineConfig, const QJsonObject &environment, bool searching,
+                               QString *error)
 {
     if (m_runner.isRunning()) {
         *error = QStringLiteral("a load test is already running (id %1); stop it first").arg(id());
-        return 0;
+        return false;
     }
     m_monitor.reset();
     m_stepHistograms.clear();
     m_progress = {};
-    m_plan = plan;
     m_engineConfig = engineConfig;
     m_environment = environment;
-    m_searching = false;
+    m_searching = searching;
+    return true;
+}
+
+quint64 LoadTestController::start(const LoadTestPlan &plan, const QJsonObject &engineConfig,
+                                  const QJsonObject &environment, QString *error)
+{
+    if (!reset(engineConfig, environment, false, error))
+        return 0;
+    m_plan = plan;
     if (!m_runner.start(plan, error))
         return 0;
     m_monitor.stepStarted(plan.usersAt(0));
@@ -63,16 +71,8 @@ quint64 LoadTestController::start(const LoadTestPlan &plan, const QJsonObject &e
 quint64 LoadTestController::startSearch(const LoadTestPlan &plan, const KneeSearchConfig &search,
                                         const QJsonObject &engineConfig, const QJsonObject &environment, QString *error)
 {
-    if (m_runner.isRunning()) {
-        *error = QStringLiteral("a load test is already running (id %1); stop it first").arg(id());
+    if (!reset(engineConfig, environment, true, error))
         return 0;
-    }
-    m_monitor.reset();
-    m_stepHistograms.clear();
-    m_progress = {};
-    m_engineConfig = engineConfig;
-    m_environment = environment;
-    m_searching = true;
     if (!m_driver.start(plan, search, error)) {
         m_searching = false;
         return 0;

@@ -74,6 +74,8 @@ signals:
     void finished(bool ok, const QString &error);
 
 private:
+    // The start of a run of either kind: refused while one runs (`error`).
+    bool reset(const QJsonObject &engineConfig, const QJsonObject &environment, bool searching, QString *error);
     void publish();
     void onStep(int index, const BaselineStep &client);
     void onFinished(bool ok, const QString &error);

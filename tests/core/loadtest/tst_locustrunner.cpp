@@ -42,6 +42,17 @@ SimulatorConfig fastSimulator()
     return c;
 }
 
+// A driven run (users set by setUsers) of 2 users on a master and one worker.
+LoadTestPlan drivenOnAWorker(const GeminiSimulator &sim)
+{
+    LoadTestPlan plan;
+    plan.target = sim.baseUrl();
+    plan.driven = true;
+    plan.startUsers = 2;
+    plan.workers = 1;
+    return plan;
+}
+
 } // namespace
 
 class TestLocustRunner : public QObject
@@ -202,11 +213,7 @@ private slots:
         QVERIFY(sim.start());
         LocustRunner runner;
         QSignalSpy finished(&runner, &LocustRunner::finished);
-        LoadTestPlan plan;
-        plan.target = sim.baseUrl();
-        plan.driven = true;
-        plan.startUsers = 2;
-        plan.workers = 1;
+        LoadTestPlan plan = drivenOnAWorker(sim);
         QString error;
         QVERIFY(!runner.setUsers(3, &error)); // not running yet
         QVERIFY2(runner.start(plan, &error), qPrintable(error));
@@ -239,11 +246,7 @@ private slots:
         QVERIFY(sim.start());
         LocustRunner runner;
         QSignalSpy finished(&runner, &LocustRunner::finished);
-        LoadTestPlan plan;
-        plan.target = sim.baseUrl();
-        plan.driven = true;
-        plan.startUsers = 2;
-        plan.workers = 1;
+        LoadTestPlan plan = drivenOnAWorker(sim);
         QString error;
         QVERIFY2(runner.start(plan, &error), qPrintable(error));
         const QList<qint64> pids = runner.processIds();
@@ -263,11 +266,7 @@ private slots:
         QVERIFY(sim.start());
         LocustRunner runner;
         QSignalSpy finished(&runner, &LocustRunner::finished);
-        LoadTestPlan plan;
-        plan.target = sim.baseUrl();
-        plan.driven = true;
-        plan.startUsers = 2;
-        plan.workers = 1;
+        LoadTestPlan plan = drivenOnAWorker(sim);
         plan.stopGraceMs = 2000;
         QString error;
         QVERIFY2(runner.start(plan, &error), qPrintable(error));
