@@ -230,6 +230,20 @@ void LoadTestController::fillHealthy(PerformanceBaseline *b, int nominal) const
     }
 }
 
+namespace {
+
+// The `inflection` of a finished run's status (PROTOCOL.md), either kind.
+QJsonObject inflectionStatus(const BaselineInflection &k)
+{
+    return QJsonObject{{QStringLiteral("users"), k.users},
+                       {QStringLiteral("queueDepth"), k.queueDepth},
+                       {QStringLiteral("throughputRps"), k.throughputRps},
+                       {QStringLiteral("p95Ms"), k.p95Ms},
+                       {QStringLiteral("method"), k.method}};
+}
+
+} // namespace
+
 void LoadTestController::onFinished(bool ok, const QString &error)
 {
     if (m_searching)
@@ -255,11 +269,7 @@ void LoadTestController::onFinished(bool ok, const QString &error)
         st.insert(QStringLiteral("state"), QStringLiteral("finished"));
         st.insert(QStringLiteral("kneeReason"), knee.reason);
         if (knee.found)
-            st.insert(QStringLiteral("inflection"), QJsonObject{{QStringLiteral("users"), knee.inflection.users},
-                                                                {QStringLiteral("queueDepth"), knee.inflection.queueDepth},
-                                                                {QStringLiteral("throughputRps"), knee.inflection.throughputRps},
-                                                                {QStringLiteral("p95Ms"), knee.inflection.p95Ms},
-                                                                {QStringLiteral("method"), knee.inflection.method}});
+            st.insert(QStringLiteral("inflection"), inflectionStatus(knee.inflection));
         std::lock_guard lock(m_mutex);
         m_baseline = b;
     }
@@ -336,11 +346,7 @@ void LoadTestController::onSearchFinished(bool ok, const QString &error)
         st.insert(QStringLiteral("state"), QStringLiteral("finished"));
         st.insert(QStringLiteral("kneeReason"), reason);
         if (b.inflection)
-            st.insert(QStringLiteral("inflection"), QJsonObject{{QStringLiteral("users"), b.inflection->users},
-                                                                {QStringLiteral("queueDepth"), b.inflection->queueDepth},
-                                                                {QStringLiteral("throughputRps"), b.inflection->throughputRps},
-                                                                {QStringLiteral("p95Ms"), b.inflection->p95Ms},
-                                                                {QStringLiteral("method"), b.inflection->method}});
+            st.insert(QStringLiteral("inflection"), inflectionStatus(*b.inflection));
         std::lock_guard lock(m_mutex);
         m_baseline = b;
     }
